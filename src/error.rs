@@ -1,0 +1,37 @@
+//! One typed error for the whole crate: every failure names what failed and why.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a readable image ({reason})")]
+    Decode { path: PathBuf, reason: String },
+    #[error("{path}: {reason}")]
+    Encode { path: PathBuf, reason: String },
+    #[error("{path}: refusing to overwrite the input file")]
+    WouldOverwriteInput { path: PathBuf },
+    #[error("weights: {0}")]
+    Weights(String),
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("backend unavailable: {0}")]
+    BackendUnavailable(String),
+    #[error("GPU error: {0}")]
+    Gpu(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

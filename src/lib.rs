@@ -1,0 +1,20 @@
+//! # silhouette
+//!
+//! Person segmentation on your own device: Google MediaPipe's *Selfie Segmentation* network
+//! (256x256 RGB -> 256x256 person probability, 106K fp16 parameters, Apache-2.0), with a plain
+//! CPU reference implementation of every operator.
+//!
+//! Start with [`Segmenter`]. The network itself is data ([`network::Network`]), built from the
+//! weights in `weights/` (compiled in) and readable top-down in [`network::Network::new`].
+
+pub mod cpu;
+pub mod error;
+pub mod imageio;
+pub mod network;
+pub mod segmenter;
+pub mod tensor;
+pub mod weights;
+
+pub use error::{Error, Result};
+pub use segmenter::{Backend, Mask, Segmenter};
+pub use weights::Weights;

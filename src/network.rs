@@ -1,0 +1,420 @@
+//! The fixed network as data: a list of operator nodes built from the weights, read top-down
+//! in [`Network::new`] like a model's `forward()`. Both executors walk the same list: the CPU
+//! reference ([`Network::run_cpu`]) and the GPU plan (`gpu::Plan`).
+//!
+//! Activations that TFLite keeps as separate ops are folded into an [`Epilogue`] on the op that
+//! produces them (`act(op(x)) + add`); the math and its order per element are unchanged.
+
+use crate::cpu;
+use crate::error::{Error, Result};
+use crate::tensor::{Shape, Tensor};
+use crate::weights::Weights;
+
+/// Input resolution of the network (RGB, values in [0, 1], no mean/std).
+pub const INPUT: Shape = Shape::new(256, 256, 3);
+/// Output: one sigmoid probability per pixel.
+pub const OUTPUT: Shape = Shape::new(256, 256, 1);
+
+/// An activation tensor in the graph: 0 is the input image, n is the output of node n-1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Value(pub usize);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Activation {
+    Linear,
+    Relu,
+    HardSwish,
+    Sigmoid,
+}
+
+impl Activation {
+    pub fn apply(self, v: f32) -> f32 {
+        match self {
+            Activation::Linear => v,
+            Activation::Relu => cpu::relu(v),
+            Activation::HardSwish => cpu::hard_swish(v),
+            Activation::Sigmoid => cpu::sigmoid(v),
+        }
+    }
+}
+
+/// What happens to an op's result before it is stored: `act(result) + add`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Epilogue {
+    pub act: Activation,
+    pub add: Option<Value>,
+}
+
+impl Epilogue {
+    pub const fn act(act: Activation) -> Self {
+        Epilogue { act, add: None }
+    }
+}
+
+/// A layer's parameters, f32, in TFLite's layout: weight [out, kh, kw, in] (depthwise [1, kh, kw, c]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    pub name: String,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub kernel: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// KxK convolution over all input channels, SAME padding (the stem).
+    Conv2d { input: Value, layer: Layer, stride: usize },
+    /// 1x1 convolution, i.e. a matmul [pixels, in] x [in, out]. `gate`, when set, scales the
+    /// input channels first (a squeeze-excite gate, folded into the matmul's loads).
+    Pointwise { input: Value, gate: Option<Value>, layer: Layer },
+    /// KxK depthwise convolution, SAME padding.
+    Depthwise { input: Value, layer: Layer, stride: usize },
+    /// Squeeze-excite gate: mean over pixels, then the FC layers with relu between and a sigmoid
+    /// after the last. Output [1, 1, c].
+    ChannelGate { input: Value, layers: Vec<Layer> },
+    /// x * gate[c] (a per-channel broadcast multiply).
+    ScaleChannels { input: Value, gate: Value },
+    /// a + b (use the epilogue: `Identity` with `add`).
+    Identity { input: Value },
+    /// Bilinear 2x upsampling, half-pixel centres.
+    Upsample2x { input: Value },
+    /// 2x2 transposed convolution, stride 2 (the segmentation head).
+    TransposedConv2x2 { input: Value, layer: Layer },
+}
+
+impl Op {
+    /// The values this op reads (not counting its epilogue's `add`).
+    pub fn inputs(&self) -> Vec<Value> {
+        match self {
+            Op::Conv2d { input, .. }
+            | Op::Depthwise { input, .. }
+            | Op::ChannelGate { input, .. }
+            | Op::Identity { input }
+            | Op::Upsample2x { input }
+            | Op::TransposedConv2x2 { input, .. } => vec![*input],
+            Op::Pointwise { input, gate, .. } => std::iter::once(*input).chain(*gate).collect(),
+            Op::ScaleChannels { input, gate } => vec![*input, *gate],
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub op: Op,
+    pub epilogue: Epilogue,
+    pub shape: Shape,
+}
+
+/// MediaPipe Selfie Segmentation (general, 256x256), as a list of nodes.
+#[derive(Clone, Debug)]
+pub struct Network {
+    pub nodes: Vec<Node>,
+}
+
+/// An inverted bottleneck: expand 1x1 -> depthwise KxK -> [squeeze-excite] -> project 1x1 [+ x].
+struct Bottleneck {
+    kernel: usize,
+    stride: usize,
+    act: Activation,
+    squeeze_excite: bool,
+    residual: bool,
+}
+
+impl Network {
+    /// Builds the graph from `weights`, checking every tensor's shape against the data flowing in.
+    pub fn new(weights: &Weights) -> Result<Network> {
+        use Activation::*;
+        let mut g = Builder {
+            weights,
+            nodes: Vec::new(),
+        };
+        let image = Value(0);
+        let block = |kernel, stride, act, squeeze_excite, residual| Bottleneck {
+            kernel,
+            stride,
+            act,
+            squeeze_excite,
+            residual,
+        };
+
+        // Encoder (MobileNetV3-style). The decoder reuses the outputs at 1/2, 1/4 and 1/8.
+        let half = g.conv2d("stem.conv", image, 3, 2, HardSwish)?; //         128x128x16
+        let quarter = g.bottleneck("enc1", half, block(3, 2, Relu, true, false))?; // 64x64x16
+        let x = g.bottleneck("enc2", quarter, block(3, 2, Relu, false, false))?; //   32x32x24
+        let eighth = g.bottleneck("enc3", x, block(3, 1, Relu, false, true))?; //      32x32x24
+        let mut x = g.bottleneck("enc4", eighth, block(5, 2, HardSwish, true, false))?; // 16x16x32
+        for name in ["enc5", "enc6", "enc7", "enc8"] {
+            x = g.bottleneck(name, x, block(5, 1, HardSwish, true, true))?;
+        }
+
+        // LR-ASPP head: relu features gated by a pooled sigmoid, upsampled to 1/8.
+        let features = g.pointwise("aspp.features", x, None, Epilogue::act(Relu))?;
+        let gate = g.channel_gate(x, &["aspp.gate"])?;
+        let x = g.scale_channels(features, gate, None)?;
+        let x = g.upsample2x(x)?;
+        let x = g.pointwise("aspp.project", x, None, Epilogue::act(Linear))?; //         32x32x24
+
+        // Decoder: fuse each skip, refine, upsample, project to the next skip's width.
+        let x = g.decoder_stage("dec32", eighth, x)?;
+        let x = g.upsample2x(x)?;
+        let x = g.pointwise("dec32.up_project", x, None, Epilogue::act(Linear))?; //     64x64x16
+        let x = g.decoder_stage("dec64", quarter, x)?;
+        let x = g.upsample2x(x)?;
+        let x = g.pointwise("dec64.up_project", x, None, Epilogue::act(Linear))?; //   128x128x16
+        let x = g.decoder_stage("dec128", half, x)?;
+
+        // Head: 2x2 transposed convolution to full resolution, then sigmoid.
+        let mask = g.transposed_conv2x2("segment", x, Sigmoid)?; //                  256x256x1
+        debug_assert_eq!(mask.0, g.nodes.len());
+        let net = Network { nodes: g.nodes };
+        if net.output_shape() != OUTPUT {
+            return Err(Error::Weights(format!(
+                "network output is {}, expected {OUTPUT}",
+                net.output_shape()
+            )));
+        }
+        Ok(net)
+    }
+
+    pub fn shape(&self, v: Value) -> Shape {
+        if v.0 == 0 { INPUT } else { self.nodes[v.0 - 1].shape }
+    }
+
+    pub fn output(&self) -> Value {
+        Value(self.nodes.len())
+    }
+
+    pub fn output_shape(&self) -> Shape {
+        self.shape(self.output())
+    }
+
+    /// Multiply-accumulates per frame (convolutions and FC layers).
+    pub fn macs(&self) -> u64 {
+        self.nodes
+            .iter()
+            .map(|n| match &n.op {
+                Op::Conv2d { layer, .. } | Op::Pointwise { layer, .. } | Op::Depthwise { layer, .. } => {
+                    let per_output = layer.weight.len() / layer.bias.len();
+                    (n.shape.len() * per_output) as u64
+                }
+                // Each output pixel takes one of the four kernel taps.
+                Op::TransposedConv2x2 { layer, .. } => {
+                    let per_output = layer.weight.len() / layer.bias.len() / 4;
+                    (n.shape.len() * per_output) as u64
+                }
+                Op::ChannelGate { layers, .. } => layers.iter().map(|l| l.weight.len() as u64).sum(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// The CPU reference: runs every node with the plain functions in [`cpu`].
+    /// `input` is the 256x256x3 image in [0, 1]; returns the 256x256 probabilities.
+    pub fn run_cpu(&self, input: &Tensor) -> Result<Tensor> {
+        if input.shape != INPUT {
+            return Err(Error::InvalidInput(format!(
+                "network input must be {INPUT}, got {}",
+                input.shape
+            )));
+        }
+        let mut values: Vec<Tensor> = vec![input.clone()];
+        for node in &self.nodes {
+            let out = eval_node(node, &values);
+            debug_assert_eq!(out.shape, node.shape);
+            values.push(out);
+        }
+        Ok(values.pop().expect("network has nodes"))
+    }
+}
+
+/// One node on the CPU: the op, then its epilogue.
+fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
+    let v = |value: &Value| &values[value.0];
+    let raw = match &node.op {
+        Op::Conv2d {
+            input,
+            layer,
+            stride,
+        } => cpu::conv2d(v(input), &layer.weight, &layer.bias, layer.kernel, *stride),
+        Op::Pointwise { input, gate, layer } => {
+            let gated;
+            let x = match gate {
+                Some(g) => {
+                    gated = cpu::mul_channels(v(input), v(g));
+                    &gated
+                }
+                None => v(input),
+            };
+            cpu::pointwise_conv(x, &layer.weight, &layer.bias)
+        }
+        Op::Depthwise {
+            input,
+            layer,
+            stride,
+        } => cpu::depthwise_conv2d(v(input), &layer.weight, &layer.bias, layer.kernel, *stride),
+        Op::ChannelGate { input, layers } => {
+            let mut x = cpu::global_avg_pool(v(input));
+            for (i, layer) in layers.iter().enumerate() {
+                x = cpu::pointwise_conv(&x, &layer.weight, &layer.bias);
+                let act = if i + 1 == layers.len() { cpu::sigmoid } else { cpu::relu };
+                x = cpu::map(&x, act);
+            }
+            x
+        }
+        Op::ScaleChannels { input, gate } => cpu::mul_channels(v(input), v(gate)),
+        Op::Identity { input } => v(input).clone(),
+        Op::Upsample2x { input } => {
+            let s = v(input).shape;
+            cpu::resize_bilinear(v(input), 2 * s.height, 2 * s.width)
+        }
+        Op::TransposedConv2x2 { input, layer } => {
+            cpu::transposed_conv2x2(v(input), &layer.weight, &layer.bias)
+        }
+    };
+    let out = cpu::map(&raw, |x| node.epilogue.act.apply(x));
+    match node.epilogue.add {
+        Some(a) => cpu::add(&out, v(&a)),
+        None => out,
+    }
+}
+
+/// Appends nodes, loading and shape-checking each layer's parameters as it goes.
+struct Builder<'w> {
+    weights: &'w Weights,
+    nodes: Vec<Node>,
+}
+
+impl Builder<'_> {
+    fn shape(&self, v: Value) -> Shape {
+        if v.0 == 0 { INPUT } else { self.nodes[v.0 - 1].shape }
+    }
+
+    fn push(&mut self, op: Op, epilogue: Epilogue, shape: Shape) -> Result<Value> {
+        if let Some(a) = epilogue.add {
+            if self.shape(a) != shape {
+                return Err(Error::Weights(format!(
+                    "cannot add {} to {shape}",
+                    self.shape(a)
+                )));
+            }
+        }
+        self.nodes.push(Node { op, epilogue, shape });
+        Ok(Value(self.nodes.len()))
+    }
+
+    /// Loads `name.weight` [out, k, k, in] and `name.bias` [out]; `out` is read from the file,
+    /// everything else must match. `depthwise` layers are [1, k, k, in].
+    fn layer(&self, name: &str, kernel: usize, input_channels: usize, depthwise: bool) -> Result<Layer> {
+        let bias = self.weights.get_any(&format!("{name}.bias"))?;
+        let out = bias.shape.first().copied().unwrap_or(0);
+        if bias.shape.len() != 1 || out == 0 {
+            return Err(Error::Weights(format!("{name}.bias: shape {:?}, expected [out]", bias.shape)));
+        }
+        let expected_out = if depthwise { input_channels } else { out };
+        if out != expected_out {
+            return Err(Error::Weights(format!("{name}.bias: {out} channels, expected {expected_out}")));
+        }
+        let first = if depthwise { 1 } else { out };
+        let weight = self
+            .weights
+            .get(&format!("{name}.weight"), &[first, kernel, kernel, input_channels])?;
+        Ok(Layer {
+            name: name.to_string(),
+            weight: weight.data.clone(),
+            bias: bias.data.clone(),
+            kernel,
+        })
+    }
+
+    fn conv2d(&mut self, name: &str, x: Value, kernel: usize, stride: usize, act: Activation) -> Result<Value> {
+        let s = self.shape(x);
+        let layer = self.layer(name, kernel, s.channels, false)?;
+        let shape = Shape::new(
+            cpu::same_padding(s.height, kernel, stride).0,
+            cpu::same_padding(s.width, kernel, stride).0,
+            layer.bias.len(),
+        );
+        self.push(Op::Conv2d { input: x, layer, stride }, Epilogue::act(act), shape)
+    }
+
+    fn pointwise(&mut self, name: &str, x: Value, gate: Option<Value>, epilogue: Epilogue) -> Result<Value> {
+        let s = self.shape(x);
+        let layer = self.layer(name, 1, s.channels, false)?;
+        let shape = Shape::new(s.height, s.width, layer.bias.len());
+        self.push(Op::Pointwise { input: x, gate, layer }, epilogue, shape)
+    }
+
+    fn depthwise(&mut self, name: &str, x: Value, kernel: usize, stride: usize, epilogue: Epilogue) -> Result<Value> {
+        let s = self.shape(x);
+        let layer = self.layer(name, kernel, s.channels, true)?;
+        let shape = Shape::new(
+            cpu::same_padding(s.height, kernel, stride).0,
+            cpu::same_padding(s.width, kernel, stride).0,
+            s.channels,
+        );
+        self.push(Op::Depthwise { input: x, layer, stride }, epilogue, shape)
+    }
+
+    /// Pool, FC layers (relu between), sigmoid: a [1, 1, c] gate for the pooled tensor's channels.
+    fn channel_gate(&mut self, x: Value, names: &[&str]) -> Result<Value> {
+        let mut width = self.shape(x).channels;
+        let mut layers = Vec::new();
+        for name in names {
+            let layer = self.layer(name, 1, width, false)?;
+            width = layer.bias.len();
+            layers.push(layer);
+        }
+        self.push(Op::ChannelGate { input: x, layers }, Epilogue::act(Activation::Linear), Shape::new(1, 1, width))
+    }
+
+    fn scale_channels(&mut self, x: Value, gate: Value, add: Option<Value>) -> Result<Value> {
+        let s = self.shape(x);
+        if self.shape(gate) != Shape::new(1, 1, s.channels) {
+            return Err(Error::Weights(format!("gate {} does not fit {s}", self.shape(gate))));
+        }
+        let epilogue = Epilogue { act: Activation::Linear, add };
+        self.push(Op::ScaleChannels { input: x, gate }, epilogue, s)
+    }
+
+    fn upsample2x(&mut self, x: Value) -> Result<Value> {
+        let s = self.shape(x);
+        let shape = Shape::new(2 * s.height, 2 * s.width, s.channels);
+        self.push(Op::Upsample2x { input: x }, Epilogue::act(Activation::Linear), shape)
+    }
+
+    fn transposed_conv2x2(&mut self, name: &str, x: Value, act: Activation) -> Result<Value> {
+        let s = self.shape(x);
+        let layer = self.layer(name, 2, s.channels, false)?;
+        let shape = Shape::new(2 * s.height, 2 * s.width, layer.bias.len());
+        self.push(Op::TransposedConv2x2 { input: x, layer }, Epilogue::act(act), shape)
+    }
+
+    fn bottleneck(&mut self, name: &str, x: Value, b: Bottleneck) -> Result<Value> {
+        let expanded = self.pointwise(&format!("{name}.expand"), x, None, Epilogue::act(b.act))?;
+        let y = self.depthwise(&format!("{name}.depthwise"), expanded, b.kernel, b.stride, Epilogue::act(b.act))?;
+        let gate = if b.squeeze_excite {
+            Some(self.channel_gate(y, &[&format!("{name}.se_reduce"), &format!("{name}.se_expand")])?)
+        } else {
+            None
+        };
+        let epilogue = Epilogue {
+            act: Activation::Linear,
+            add: b.residual.then_some(x),
+        };
+        self.pointwise(&format!("{name}.project"), y, gate, epilogue)
+    }
+
+    /// skip' = skip * gate(skip + up) + up; r = relu(1x1(skip')); out = r + relu(dw3x3(r)).
+    fn decoder_stage(&mut self, name: &str, skip: Value, up: Value) -> Result<Value> {
+        let sum = self.push(
+            Op::Identity { input: skip },
+            Epilogue { act: Activation::Linear, add: Some(up) },
+            self.shape(skip),
+        )?;
+        let gate = self.channel_gate(sum, &[&format!("{name}.gate_reduce"), &format!("{name}.gate_expand")])?;
+        let fused = self.scale_channels(skip, gate, Some(up))?;
+        let r = self.pointwise(&format!("{name}.refine_pointwise"), fused, None, Epilogue::act(Activation::Relu))?;
+        let epilogue = Epilogue { act: Activation::Relu, add: Some(r) };
+        self.depthwise(&format!("{name}.refine_depthwise"), r, 3, 1, epilogue)
+    }
+}

@@ -1,0 +1,187 @@
+//! The public entry point: [`Segmenter`] turns an image into a [`Mask`] at the image's resolution.
+
+use crate::cpu;
+use crate::error::{Error, Result};
+use crate::network::{INPUT, Network, OUTPUT};
+use crate::tensor::Tensor;
+use crate::weights::Weights;
+use image::{GrayImage, ImageBuffer, Luma, RgbImage, RgbaImage};
+
+/// Where inference runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The plain CPU reference.
+    Cpu,
+    /// The WGSL engine on a wgpu adapter.
+    Gpu,
+    /// GPU when an adapter exists, else CPU.
+    #[default]
+    Auto,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "cpu" => Ok(Backend::Cpu),
+            "gpu" => Ok(Backend::Gpu),
+            "auto" => Ok(Backend::Auto),
+            other => Err(Error::InvalidInput(format!(
+                "unknown backend {other:?} (cpu, gpu or auto)"
+            ))),
+        }
+    }
+}
+
+/// Segments people in images with MediaPipe's Selfie Segmentation network.
+///
+/// ```
+/// let segmenter = silhouette::Segmenter::new(silhouette::Backend::Cpu)?;
+/// let photo = image::RgbImage::from_pixel(320, 240, image::Rgb([90, 120, 200]));
+/// let mask = segmenter.segment(&photo)?;
+/// assert_eq!((mask.width(), mask.height()), (320, 240));
+/// # Ok::<(), silhouette::Error>(())
+/// ```
+pub struct Segmenter {
+    network: Network,
+    backend: Backend,
+}
+
+impl Segmenter {
+    /// A segmenter with the weights compiled into the crate.
+    pub fn new(backend: Backend) -> Result<Self> {
+        Self::with_weights(&Weights::embedded()?, backend)
+    }
+
+    pub fn with_weights(weights: &Weights, backend: Backend) -> Result<Self> {
+        let network = Network::new(weights)?;
+        let backend = match backend {
+            Backend::Cpu | Backend::Auto => Backend::Cpu,
+            Backend::Gpu => {
+                return Err(Error::BackendUnavailable(
+                    "the GPU backend is not built yet; use --backend cpu".into(),
+                ));
+            }
+        };
+        Ok(Segmenter { network, backend })
+    }
+
+    /// The backend actually in use (never `Auto`).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The network's raw output for `image`: 256x256 sigmoid probabilities, row-major.
+    /// A 256x256 image goes in unresampled; any other size is bilinearly resized first.
+    pub fn probabilities(&self, image: &RgbImage) -> Result<Vec<f32>> {
+        let input = network_input(image)?;
+        Ok(self.network.run_cpu(&input)?.data)
+    }
+
+    /// The person mask at `image`'s resolution.
+    pub fn segment(&self, image: &RgbImage) -> Result<Mask> {
+        Ok(Mask {
+            width: image.width(),
+            height: image.height(),
+            probabilities: self.probabilities(image)?,
+        })
+    }
+}
+
+/// The image as the network wants it: 256x256 RGB in [0, 1], resized with half-pixel bilinear
+/// sampling straight from the 8-bit pixels (no full-resolution float copy).
+pub fn network_input(image: &RgbImage) -> Result<Tensor> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    if w == 0 || h == 0 {
+        return Err(Error::InvalidInput(format!("image is {w}x{h}")));
+    }
+    let mut t = Tensor::zeros(INPUT);
+    for oy in 0..INPUT.height {
+        let (y0, y1, fy) = cpu::bilinear_taps(oy, h, INPUT.height);
+        for ox in 0..INPUT.width {
+            let (x0, x1, fx) = cpu::bilinear_taps(ox, w, INPUT.width);
+            let px = |x: usize, y: usize| image.get_pixel(x as u32, y as u32).0;
+            let (a, b, c, d) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
+            for ch in 0..3 {
+                let top = a[ch] as f32 * (1.0 - fx) + b[ch] as f32 * fx;
+                let bottom = c[ch] as f32 * (1.0 - fx) + d[ch] as f32 * fx;
+                *t.at_mut(oy, ox, ch) = (top * (1.0 - fy) + bottom * fy) / 255.0;
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// A person mask: the network's 256x256 probabilities plus the size of the image they describe.
+/// Full-resolution views are computed on demand, so a mask of a huge photo stays small.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mask {
+    width: u32,
+    height: u32,
+    probabilities: Vec<f32>,
+}
+
+impl Mask {
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The raw network output: 256x256 probabilities, row-major.
+    pub fn probabilities(&self) -> &[f32] {
+        &self.probabilities
+    }
+
+    /// The mask at the image's resolution, 0 (background) to 255 (person).
+    pub fn to_luma8(&self) -> GrayImage {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let mut out = GrayImage::new(self.width, self.height);
+        for y in 0..h {
+            let (y0, y1, fy) = cpu::bilinear_taps(y, OUTPUT.height, h);
+            for x in 0..w {
+                let (x0, x1, fx) = cpu::bilinear_taps(x, OUTPUT.width, w);
+                let p = |xx: usize, yy: usize| self.probabilities[yy * OUTPUT.width + xx];
+                let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
+                let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+                let v = top * (1.0 - fy) + bottom * fy;
+                out.put_pixel(x as u32, y as u32, Luma([(v * 255.0).round().clamp(0.0, 255.0) as u8]));
+            }
+        }
+        out
+    }
+
+    /// The raw 256x256 output as 16-bit gray, value = round(p * 65535).
+    pub fn to_raw_luma16(&self) -> ImageBuffer<Luma<u16>, Vec<u16>> {
+        let data = self
+            .probabilities
+            .iter()
+            .map(|p| (p * 65535.0).round().clamp(0.0, 65535.0) as u16)
+            .collect();
+        ImageBuffer::from_raw(OUTPUT.width as u32, OUTPUT.height as u32, data)
+            .expect("256x256 probabilities")
+    }
+
+    /// `image` with the mask as its alpha channel.
+    pub fn cut_out(&self, image: &RgbImage) -> Result<RgbaImage> {
+        if image.dimensions() != (self.width, self.height) {
+            return Err(Error::InvalidInput(format!(
+                "mask is {}x{}, image is {}x{}",
+                self.width,
+                self.height,
+                image.width(),
+                image.height()
+            )));
+        }
+        let alpha = self.to_luma8();
+        Ok(RgbaImage::from_fn(self.width, self.height, |x, y| {
+            let [r, g, b] = image.get_pixel(x, y).0;
+            image::Rgba([r, g, b, alpha.get_pixel(x, y).0[0]])
+        }))
+    }
+}

@@ -1,0 +1,28 @@
+//! Shared test fixtures: the golden frames made by MediaPipe's own runtime (tests/data/PROVENANCE.md).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+pub const FRAMES: [&str; 4] = ["grace_hopper", "astronaut", "coffee", "synthetic"];
+
+pub fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+}
+
+pub fn frame(name: &str) -> image::RgbImage {
+    image::open(data(&format!("frames/{name}.png"))).expect("frame").to_rgb8()
+}
+
+/// MediaPipe's 256x256 mask for `name`.
+pub fn golden(name: &str) -> Vec<f32> {
+    let bytes = std::fs::read(data(&format!("golden/{name}.f32"))).expect("golden");
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
