@@ -33,10 +33,10 @@ pub fn save_png(image: &DynamicImage, path: &Path, input: Option<&Path>) -> Resu
             reason: "output must be a .png file".into(),
         });
     }
-    if let Some(input) = input {
-        if same_file(input, path) {
-            return Err(Error::WouldOverwriteInput { path: path.into() });
-        }
+    if let Some(input) = input
+        && same_file(input, path)
+    {
+        return Err(Error::WouldOverwriteInput { path: path.into() });
     }
     let mut bytes = Vec::new();
     image
@@ -64,7 +64,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 

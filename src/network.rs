@@ -63,12 +63,24 @@ pub struct Layer {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// KxK convolution over all input channels, SAME padding (the stem).
-    Conv2d { input: Value, layer: Layer, stride: usize },
+    Conv2d {
+        input: Value,
+        layer: Layer,
+        stride: usize,
+    },
     /// 1x1 convolution, i.e. a matmul [pixels, in] x [in, out]. `gate`, when set, scales the
     /// input channels first (a squeeze-excite gate, folded into the matmul's loads).
-    Pointwise { input: Value, gate: Option<Value>, layer: Layer },
+    Pointwise {
+        input: Value,
+        gate: Option<Value>,
+        layer: Layer,
+    },
     /// KxK depthwise convolution, SAME padding.
-    Depthwise { input: Value, layer: Layer, stride: usize },
+    Depthwise {
+        input: Value,
+        layer: Layer,
+        stride: usize,
+    },
     /// Squeeze-excite gate: mean over pixels, then the FC layers with relu between and a sigmoid
     /// after the last. Output [1, 1, c].
     ChannelGate { input: Value, layers: Vec<Layer> },
@@ -177,7 +189,11 @@ impl Network {
     }
 
     pub fn shape(&self, v: Value) -> Shape {
-        if v.0 == 0 { INPUT } else { self.nodes[v.0 - 1].shape }
+        if v.0 == 0 {
+            INPUT
+        } else {
+            self.nodes[v.0 - 1].shape
+        }
     }
 
     pub fn output(&self) -> Value {
@@ -193,7 +209,9 @@ impl Network {
         self.nodes
             .iter()
             .map(|n| match &n.op {
-                Op::Conv2d { layer, .. } | Op::Pointwise { layer, .. } | Op::Depthwise { layer, .. } => {
+                Op::Conv2d { layer, .. }
+                | Op::Pointwise { layer, .. }
+                | Op::Depthwise { layer, .. } => {
                     let per_output = layer.weight.len() / layer.bias.len();
                     (n.shape.len() * per_output) as u64
                 }
@@ -202,7 +220,9 @@ impl Network {
                     let per_output = layer.weight.len() / layer.bias.len() / 4;
                     (n.shape.len() * per_output) as u64
                 }
-                Op::ChannelGate { layers, .. } => layers.iter().map(|l| l.weight.len() as u64).sum(),
+                Op::ChannelGate { layers, .. } => {
+                    layers.iter().map(|l| l.weight.len() as u64).sum()
+                }
                 _ => 0,
             })
             .sum()
@@ -256,7 +276,11 @@ fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
             let mut x = cpu::global_avg_pool(v(input));
             for (i, layer) in layers.iter().enumerate() {
                 x = cpu::pointwise_conv(&x, &layer.weight, &layer.bias);
-                let act = if i + 1 == layers.len() { cpu::sigmoid } else { cpu::relu };
+                let act = if i + 1 == layers.len() {
+                    cpu::sigmoid
+                } else {
+                    cpu::relu
+                };
                 x = cpu::map(&x, act);
             }
             x
@@ -286,38 +310,58 @@ struct Builder<'w> {
 
 impl Builder<'_> {
     fn shape(&self, v: Value) -> Shape {
-        if v.0 == 0 { INPUT } else { self.nodes[v.0 - 1].shape }
+        if v.0 == 0 {
+            INPUT
+        } else {
+            self.nodes[v.0 - 1].shape
+        }
     }
 
     fn push(&mut self, op: Op, epilogue: Epilogue, shape: Shape) -> Result<Value> {
-        if let Some(a) = epilogue.add {
-            if self.shape(a) != shape {
-                return Err(Error::Weights(format!(
-                    "cannot add {} to {shape}",
-                    self.shape(a)
-                )));
-            }
+        if let Some(a) = epilogue.add
+            && self.shape(a) != shape
+        {
+            return Err(Error::Weights(format!(
+                "cannot add {} to {shape}",
+                self.shape(a)
+            )));
         }
-        self.nodes.push(Node { op, epilogue, shape });
+        self.nodes.push(Node {
+            op,
+            epilogue,
+            shape,
+        });
         Ok(Value(self.nodes.len()))
     }
 
     /// Loads `name.weight` [out, k, k, in] and `name.bias` [out]; `out` is read from the file,
     /// everything else must match. `depthwise` layers are [1, k, k, in].
-    fn layer(&self, name: &str, kernel: usize, input_channels: usize, depthwise: bool) -> Result<Layer> {
+    fn layer(
+        &self,
+        name: &str,
+        kernel: usize,
+        input_channels: usize,
+        depthwise: bool,
+    ) -> Result<Layer> {
         let bias = self.weights.get_any(&format!("{name}.bias"))?;
         let out = bias.shape.first().copied().unwrap_or(0);
         if bias.shape.len() != 1 || out == 0 {
-            return Err(Error::Weights(format!("{name}.bias: shape {:?}, expected [out]", bias.shape)));
+            return Err(Error::Weights(format!(
+                "{name}.bias: shape {:?}, expected [out]",
+                bias.shape
+            )));
         }
         let expected_out = if depthwise { input_channels } else { out };
         if out != expected_out {
-            return Err(Error::Weights(format!("{name}.bias: {out} channels, expected {expected_out}")));
+            return Err(Error::Weights(format!(
+                "{name}.bias: {out} channels, expected {expected_out}"
+            )));
         }
         let first = if depthwise { 1 } else { out };
-        let weight = self
-            .weights
-            .get(&format!("{name}.weight"), &[first, kernel, kernel, input_channels])?;
+        let weight = self.weights.get(
+            &format!("{name}.weight"),
+            &[first, kernel, kernel, input_channels],
+        )?;
         Ok(Layer {
             name: name.to_string(),
             weight: weight.data.clone(),
@@ -326,7 +370,14 @@ impl Builder<'_> {
         })
     }
 
-    fn conv2d(&mut self, name: &str, x: Value, kernel: usize, stride: usize, act: Activation) -> Result<Value> {
+    fn conv2d(
+        &mut self,
+        name: &str,
+        x: Value,
+        kernel: usize,
+        stride: usize,
+        act: Activation,
+    ) -> Result<Value> {
         let s = self.shape(x);
         let layer = self.layer(name, kernel, s.channels, false)?;
         let shape = Shape::new(
@@ -334,17 +385,46 @@ impl Builder<'_> {
             cpu::same_padding(s.width, kernel, stride).0,
             layer.bias.len(),
         );
-        self.push(Op::Conv2d { input: x, layer, stride }, Epilogue::act(act), shape)
+        self.push(
+            Op::Conv2d {
+                input: x,
+                layer,
+                stride,
+            },
+            Epilogue::act(act),
+            shape,
+        )
     }
 
-    fn pointwise(&mut self, name: &str, x: Value, gate: Option<Value>, epilogue: Epilogue) -> Result<Value> {
+    fn pointwise(
+        &mut self,
+        name: &str,
+        x: Value,
+        gate: Option<Value>,
+        epilogue: Epilogue,
+    ) -> Result<Value> {
         let s = self.shape(x);
         let layer = self.layer(name, 1, s.channels, false)?;
         let shape = Shape::new(s.height, s.width, layer.bias.len());
-        self.push(Op::Pointwise { input: x, gate, layer }, epilogue, shape)
+        self.push(
+            Op::Pointwise {
+                input: x,
+                gate,
+                layer,
+            },
+            epilogue,
+            shape,
+        )
     }
 
-    fn depthwise(&mut self, name: &str, x: Value, kernel: usize, stride: usize, epilogue: Epilogue) -> Result<Value> {
+    fn depthwise(
+        &mut self,
+        name: &str,
+        x: Value,
+        kernel: usize,
+        stride: usize,
+        epilogue: Epilogue,
+    ) -> Result<Value> {
         let s = self.shape(x);
         let layer = self.layer(name, kernel, s.channels, true)?;
         let shape = Shape::new(
@@ -352,7 +432,15 @@ impl Builder<'_> {
             cpu::same_padding(s.width, kernel, stride).0,
             s.channels,
         );
-        self.push(Op::Depthwise { input: x, layer, stride }, epilogue, shape)
+        self.push(
+            Op::Depthwise {
+                input: x,
+                layer,
+                stride,
+            },
+            epilogue,
+            shape,
+        )
     }
 
     /// Pool, FC layers (relu between), sigmoid: a [1, 1, c] gate for the pooled tensor's channels.
@@ -364,36 +452,63 @@ impl Builder<'_> {
             width = layer.bias.len();
             layers.push(layer);
         }
-        self.push(Op::ChannelGate { input: x, layers }, Epilogue::act(Activation::Linear), Shape::new(1, 1, width))
+        self.push(
+            Op::ChannelGate { input: x, layers },
+            Epilogue::act(Activation::Linear),
+            Shape::new(1, 1, width),
+        )
     }
 
     fn scale_channels(&mut self, x: Value, gate: Value, add: Option<Value>) -> Result<Value> {
         let s = self.shape(x);
         if self.shape(gate) != Shape::new(1, 1, s.channels) {
-            return Err(Error::Weights(format!("gate {} does not fit {s}", self.shape(gate))));
+            return Err(Error::Weights(format!(
+                "gate {} does not fit {s}",
+                self.shape(gate)
+            )));
         }
-        let epilogue = Epilogue { act: Activation::Linear, add };
+        let epilogue = Epilogue {
+            act: Activation::Linear,
+            add,
+        };
         self.push(Op::ScaleChannels { input: x, gate }, epilogue, s)
     }
 
     fn upsample2x(&mut self, x: Value) -> Result<Value> {
         let s = self.shape(x);
         let shape = Shape::new(2 * s.height, 2 * s.width, s.channels);
-        self.push(Op::Upsample2x { input: x }, Epilogue::act(Activation::Linear), shape)
+        self.push(
+            Op::Upsample2x { input: x },
+            Epilogue::act(Activation::Linear),
+            shape,
+        )
     }
 
     fn transposed_conv2x2(&mut self, name: &str, x: Value, act: Activation) -> Result<Value> {
         let s = self.shape(x);
         let layer = self.layer(name, 2, s.channels, false)?;
         let shape = Shape::new(2 * s.height, 2 * s.width, layer.bias.len());
-        self.push(Op::TransposedConv2x2 { input: x, layer }, Epilogue::act(act), shape)
+        self.push(
+            Op::TransposedConv2x2 { input: x, layer },
+            Epilogue::act(act),
+            shape,
+        )
     }
 
     fn bottleneck(&mut self, name: &str, x: Value, b: Bottleneck) -> Result<Value> {
         let expanded = self.pointwise(&format!("{name}.expand"), x, None, Epilogue::act(b.act))?;
-        let y = self.depthwise(&format!("{name}.depthwise"), expanded, b.kernel, b.stride, Epilogue::act(b.act))?;
+        let y = self.depthwise(
+            &format!("{name}.depthwise"),
+            expanded,
+            b.kernel,
+            b.stride,
+            Epilogue::act(b.act),
+        )?;
         let gate = if b.squeeze_excite {
-            Some(self.channel_gate(y, &[&format!("{name}.se_reduce"), &format!("{name}.se_expand")])?)
+            Some(self.channel_gate(
+                y,
+                &[&format!("{name}.se_reduce"), &format!("{name}.se_expand")],
+            )?)
         } else {
             None
         };
@@ -408,13 +523,30 @@ impl Builder<'_> {
     fn decoder_stage(&mut self, name: &str, skip: Value, up: Value) -> Result<Value> {
         let sum = self.push(
             Op::Identity { input: skip },
-            Epilogue { act: Activation::Linear, add: Some(up) },
+            Epilogue {
+                act: Activation::Linear,
+                add: Some(up),
+            },
             self.shape(skip),
         )?;
-        let gate = self.channel_gate(sum, &[&format!("{name}.gate_reduce"), &format!("{name}.gate_expand")])?;
+        let gate = self.channel_gate(
+            sum,
+            &[
+                &format!("{name}.gate_reduce"),
+                &format!("{name}.gate_expand"),
+            ],
+        )?;
         let fused = self.scale_channels(skip, gate, Some(up))?;
-        let r = self.pointwise(&format!("{name}.refine_pointwise"), fused, None, Epilogue::act(Activation::Relu))?;
-        let epilogue = Epilogue { act: Activation::Relu, add: Some(r) };
+        let r = self.pointwise(
+            &format!("{name}.refine_pointwise"),
+            fused,
+            None,
+            Epilogue::act(Activation::Relu),
+        )?;
+        let epilogue = Epilogue {
+            act: Activation::Relu,
+            add: Some(r),
+        };
         self.depthwise(&format!("{name}.refine_depthwise"), r, 3, 1, epilogue)
     }
 }

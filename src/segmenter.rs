@@ -150,7 +150,11 @@ impl Mask {
                 let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
                 let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
                 let v = top * (1.0 - fy) + bottom * fy;
-                out.put_pixel(x as u32, y as u32, Luma([(v * 255.0).round().clamp(0.0, 255.0) as u8]));
+                out.put_pixel(
+                    x as u32,
+                    y as u32,
+                    Luma([(v * 255.0).round().clamp(0.0, 255.0) as u8]),
+                );
             }
         }
         out

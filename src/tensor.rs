@@ -46,7 +46,11 @@ impl Tensor {
         }
     }
     pub fn from_vec(shape: Shape, data: Vec<f32>) -> Self {
-        assert_eq!(shape.len(), data.len(), "tensor data does not match {shape}");
+        assert_eq!(
+            shape.len(),
+            data.len(),
+            "tensor data does not match {shape}"
+        );
         Tensor { shape, data }
     }
     #[inline]

@@ -15,7 +15,9 @@ fn every_tensor_matches_the_manifest() {
         let [name, dtype, shape] = line.split(' ').collect::<Vec<_>>()[..] else {
             panic!("bad manifest line {line}")
         };
-        let t = file.tensor(name).unwrap_or_else(|_| panic!("missing {name}"));
+        let t = file
+            .tensor(name)
+            .unwrap_or_else(|_| panic!("missing {name}"));
         assert_eq!(dtype, "F16");
         assert_eq!(t.dtype(), Dtype::F16, "{name}");
         let shape: Vec<usize> = shape.split('x').map(|d| d.parse().unwrap()).collect();

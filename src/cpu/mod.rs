@@ -37,7 +37,8 @@ pub fn conv2d(x: &Tensor, weight: &[f32], bias: &[f32], kernel: usize, stride: u
                             continue;
                         };
                         for i in 0..cin {
-                            sum += x.at(iy, ix, i) * weight[((o * kernel + ky) * kernel + kx) * cin + i];
+                            sum += x.at(iy, ix, i)
+                                * weight[((o * kernel + ky) * kernel + kx) * cin + i];
                         }
                     }
                 }
@@ -228,7 +229,7 @@ pub fn transposed_conv2x2(x: &Tensor, weight: &[f32], bias: &[f32]) -> Tensor {
 
 /// Numerically stable softmax over each row of a row-major [rows, cols] matrix.
 pub fn softmax(x: &[f32], cols: usize) -> Vec<f32> {
-    assert!(cols > 0 && x.len() % cols == 0);
+    assert!(cols > 0 && x.len().is_multiple_of(cols));
     let mut out = Vec::with_capacity(x.len());
     for row in x.chunks_exact(cols) {
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);

@@ -45,7 +45,10 @@ fn depthwise_odd_size_stride2_5x5() {
     let y = depthwise_conv2d(&x, &[1.0; 25], &[0.0], 5, 2);
     assert_eq!(y.shape, Shape::new(3, 3, 1));
     // out(0,0) covers rows/cols -2..3 -> 3x3 valid = 9; out(1,1) covers 0..5 -> 25.
-    assert_eq!(y.data, vec![9.0, 12.0, 9.0, 12.0, 25.0, 12.0, 9.0, 12.0, 9.0]);
+    assert_eq!(
+        y.data,
+        vec![9.0, 12.0, 9.0, 12.0, 25.0, 12.0, 9.0, 12.0, 9.0]
+    );
 }
 
 #[test]
@@ -103,7 +106,10 @@ fn resize_bilinear_2x_half_pixel() {
     let x = t(2, 2, 1, &[0.0, 4.0, 8.0, 12.0]);
     let y = resize_bilinear(&x, 4, 4);
     assert_eq!(y.at(0, 0, 0), 0.0);
-    assert_eq!(y.at(1, 1, 0), 0.75 * 0.0 * 0.75 + 0.25 * 0.75 * 4.0 + 0.75 * 0.25 * 8.0 + 0.25 * 0.25 * 12.0);
+    assert_eq!(
+        y.at(1, 1, 0),
+        0.75 * 0.0 * 0.75 + 0.25 * 0.75 * 4.0 + 0.75 * 0.25 * 8.0 + 0.25 * 0.25 * 12.0
+    );
     assert_eq!(y.at(3, 3, 0), 12.0);
 }
 

@@ -6,11 +6,15 @@ use std::path::PathBuf;
 pub const FRAMES: [&str; 4] = ["grace_hopper", "astronaut", "coffee", "synthetic"];
 
 pub fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 pub fn frame(name: &str) -> image::RgbImage {
-    image::open(data(&format!("frames/{name}.png"))).expect("frame").to_rgb8()
+    image::open(data(&format!("frames/{name}.png")))
+        .expect("frame")
+        .to_rgb8()
 }
 
 /// MediaPipe's 256x256 mask for `name`.
@@ -24,5 +28,8 @@ pub fn golden(name: &str) -> Vec<f32> {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
