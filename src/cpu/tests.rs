@@ -44,10 +44,11 @@ fn depthwise_odd_size_stride2_5x5() {
     let x = t(5, 5, 1, &[1.0; 25]);
     let y = depthwise_conv2d(&x, &[1.0; 25], &[0.0], 5, 2);
     assert_eq!(y.shape, Shape::new(3, 3, 1));
-    // out(0,0) covers rows/cols -2..3 -> 3x3 valid = 9; out(1,1) covers 0..5 -> 25.
+    // out(0,0) covers rows/cols -2..3 -> 3x3 valid = 9; out(0,1) rows -2..3 (3 valid) x cols
+    // 0..5 (5 valid) = 15; out(1,1) covers 0..5 x 0..5 = 25.
     assert_eq!(
         y.data,
-        vec![9.0, 12.0, 9.0, 12.0, 25.0, 12.0, 9.0, 12.0, 9.0]
+        vec![9.0, 15.0, 9.0, 15.0, 25.0, 15.0, 9.0, 15.0, 9.0]
     );
 }
 
