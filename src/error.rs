@@ -23,6 +23,10 @@ pub enum Error {
     BackendUnavailable(String),
     #[error("GPU error: {0}")]
     Gpu(String),
+    #[error(
+        "the GPU device was lost (driver reset or device destroyed); the next call starts a new one"
+    )]
+    DeviceLost,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

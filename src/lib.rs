@@ -9,8 +9,10 @@
 
 pub mod cpu;
 pub mod error;
+pub mod gpu;
 pub mod imageio;
 pub mod network;
+pub mod ops;
 pub mod segmenter;
 pub mod tensor;
 pub mod weights;

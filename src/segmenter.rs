@@ -126,6 +126,22 @@ pub struct Mask {
 }
 
 impl Mask {
+    /// A mask for a `width` x `height` image from the network's 256x256 probabilities.
+    pub fn from_probabilities(width: u32, height: u32, probabilities: Vec<f32>) -> Result<Mask> {
+        if probabilities.len() != OUTPUT.len() || width == 0 || height == 0 {
+            return Err(Error::InvalidInput(format!(
+                "{} probabilities for a {width}x{height} mask (need {})",
+                probabilities.len(),
+                OUTPUT.len()
+            )));
+        }
+        Ok(Mask {
+            width,
+            height,
+            probabilities,
+        })
+    }
+
     pub fn width(&self) -> u32 {
         self.width
     }

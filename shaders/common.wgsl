@@ -1,0 +1,32 @@
+// Prepended to every kernel (WGSL has no includes): activations, the shared epilogue, and the
+// linear index of a 1-D problem laid over a 2-D grid (one grid axis holds at most 65535 workgroups).
+
+const ACT_LINEAR: u32 = 0u;
+const ACT_RELU: u32 = 1u;
+const ACT_HARD_SWISH: u32 = 2u;
+const ACT_SIGMOID: u32 = 3u;
+
+fn activate(v: f32, act: u32) -> f32 {
+    switch act {
+        case ACT_RELU: { return max(v, 0.0); }
+        case ACT_HARD_SWISH: { return v * clamp(v + 3.0, 0.0, 6.0) / 6.0; }
+        case ACT_SIGMOID: { return 1.0 / (1.0 + exp(-v)); }
+        default: { return v; }
+    }
+}
+
+// Threads per workgroup of the 1-D kernels.
+const WG: u32 = 256u;
+
+fn linear_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return gid.x + gid.y * groups.x * WG;
+}
+
+// Half-pixel bilinear sampling along one axis (matches cpu::bilinear_taps): for output index o,
+// the two source indices and the weight of the second, as (i0, i1, weight).
+fn taps(o: u32, size_in: u32, size_out: u32) -> vec3<f32> {
+    let src = max((f32(o) + 0.5) * f32(size_in) / f32(size_out) - 0.5, 0.0);
+    let i0 = min(u32(floor(src)), size_in - 1u);
+    let i1 = min(i0 + 1u, size_in - 1u);
+    return vec3<f32>(f32(i0), f32(i1), src - f32(i0));
+}

@@ -1,0 +1,24 @@
+// out[i] = act(x[i] * gate[i % c]) + add[i]: the per-channel broadcast multiply, the residual /
+// skip add, and standalone activations are all this one pass over memory.
+
+struct Params {
+    len: u32, c: u32, act: u32, has_gate: u32,
+    has_add: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gate: array<f32>;
+@group(0) @binding(3) var<storage, read> add: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = linear_index(gid, groups);
+    if (i >= p.len) { return; }
+    var v = x[i];
+    if (p.has_gate != 0u) { v *= gate[i % p.c]; }
+    v = activate(v, p.act);
+    if (p.has_add != 0u) { v += add[i]; }
+    out[i] = v;
+}

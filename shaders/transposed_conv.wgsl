@@ -1,0 +1,33 @@
+// 2x2 transposed convolution, stride 2, kernel NOT flipped (MediaPipe's
+// Convolution2DTransposeBias): out[2y+ky, 2x+kx, o] = bias[o] + sum_c x[y, x, c] * w[o, ky, kx, c].
+// Each output pixel reads exactly one input pixel, so one thread per output element.
+
+struct Params {
+    in_h: u32, in_w: u32, cin: u32, cout: u32,
+    act: u32, has_add: u32, _pad0: u32, _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> add: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = linear_index(gid, groups);
+    let out_w = 2u * p.in_w;
+    if (i >= 4u * p.in_h * p.in_w * p.cout) { return; }
+    let o = i % p.cout;
+    let px = i / p.cout;
+    let oy = px / out_w;
+    let ox = px % out_w;
+    let xbase = ((oy / 2u) * p.in_w + ox / 2u) * p.cin;
+    let wbase = ((o * 2u + oy % 2u) * 2u + ox % 2u) * p.cin;
+    var sum = bias[o];
+    for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * w[wbase + c]; }
+    var v = activate(sum, p.act);
+    if (p.has_add != 0u) { v += add[i]; }
+    out[i] = v;
+}

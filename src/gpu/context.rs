@@ -1,0 +1,208 @@
+//! The device: created from the environment (honouring `WGPU_BACKEND`) or borrowed from an
+//! embedding app, with wgpu's asynchronous errors turned into typed [`Error`]s.
+
+use crate::error::{Error, Result};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use wgpu::util::DeviceExt;
+
+/// A wgpu device and queue, plus what we know about where they came from.
+#[derive(Clone)]
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    info: Option<wgpu::AdapterInfo>,
+    lost: Arc<AtomicBool>,
+    /// Bound wherever a kernel's optional input (bias, gate, add) is absent.
+    pub(crate) empty: wgpu::Buffer,
+}
+
+impl Gpu {
+    /// Picks an adapter the way `WGPU_BACKEND` / `WGPU_ADAPTER_NAME` / `WGPU_POWER_PREF` say,
+    /// preferring a high-performance one, and asks for `SHADER_F16` where the adapter has it.
+    pub fn new() -> Result<Gpu> {
+        pollster::block_on(Self::new_async())
+    }
+
+    pub async fn new_async() -> Result<Gpu> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let options = wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::from_env()
+                .unwrap_or(wgpu::PowerPreference::HighPerformance),
+            ..Default::default()
+        };
+        let adapter = instance
+            .request_adapter(&options)
+            .await
+            .map_err(|e| Error::BackendUnavailable(format!("no GPU adapter found ({e})")))?;
+        let features = adapter.features() & wgpu::Features::SHADER_F16;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("silhouette"),
+                required_features: features,
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::BackendUnavailable(format!("{}: {e}", adapter.get_info().name)))?;
+        Ok(Self::wrap(device, queue, Some(adapter.get_info())))
+    }
+
+    /// Uses an app's existing device and queue (nothing of ours is created but buffers and pipelines).
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Gpu {
+        Self::wrap(device, queue, None)
+    }
+
+    fn wrap(device: wgpu::Device, queue: wgpu::Queue, info: Option<wgpu::AdapterInfo>) -> Gpu {
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
+        let empty = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("absent optional input"),
+            contents: &[0; 16],
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        Gpu {
+            device,
+            queue,
+            info,
+            lost,
+            empty,
+        }
+    }
+
+    /// "NVIDIA H100 (Vulkan, driver 550.x)", or "caller's device" when we were handed one.
+    pub fn description(&self) -> String {
+        match &self.info {
+            Some(i) => format!(
+                "{} ({:?}, {} {})",
+                i.name, i.backend, i.driver, i.driver_info
+            ),
+            None => "caller's device".into(),
+        }
+    }
+
+    pub fn adapter_info(&self) -> Option<&wgpu::AdapterInfo> {
+        self.info.as_ref()
+    }
+
+    pub fn supports_f16(&self) -> bool {
+        self.device.features().contains(wgpu::Features::SHADER_F16)
+    }
+
+    /// True once the device is lost (driver reset, `destroy`, ...): everything made on it is dead.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// Runs `f` inside validation, out-of-memory and internal error scopes, so a bad shader, an
+    /// allocation that does not fit or a driver fault comes back as an [`Error`], not a panic.
+    pub fn scoped<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
+        self.check_lost()?;
+        let scopes = [
+            self.device.push_error_scope(wgpu::ErrorFilter::Internal),
+            self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+            self.device.push_error_scope(wgpu::ErrorFilter::Validation),
+        ];
+        let value = f();
+        let mut first = None;
+        for scope in scopes.into_iter().rev() {
+            if let Some(e) = pollster::block_on(scope.pop()) {
+                first.get_or_insert(e);
+            }
+        }
+        self.check_lost()?;
+        match first {
+            None => Ok(value),
+            Some(e) => Err(Error::Gpu(format!("{what}: {e}"))),
+        }
+    }
+
+    pub fn check_lost(&self) -> Result<()> {
+        if self.is_lost() {
+            Err(Error::DeviceLost)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A storage buffer holding `data`.
+    pub fn upload(&self, label: &str, data: &[f32]) -> wgpu::Buffer {
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(data),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            })
+    }
+
+    /// A zeroed storage buffer of `len` f32s (at least one, so it can always be bound).
+    pub fn storage(&self, label: &str, len: usize) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (len.max(1) * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Reads `len` f32s back from `buffer` (a test and ops-API convenience; the plan keeps its own
+    /// readback buffer).
+    pub fn read(&self, buffer: &wgpu::Buffer, len: usize) -> Result<Vec<f32>> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: (len * 4) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, (len * 4) as u64);
+        self.queue.submit([encoder.finish()]);
+        let mut out = vec![0.0; len];
+        self.map_and_copy(&staging, bytemuck::cast_slice_mut(&mut out))?;
+        Ok(out)
+    }
+
+    /// Maps `staging` (MAP_READ), waits for the GPU, copies its start into `out` and unmaps.
+    pub(crate) fn map_and_copy(&self, staging: &wgpu::Buffer, out: &mut [u8]) -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let slice = staging.slice(..out.len() as u64);
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: Some(std::time::Duration::from_secs(60)),
+            })
+            .map_err(|e| {
+                if self.is_lost() {
+                    Error::DeviceLost
+                } else {
+                    Error::Gpu(format!("waiting for the GPU: {e}"))
+                }
+            })?;
+        match rx.try_recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(Error::Gpu(format!("reading back: {e}"))),
+            Err(_) => {
+                return Err(self
+                    .check_lost()
+                    .err()
+                    .unwrap_or(Error::Gpu("readback never completed".into())));
+            }
+        }
+        let view = slice
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+        out.copy_from_slice(&view);
+        drop(view);
+        staging.unmap();
+        Ok(())
+    }
+}

@@ -1,0 +1,205 @@
+//! Compiled kernels and ready-to-encode dispatches. All binding boilerplate lives here: a kernel's
+//! uniform parameters are binding 0 and its buffers follow in declaration order.
+
+use super::Gpu;
+use crate::error::Result;
+use std::time::{Duration, Instant};
+use wgpu::util::DeviceExt;
+
+const COMMON: &str = include_str!("../../shaders/common.wgsl");
+
+/// Every kernel of the engine, by name (the file name in shaders/).
+const SOURCES: &[(&str, &str)] = &[
+    ("matmul", include_str!("../../shaders/matmul.wgsl")),
+    ("conv2d", include_str!("../../shaders/conv2d.wgsl")),
+    ("depthwise", include_str!("../../shaders/depthwise.wgsl")),
+    (
+        "transposed_conv",
+        include_str!("../../shaders/transposed_conv.wgsl"),
+    ),
+    (
+        "channel_gate",
+        include_str!("../../shaders/channel_gate.wgsl"),
+    ),
+    (
+        "elementwise",
+        include_str!("../../shaders/elementwise.wgsl"),
+    ),
+    ("resize", include_str!("../../shaders/resize.wgsl")),
+    ("softmax", include_str!("../../shaders/softmax.wgsl")),
+    ("preprocess", include_str!("../../shaders/preprocess.wgsl")),
+    (
+        "postprocess",
+        include_str!("../../shaders/postprocess.wgsl"),
+    ),
+];
+
+/// The WGSL the engine compiles for kernel `name`: shaders/common.wgsl, then shaders/`name`.wgsl.
+pub fn kernel_source(name: &str) -> Option<String> {
+    SOURCES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, body)| format!("{COMMON}\n{body}"))
+}
+
+/// One compute pipeline.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    pub name: &'static str,
+    pipeline: wgpu::ComputePipeline,
+}
+
+impl Kernel {
+    pub fn new(gpu: &Gpu, name: &'static str) -> Result<Kernel> {
+        let source = kernel_source(name).unwrap_or_else(|| panic!("no kernel named {name}"));
+        let pipeline = gpu.scoped(&format!("compiling {name}.wgsl"), || {
+            let module = gpu
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(name),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                });
+            gpu.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(name),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
+        })?;
+        Ok(Kernel { name, pipeline })
+    }
+
+    /// A dispatch of this kernel over `workgroups` with `params` (binding 0) and `buffers`
+    /// (bindings 1, 2, ...). Everything is created now, nothing when it is encoded.
+    pub fn bind<P: bytemuck::Pod>(
+        &self,
+        gpu: &Gpu,
+        params: &P,
+        buffers: &[&wgpu::Buffer],
+        workgroups: [u32; 3],
+    ) -> Dispatch {
+        let params = gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(self.name),
+                contents: bytemuck::bytes_of(params),
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: params.as_entire_binding(),
+        }];
+        entries.extend(
+            buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry {
+                    binding: i as u32 + 1,
+                    resource: b.as_entire_binding(),
+                }),
+        );
+        let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(self.name),
+            layout: &self.pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        Dispatch {
+            kernel: self.name,
+            pipeline: self.pipeline.clone(),
+            bind_group,
+            params,
+            workgroups,
+        }
+    }
+}
+
+/// A kernel with its bindings and grid: encode it as often as you like.
+#[derive(Clone, Debug)]
+pub struct Dispatch {
+    pub kernel: &'static str,
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    params: wgpu::Buffer,
+    pub workgroups: [u32; 3],
+}
+
+impl Dispatch {
+    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+
+    /// Rewrites the uniform parameters (same layout as at bind time), e.g. a new image size.
+    pub fn update_params<P: bytemuck::Pod>(&self, gpu: &Gpu, params: &P) {
+        gpu.queue
+            .write_buffer(&self.params, 0, bytemuck::bytes_of(params));
+    }
+
+    /// Encodes and submits this dispatch alone (for using one op on its own).
+    pub fn run(&self, gpu: &Gpu) -> Result<()> {
+        gpu.scoped(self.kernel, || {
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                self.encode(&mut pass);
+            }
+            gpu.queue.submit([encoder.finish()]);
+        })
+    }
+}
+
+/// Workgroups for `threads` threads in groups of `per_group`, folded into a second grid dimension
+/// past the 65535-per-dimension limit (the kernels rebuild the index with `linear_index`).
+pub fn grid(threads: usize, per_group: u32) -> [u32; 3] {
+    const MAX: usize = 65535;
+    let groups = threads.div_ceil(per_group as usize).max(1);
+    if groups <= MAX {
+        [groups as u32, 1, 1]
+    } else {
+        [MAX as u32, groups.div_ceil(MAX) as u32, 1]
+    }
+}
+
+/// The whole kernel set, compiled once per device.
+#[derive(Clone, Debug)]
+pub struct Kernels {
+    pub matmul: Kernel,
+    pub conv2d: Kernel,
+    pub depthwise: Kernel,
+    pub transposed_conv: Kernel,
+    pub channel_gate: Kernel,
+    pub elementwise: Kernel,
+    pub resize: Kernel,
+    pub softmax: Kernel,
+    pub preprocess: Kernel,
+    pub postprocess: Kernel,
+    /// Wall time spent creating the pipelines.
+    pub compile_time: Duration,
+}
+
+impl Kernels {
+    pub fn new(gpu: &Gpu) -> Result<Kernels> {
+        let start = Instant::now();
+        let k = |name| Kernel::new(gpu, name);
+        let mut kernels = Kernels {
+            matmul: k("matmul")?,
+            conv2d: k("conv2d")?,
+            depthwise: k("depthwise")?,
+            transposed_conv: k("transposed_conv")?,
+            channel_gate: k("channel_gate")?,
+            elementwise: k("elementwise")?,
+            resize: k("resize")?,
+            softmax: k("softmax")?,
+            preprocess: k("preprocess")?,
+            postprocess: k("postprocess")?,
+            compile_time: Duration::ZERO,
+        };
+        kernels.compile_time = start.elapsed();
+        Ok(kernels)
+    }
+}

@@ -1,0 +1,377 @@
+//! The convolutions: general KxK (the stem), depthwise KxK, and the 2x2 stride-2 transposed head.
+//! NHWC, TFLite SAME padding. Kernels: shaders/conv2d.wgsl, depthwise.wgsl, transposed_conv.wgsl.
+//! CPU twins: [`cpu::conv2d`](crate::cpu::conv2d), [`cpu::depthwise_conv2d`](crate::cpu::depthwise_conv2d),
+//! [`cpu::transposed_conv2x2`](crate::cpu::transposed_conv2x2).
+
+use super::{Epilogue, act_code, check, optional, to_u32};
+use crate::cpu::same_padding;
+use crate::error::{Error, Result};
+use crate::gpu::{Dispatch, Gpu, Kernels, grid};
+use crate::tensor::Shape;
+
+const WG: u32 = 256;
+
+/// SAME-padding geometry shared by the strided convolutions: (out shape, pad top, pad left).
+fn same_geometry(
+    input: Shape,
+    kernel: usize,
+    stride: usize,
+    out_channels: usize,
+) -> Result<(Shape, u32, u32)> {
+    if kernel == 0 || stride == 0 || input.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "conv: kernel {kernel}, stride {stride}, input {input}"
+        )));
+    }
+    let (oh, pad_top) = same_padding(input.height, kernel, stride);
+    let (ow, pad_left) = same_padding(input.width, kernel, stride);
+    Ok((
+        Shape::new(oh, ow, out_channels),
+        pad_top as u32,
+        pad_left as u32,
+    ))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Conv2dParams {
+    in_h: u32,
+    in_w: u32,
+    cin: u32,
+    out_h: u32,
+    out_w: u32,
+    cout: u32,
+    kernel: u32,
+    stride: u32,
+    pad_top: u32,
+    pad_left: u32,
+    act: u32,
+    has_add: u32,
+}
+
+/// KxK convolution: weight [cout, k, k, cin], bias [cout].
+pub struct Conv2d<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub input_shape: Shape,
+    pub weight: &'a wgpu::Buffer,
+    pub bias: &'a wgpu::Buffer,
+    pub out: &'a wgpu::Buffer,
+    pub out_channels: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub epilogue: Epilogue<'a>,
+}
+
+impl Conv2d<'_> {
+    pub fn output_shape(&self) -> Result<Shape> {
+        same_geometry(
+            self.input_shape,
+            self.kernel,
+            self.stride,
+            self.out_channels,
+        )
+        .map(|g| g.0)
+    }
+
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        let s = self.input_shape;
+        let (out, pad_top, pad_left) =
+            same_geometry(s, self.kernel, self.stride, self.out_channels)?;
+        check(self.input, s.len(), "conv2d input")?;
+        check(
+            self.weight,
+            self.out_channels * self.kernel * self.kernel * s.channels,
+            "conv2d weight",
+        )?;
+        check(self.bias, self.out_channels, "conv2d bias")?;
+        check(self.out, out.len(), "conv2d out")?;
+        let (add, has_add) = optional(gpu, self.epilogue.add, out.len(), "conv2d add")?;
+        let params = Conv2dParams {
+            in_h: s.height as u32,
+            in_w: s.width as u32,
+            cin: s.channels as u32,
+            out_h: out.height as u32,
+            out_w: out.width as u32,
+            cout: out.channels as u32,
+            kernel: self.kernel as u32,
+            stride: self.stride as u32,
+            pad_top,
+            pad_left,
+            act: act_code(self.epilogue.act),
+            has_add,
+        };
+        to_u32(out.len(), "conv2d output size")?;
+        Ok(kernels.conv2d.bind(
+            gpu,
+            &params,
+            &[self.input, self.weight, self.bias, add, self.out],
+            grid(out.len(), WG),
+        ))
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct DepthwiseParams {
+    in_h: u32,
+    in_w: u32,
+    c: u32,
+    out_h: u32,
+    out_w: u32,
+    kernel: u32,
+    stride: u32,
+    pad_top: u32,
+    pad_left: u32,
+    act: u32,
+    has_add: u32,
+    _pad: u32,
+}
+
+/// Depthwise KxK convolution: weight [k, k, c], bias [c].
+pub struct Depthwise<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub input_shape: Shape,
+    pub weight: &'a wgpu::Buffer,
+    pub bias: &'a wgpu::Buffer,
+    pub out: &'a wgpu::Buffer,
+    pub kernel: usize,
+    pub stride: usize,
+    pub epilogue: Epilogue<'a>,
+}
+
+impl Depthwise<'_> {
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        let s = self.input_shape;
+        let (out, pad_top, pad_left) = same_geometry(s, self.kernel, self.stride, s.channels)?;
+        check(self.input, s.len(), "depthwise input")?;
+        check(
+            self.weight,
+            self.kernel * self.kernel * s.channels,
+            "depthwise weight",
+        )?;
+        check(self.bias, s.channels, "depthwise bias")?;
+        check(self.out, out.len(), "depthwise out")?;
+        let (add, has_add) = optional(gpu, self.epilogue.add, out.len(), "depthwise add")?;
+        let params = DepthwiseParams {
+            in_h: s.height as u32,
+            in_w: s.width as u32,
+            c: s.channels as u32,
+            out_h: out.height as u32,
+            out_w: out.width as u32,
+            kernel: self.kernel as u32,
+            stride: self.stride as u32,
+            pad_top,
+            pad_left,
+            act: act_code(self.epilogue.act),
+            has_add,
+            _pad: 0,
+        };
+        to_u32(out.len(), "depthwise output size")?;
+        Ok(kernels.depthwise.bind(
+            gpu,
+            &params,
+            &[self.input, self.weight, self.bias, add, self.out],
+            grid(out.len(), WG),
+        ))
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct TransposedParams {
+    in_h: u32,
+    in_w: u32,
+    cin: u32,
+    cout: u32,
+    act: u32,
+    has_add: u32,
+    _pad: [u32; 2],
+}
+
+/// 2x2 stride-2 transposed convolution, kernel not flipped: weight [cout, 2, 2, cin], bias [cout].
+pub struct TransposedConv2x2<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub input_shape: Shape,
+    pub weight: &'a wgpu::Buffer,
+    pub bias: &'a wgpu::Buffer,
+    pub out: &'a wgpu::Buffer,
+    pub out_channels: usize,
+    pub epilogue: Epilogue<'a>,
+}
+
+impl TransposedConv2x2<'_> {
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        let s = self.input_shape;
+        let out_len = 4 * s.pixels() * self.out_channels;
+        check(self.input, s.len(), "transposed conv input")?;
+        check(
+            self.weight,
+            self.out_channels * 4 * s.channels,
+            "transposed conv weight",
+        )?;
+        check(self.bias, self.out_channels, "transposed conv bias")?;
+        check(self.out, out_len, "transposed conv out")?;
+        let (add, has_add) = optional(gpu, self.epilogue.add, out_len, "transposed conv add")?;
+        let params = TransposedParams {
+            in_h: s.height as u32,
+            in_w: s.width as u32,
+            cin: s.channels as u32,
+            cout: self.out_channels as u32,
+            act: act_code(self.epilogue.act),
+            has_add,
+            _pad: [0; 2],
+        };
+        to_u32(out_len, "transposed conv output size")?;
+        let buffers = [self.input, self.weight, self.bias, add, self.out];
+        Ok(kernels
+            .transposed_conv
+            .bind(gpu, &params, &buffers, grid(out_len, WG)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu;
+    use crate::network::Activation;
+    use crate::ops::testing::*;
+    use crate::tensor::Tensor;
+
+    fn tensor(shape: Shape, seed: u64) -> Tensor {
+        Tensor::from_vec(shape, random(shape.len(), seed))
+    }
+
+    #[test]
+    fn conv2d_matches_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        // (input, cout, kernel, stride): odd sizes, asymmetric padding, and the network's stem.
+        let cases = [
+            (Shape::new(7, 5, 3), 4, 3, 2),
+            (Shape::new(9, 9, 2), 5, 5, 2),
+            (Shape::new(6, 11, 1), 3, 3, 1),
+            (Shape::new(1, 1, 3), 2, 3, 2),
+            (Shape::new(256, 256, 3), 16, 3, 2),
+        ];
+        for (seed, &(shape, cout, k, stride)) in cases.iter().enumerate() {
+            let x = tensor(shape, seed as u64);
+            let (w, b) = (random(cout * k * k * shape.channels, 7), random(cout, 8));
+            let expected = cpu::map(&cpu::conv2d(&x, &w, &b, k, stride), cpu::hard_swish);
+            let (gx, gw, gb) = (
+                gpu.upload("x", &x.data),
+                gpu.upload("w", &w),
+                gpu.upload("b", &b),
+            );
+            let out = gpu.storage("out", expected.data.len());
+            let op = Conv2d {
+                input: &gx,
+                input_shape: shape,
+                weight: &gw,
+                bias: &gb,
+                out: &out,
+                out_channels: cout,
+                kernel: k,
+                stride,
+                epilogue: Epilogue {
+                    act: Activation::HardSwish,
+                    add: None,
+                },
+            };
+            assert_eq!(op.output_shape().unwrap(), expected.shape);
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            assert_close(
+                &gpu.read(&out, expected.data.len()).unwrap(),
+                &expected.data,
+                1e-5,
+                &format!("conv2d {shape} k{k} s{stride}"),
+            );
+        }
+    }
+
+    #[test]
+    fn depthwise_matches_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let cases = [
+            (Shape::new(5, 5, 1), 5, 2),
+            (Shape::new(7, 3, 6), 3, 2),
+            (Shape::new(9, 8, 5), 3, 1),
+            (Shape::new(128, 128, 16), 3, 2),
+            (Shape::new(32, 32, 96), 5, 2),
+            (Shape::new(16, 16, 128), 5, 1),
+            (Shape::new(32, 32, 88), 3, 1),
+        ];
+        for (seed, &(shape, k, stride)) in cases.iter().enumerate() {
+            let x = tensor(shape, seed as u64);
+            let (w, b) = (random(k * k * shape.channels, 3), random(shape.channels, 4));
+            let conv = cpu::map(&cpu::depthwise_conv2d(&x, &w, &b, k, stride), cpu::relu);
+            let add = tensor(conv.shape, 9);
+            let expected = cpu::add(&conv, &add);
+            let (gx, gw, gb, ga) = (
+                gpu.upload("x", &x.data),
+                gpu.upload("w", &w),
+                gpu.upload("b", &b),
+                gpu.upload("add", &add.data),
+            );
+            let out = gpu.storage("out", expected.data.len());
+            let op = Depthwise {
+                input: &gx,
+                input_shape: shape,
+                weight: &gw,
+                bias: &gb,
+                out: &out,
+                kernel: k,
+                stride,
+                epilogue: Epilogue {
+                    act: Activation::Relu,
+                    add: Some(&ga),
+                },
+            };
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            assert_close(
+                &gpu.read(&out, expected.data.len()).unwrap(),
+                &expected.data,
+                1e-5,
+                &format!("depthwise {shape} k{k} s{stride}"),
+            );
+        }
+    }
+
+    #[test]
+    fn transposed_conv_matches_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let cases = [
+            (Shape::new(1, 1, 1), 1),
+            (Shape::new(3, 5, 7), 2),
+            (Shape::new(128, 128, 16), 1),
+        ];
+        for (seed, &(shape, cout)) in cases.iter().enumerate() {
+            let x = tensor(shape, seed as u64);
+            let (w, b) = (random(cout * 4 * shape.channels, 5), random(cout, 6));
+            let expected = cpu::map(&cpu::transposed_conv2x2(&x, &w, &b), cpu::sigmoid);
+            let (gx, gw, gb) = (
+                gpu.upload("x", &x.data),
+                gpu.upload("w", &w),
+                gpu.upload("b", &b),
+            );
+            let out = gpu.storage("out", expected.data.len());
+            let op = TransposedConv2x2 {
+                input: &gx,
+                input_shape: shape,
+                weight: &gw,
+                bias: &gb,
+                out: &out,
+                out_channels: cout,
+                epilogue: Epilogue {
+                    act: Activation::Sigmoid,
+                    add: None,
+                },
+            };
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            assert_close(
+                &gpu.read(&out, expected.data.len()).unwrap(),
+                &expected.data,
+                1e-5,
+                &format!("transposed {shape}"),
+            );
+        }
+    }
+}

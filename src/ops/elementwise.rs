@@ -1,0 +1,143 @@
+//! out = act(x * gate[c]) + add: the per-channel broadcast multiply, skip/residual adds and plain
+//! activations. Kernel: shaders/elementwise.wgsl. CPU twins: mul_channels, add, map in [`crate::cpu`].
+
+use super::{Epilogue, act_code, check, optional, to_u32};
+use crate::error::{Error, Result};
+use crate::gpu::{Dispatch, Gpu, Kernels, grid};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    len: u32,
+    c: u32,
+    act: u32,
+    has_gate: u32,
+    has_add: u32,
+    _pad: [u32; 3],
+}
+
+pub struct Elementwise<'a> {
+    pub input: &'a wgpu::Buffer,
+    /// Elements in `input` (pixels x channels).
+    pub len: usize,
+    /// Channels (the innermost axis), for indexing `gate`.
+    pub channels: usize,
+    pub gate: Option<&'a wgpu::Buffer>,
+    pub out: &'a wgpu::Buffer,
+    pub epilogue: Epilogue<'a>,
+}
+
+impl Elementwise<'_> {
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        if self.channels == 0 || self.len % self.channels != 0 {
+            return Err(Error::InvalidInput(format!(
+                "elementwise: {} elements in rows of {}",
+                self.len, self.channels
+            )));
+        }
+        check(self.input, self.len, "elementwise input")?;
+        check(self.out, self.len, "elementwise out")?;
+        let (gate, has_gate) = optional(gpu, self.gate, self.channels, "elementwise gate")?;
+        let (add, has_add) = optional(gpu, self.epilogue.add, self.len, "elementwise add")?;
+        let params = Params {
+            len: to_u32(self.len, "len")?,
+            c: self.channels as u32,
+            act: act_code(self.epilogue.act),
+            has_gate,
+            has_add,
+            _pad: [0; 3],
+        };
+        Ok(kernels.elementwise.bind(
+            gpu,
+            &params,
+            &[self.input, gate, add, self.out],
+            grid(self.len, 256),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu;
+    use crate::network::Activation;
+    use crate::ops::testing::*;
+    use crate::tensor::{Shape, Tensor};
+
+    #[test]
+    fn scale_activate_add_match_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        for (seed, shape) in [
+            Shape::new(1, 1, 1),
+            Shape::new(3, 7, 5),
+            Shape::new(128, 128, 16),
+            Shape::new(32, 32, 24),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let seed = seed as u64 * 10;
+            let x = Tensor::from_vec(shape, random(shape.len(), seed));
+            let g = Tensor::from_vec(
+                Shape::new(1, 1, shape.channels),
+                random(shape.channels, seed + 1),
+            );
+            let a = Tensor::from_vec(shape, random(shape.len(), seed + 2));
+            let expected = cpu::add(&cpu::map(&cpu::mul_channels(&x, &g), cpu::relu), &a);
+            let (gx, gg, ga, out) = (
+                gpu.upload("x", &x.data),
+                gpu.upload("g", &g.data),
+                gpu.upload("a", &a.data),
+                gpu.storage("o", shape.len()),
+            );
+            let op = Elementwise {
+                input: &gx,
+                len: shape.len(),
+                channels: shape.channels,
+                gate: Some(&gg),
+                out: &out,
+                epilogue: Epilogue {
+                    act: Activation::Relu,
+                    add: Some(&ga),
+                },
+            };
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            assert_close(
+                &gpu.read(&out, shape.len()).unwrap(),
+                &expected.data,
+                1e-6,
+                &format!("elementwise {shape}"),
+            );
+        }
+    }
+
+    #[test]
+    fn plain_activations_match_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let x: Vec<f32> = random(1000, 3).iter().map(|v| v * 8.0).collect();
+        let gx = gpu.upload("x", &x);
+        for (act, f) in [
+            (Activation::Relu, cpu::relu as fn(f32) -> f32),
+            (Activation::HardSwish, cpu::hard_swish),
+            (Activation::Sigmoid, cpu::sigmoid),
+        ] {
+            let out = gpu.storage("o", x.len());
+            let op = Elementwise {
+                input: &gx,
+                len: x.len(),
+                channels: 1,
+                gate: None,
+                out: &out,
+                epilogue: Epilogue { act, add: None },
+            };
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            let expected: Vec<f32> = x.iter().map(|&v| f(v)).collect();
+            assert_close(
+                &gpu.read(&out, x.len()).unwrap(),
+                &expected,
+                1e-6,
+                &format!("{act:?}"),
+            );
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Bilinear resize, half-pixel centres, any sizes. Kernel: shaders/resize.wgsl.
+//! CPU twin: [`cpu::resize_bilinear`](crate::cpu::resize_bilinear).
+
+use super::{Epilogue, act_code, check, optional, to_u32};
+use crate::error::{Error, Result};
+use crate::gpu::{Dispatch, Gpu, Kernels, grid};
+use crate::tensor::Shape;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    in_h: u32,
+    in_w: u32,
+    out_h: u32,
+    out_w: u32,
+    c: u32,
+    act: u32,
+    has_add: u32,
+    _pad: u32,
+}
+
+pub struct Resize<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub input_shape: Shape,
+    pub out: &'a wgpu::Buffer,
+    pub out_height: usize,
+    pub out_width: usize,
+    pub epilogue: Epilogue<'a>,
+}
+
+impl Resize<'_> {
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        let s = self.input_shape;
+        let out = Shape::new(self.out_height, self.out_width, s.channels);
+        if s.is_empty() || out.is_empty() {
+            return Err(Error::InvalidInput(format!("resize {s} -> {out}")));
+        }
+        check(self.input, s.len(), "resize input")?;
+        check(self.out, out.len(), "resize out")?;
+        let (add, has_add) = optional(gpu, self.epilogue.add, out.len(), "resize add")?;
+        let params = Params {
+            in_h: s.height as u32,
+            in_w: s.width as u32,
+            out_h: out.height as u32,
+            out_w: out.width as u32,
+            c: s.channels as u32,
+            act: act_code(self.epilogue.act),
+            has_add,
+            _pad: 0,
+        };
+        to_u32(out.len(), "resize output size")?;
+        Ok(kernels.resize.bind(
+            gpu,
+            &params,
+            &[self.input, add, self.out],
+            grid(out.len(), 256),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu;
+    use crate::ops::testing::*;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn matches_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        // Upsampling x2 (the network's), odd factors, downsampling and identity.
+        let cases = [
+            (Shape::new(16, 16, 128), 32, 32),
+            (Shape::new(64, 64, 16), 128, 128),
+            (Shape::new(3, 5, 3), 7, 11),
+            (Shape::new(9, 13, 2), 4, 5),
+            (Shape::new(4, 4, 1), 4, 4),
+            (Shape::new(1, 1, 2), 3, 2),
+        ];
+        for (seed, &(shape, oh, ow)) in cases.iter().enumerate() {
+            let x = Tensor::from_vec(shape, random(shape.len(), seed as u64));
+            let expected = cpu::resize_bilinear(&x, oh, ow);
+            let (gx, out) = (
+                gpu.upload("x", &x.data),
+                gpu.storage("o", expected.data.len()),
+            );
+            let op = Resize {
+                input: &gx,
+                input_shape: shape,
+                out: &out,
+                out_height: oh,
+                out_width: ow,
+                epilogue: Epilogue::default(),
+            };
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            assert_close(
+                &gpu.read(&out, expected.data.len()).unwrap(),
+                &expected.data,
+                1e-5,
+                &format!("resize {shape} -> {oh}x{ow}"),
+            );
+        }
+    }
+}
