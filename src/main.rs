@@ -45,6 +45,9 @@ struct Common {
     /// Load weights from this safetensors file instead of the built-in ones.
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
+    /// Say which device runs the network.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 impl Common {
@@ -53,7 +56,14 @@ impl Common {
             Some(path) => Weights::from_file(path)?,
             None => Weights::embedded()?,
         };
-        Segmenter::with_weights(&weights, self.backend.parse::<Backend>()?)
+        let segmenter = Segmenter::with_weights(&weights, self.backend.parse::<Backend>()?)?;
+        if let Some(notice) = segmenter.notice() {
+            eprintln!("silhouette: {notice}");
+        }
+        if self.verbose {
+            eprintln!("silhouette: running on {}", segmenter.device_description());
+        }
+        Ok(segmenter)
     }
 
     /// Checks the output before any work, so a bad path fails fast and leaves nothing behind.

@@ -19,8 +19,9 @@ pub const OUTPUT: Shape = Shape::new(256, 256, 1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Value(pub usize);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Activation {
+    #[default]
     Linear,
     Relu,
     HardSwish,
@@ -248,7 +249,7 @@ impl Network {
 }
 
 /// One node on the CPU: the op, then its epilogue.
-fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
+pub(crate) fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
     let v = |value: &Value| &values[value.0];
     let raw = match &node.op {
         Op::Conv2d {

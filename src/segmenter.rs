@@ -2,10 +2,12 @@
 
 use crate::cpu;
 use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Kernels, Plan, PlanStats};
 use crate::network::{INPUT, Network, OUTPUT};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 use image::{GrayImage, ImageBuffer, Luma, RgbImage, RgbaImage};
+use std::sync::{Arc, Mutex};
 
 /// Where inference runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -35,6 +37,8 @@ impl std::str::FromStr for Backend {
 
 /// Segments people in images with MediaPipe's Selfie Segmentation network.
 ///
+/// `Segmenter` is `Send + Sync`: share one between threads (GPU frames are serialised internally).
+///
 /// ```
 /// let segmenter = silhouette::Segmenter::new(silhouette::Backend::Cpu)?;
 /// let photo = image::RgbImage::from_pixel(320, 240, image::Rgb([90, 120, 200]));
@@ -44,7 +48,17 @@ impl std::str::FromStr for Backend {
 /// ```
 pub struct Segmenter {
     network: Network,
-    backend: Backend,
+    engine: Engine,
+    notice: Option<String>,
+}
+
+enum Engine {
+    Cpu,
+    Gpu {
+        plan: Mutex<Arc<Plan>>,
+        /// Our own device (recreated after a loss) or a caller's (their device, their recovery).
+        owned: bool,
+    },
 }
 
 impl Segmenter {
@@ -53,43 +67,146 @@ impl Segmenter {
         Self::with_weights(&Weights::embedded()?, backend)
     }
 
+    /// `Backend::Auto` falls back to the CPU when no GPU adapter exists; [`notice`](Self::notice)
+    /// then says why.
     pub fn with_weights(weights: &Weights, backend: Backend) -> Result<Self> {
         let network = Network::new(weights)?;
-        let backend = match backend {
-            Backend::Cpu | Backend::Auto => Backend::Cpu,
-            Backend::Gpu => {
-                return Err(Error::BackendUnavailable(
-                    "the GPU backend is not built yet; use --backend cpu".into(),
-                ));
+        let gpu = match backend {
+            Backend::Cpu => {
+                return Ok(Segmenter {
+                    network,
+                    engine: Engine::Cpu,
+                    notice: None,
+                });
             }
+            Backend::Gpu => Gpu::new()?,
+            Backend::Auto => match Gpu::new() {
+                Ok(gpu) => gpu,
+                Err(e) => {
+                    let notice = Some(format!("{e}; running on the CPU instead"));
+                    return Ok(Segmenter {
+                        network,
+                        engine: Engine::Cpu,
+                        notice,
+                    });
+                }
+            },
         };
-        Ok(Segmenter { network, backend })
+        Self::on_gpu(network, gpu, true)
+    }
+
+    /// Runs on an app's existing `wgpu` device and queue (embedded weights).
+    pub fn with_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<Self> {
+        Self::on_gpu(
+            Network::new(&Weights::embedded()?)?,
+            Gpu::from_device(device, queue),
+            false,
+        )
+    }
+
+    fn on_gpu(network: Network, gpu: Gpu, owned: bool) -> Result<Self> {
+        let plan = Arc::new(Plan::new(&gpu, &Kernels::new(&gpu)?, &network)?);
+        let engine = Engine::Gpu {
+            plan: Mutex::new(plan),
+            owned,
+        };
+        Ok(Segmenter {
+            network,
+            engine,
+            notice: None,
+        })
     }
 
     /// The backend actually in use (never `Auto`).
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.engine {
+            Engine::Cpu => Backend::Cpu,
+            Engine::Gpu { .. } => Backend::Gpu,
+        }
+    }
+
+    /// Where inference runs, e.g. "GPU: NVIDIA ... (Vulkan, ...)" or "CPU reference".
+    pub fn device_description(&self) -> String {
+        match &self.engine {
+            Engine::Cpu => "CPU reference".into(),
+            Engine::Gpu { plan, .. } => format!("GPU: {}", lock(plan).gpu().description()),
+        }
+    }
+
+    /// Set when `Backend::Auto` had to fall back to the CPU: one line saying why.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
     }
 
     pub fn network(&self) -> &Network {
         &self.network
     }
 
+    /// The GPU plan's costs (dispatches, bytes), when running on the GPU.
+    pub fn plan_stats(&self) -> Option<PlanStats> {
+        match &self.engine {
+            Engine::Cpu => None,
+            Engine::Gpu { plan, .. } => Some(lock(plan).stats()),
+        }
+    }
+
     /// The network's raw output for `image`: 256x256 sigmoid probabilities, row-major.
     /// A 256x256 image goes in unresampled; any other size is bilinearly resized first.
     pub fn probabilities(&self, image: &RgbImage) -> Result<Vec<f32>> {
-        let input = network_input(image)?;
-        Ok(self.network.run_cpu(&input)?.data)
+        let mut out = vec![0.0; OUTPUT.len()];
+        self.probabilities_into(image, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`probabilities`](Self::probabilities), into a caller's 256*256 buffer (no allocation
+    /// per frame on the GPU path).
+    pub fn probabilities_into(&self, image: &RgbImage, out: &mut [f32]) -> Result<()> {
+        match &self.engine {
+            Engine::Cpu => {
+                if out.len() != OUTPUT.len() {
+                    return Err(Error::InvalidInput(format!(
+                        "output holds {}, needs {}",
+                        out.len(),
+                        OUTPUT.len()
+                    )));
+                }
+                out.copy_from_slice(&self.network.run_cpu(&network_input(image)?)?.data);
+                Ok(())
+            }
+            Engine::Gpu { plan, owned } => self.current_plan(plan, *owned)?.run_image(image, out),
+        }
+    }
+
+    /// The plan to run on; after a device loss, a fresh device and plan when the device is ours.
+    fn current_plan(&self, plan: &Mutex<Arc<Plan>>, owned: bool) -> Result<Arc<Plan>> {
+        let mut current = lock(plan);
+        if current.gpu().is_lost() {
+            if !owned {
+                return Err(Error::DeviceLost);
+            }
+            let gpu = Gpu::new()?;
+            *current = Arc::new(Plan::new(&gpu, &Kernels::new(&gpu)?, &self.network)?);
+        }
+        Ok(current.clone())
+    }
+
+    /// Destroys the GPU device under the running plan, as a driver reset would (for fault tests).
+    #[doc(hidden)]
+    pub fn simulate_device_loss(&self) {
+        if let Engine::Gpu { plan, .. } = &self.engine {
+            lock(plan).gpu().device.destroy();
+        }
     }
 
     /// The person mask at `image`'s resolution.
     pub fn segment(&self, image: &RgbImage) -> Result<Mask> {
-        Ok(Mask {
-            width: image.width(),
-            height: image.height(),
-            probabilities: self.probabilities(image)?,
-        })
+        Mask::from_probabilities(image.width(), image.height(), self.probabilities(image)?)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the Arc<Plan> half-written: carry on.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The image as the network wants it: 256x256 RGB in [0, 1], resized with half-pixel bilinear

@@ -12,8 +12,13 @@ const PHOTO: &str = concat!(
 );
 
 fn silhouette(args: &[&str]) -> Output {
+    silhouette_env(args, &[])
+}
+
+fn silhouette_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_silhouette"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run silhouette")
 }
@@ -91,6 +96,44 @@ fn raw_mask_is_the_network_output_in_16_bits() {
     // Against MediaPipe's own output, allowing for the 16-bit quantisation.
     let diff = max_abs_diff(&ours, &golden("astronaut"));
     assert!(diff <= 5e-4 + 0.5 / 65535.0, "{diff}");
+}
+
+fn raw_mask(frame: &Path, backend: &str, dir: &Path) -> Vec<f32> {
+    let out = dir.join(format!("raw-{backend}.png"));
+    let run = silhouette(&[
+        "mask",
+        s(frame),
+        "-o",
+        s(&out),
+        "--raw",
+        "--backend",
+        backend,
+        "--verbose",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    eprint!("{stderr}");
+    image::open(&out)
+        .unwrap()
+        .to_luma16()
+        .pixels()
+        .map(|p| p.0[0] as f32 / 65535.0)
+        .collect()
+}
+
+#[test]
+fn gpu_and_cpu_backends_give_the_same_raw_mask() {
+    if segmenter(silhouette::Backend::Gpu).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let frame = data("frames/grace_hopper.png");
+    let (cpu, gpu) = (
+        raw_mask(&frame, "cpu", dir.path()),
+        raw_mask(&frame, "gpu", dir.path()),
+    );
+    let diff = max_abs_diff(&cpu, &gpu);
+    assert!(diff <= 5e-4, "{diff}");
 }
 
 #[test]
@@ -215,4 +258,26 @@ fn bad_usage_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = silhouette(&["cut", PHOTO, "-o", "x.png", "--backend", "tpu"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// With no adapter (Metal is not compiled in on Linux), `auto` says so and runs on the CPU, while
+/// an explicit `gpu` is an error.
+#[cfg(target_os = "linux")]
+#[test]
+fn auto_falls_back_to_cpu_with_a_notice_and_gpu_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cut.png");
+    let no_adapter = [("WGPU_BACKEND", "metal")];
+    let run = silhouette_env(&["cut", PHOTO, "-o", s(&out)], &no_adapter);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("running on the CPU instead"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(out.exists());
+    std::fs::remove_file(&out).unwrap();
+    let run = silhouette_env(
+        &["cut", PHOTO, "-o", s(&out), "--backend", "gpu"],
+        &no_adapter,
+    );
+    assert_fails(&run, "no GPU adapter", dir.path());
 }

@@ -14,6 +14,8 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
 fi
 
 export SILHOUETTE_REQUIRE_GPU=1
+# Mesa warns on every device when this is unset (as in containers and CI).
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 echo "== cargo test (SILHOUETTE_REQUIRE_GPU=1, WGPU_BACKEND=$WGPU_BACKEND)"
 cargo test --all-targets

@@ -93,6 +93,10 @@ impl Gpu {
 
     /// True once the device is lost (driver reset, `destroy`, ...): everything made on it is dead.
     pub fn is_lost(&self) -> bool {
+        if !self.lost.load(Ordering::SeqCst) {
+            // wgpu reports a loss from its maintenance step: give it a (non-blocking) chance to run.
+            let _ = self.device.poll(wgpu::PollType::Poll);
+        }
         self.lost.load(Ordering::SeqCst)
     }
 
@@ -175,27 +179,30 @@ impl Gpu {
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.device
-            .poll(wgpu::PollType::Wait {
+        // Wait for the callback itself: when threads share the device, another thread's poll may
+        // be the one that runs it, just after ours returns.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mapped = loop {
+            let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+            let polled = self.device.poll(wgpu::PollType::Wait {
                 submission_index: None,
-                timeout: Some(std::time::Duration::from_secs(60)),
-            })
-            .map_err(|e| {
-                if self.is_lost() {
-                    Error::DeviceLost
-                } else {
-                    Error::Gpu(format!("waiting for the GPU: {e}"))
+                timeout: Some(remaining),
+            });
+            match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok(result) => break result,
+                Err(_) if self.is_lost() => return Err(Error::DeviceLost),
+                Err(_) if remaining.is_zero() => {
+                    return Err(Error::Gpu(format!(
+                        "the GPU did not finish within 60 s ({polled:?})"
+                    )));
                 }
-            })?;
-        match rx.try_recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(Error::Gpu(format!("reading back: {e}"))),
-            Err(_) => {
-                return Err(self
-                    .check_lost()
-                    .err()
-                    .unwrap_or(Error::Gpu("readback never completed".into())));
+                Err(_) => continue,
             }
+        };
+        match mapped {
+            Ok(()) => {}
+            Err(_) if self.is_lost() => return Err(Error::DeviceLost),
+            Err(e) => return Err(Error::Gpu(format!("reading back: {e}"))),
         }
         let view = slice
             .get_mapped_range()

@@ -52,6 +52,12 @@ pub struct Kernel {
 impl Kernel {
     pub fn new(gpu: &Gpu, name: &'static str) -> Result<Kernel> {
         let source = kernel_source(name).unwrap_or_else(|| panic!("no kernel named {name}"));
+        Self::from_source(gpu, name, source)
+    }
+
+    /// Compiles WGSL `source` (entry point `main`); a shader that does not compile is an
+    /// [`Error::Gpu`](crate::Error::Gpu) naming it.
+    pub fn from_source(gpu: &Gpu, name: &'static str, source: String) -> Result<Kernel> {
         let pipeline = gpu.scoped(&format!("compiling {name}.wgsl"), || {
             let module = gpu
                 .device

@@ -3,10 +3,11 @@
 
 mod context;
 mod kernel;
-// mod plan;
+mod plan;
 
 pub use context::Gpu;
 pub use kernel::{Dispatch, Kernel, Kernels, grid, kernel_source};
+pub use plan::{Plan, PlanStats};
 
 /// A shared device and kernel set for tests. With `SILHOUETTE_REQUIRE_GPU=1` (set by
 /// tools/test.sh and CI) a missing adapter is a test failure; without it, GPU tests say they

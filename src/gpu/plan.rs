@@ -1,1 +1,528 @@
-//! placeholder
+//! The network compiled for one device: weights uploaded, an activation arena sized once (values
+//! whose lifetimes do not overlap share a buffer), every bind group built up front. A frame is
+//! one command buffer, one submit, and a readback of the 256x256 output only.
+
+use super::{Dispatch, Gpu, Kernels};
+use crate::error::{Error, Result};
+use crate::network::{INPUT, Network, Node, OUTPUT, Op, Value};
+use crate::ops::{self, Epilogue, pack_rgba};
+use crate::tensor::Tensor;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What a plan costs, for notes and benchmarks.
+#[derive(Clone, Debug)]
+pub struct PlanStats {
+    pub dispatches_per_frame: usize,
+    pub arena_buffers: usize,
+    pub arena_bytes: u64,
+    /// Bytes the activations would take with one buffer per value (no reuse).
+    pub unshared_bytes: u64,
+    pub weight_bytes: u64,
+    /// Staging for the frame's image upload and the output readback.
+    pub io_bytes: u64,
+    pub build_time: Duration,
+}
+
+pub struct Plan {
+    gpu: Gpu,
+    kernels: Kernels,
+    dispatches: Vec<Dispatch>,
+    input: wgpu::Buffer,
+    output: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    frame: Mutex<FrameUpload>,
+    stats: PlanStats,
+}
+
+/// The image upload buffer grows to the largest frame seen and is then reused.
+struct FrameUpload {
+    image: Option<(wgpu::Buffer, usize, Dispatch)>,
+    packed: Vec<u32>,
+}
+
+/// A layer's parameters on the GPU.
+struct LayerBuffers {
+    weight: wgpu::Buffer,
+    bias: wgpu::Buffer,
+}
+
+impl Plan {
+    pub fn new(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
+        let start = Instant::now();
+        let (slot_of, capacities) = arena_layout(network);
+        let arena: Vec<wgpu::Buffer> = capacities
+            .iter()
+            .map(|&len| gpu.storage("activation arena", len))
+            .collect();
+        let buffer = |v: Value| &arena[slot_of[v.0]];
+        let (dispatches, weight_bytes) = gpu.scoped("building the plan", || -> Result<_> {
+            let mut dispatches = Vec::with_capacity(network.nodes.len());
+            let mut weight_bytes = 0;
+            for (i, node) in network.nodes.iter().enumerate() {
+                let layers = upload_layers(gpu, &node.op);
+                weight_bytes += layers
+                    .iter()
+                    .map(|l| l.weight.size() + l.bias.size())
+                    .sum::<u64>();
+                let out = Value(i + 1);
+                dispatches.push(bind_node(
+                    gpu,
+                    kernels,
+                    network,
+                    node,
+                    &layers,
+                    &buffer,
+                    buffer(out),
+                )?);
+            }
+            Ok((dispatches, weight_bytes))
+        })??;
+        let readback = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("mask readback"),
+            size: (OUTPUT.len() * 4) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let values = network.nodes.len() + 1;
+        let stats = PlanStats {
+            dispatches_per_frame: dispatches.len() + 1,
+            arena_buffers: arena.len(),
+            arena_bytes: arena.iter().map(wgpu::Buffer::size).sum(),
+            unshared_bytes: (0..values)
+                .map(|v| network.shape(Value(v)).len() as u64 * 4)
+                .sum(),
+            weight_bytes,
+            io_bytes: readback.size(),
+            build_time: start.elapsed(),
+        };
+        Ok(Plan {
+            gpu: gpu.clone(),
+            kernels: kernels.clone(),
+            input: buffer(Value(0)).clone(),
+            output: buffer(network.output()).clone(),
+            dispatches,
+            readback,
+            frame: Mutex::new(FrameUpload {
+                image: None,
+                packed: Vec::new(),
+            }),
+            stats,
+        })
+    }
+
+    pub fn stats(&self) -> PlanStats {
+        let mut stats = self.stats.clone();
+        if let Some((buffer, _, _)) = &self.frame.lock().expect("frame lock").image {
+            stats.io_bytes += buffer.size();
+        }
+        stats
+    }
+
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    /// The network on `image` (any size; resized to 256x256 on the GPU), probabilities into `out`.
+    pub fn run_image(&self, image: &image::RgbImage, out: &mut [f32]) -> Result<()> {
+        let (w, h) = (image.width() as usize, image.height() as usize);
+        if w == 0 || h == 0 {
+            return Err(Error::InvalidInput(format!("image is {w}x{h}")));
+        }
+        let mut frame = self
+            .frame
+            .lock()
+            .map_err(|_| Error::Gpu("a previous frame panicked".into()))?;
+        let limit = self.gpu.device.limits().max_storage_buffer_binding_size as usize;
+        if w * h * 4 > limit {
+            // Bigger than one binding may be: resample on the CPU (bounded memory, no f32 copy).
+            let input = crate::segmenter::network_input(image)?;
+            return self.run_input(&input, out);
+        }
+        let FrameUpload {
+            image: upload,
+            packed,
+        } = &mut *frame;
+        pack_rgba(image, packed);
+        if upload
+            .as_ref()
+            .is_none_or(|(_, capacity, _)| *capacity < w * h)
+        {
+            let buffer = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("frame upload"),
+                size: (w * h * 4) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let dispatch = self
+                .preprocess(&buffer, w, h)
+                .bind(&self.gpu, &self.kernels)?;
+            *upload = Some((buffer, w * h, dispatch));
+        }
+        let (buffer, _, dispatch) = upload.as_ref().expect("just ensured");
+        self.gpu
+            .queue
+            .write_buffer(buffer, 0, bytemuck::cast_slice(packed));
+        dispatch.update_params(&self.gpu, &self.preprocess(buffer, w, h).params()?);
+        self.submit(Some(dispatch), out)
+    }
+
+    /// The network on an already normalised 256x256x3 input.
+    pub fn run_input(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
+        if input.shape != INPUT {
+            return Err(Error::InvalidInput(format!(
+                "network input must be {INPUT}, got {}",
+                input.shape
+            )));
+        }
+        self.gpu
+            .queue
+            .write_buffer(&self.input, 0, bytemuck::cast_slice(&input.data));
+        self.submit(None, out)
+    }
+
+    fn preprocess<'a>(
+        &'a self,
+        image: &'a wgpu::Buffer,
+        w: usize,
+        h: usize,
+    ) -> ops::Preprocess<'a> {
+        ops::Preprocess {
+            image,
+            width: w,
+            height: h,
+            out: &self.input,
+            out_width: INPUT.width,
+            out_height: INPUT.height,
+        }
+    }
+
+    /// One command buffer, one submit, then the readback of the output.
+    fn submit(&self, preprocess: Option<&Dispatch>, out: &mut [f32]) -> Result<()> {
+        if out.len() != OUTPUT.len() {
+            return Err(Error::InvalidInput(format!(
+                "output slice holds {}, needs {}",
+                out.len(),
+                OUTPUT.len()
+            )));
+        }
+        self.gpu.scoped("running the network", || {
+            let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                preprocess
+                    .into_iter()
+                    .chain(&self.dispatches)
+                    .for_each(|d| d.encode(&mut pass));
+            }
+            encoder.copy_buffer_to_buffer(&self.output, 0, &self.readback, 0, self.readback.size());
+            self.gpu.queue.submit([encoder.finish()]);
+        })?;
+        self.gpu
+            .map_and_copy(&self.readback, bytemuck::cast_slice_mut(out))
+    }
+}
+
+/// Assigns every value an arena slot: a slot is reused once the value in it has been read for the
+/// last time; each slot is sized to the largest value it ever holds. Returns (slot per value,
+/// capacity per slot in f32s).
+fn arena_layout(network: &Network) -> (Vec<usize>, Vec<usize>) {
+    let values = network.nodes.len() + 1;
+    let mut last_use = vec![0; values];
+    for (i, node) in network.nodes.iter().enumerate() {
+        for v in node.op.inputs().into_iter().chain(node.epilogue.add) {
+            last_use[v.0] = i;
+        }
+    }
+    last_use[values - 1] = usize::MAX; // the output is read back after the last node
+    let mut slot_of = vec![0; values];
+    let mut capacities = vec![INPUT.len()];
+    let mut free: Vec<usize> = Vec::new();
+    for (i, node) in network.nodes.iter().enumerate() {
+        let need = node.shape.len();
+        // Best fit among free slots; else grow the largest free one; else a new slot.
+        let fit = free
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| capacities[**s] >= need)
+            .min_by_key(|(_, s)| capacities[**s]);
+        let pick = fit
+            .or_else(|| free.iter().enumerate().max_by_key(|(_, s)| capacities[**s]))
+            .map(|(k, _)| k);
+        let slot = match pick {
+            Some(k) => free.swap_remove(k),
+            None => {
+                capacities.push(0);
+                capacities.len() - 1
+            }
+        };
+        capacities[slot] = capacities[slot].max(need);
+        slot_of[i + 1] = slot;
+        let mut dead: Vec<usize> = node
+            .op
+            .inputs()
+            .into_iter()
+            .chain(node.epilogue.add)
+            .filter(|v| last_use[v.0] == i)
+            .map(|v| slot_of[v.0])
+            .collect();
+        dead.sort_unstable();
+        dead.dedup();
+        free.extend(dead);
+    }
+    (slot_of, capacities)
+}
+
+/// The op's parameters on the GPU; pointwise weights are transposed to [in, out] for the matmul.
+fn upload_layers(gpu: &Gpu, op: &Op) -> Vec<LayerBuffers> {
+    let upload = |l: &crate::network::Layer, weight: &[f32]| LayerBuffers {
+        weight: gpu.upload(&l.name, weight),
+        bias: gpu.upload(&l.name, &l.bias),
+    };
+    match op {
+        Op::Pointwise { layer, .. } => {
+            let (n, k) = (layer.bias.len(), layer.weight.len() / layer.bias.len());
+            let transposed: Vec<f32> = (0..k * n)
+                .map(|i| layer.weight[(i % n) * k + i / n])
+                .collect();
+            vec![upload(layer, &transposed)]
+        }
+        Op::Conv2d { layer, .. }
+        | Op::Depthwise { layer, .. }
+        | Op::TransposedConv2x2 { layer, .. } => {
+            vec![upload(layer, &layer.weight)]
+        }
+        Op::ChannelGate { layers, .. } => layers.iter().map(|l| upload(l, &l.weight)).collect(),
+        Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => vec![],
+    }
+}
+
+/// The dispatch that computes `node` into `out`, reading values through `buffer`.
+fn bind_node<'a>(
+    gpu: &Gpu,
+    kernels: &Kernels,
+    network: &Network,
+    node: &Node,
+    layers: &[LayerBuffers],
+    buffer: &impl Fn(Value) -> &'a wgpu::Buffer,
+    out: &wgpu::Buffer,
+) -> Result<Dispatch> {
+    let epilogue = Epilogue {
+        act: node.epilogue.act,
+        add: node.epilogue.add.map(buffer),
+    };
+    match &node.op {
+        Op::Conv2d {
+            input,
+            layer,
+            stride,
+        } => ops::Conv2d {
+            input: buffer(*input),
+            input_shape: network.shape(*input),
+            weight: &layers[0].weight,
+            bias: &layers[0].bias,
+            out,
+            out_channels: node.shape.channels,
+            kernel: layer.kernel,
+            stride: *stride,
+            epilogue,
+        }
+        .bind(gpu, kernels),
+        Op::Pointwise { input, gate, .. } => {
+            let s = network.shape(*input);
+            ops::Matmul {
+                bias: Some(&layers[0].bias),
+                gate: gate.map(buffer),
+                epilogue,
+                ..ops::Matmul::new(
+                    buffer(*input),
+                    &layers[0].weight,
+                    out,
+                    s.pixels(),
+                    s.channels,
+                    node.shape.channels,
+                )
+            }
+            .bind(gpu, kernels)
+        }
+        Op::Depthwise {
+            input,
+            layer,
+            stride,
+        } => ops::Depthwise {
+            input: buffer(*input),
+            input_shape: network.shape(*input),
+            weight: &layers[0].weight,
+            bias: &layers[0].bias,
+            out,
+            kernel: layer.kernel,
+            stride: *stride,
+            epilogue,
+        }
+        .bind(gpu, kernels),
+        Op::ChannelGate {
+            input,
+            layers: host,
+        } => {
+            let fcs: Vec<ops::Fc> = layers
+                .iter()
+                .zip(host)
+                .map(|(l, h)| ops::Fc {
+                    weight: &l.weight,
+                    bias: &l.bias,
+                    out: h.bias.len(),
+                })
+                .collect();
+            ops::ChannelGate {
+                input: buffer(*input),
+                input_shape: network.shape(*input),
+                layers: &fcs,
+                out,
+            }
+            .bind(gpu, kernels)
+        }
+        Op::ScaleChannels { input, gate } => elementwise(
+            gpu,
+            kernels,
+            node,
+            buffer(*input),
+            Some(buffer(*gate)),
+            out,
+            epilogue,
+        ),
+        Op::Identity { input } => {
+            elementwise(gpu, kernels, node, buffer(*input), None, out, epilogue)
+        }
+        Op::Upsample2x { input } => ops::Resize {
+            input: buffer(*input),
+            input_shape: network.shape(*input),
+            out,
+            out_height: node.shape.height,
+            out_width: node.shape.width,
+            epilogue,
+        }
+        .bind(gpu, kernels),
+        Op::TransposedConv2x2 { input, .. } => ops::TransposedConv2x2 {
+            input: buffer(*input),
+            input_shape: network.shape(*input),
+            weight: &layers[0].weight,
+            bias: &layers[0].bias,
+            out,
+            out_channels: node.shape.channels,
+            epilogue,
+        }
+        .bind(gpu, kernels),
+    }
+}
+
+fn elementwise(
+    gpu: &Gpu,
+    kernels: &Kernels,
+    node: &Node,
+    input: &wgpu::Buffer,
+    gate: Option<&wgpu::Buffer>,
+    out: &wgpu::Buffer,
+    epilogue: Epilogue,
+) -> Result<Dispatch> {
+    ops::Elementwise {
+        input,
+        len: node.shape.len(),
+        channels: node.shape.channels,
+        gate,
+        out,
+        epilogue,
+    }
+    .bind(gpu, kernels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::eval_node;
+    use crate::ops::testing::*;
+    use crate::tensor::Shape;
+    use crate::weights::Weights;
+
+    fn network() -> Network {
+        Network::new(&Weights::embedded().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn arena_never_hands_a_live_value_s_buffer_to_another() {
+        let net = network();
+        let (slot_of, capacities) = arena_layout(&net);
+        let mut last_use = vec![0; net.nodes.len() + 1];
+        for (i, n) in net.nodes.iter().enumerate() {
+            for v in n.op.inputs().into_iter().chain(n.epilogue.add) {
+                last_use[v.0] = i + 1;
+            }
+        }
+        *last_use.last_mut().unwrap() = usize::MAX;
+        for a in 0..slot_of.len() {
+            assert!(capacities[slot_of[a]] >= net.shape(Value(a)).len());
+            for b in a + 1..slot_of.len() {
+                // b is written at step b; a must be dead by then if they share a slot.
+                if slot_of[a] == slot_of[b] {
+                    assert!(
+                        last_use[a] < b,
+                        "value {a} (last read by node {}) shares a slot with value {b}",
+                        last_use[a]
+                    );
+                }
+            }
+        }
+        assert!(
+            capacities.len() < slot_of.len() / 4,
+            "{} slots for {} values",
+            capacities.len(),
+            slot_of.len()
+        );
+    }
+
+    /// Every node of the network, at its exact shapes and with its real weights, on random inputs.
+    #[test]
+    fn every_node_matches_the_cpu_reference() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let net = network();
+        for (i, node) in net.nodes.iter().enumerate() {
+            let reads: Vec<Value> = node
+                .op
+                .inputs()
+                .into_iter()
+                .chain(node.epilogue.add)
+                .collect();
+            let mut values = vec![Tensor::zeros(Shape::new(0, 0, 0)); i + 1];
+            let mut buffers = std::collections::HashMap::new();
+            for v in &reads {
+                let shape = net.shape(*v);
+                // Gates are sigmoid outputs: keep them in (0, 1).
+                let data: Vec<f32> = random(shape.len(), (i * 31 + v.0) as u64)
+                    .iter()
+                    .map(|x| {
+                        if shape.pixels() == 1 {
+                            (x + 1.0) / 2.0
+                        } else {
+                            *x
+                        }
+                    })
+                    .collect();
+                values[v.0] = Tensor::from_vec(shape, data);
+                buffers.insert(*v, gpu.upload("value", &values[v.0].data));
+            }
+            let expected = eval_node(node, &values);
+            let out = gpu.storage("out", node.shape.len());
+            let layers = upload_layers(gpu, &node.op);
+            bind_node(gpu, kernels, &net, node, &layers, &|v| &buffers[&v], &out)
+                .unwrap()
+                .run(gpu)
+                .unwrap();
+            let what = format!("node {i} {:?}", std::mem::discriminant(&node.op));
+            assert_close(
+                &gpu.read(&out, node.shape.len()).unwrap(),
+                &expected.data,
+                1e-5,
+                &what,
+            );
+        }
+    }
+}

@@ -29,7 +29,7 @@ pub struct Elementwise<'a> {
 
 impl Elementwise<'_> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
-        if self.channels == 0 || self.len % self.channels != 0 {
+        if self.channels == 0 || !self.len.is_multiple_of(self.channels) {
             return Err(Error::InvalidInput(format!(
                 "elementwise: {} elements in rows of {}",
                 self.len, self.channels

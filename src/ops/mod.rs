@@ -27,11 +27,11 @@ mod pixels;
 mod resize;
 mod softmax;
 
-pub use channel_gate::ChannelGate;
+pub use channel_gate::{ChannelGate, Fc};
 pub use conv::{Conv2d, Depthwise, TransposedConv2x2};
 pub use elementwise::Elementwise;
 pub use matmul::Matmul;
-pub use pixels::{MaskToLuma8, Preprocess};
+pub use pixels::{MaskToLuma8, Preprocess, pack_rgba};
 pub use resize::Resize;
 pub use softmax::Softmax;
 
@@ -40,12 +40,6 @@ pub use softmax::Softmax;
 pub struct Epilogue<'a> {
     pub act: Activation,
     pub add: Option<&'a wgpu::Buffer>,
-}
-
-impl Default for Activation {
-    fn default() -> Self {
-        Activation::Linear
-    }
 }
 
 pub(crate) fn act_code(act: Activation) -> u32 {

@@ -33,3 +33,44 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
+
+/// A segmenter on `backend`. A missing GPU fails the test when SILHOUETTE_REQUIRE_GPU=1 (CI);
+/// otherwise the test reports that it skipped.
+pub fn segmenter(backend: silhouette::Backend) -> Option<silhouette::Segmenter> {
+    match silhouette::Segmenter::new(backend) {
+        Ok(s) => {
+            eprintln!("{backend:?} tests run on: {}", s.device_description());
+            Some(s)
+        }
+        Err(e)
+            if backend == silhouette::Backend::Gpu
+                && std::env::var("SILHOUETTE_REQUIRE_GPU").as_deref() != Ok("1") =>
+        {
+            eprintln!("SKIPPED: {e} (set SILHOUETTE_REQUIRE_GPU=1 to make this a failure)");
+            None
+        }
+        Err(e) => panic!("{backend:?} segmenter: {e}"),
+    }
+}
+
+/// One test body, run once per backend (after candle's `test_device!`).
+#[macro_export]
+macro_rules! backend_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn cpu() {
+                if let Some(s) = segmenter(silhouette::Backend::Cpu) {
+                    ($body)(s, "cpu")
+                }
+            }
+            #[test]
+            fn gpu() {
+                if let Some(s) = segmenter(silhouette::Backend::Gpu) {
+                    ($body)(s, "gpu")
+                }
+            }
+        }
+    };
+}
