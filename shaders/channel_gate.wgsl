@@ -10,10 +10,10 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w1: array<f32>;
-@group(0) @binding(3) var<storage, read> b1: array<f32>;
-@group(0) @binding(4) var<storage, read> w2: array<f32>;
-@group(0) @binding(5) var<storage, read> b2: array<f32>;
+@group(0) @binding(2) var<storage, read> w1: array<param_t>;
+@group(0) @binding(3) var<storage, read> b1: array<param_t>;
+@group(0) @binding(4) var<storage, read> w2: array<param_t>;
+@group(0) @binding(5) var<storage, read> b2: array<param_t>;
 @group(0) @binding(6) var<storage, read_write> gate: array<f32>;
 
 // Largest channel count a gate handles (checked on the host).
@@ -44,16 +44,16 @@ fn main(@builtin(local_invocation_index) t: u32) {
     }
     let first_act = select(ACT_SIGMOID, ACT_RELU, p.layers == 2u);
     for (var o = t; o < p.hidden; o += WG) {
-        var s = b1[o];
-        for (var k = 0u; k < p.c; k++) { s += w1[o * p.c + k] * pooled[k]; }
+        var s = f32(b1[o]);
+        for (var k = 0u; k < p.c; k++) { s += f32(w1[o * p.c + k]) * pooled[k]; }
         hidden[o] = activate(s, first_act);
         if (p.layers == 1u) { gate[o] = hidden[o]; }
     }
     if (p.layers == 1u) { return; }
     workgroupBarrier();
     for (var o = t; o < p.out_c; o += WG) {
-        var s = b2[o];
-        for (var k = 0u; k < p.hidden; k++) { s += w2[o * p.hidden + k] * hidden[k]; }
+        var s = f32(b2[o]);
+        for (var k = 0u; k < p.hidden; k++) { s += f32(w2[o * p.hidden + k]) * hidden[k]; }
         gate[o] = activate(s, ACT_SIGMOID);
     }
 }

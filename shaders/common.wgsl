@@ -1,5 +1,8 @@
 // Prepended to every kernel (WGSL has no includes): activations, the shared epilogue, and the
 // linear index of a 1-D problem laid over a 2-D grid (one grid axis holds at most 65535 workgroups).
+// Before this file the engine puts the parameter precision: `alias param_t = f32;` or
+// `enable f16; alias param_t = f16;`. Weights and biases are param_t (MediaPipe ships them as f16,
+// so f16 is exact); activations are f32 and so is all arithmetic.
 
 const ACT_LINEAR: u32 = 0u;
 const ACT_RELU: u32 = 1u;

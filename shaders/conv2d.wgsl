@@ -11,8 +11,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<param_t>;
+@group(0) @binding(3) var<storage, read> bias: array<param_t>;
 @group(0) @binding(4) var<storage, read> add: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
@@ -24,7 +24,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let px = i / p.cout;
     let oy = px / p.out_w;
     let ox = px % p.out_w;
-    var sum = bias[o];
+    var sum = f32(bias[o]);
     for (var ky = 0u; ky < p.kernel; ky++) {
         let iy = i32(oy * p.stride + ky) - i32(p.pad_top);
         if (iy < 0 || iy >= i32(p.in_h)) { continue; }
@@ -33,7 +33,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             if (ix < 0 || ix >= i32(p.in_w)) { continue; }
             let xbase = (u32(iy) * p.in_w + u32(ix)) * p.cin;
             let wbase = ((o * p.kernel + ky) * p.kernel + kx) * p.cin;
-            for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * w[wbase + c]; }
+            for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * f32(w[wbase + c]); }
         }
     }
     var v = activate(sum, p.act);

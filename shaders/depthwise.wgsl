@@ -10,8 +10,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<param_t>;
+@group(0) @binding(3) var<storage, read> bias: array<param_t>;
 @group(0) @binding(4) var<storage, read> add: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
@@ -23,14 +23,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let px = i / p.c;
     let oy = px / p.out_w;
     let ox = px % p.out_w;
-    var sum = bias[ch];
+    var sum = f32(bias[ch]);
     for (var ky = 0u; ky < p.kernel; ky++) {
         let iy = i32(oy * p.stride + ky) - i32(p.pad_top);
         if (iy < 0 || iy >= i32(p.in_h)) { continue; }
         for (var kx = 0u; kx < p.kernel; kx++) {
             let ix = i32(ox * p.stride + kx) - i32(p.pad_left);
             if (ix < 0 || ix >= i32(p.in_w)) { continue; }
-            sum += x[(u32(iy) * p.in_w + u32(ix)) * p.c + ch] * w[(ky * p.kernel + kx) * p.c + ch];
+            sum += x[(u32(iy) * p.in_w + u32(ix)) * p.c + ch] * f32(w[(ky * p.kernel + kx) * p.c + ch]);
         }
     }
     var v = activate(sum, p.act);

@@ -11,8 +11,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<param_t>;
+@group(0) @binding(3) var<storage, read> bias: array<param_t>;
 @group(0) @binding(4) var<storage, read> gate: array<f32>;
 @group(0) @binding(5) var<storage, read> add: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             let r = i / TILE;
             let c = i % TILE;
             var v = 0.0;
-            if (k0 + r < p.k && col0 + c < p.n) { v = b[(k0 + r) * p.n + col0 + c]; }
+            if (k0 + r < p.k && col0 + c < p.n) { v = f32(b[(k0 + r) * p.n + col0 + c]); }
             b_tile[r][c] = v;
         }
         workgroupBarrier();
@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             let c = col0 + lid.x + 8u * j;
             if (r < p.m && c < p.n) {
                 var v = acc[i][j];
-                if (p.has_bias != 0u) { v += bias[c]; }
+                if (p.has_bias != 0u) { v += f32(bias[c]); }
                 v = activate(v, p.act);
                 if (p.has_add != 0u) { v += add[r * p.n + c]; }
                 out[r * p.n + c] = v;

@@ -9,8 +9,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<param_t>;
+@group(0) @binding(3) var<storage, read> bias: array<param_t>;
 @group(0) @binding(4) var<storage, read> add: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
@@ -25,8 +25,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let ox = px % out_w;
     let xbase = ((oy / 2u) * p.in_w + ox / 2u) * p.cin;
     let wbase = ((o * 2u + oy % 2u) * 2u + ox % 2u) * p.cin;
-    var sum = bias[o];
-    for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * w[wbase + c]; }
+    var sum = f32(bias[o]);
+    for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * f32(w[wbase + c]); }
     var v = activate(sum, p.act);
     if (p.has_add != 0u) { v += add[i]; }
     out[i] = v;

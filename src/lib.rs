@@ -18,5 +18,6 @@ pub mod tensor;
 pub mod weights;
 
 pub use error::{Error, Result};
-pub use segmenter::{Backend, Mask, Segmenter};
+pub use gpu::Precision;
+pub use segmenter::{Backend, Mask, Options, Segmenter};
 pub use weights::Weights;

@@ -1,7 +1,7 @@
 //! `silhouette`: cut people out of photos, on this device.
 
 use clap::{Args, Parser, Subcommand};
-use silhouette::{Backend, Error, Segmenter, Weights, imageio};
+use silhouette::{Backend, Error, Options, Precision, Segmenter, Weights, imageio};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,6 +45,9 @@ struct Common {
     /// Load weights from this safetensors file instead of the built-in ones.
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
+    /// GPU weight storage: f16 halves the parameter bytes, exactly (MediaPipe ships them as f16).
+    #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
+    precision: String,
     /// Say which device runs the network.
     #[arg(short, long)]
     verbose: bool,
@@ -56,7 +59,16 @@ impl Common {
             Some(path) => Weights::from_file(path)?,
             None => Weights::embedded()?,
         };
-        let segmenter = Segmenter::with_weights(&weights, self.backend.parse::<Backend>()?)?;
+        let precision = if self.precision == "f16" {
+            Precision::F16
+        } else {
+            Precision::F32
+        };
+        let options = Options {
+            backend: self.backend.parse::<Backend>()?,
+            precision,
+        };
+        let segmenter = Segmenter::with_options(&weights, options)?;
         if let Some(notice) = segmenter.notice() {
             eprintln!("silhouette: {notice}");
         }

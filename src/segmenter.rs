@@ -2,7 +2,7 @@
 
 use crate::cpu;
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Kernels, Plan, PlanStats};
+use crate::gpu::{Gpu, Kernels, Plan, PlanStats, Precision};
 use crate::network::{INPUT, Network, OUTPUT};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
@@ -33,6 +33,14 @@ impl std::str::FromStr for Backend {
             ))),
         }
     }
+}
+
+/// How a [`Segmenter`] runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub backend: Backend,
+    /// How the GPU stores weights (activations and arithmetic are f32; the CPU is all f32).
+    pub precision: Precision,
 }
 
 /// Segments people in images with MediaPipe's Selfie Segmentation network.
@@ -67,45 +75,61 @@ impl Segmenter {
         Self::with_weights(&Weights::embedded()?, backend)
     }
 
-    /// `Backend::Auto` falls back to the CPU when no GPU adapter exists; [`notice`](Self::notice)
-    /// then says why.
     pub fn with_weights(weights: &Weights, backend: Backend) -> Result<Self> {
-        let network = Network::new(weights)?;
-        let gpu = match backend {
-            Backend::Cpu => {
-                return Ok(Segmenter {
-                    network,
-                    engine: Engine::Cpu,
-                    notice: None,
-                });
-            }
-            Backend::Gpu => Gpu::new()?,
-            Backend::Auto => match Gpu::new() {
-                Ok(gpu) => gpu,
-                Err(e) => {
-                    let notice = Some(format!("{e}; running on the CPU instead"));
-                    return Ok(Segmenter {
-                        network,
-                        engine: Engine::Cpu,
-                        notice,
-                    });
-                }
+        Self::with_options(
+            weights,
+            Options {
+                backend,
+                ..Options::default()
             },
-        };
-        Self::on_gpu(network, gpu, true)
-    }
-
-    /// Runs on an app's existing `wgpu` device and queue (embedded weights).
-    pub fn with_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<Self> {
-        Self::on_gpu(
-            Network::new(&Weights::embedded()?)?,
-            Gpu::from_device(device, queue),
-            false,
         )
     }
 
-    fn on_gpu(network: Network, gpu: Gpu, owned: bool) -> Result<Self> {
-        let plan = Arc::new(Plan::new(&gpu, &Kernels::new(&gpu)?, &network)?);
+    /// `Backend::Auto` falls back to the CPU when no GPU adapter exists, and `Precision::F16` to
+    /// f32 where the adapter lacks `SHADER_F16`; [`notice`](Self::notice) then says so.
+    pub fn with_options(weights: &Weights, options: Options) -> Result<Self> {
+        let network = Network::new(weights)?;
+        let gpu = match options.backend {
+            Backend::Cpu => Err(None),
+            Backend::Gpu => Ok(Gpu::new()?),
+            Backend::Auto => {
+                Gpu::new().map_err(|e| Some(format!("{e}; running on the CPU instead")))
+            }
+        };
+        match gpu {
+            Ok(gpu) => Self::on_gpu(network, gpu, true, options.precision),
+            Err(notice) => Ok(Segmenter {
+                network,
+                engine: Engine::Cpu,
+                notice,
+            }),
+        }
+    }
+
+    /// Runs on an app's existing `wgpu` device and queue (embedded weights, f32).
+    pub fn with_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<Self> {
+        let network = Network::new(&Weights::embedded()?)?;
+        Self::on_gpu(
+            network,
+            Gpu::from_device(device, queue),
+            false,
+            Precision::F32,
+        )
+    }
+
+    fn on_gpu(network: Network, gpu: Gpu, owned: bool, precision: Precision) -> Result<Self> {
+        let (precision, notice) = if precision == Precision::F16 && !gpu.supports_f16() {
+            (
+                Precision::F32,
+                Some(format!(
+                    "{} has no SHADER_F16; running in f32",
+                    gpu.description()
+                )),
+            )
+        } else {
+            (precision, None)
+        };
+        let plan = Arc::new(build_plan(&gpu, &network, precision)?);
         let engine = Engine::Gpu {
             plan: Mutex::new(plan),
             owned,
@@ -113,7 +137,7 @@ impl Segmenter {
         Ok(Segmenter {
             network,
             engine,
-            notice: None,
+            notice,
         })
     }
 
@@ -184,8 +208,8 @@ impl Segmenter {
             if !owned {
                 return Err(Error::DeviceLost);
             }
-            let gpu = Gpu::new()?;
-            *current = Arc::new(Plan::new(&gpu, &Kernels::new(&gpu)?, &self.network)?);
+            let precision = current.stats().precision;
+            *current = Arc::new(build_plan(&Gpu::new()?, &self.network, precision)?);
         }
         Ok(current.clone())
     }
@@ -202,6 +226,10 @@ impl Segmenter {
     pub fn segment(&self, image: &RgbImage) -> Result<Mask> {
         Mask::from_probabilities(image.width(), image.height(), self.probabilities(image)?)
     }
+}
+
+fn build_plan(gpu: &Gpu, network: &Network, precision: Precision) -> Result<Plan> {
+    Plan::new(gpu, &Kernels::with_precision(gpu, precision)?, network)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

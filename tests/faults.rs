@@ -21,7 +21,7 @@ fn a_shader_that_does_not_compile_is_a_typed_error() {
         "{err}"
     );
     // The device is still fine afterwards.
-    assert!(Kernel::new(gpu, "softmax").is_ok());
+    assert!(Kernel::new(gpu, "softmax", silhouette::gpu::Precision::F32).is_ok());
 }
 
 #[test]

@@ -77,3 +77,62 @@ fn gpu_plan_is_compact() {
     );
     assert!(stats.arena_bytes * 3 < stats.unshared_bytes, "{stats:?}");
 }
+
+/// Intersection over union of the masks thresholded at 0.5 (1 when both are empty).
+fn iou(a: &[f32], b: &[f32]) -> f64 {
+    let (mut inter, mut union) = (0usize, 0usize);
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (*x > 0.5, *y > 0.5);
+        inter += (x && y) as usize;
+        union += (x || y) as usize;
+    }
+    if union == 0 {
+        1.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+#[test]
+fn f16_weights_match_mediapipe_and_the_f32_plan() {
+    let Some(f32_plan) = segmenter(silhouette::Backend::Gpu) else {
+        return;
+    };
+    let options = silhouette::Options {
+        backend: silhouette::Backend::Gpu,
+        precision: silhouette::Precision::F16,
+    };
+    let segmenter =
+        Segmenter::with_options(&silhouette::Weights::embedded().unwrap(), options).unwrap();
+    let precision = segmenter.plan_stats().unwrap().precision;
+    if let Some(notice) = segmenter.notice() {
+        // An adapter without SHADER_F16 must fall back to f32, not fail.
+        println!("{notice}");
+        assert_eq!(precision, silhouette::Precision::F32);
+        return;
+    }
+    assert_eq!(precision, silhouette::Precision::F16);
+    let (f16_bytes, f32_bytes) = (
+        segmenter.plan_stats().unwrap().weight_bytes,
+        f32_plan.plan_stats().unwrap().weight_bytes,
+    );
+    assert!(
+        f16_bytes * 2 <= f32_bytes + 64,
+        "{f16_bytes} vs {f32_bytes}"
+    );
+    for name in FRAMES {
+        let ours = segmenter.probabilities(&frame(name)).unwrap();
+        let (diff, iou) = (
+            max_abs_diff(&ours, &golden(name)),
+            iou(&ours, &golden(name)),
+        );
+        println!("f16 {name}: max |ours - MediaPipe| = {diff:.2e}, IoU@0.5 = {iou:.5}");
+        assert!(diff <= 2e-2 && iou >= 0.995, "f16 {name}: {diff} {iou}");
+        // The weights are f16 at the source, so storing them as f16 loses nothing.
+        assert_eq!(
+            ours,
+            f32_plan.probabilities(&frame(name)).unwrap(),
+            "{name}"
+        );
+    }
+}

@@ -14,8 +14,8 @@ fn kernels() -> Vec<(String, String)> {
         .filter(|p| p.file_stem().unwrap() != "common")
         .map(|p| {
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let source =
-                silhouette::gpu::kernel_source(&name).expect("kernel registered in the engine");
+            let source = silhouette::gpu::kernel_source(&name, silhouette::gpu::Precision::F32)
+                .expect("kernel registered in the engine");
             assert!(
                 source.ends_with(&std::fs::read_to_string(&p).unwrap()),
                 "{name}: engine source differs from file"
@@ -30,6 +30,46 @@ fn kernels() -> Vec<(String, String)> {
         out.len()
     );
     out
+}
+
+/// The f16-storage variants: valid WGSL with `enable f16`, and translatable where wgpu offers
+/// SHADER_F16 (Vulkan, Metal, DX12 with shader model 6.2; wgpu's GL backend never offers it).
+#[test]
+fn every_f16_kernel_validates_and_translates() {
+    for (name, _) in kernels() {
+        let source =
+            silhouette::gpu::kernel_source(&name, silhouette::gpu::Precision::F16).unwrap();
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        let info = Validator::new(ValidationFlags::all(), Capabilities::SHADER_FLOAT16)
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name} f16: {}", e.emit_to_string(&source)));
+        spv::write_vec(&module, &info, &spv::Options::default(), None)
+            .unwrap_or_else(|e| panic!("{name} f16 -> SPIR-V: {e}"));
+        let entry = Some((naga::ShaderStage::Compute, "main".to_string()));
+        msl::write_string(
+            &module,
+            &info,
+            &msl::Options {
+                lang_version: (2, 1),
+                ..Default::default()
+            },
+            &msl::PipelineOptions {
+                entry_point: entry.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name} f16 -> MSL: {e}"));
+        let mut hlsl_out = String::new();
+        let options = hlsl::Options {
+            shader_model: hlsl::ShaderModel::V6_2,
+            ..Default::default()
+        };
+        let pipeline = hlsl::PipelineOptions { entry_point: entry };
+        hlsl::Writer::new(&mut hlsl_out, &options, &pipeline)
+            .write(&module, &info, None)
+            .unwrap_or_else(|e| panic!("{name} f16 -> HLSL: {e}"));
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The device: created from the environment (honouring `WGPU_BACKEND`) or borrowed from an
 //! embedding app, with wgpu's asynchronous errors turned into typed [`Error`]s.
 
+use super::Precision;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,12 +132,20 @@ impl Gpu {
         }
     }
 
-    /// A storage buffer holding `data`.
+    /// A storage buffer holding `data` as f32.
     pub fn upload(&self, label: &str, data: &[f32]) -> wgpu::Buffer {
+        self.upload_as(label, data, Precision::F32)
+    }
+
+    /// A storage buffer holding `data` stored at `precision`.
+    pub fn upload_as(&self, label: &str, data: &[f32], precision: Precision) -> wgpu::Buffer {
+        let mut bytes = Vec::new();
+        encode(data, precision, &mut bytes);
+        bytes.resize(bytes.len().next_multiple_of(4).max(4), 0);
         self.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
-                contents: bytemuck::cast_slice(data),
+                contents: &bytes,
                 usage: wgpu::BufferUsages::STORAGE
                     | wgpu::BufferUsages::COPY_SRC
                     | wgpu::BufferUsages::COPY_DST,
@@ -145,9 +154,14 @@ impl Gpu {
 
     /// A zeroed storage buffer of `len` f32s (at least one, so it can always be bound).
     pub fn storage(&self, label: &str, len: usize) -> wgpu::Buffer {
+        self.storage_as(label, len, Precision::F32)
+    }
+
+    /// A zeroed storage buffer of `len` elements at `precision` (size rounded up to 4 bytes).
+    pub fn storage_as(&self, label: &str, len: usize, precision: Precision) -> wgpu::Buffer {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size: (len.max(1) * 4) as u64,
+            size: (len * precision.bytes()).next_multiple_of(4).max(4) as u64,
             usage: wgpu::BufferUsages::STORAGE
                 | wgpu::BufferUsages::COPY_SRC
                 | wgpu::BufferUsages::COPY_DST,
@@ -158,17 +172,30 @@ impl Gpu {
     /// Reads `len` f32s back from `buffer` (a test and ops-API convenience; the plan keeps its own
     /// readback buffer).
     pub fn read(&self, buffer: &wgpu::Buffer, len: usize) -> Result<Vec<f32>> {
+        self.read_as(buffer, len, Precision::F32)
+    }
+
+    /// Reads `len` elements stored at `precision` back from `buffer`, widened to f32.
+    pub fn read_as(
+        &self,
+        buffer: &wgpu::Buffer,
+        len: usize,
+        precision: Precision,
+    ) -> Result<Vec<f32>> {
+        let size = (len * precision.bytes()).next_multiple_of(4) as u64;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
-            size: (len * 4) as u64,
+            size,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, (len * 4) as u64);
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
+        let mut bytes = vec![0; size as usize];
+        self.map_and_copy(&staging, &mut bytes)?;
         let mut out = vec![0.0; len];
-        self.map_and_copy(&staging, bytemuck::cast_slice_mut(&mut out))?;
+        decode(&bytes, precision, &mut out);
         Ok(out)
     }
 
@@ -211,5 +238,33 @@ impl Gpu {
         drop(view);
         staging.unmap();
         Ok(())
+    }
+}
+
+/// `data` as stored at `precision`, little-endian, into `bytes` (cleared first).
+pub(crate) fn encode(data: &[f32], precision: Precision, bytes: &mut Vec<u8>) {
+    bytes.clear();
+    match precision {
+        Precision::F32 => bytes.extend_from_slice(bytemuck::cast_slice(data)),
+        Precision::F16 => bytes.extend(
+            data.iter()
+                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes()),
+        ),
+    }
+}
+
+/// The first `out.len()` elements stored at `precision` in `bytes`, widened to f32.
+pub(crate) fn decode(bytes: &[u8], precision: Precision, out: &mut [f32]) {
+    match precision {
+        Precision::F32 => {
+            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+        }
+        Precision::F16 => {
+            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                *o = half::f16::from_le_bytes([b[0], b[1]]).to_f32();
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! whose lifetimes do not overlap share a buffer), every bind group built up front. A frame is
 //! one command buffer, one submit, and a readback of the 256x256 output only.
 
-use super::{Dispatch, Gpu, Kernels};
+use super::{Dispatch, Gpu, Kernels, Precision};
 use crate::error::{Error, Result};
 use crate::network::{INPUT, Network, Node, OUTPUT, Op, Value};
 use crate::ops::{self, Epilogue, pack_rgba};
@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 /// What a plan costs, for notes and benchmarks.
 #[derive(Clone, Debug)]
 pub struct PlanStats {
+    /// How the weights are stored.
+    pub precision: Precision,
     pub dispatches_per_frame: usize,
     pub arena_buffers: usize,
     pub arena_bytes: u64,
     /// Bytes the activations would take with one buffer per value (no reuse).
     pub unshared_bytes: u64,
     pub weight_bytes: u64,
-    /// Staging for the frame's image upload and the output readback.
+    /// The output readback buffer plus the image upload buffer (which grows to the largest frame).
     pub io_bytes: u64,
     pub build_time: Duration,
 }
@@ -31,13 +33,15 @@ pub struct Plan {
     input: wgpu::Buffer,
     output: wgpu::Buffer,
     readback: wgpu::Buffer,
-    frame: Mutex<FrameUpload>,
+    frame: Mutex<Frame>,
     stats: PlanStats,
 }
 
-/// The image upload buffer grows to the largest frame seen and is then reused.
-struct FrameUpload {
-    image: Option<(wgpu::Buffer, usize, Dispatch)>,
+/// Per-frame host state, reused from frame to frame: the image upload buffer (grown to the largest
+/// frame seen, with its preprocessing dispatch) and the packed pixels.
+#[derive(Default)]
+struct Frame {
+    upload: Option<(wgpu::Buffer, usize, Dispatch)>,
     packed: Vec<u32>,
 }
 
@@ -50,6 +54,7 @@ struct LayerBuffers {
 impl Plan {
     pub fn new(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
         let start = Instant::now();
+        let precision = kernels.precision;
         let (slot_of, capacities) = arena_layout(network);
         let arena: Vec<wgpu::Buffer> = capacities
             .iter()
@@ -60,12 +65,11 @@ impl Plan {
             let mut dispatches = Vec::with_capacity(network.nodes.len());
             let mut weight_bytes = 0;
             for (i, node) in network.nodes.iter().enumerate() {
-                let layers = upload_layers(gpu, &node.op);
+                let layers = upload_layers(gpu, &node.op, precision);
                 weight_bytes += layers
                     .iter()
                     .map(|l| l.weight.size() + l.bias.size())
                     .sum::<u64>();
-                let out = Value(i + 1);
                 dispatches.push(bind_node(
                     gpu,
                     kernels,
@@ -73,7 +77,7 @@ impl Plan {
                     node,
                     &layers,
                     &buffer,
-                    buffer(out),
+                    buffer(Value(i + 1)),
                 )?);
             }
             Ok((dispatches, weight_bytes))
@@ -86,6 +90,7 @@ impl Plan {
         });
         let values = network.nodes.len() + 1;
         let stats = PlanStats {
+            precision,
             dispatches_per_frame: dispatches.len() + 1,
             arena_buffers: arena.len(),
             arena_bytes: arena.iter().map(wgpu::Buffer::size).sum(),
@@ -103,17 +108,14 @@ impl Plan {
             output: buffer(network.output()).clone(),
             dispatches,
             readback,
-            frame: Mutex::new(FrameUpload {
-                image: None,
-                packed: Vec::new(),
-            }),
+            frame: Mutex::new(Frame::default()),
             stats,
         })
     }
 
     pub fn stats(&self) -> PlanStats {
         let mut stats = self.stats.clone();
-        if let Some((buffer, _, _)) = &self.frame.lock().expect("frame lock").image {
+        if let Some((buffer, _, _)) = &self.lock_frame().upload {
             stats.io_bytes += buffer.size();
         }
         stats
@@ -123,28 +125,29 @@ impl Plan {
         &self.gpu
     }
 
+    fn lock_frame(&self) -> std::sync::MutexGuard<'_, Frame> {
+        // The frame state is scratch: a panic elsewhere cannot leave it inconsistent.
+        self.frame
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The network on `image` (any size; resized to 256x256 on the GPU), probabilities into `out`.
     pub fn run_image(&self, image: &image::RgbImage, out: &mut [f32]) -> Result<()> {
         let (w, h) = (image.width() as usize, image.height() as usize);
         if w == 0 || h == 0 {
             return Err(Error::InvalidInput(format!("image is {w}x{h}")));
         }
-        let mut frame = self
-            .frame
-            .lock()
-            .map_err(|_| Error::Gpu("a previous frame panicked".into()))?;
         let limit = self.gpu.device.limits().max_storage_buffer_binding_size as usize;
         if w * h * 4 > limit {
             // Bigger than one binding may be: resample on the CPU (bounded memory, no f32 copy).
-            let input = crate::segmenter::network_input(image)?;
-            return self.run_input(&input, out);
+            return self.run_input(&crate::segmenter::network_input(image)?, out);
         }
-        let FrameUpload {
-            image: upload,
-            packed,
-        } = &mut *frame;
-        pack_rgba(image, packed);
-        if upload
+        let mut frame = self.lock_frame();
+        let frame = &mut *frame;
+        pack_rgba(image, &mut frame.packed);
+        if frame
+            .upload
             .as_ref()
             .is_none_or(|(_, capacity, _)| *capacity < w * h)
         {
@@ -157,12 +160,12 @@ impl Plan {
             let dispatch = self
                 .preprocess(&buffer, w, h)
                 .bind(&self.gpu, &self.kernels)?;
-            *upload = Some((buffer, w * h, dispatch));
+            frame.upload = Some((buffer, w * h, dispatch));
         }
-        let (buffer, _, dispatch) = upload.as_ref().expect("just ensured");
+        let (buffer, _, dispatch) = frame.upload.as_ref().expect("just ensured");
         self.gpu
             .queue
-            .write_buffer(buffer, 0, bytemuck::cast_slice(packed));
+            .write_buffer(buffer, 0, bytemuck::cast_slice(&frame.packed));
         dispatch.update_params(&self.gpu, &self.preprocess(buffer, w, h).params()?);
         self.submit(Some(dispatch), out)
     }
@@ -175,6 +178,7 @@ impl Plan {
                 input.shape
             )));
         }
+        let _frame = self.lock_frame();
         self.gpu
             .queue
             .write_buffer(&self.input, 0, bytemuck::cast_slice(&input.data));
@@ -197,7 +201,7 @@ impl Plan {
         }
     }
 
-    /// One command buffer, one submit, then the readback of the output.
+    /// One command buffer, one submit, then the readback of the output. Callers hold the frame lock.
     fn submit(&self, preprocess: Option<&Dispatch>, out: &mut [f32]) -> Result<()> {
         if out.len() != OUTPUT.len() {
             return Err(Error::InvalidInput(format!(
@@ -274,10 +278,10 @@ fn arena_layout(network: &Network) -> (Vec<usize>, Vec<usize>) {
 }
 
 /// The op's parameters on the GPU; pointwise weights are transposed to [in, out] for the matmul.
-fn upload_layers(gpu: &Gpu, op: &Op) -> Vec<LayerBuffers> {
+fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<LayerBuffers> {
     let upload = |l: &crate::network::Layer, weight: &[f32]| LayerBuffers {
-        weight: gpu.upload(&l.name, weight),
-        bias: gpu.upload(&l.name, &l.bias),
+        weight: gpu.upload_as(&l.name, weight, precision),
+        bias: gpu.upload_as(&l.name, &l.bias, precision),
     };
     match op {
         Op::Pointwise { layer, .. } => {
@@ -511,7 +515,7 @@ mod tests {
             }
             let expected = eval_node(node, &values);
             let out = gpu.storage("out", node.shape.len());
-            let layers = upload_layers(gpu, &node.op);
+            let layers = upload_layers(gpu, &node.op, Precision::F32);
             bind_node(gpu, kernels, &net, node, &layers, &|v| &buffers[&v], &out)
                 .unwrap()
                 .run(gpu)

@@ -2,7 +2,7 @@
 //! Kernel: shaders/channel_gate.wgsl (one workgroup). CPU twin: global_avg_pool + pointwise_conv
 //! + relu/sigmoid in [`crate::cpu`].
 
-use super::{check, to_u32};
+use super::{check, check_params, to_u32};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Kernels};
 use crate::tensor::Shape;
@@ -54,8 +54,8 @@ impl ChannelGate<'_> {
         }
         check(self.input, s.len(), "channel gate input")?;
         for (i, l) in self.layers.iter().enumerate() {
-            check(l.weight, widths[i] * l.out, "channel gate weight")?;
-            check(l.bias, l.out, "channel gate bias")?;
+            check_params(kernels, l.weight, widths[i] * l.out, "channel gate weight")?;
+            check_params(kernels, l.bias, l.out, "channel gate bias")?;
         }
         let last = self.layers.last().expect("checked above");
         check(self.out, last.out, "channel gate out")?;

@@ -3,7 +3,7 @@
 //! CPU twins: [`cpu::conv2d`](crate::cpu::conv2d), [`cpu::depthwise_conv2d`](crate::cpu::depthwise_conv2d),
 //! [`cpu::transposed_conv2x2`](crate::cpu::transposed_conv2x2).
 
-use super::{Epilogue, act_code, check, optional, to_u32};
+use super::{Epilogue, act_code, check, check_params, optional, to_u32};
 use crate::cpu::same_padding;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Kernels, grid};
@@ -78,12 +78,13 @@ impl Conv2d<'_> {
         let (out, pad_top, pad_left) =
             same_geometry(s, self.kernel, self.stride, self.out_channels)?;
         check(self.input, s.len(), "conv2d input")?;
-        check(
+        check_params(
+            kernels,
             self.weight,
             self.out_channels * self.kernel * self.kernel * s.channels,
             "conv2d weight",
         )?;
-        check(self.bias, self.out_channels, "conv2d bias")?;
+        check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
         check(self.out, out.len(), "conv2d out")?;
         let (add, has_add) = optional(gpu, self.epilogue.add, out.len(), "conv2d add")?;
         let params = Conv2dParams {
@@ -144,12 +145,13 @@ impl Depthwise<'_> {
         let s = self.input_shape;
         let (out, pad_top, pad_left) = same_geometry(s, self.kernel, self.stride, s.channels)?;
         check(self.input, s.len(), "depthwise input")?;
-        check(
+        check_params(
+            kernels,
             self.weight,
             self.kernel * self.kernel * s.channels,
             "depthwise weight",
         )?;
-        check(self.bias, s.channels, "depthwise bias")?;
+        check_params(kernels, self.bias, s.channels, "depthwise bias")?;
         check(self.out, out.len(), "depthwise out")?;
         let (add, has_add) = optional(gpu, self.epilogue.add, out.len(), "depthwise add")?;
         let params = DepthwiseParams {
@@ -204,12 +206,18 @@ impl TransposedConv2x2<'_> {
         let s = self.input_shape;
         let out_len = 4 * s.pixels() * self.out_channels;
         check(self.input, s.len(), "transposed conv input")?;
-        check(
+        check_params(
+            kernels,
             self.weight,
             self.out_channels * 4 * s.channels,
             "transposed conv weight",
         )?;
-        check(self.bias, self.out_channels, "transposed conv bias")?;
+        check_params(
+            kernels,
+            self.bias,
+            self.out_channels,
+            "transposed conv bias",
+        )?;
         check(self.out, out_len, "transposed conv out")?;
         let (add, has_add) = optional(gpu, self.epilogue.add, out_len, "transposed conv add")?;
         let params = TransposedParams {

@@ -2,7 +2,7 @@
 //! Kernel: shaders/matmul.wgsl. CPU twin: [`cpu::matmul`](crate::cpu::matmul) (the pointwise
 //! convolutions are this with A = pixels x in-channels).
 
-use super::{Epilogue, act_code, check, optional, to_u32};
+use super::{Epilogue, act_code, check, check_params, optional, to_u32};
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, Kernels};
 
@@ -61,9 +61,12 @@ impl<'a> Matmul<'a> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
         let (m, k, n) = (self.m, self.k, self.n);
         check(self.a, m * k, "matmul A")?;
-        check(self.b, k * n, "matmul B")?;
+        check_params(kernels, self.b, k * n, "matmul B")?;
         check(self.out, m * n, "matmul out")?;
-        let (bias, has_bias) = optional(gpu, self.bias, n, "matmul bias")?;
+        let (bias, has_bias) = match self.bias {
+            Some(b) => check_params(kernels, b, n, "matmul bias").map(|()| (b, 1))?,
+            None => (&gpu.empty, 0),
+        };
         let (gate, has_gate) = optional(gpu, self.gate, k, "matmul gate")?;
         let (add, has_add) = optional(gpu, self.epilogue.add, m * n, "matmul add")?;
         let params = Params {

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, Kernels};
 use crate::network::Activation;
 
 mod channel_gate;
@@ -74,6 +74,23 @@ pub(crate) fn optional<'a>(
         Some(b) => check(b, elements, what).map(|()| (b, 1)),
         None => Ok((&gpu.empty, 0)),
     }
+}
+
+/// Like [`check`] for weights and biases, which are stored at the kernels' precision.
+pub(crate) fn check_params(
+    kernels: &Kernels,
+    buffer: &wgpu::Buffer,
+    elements: usize,
+    what: &str,
+) -> Result<()> {
+    let needed = (elements * kernels.precision.bytes()) as u64;
+    if buffer.size() < needed {
+        return Err(Error::InvalidInput(format!(
+            "{what}: buffer holds {} bytes, needs {needed}",
+            buffer.size()
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn to_u32(v: usize, what: &str) -> Result<u32> {
