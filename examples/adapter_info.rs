@@ -12,13 +12,20 @@ fn main() -> silhouette::Result<()> {
     println!("SHADER_F16:       {}", gpu.supports_f16());
     println!("device creation:  {device_time:.2?}");
     println!("MACs per frame:   {:.1} M", network.macs() as f64 / 1e6);
-    let precisions: &[Precision] = if gpu.supports_f16() { &[Precision::F32, Precision::F16] } else { &[Precision::F32] };
+    let precisions: &[Precision] = if gpu.supports_f16() {
+        &[Precision::F32, Precision::F16]
+    } else {
+        &[Precision::F32]
+    };
     for &precision in precisions {
         let kernels = Kernels::with_precision(&gpu, precision)?;
         let plan = Plan::new(&gpu, &kernels, &network)?;
         let mut probabilities = vec![0.0; 256 * 256];
         plan.run_image(&image::RgbImage::new(640, 480), &mut probabilities)?;
-        println!("\n{precision:?} weights: pipeline creation {:.2?} (10 kernels)", kernels.compile_time);
+        println!(
+            "\n{precision:?} weights: pipeline creation {:.2?} (10 kernels)",
+            kernels.compile_time
+        );
         println!("{:#?}", plan.stats());
     }
     Ok(())

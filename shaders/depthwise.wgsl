@@ -2,10 +2,11 @@
 // One thread per output element, channel fastest: a warp reads consecutive channels of the same
 // pixel, so every tap is one coalesced load.
 
+// Same layout as conv2d.wgsl's (one host-side struct); cout == cin here.
 struct Params {
-    in_h: u32, in_w: u32, c: u32, out_h: u32,
-    out_w: u32, kernel: u32, stride: u32, pad_top: u32,
-    pad_left: u32, act: u32, has_add: u32, _pad: u32,
+    in_h: u32, in_w: u32, cin: u32, out_h: u32,
+    out_w: u32, cout: u32, kernel: u32, stride: u32,
+    pad_top: u32, pad_left: u32, act: u32, has_add: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -18,9 +19,9 @@ struct Params {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = linear_index(gid, groups);
-    if (i >= p.out_h * p.out_w * p.c) { return; }
-    let ch = i % p.c;
-    let px = i / p.c;
+    if (i >= p.out_h * p.out_w * p.cin) { return; }
+    let ch = i % p.cin;
+    let px = i / p.cin;
     let oy = px / p.out_w;
     let ox = px % p.out_w;
     var sum = f32(bias[ch]);
@@ -30,7 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var kx = 0u; kx < p.kernel; kx++) {
             let ix = i32(ox * p.stride + kx) - i32(p.pad_left);
             if (ix < 0 || ix >= i32(p.in_w)) { continue; }
-            sum += x[(u32(iy) * p.in_w + u32(ix)) * p.c + ch] * f32(w[(ky * p.kernel + kx) * p.c + ch]);
+            sum += x[(u32(iy) * p.in_w + u32(ix)) * p.cin + ch] * f32(w[(ky * p.kernel + kx) * p.cin + ch]);
         }
     }
     var v = activate(sum, p.act);

@@ -32,9 +32,10 @@ fn same_geometry(
     ))
 }
 
+/// The uniform block of conv2d.wgsl and depthwise.wgsl (depthwise has cout == cin).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Conv2dParams {
+struct WindowParams {
     in_h: u32,
     in_w: u32,
     cin: u32,
@@ -47,6 +48,40 @@ struct Conv2dParams {
     pad_left: u32,
     act: u32,
     has_add: u32,
+}
+
+impl WindowParams {
+    /// Checks the input, output and optional add buffers, then lays out the window geometry.
+    fn checked<'a>(
+        gpu: &'a Gpu,
+        input: &wgpu::Buffer,
+        out_buffer: &wgpu::Buffer,
+        epilogue: &Epilogue<'a>,
+        geometry: (Shape, Shape, usize, usize),
+        what: &str,
+    ) -> Result<(WindowParams, &'a wgpu::Buffer)> {
+        let (s, out, kernel, stride) = geometry;
+        let (_, pad_top, pad_left) = same_geometry(s, kernel, stride, out.channels)?;
+        check(input, s.len(), what)?;
+        check(out_buffer, out.len(), what)?;
+        to_u32(out.len(), what)?;
+        let (add, has_add) = optional(gpu, epilogue.add, out.len(), what)?;
+        let params = WindowParams {
+            in_h: s.height as u32,
+            in_w: s.width as u32,
+            cin: s.channels as u32,
+            out_h: out.height as u32,
+            out_w: out.width as u32,
+            cout: out.channels as u32,
+            kernel: kernel as u32,
+            stride: stride as u32,
+            pad_top,
+            pad_left,
+            act: act_code(epilogue.act),
+            has_add,
+        };
+        Ok((params, add))
+    }
 }
 
 /// KxK convolution: weight [cout, k, k, cin], bias [cout].
@@ -75,57 +110,24 @@ impl Conv2d<'_> {
 
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
         let s = self.input_shape;
-        let (out, pad_top, pad_left) =
-            same_geometry(s, self.kernel, self.stride, self.out_channels)?;
-        check(self.input, s.len(), "conv2d input")?;
-        check_params(
-            kernels,
-            self.weight,
-            self.out_channels * self.kernel * self.kernel * s.channels,
-            "conv2d weight",
-        )?;
-        check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
-        check(self.out, out.len(), "conv2d out")?;
-        let (add, has_add) = optional(gpu, self.epilogue.add, out.len(), "conv2d add")?;
-        let params = Conv2dParams {
-            in_h: s.height as u32,
-            in_w: s.width as u32,
-            cin: s.channels as u32,
-            out_h: out.height as u32,
-            out_w: out.width as u32,
-            cout: out.channels as u32,
-            kernel: self.kernel as u32,
-            stride: self.stride as u32,
-            pad_top,
-            pad_left,
-            act: act_code(self.epilogue.act),
-            has_add,
-        };
-        to_u32(out.len(), "conv2d output size")?;
-        Ok(kernels.conv2d.bind(
+        let out = self.output_shape()?;
+        let geometry = (s, out, self.kernel, self.stride);
+        let (params, add) = WindowParams::checked(
             gpu,
-            &params,
-            &[self.input, self.weight, self.bias, add, self.out],
-            grid(out.len(), WG),
-        ))
+            self.input,
+            self.out,
+            &self.epilogue,
+            geometry,
+            "conv2d",
+        )?;
+        let weights = self.out_channels * self.kernel * self.kernel * s.channels;
+        check_params(kernels, self.weight, weights, "conv2d weight")?;
+        check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
+        let buffers = [self.input, self.weight, self.bias, add, self.out];
+        Ok(kernels
+            .conv2d
+            .bind(gpu, &params, &buffers, grid(out.len(), WG)))
     }
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct DepthwiseParams {
-    in_h: u32,
-    in_w: u32,
-    c: u32,
-    out_h: u32,
-    out_w: u32,
-    kernel: u32,
-    stride: u32,
-    pad_top: u32,
-    pad_left: u32,
-    act: u32,
-    has_add: u32,
-    _pad: u32,
 }
 
 /// Depthwise KxK convolution: weight [k, k, c], bias [c].
@@ -143,8 +145,16 @@ pub struct Depthwise<'a> {
 impl Depthwise<'_> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
         let s = self.input_shape;
-        let (out, pad_top, pad_left) = same_geometry(s, self.kernel, self.stride, s.channels)?;
-        check(self.input, s.len(), "depthwise input")?;
+        let (out, _, _) = same_geometry(s, self.kernel, self.stride, s.channels)?;
+        let geometry = (s, out, self.kernel, self.stride);
+        let (params, add) = WindowParams::checked(
+            gpu,
+            self.input,
+            self.out,
+            &self.epilogue,
+            geometry,
+            "depthwise",
+        )?;
         check_params(
             kernels,
             self.weight,
@@ -152,29 +162,10 @@ impl Depthwise<'_> {
             "depthwise weight",
         )?;
         check_params(kernels, self.bias, s.channels, "depthwise bias")?;
-        check(self.out, out.len(), "depthwise out")?;
-        let (add, has_add) = optional(gpu, self.epilogue.add, out.len(), "depthwise add")?;
-        let params = DepthwiseParams {
-            in_h: s.height as u32,
-            in_w: s.width as u32,
-            c: s.channels as u32,
-            out_h: out.height as u32,
-            out_w: out.width as u32,
-            kernel: self.kernel as u32,
-            stride: self.stride as u32,
-            pad_top,
-            pad_left,
-            act: act_code(self.epilogue.act),
-            has_add,
-            _pad: 0,
-        };
-        to_u32(out.len(), "depthwise output size")?;
-        Ok(kernels.depthwise.bind(
-            gpu,
-            &params,
-            &[self.input, self.weight, self.bias, add, self.out],
-            grid(out.len(), WG),
-        ))
+        let buffers = [self.input, self.weight, self.bias, add, self.out];
+        Ok(kernels
+            .depthwise
+            .bind(gpu, &params, &buffers, grid(out.len(), WG)))
     }
 }
 
