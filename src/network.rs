@@ -118,6 +118,57 @@ pub struct Node {
     pub shape: Shape,
 }
 
+impl Node {
+    /// Multiply-accumulates of this node (0 for the element-wise ones).
+    pub fn macs(&self) -> u64 {
+        match &self.op {
+            Op::Conv2d { layer, .. }
+            | Op::Pointwise { layer, .. }
+            | Op::Depthwise { layer, .. } => {
+                (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64
+            }
+            // Each output pixel takes one of the four kernel taps.
+            Op::TransposedConv2x2 { layer, .. } => {
+                (self.shape.len() * (layer.weight.len() / layer.bias.len() / 4)) as u64
+            }
+            Op::ChannelGate { layers, .. } => layers.iter().map(|l| l.weight.len() as u64).sum(),
+            _ => 0,
+        }
+    }
+
+    /// Parameters this node reads (weights and biases).
+    pub fn parameters(&self) -> usize {
+        match &self.op {
+            Op::Conv2d { layer, .. }
+            | Op::Pointwise { layer, .. }
+            | Op::Depthwise { layer, .. }
+            | Op::TransposedConv2x2 { layer, .. } => layer.weight.len() + layer.bias.len(),
+            Op::ChannelGate { layers, .. } => {
+                layers.iter().map(|l| l.weight.len() + l.bias.len()).sum()
+            }
+            _ => 0,
+        }
+    }
+
+    /// A short name for tables: "pointwise 32x32x24", "gate 1x1x96", ...
+    pub fn label(&self) -> String {
+        let kind = match &self.op {
+            Op::Conv2d { .. } => "conv2d",
+            Op::Pointwise { gate: Some(_), .. } => "pointwise+gate",
+            Op::Pointwise { .. } => "pointwise",
+            Op::Depthwise { layer, stride, .. } => {
+                return format!("depthwise {0}x{0}/s{stride} {1}", layer.kernel, self.shape);
+            }
+            Op::ChannelGate { .. } => "gate",
+            Op::ScaleChannels { .. } => "scale",
+            Op::Identity { .. } => "add",
+            Op::Upsample2x { .. } => "upsample",
+            Op::TransposedConv2x2 { .. } => "transposed",
+        };
+        format!("{kind} {}", self.shape)
+    }
+}
+
 /// MediaPipe Selfie Segmentation (general, 256x256), as a list of nodes.
 #[derive(Clone, Debug)]
 pub struct Network {
@@ -207,26 +258,7 @@ impl Network {
 
     /// Multiply-accumulates per frame (convolutions and FC layers).
     pub fn macs(&self) -> u64 {
-        self.nodes
-            .iter()
-            .map(|n| match &n.op {
-                Op::Conv2d { layer, .. }
-                | Op::Pointwise { layer, .. }
-                | Op::Depthwise { layer, .. } => {
-                    let per_output = layer.weight.len() / layer.bias.len();
-                    (n.shape.len() * per_output) as u64
-                }
-                // Each output pixel takes one of the four kernel taps.
-                Op::TransposedConv2x2 { layer, .. } => {
-                    let per_output = layer.weight.len() / layer.bias.len() / 4;
-                    (n.shape.len() * per_output) as u64
-                }
-                Op::ChannelGate { layers, .. } => {
-                    layers.iter().map(|l| l.weight.len() as u64).sum()
-                }
-                _ => 0,
-            })
-            .sum()
+        self.nodes.iter().map(Node::macs).sum()
     }
 
     /// The CPU reference: runs every node with the plain functions in [`cpu`].

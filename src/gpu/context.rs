@@ -37,7 +37,9 @@ impl Gpu {
             .request_adapter(&options)
             .await
             .map_err(|e| Error::BackendUnavailable(format!("no GPU adapter found ({e})")))?;
-        let features = adapter.features() & wgpu::Features::SHADER_F16;
+        // Optional extras: f16 weights, and GPU timestamps for benchmarks.
+        let features =
+            adapter.features() & (wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("silhouette"),
@@ -90,6 +92,12 @@ impl Gpu {
 
     pub fn supports_f16(&self) -> bool {
         self.device.features().contains(wgpu::Features::SHADER_F16)
+    }
+
+    pub fn supports_timestamps(&self) -> bool {
+        self.device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
     /// True once the device is lost (driver reset, `destroy`, ...): everything made on it is dead.

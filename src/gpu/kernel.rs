@@ -176,6 +176,30 @@ impl Dispatch {
             .write_buffer(&self.params, 0, bytemuck::bytes_of(params));
     }
 
+    /// Wall time per run of `repeats` back-to-back runs in one pass and one submit, waited for
+    /// (for benchmarks: the submit and wait are amortised over the repeats).
+    pub fn time(&self, gpu: &Gpu, repeats: u32) -> Result<Duration> {
+        let start = Instant::now();
+        gpu.scoped(self.kernel, || {
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                (0..repeats).for_each(|_| self.encode(&mut pass));
+            }
+            gpu.queue.submit([encoder.finish()])
+        })
+        .and_then(|index| {
+            let wait = wgpu::PollType::Wait {
+                submission_index: Some(index),
+                timeout: Some(Duration::from_secs(60)),
+            };
+            gpu.device
+                .poll(wait)
+                .map_err(|e| crate::Error::Gpu(format!("timing {}: {e}", self.kernel)))
+        })?;
+        Ok(start.elapsed() / repeats.max(1))
+    }
+
     /// Encodes and submits this dispatch alone (for using one op on its own).
     pub fn run(&self, gpu: &Gpu) -> Result<()> {
         gpu.scoped(self.kernel, || {

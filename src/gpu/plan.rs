@@ -38,11 +38,13 @@ pub struct Plan {
 }
 
 /// Per-frame host state, reused from frame to frame: the image upload buffer (grown to the largest
-/// frame seen, with its preprocessing dispatch) and the packed pixels.
+/// frame seen, with its preprocessing dispatch), the packed pixels, and the batch buffers (grown to
+/// the largest batch seen).
 #[derive(Default)]
 struct Frame {
     upload: Option<(wgpu::Buffer, usize, Dispatch)>,
     packed: Vec<u32>,
+    batch: Option<(wgpu::Buffer, wgpu::Buffer, usize)>,
 }
 
 /// A layer's parameters on the GPU.
@@ -203,28 +205,144 @@ impl Plan {
 
     /// One command buffer, one submit, then the readback of the output. Callers hold the frame lock.
     fn submit(&self, preprocess: Option<&Dispatch>, out: &mut [f32]) -> Result<()> {
-        if out.len() != OUTPUT.len() {
-            return Err(Error::InvalidInput(format!(
-                "output slice holds {}, needs {}",
-                out.len(),
-                OUTPUT.len()
-            )));
-        }
+        check_output(out, 1)?;
         self.gpu.scoped("running the network", || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                preprocess
-                    .into_iter()
-                    .chain(&self.dispatches)
-                    .for_each(|d| d.encode(&mut pass));
-            }
+            self.encode_frame(&mut encoder, preprocess, None);
             encoder.copy_buffer_to_buffer(&self.output, 0, &self.readback, 0, self.readback.size());
             self.gpu.queue.submit([encoder.finish()]);
         })?;
         self.gpu
             .map_and_copy(&self.readback, bytemuck::cast_slice_mut(out))
     }
+
+    /// One compute pass: [preprocess], then every node.
+    fn encode_frame(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        preprocess: Option<&Dispatch>,
+        timestamp_writes: Option<wgpu::ComputePassTimestampWrites<'_>>,
+    ) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("network"),
+            timestamp_writes,
+        });
+        preprocess
+            .into_iter()
+            .chain(&self.dispatches)
+            .for_each(|d| d.encode(&mut pass));
+    }
+
+    /// Several normalised 256x256x3 inputs in one command buffer and one submit (frame after
+    /// frame through the same arena); `out` receives 256*256 probabilities per input, in order.
+    pub fn run_batch(&self, inputs: &[Tensor], out: &mut [f32]) -> Result<()> {
+        let n = inputs.len();
+        check_output(out, n)?;
+        if let Some(bad) = inputs.iter().find(|t| t.shape != INPUT) {
+            return Err(Error::InvalidInput(format!(
+                "network input must be {INPUT}, got {}",
+                bad.shape
+            )));
+        }
+        let (in_bytes, out_bytes) = ((INPUT.len() * 4) as u64, (OUTPUT.len() * 4) as u64);
+        let mut frame = self.lock_frame();
+        if frame
+            .batch
+            .as_ref()
+            .is_none_or(|(_, _, capacity)| *capacity < n)
+        {
+            let staging = self.gpu.storage("batch inputs", n * INPUT.len());
+            let readback = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("batch readback"),
+                size: n as u64 * out_bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            frame.batch = Some((staging, readback, n));
+        }
+        let (staging, readback, _) = frame.batch.as_ref().expect("just ensured");
+        for (k, input) in inputs.iter().enumerate() {
+            self.gpu.queue.write_buffer(
+                staging,
+                k as u64 * in_bytes,
+                bytemuck::cast_slice(&input.data),
+            );
+        }
+        self.gpu.scoped("running a batch", || {
+            let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+            for k in 0..n as u64 {
+                encoder.copy_buffer_to_buffer(staging, k * in_bytes, &self.input, 0, in_bytes);
+                self.encode_frame(&mut encoder, None, None);
+                encoder.copy_buffer_to_buffer(&self.output, 0, readback, k * out_bytes, out_bytes);
+            }
+            self.gpu.queue.submit([encoder.finish()]);
+        })?;
+        self.gpu
+            .map_and_copy(readback, bytemuck::cast_slice_mut(out))
+    }
+
+    /// GPU time of one frame (all 56 node dispatches) from timestamp queries, or `None` where the
+    /// adapter has no TIMESTAMP_QUERY. Allocates its query objects: for benchmarks, not hot paths.
+    pub fn gpu_time(&self, input: &Tensor) -> Result<Option<Duration>> {
+        if !self.gpu.supports_timestamps() {
+            return Ok(None);
+        }
+        let _frame = self.lock_frame();
+        self.gpu
+            .queue
+            .write_buffer(&self.input, 0, bytemuck::cast_slice(&input.data));
+        let queries = self.gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("frame timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        let resolved = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps"),
+            size: 16,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let staging = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps readback"),
+            size: 16,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.gpu.scoped("timing a frame", || {
+            let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+            let writes = wgpu::ComputePassTimestampWrites {
+                query_set: &queries,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            };
+            self.encode_frame(&mut encoder, None, Some(writes));
+            encoder.resolve_query_set(&queries, 0..2, &resolved, 0);
+            encoder.copy_buffer_to_buffer(&resolved, 0, &staging, 0, 16);
+            self.gpu.queue.submit([encoder.finish()]);
+        })?;
+        let mut ticks = [0u64; 2];
+        self.gpu
+            .map_and_copy(&staging, bytemuck::cast_slice_mut(&mut ticks))?;
+        let nanos =
+            ticks[1].saturating_sub(ticks[0]) as f64 * self.gpu.queue.get_timestamp_period() as f64;
+        Ok(Some(Duration::from_nanos(nanos as u64)))
+    }
+
+    /// The node dispatches, in order (for timing kernels one by one).
+    pub fn dispatches(&self) -> &[Dispatch] {
+        &self.dispatches
+    }
+}
+
+fn check_output(out: &[f32], frames: usize) -> Result<()> {
+    if out.len() != frames * OUTPUT.len() {
+        return Err(Error::InvalidInput(format!(
+            "output holds {}, needs {}",
+            out.len(),
+            frames * OUTPUT.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Assigns every value an arena slot: a slot is reused once the value in it has been read for the
@@ -527,6 +645,49 @@ mod tests {
                 1e-5,
                 &what,
             );
+        }
+    }
+
+    fn golden_inputs() -> Vec<Tensor> {
+        ["grace_hopper", "astronaut", "synthetic"]
+            .iter()
+            .map(|name| {
+                let path = format!(
+                    "{}/tests/data/frames/{name}.png",
+                    env!("CARGO_MANIFEST_DIR")
+                );
+                crate::segmenter::network_input(&image::open(path).unwrap().to_rgb8()).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_equals_its_frames_run_one_by_one() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let plan = Plan::new(gpu, kernels, &network()).unwrap();
+        let inputs = golden_inputs();
+        let mut batch = vec![0.0; inputs.len() * OUTPUT.len()];
+        plan.run_batch(&inputs, &mut batch).unwrap();
+        for (input, got) in inputs.iter().zip(batch.chunks(OUTPUT.len())) {
+            let mut single = vec![0.0; OUTPUT.len()];
+            plan.run_input(input, &mut single).unwrap();
+            assert_eq!(got, &single[..]);
+        }
+        // A smaller batch reuses the grown buffers.
+        plan.run_batch(&inputs[..1], &mut batch[..OUTPUT.len()])
+            .unwrap();
+        assert!(plan.run_batch(&inputs, &mut batch[..5]).is_err());
+    }
+
+    #[test]
+    fn gpu_time_is_measured_where_the_adapter_has_timestamps() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let plan = Plan::new(gpu, kernels, &network()).unwrap();
+        let time = plan.gpu_time(&golden_inputs()[0]).unwrap();
+        eprintln!("GPU time per frame on {}: {time:?}", gpu.description());
+        assert_eq!(time.is_some(), gpu.supports_timestamps());
+        if let Some(t) = time {
+            assert!(t > Duration::ZERO);
         }
     }
 }

@@ -1,0 +1,74 @@
+//! criterion benches: every kernel at each of the network's shapes (GFLOP/s via element
+//! throughput = 2 x MACs), the whole network on our GPU, our CPU reference and (with
+//! `--features bench-ort`) ONNX Runtime on the same input, and frames per submit.
+//! HTML report: target/criterion/report/index.html. The markdown comparison is tools/bench.sh.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use silhouette::gpu::{Gpu, Kernels, Plan};
+use silhouette::network::Network;
+
+mod support;
+
+fn engines(c: &mut Criterion) {
+    let network = Network::new(&silhouette::Weights::embedded().unwrap()).unwrap();
+    let input = support::input();
+    let mut out = vec![0.0; 256 * 256];
+
+    let gpu = Gpu::new().expect("a GPU adapter (set WGPU_BACKEND to pick one)");
+    let plan = Plan::new(&gpu, &Kernels::new(&gpu).unwrap(), &network).unwrap();
+    plan.run_input(&input, &mut out).unwrap();
+    assert!(
+        support::max_abs_diff(&out, &support::golden()) <= 5e-4,
+        "GPU output disagrees with MediaPipe"
+    );
+    eprintln!("GPU: {}", gpu.description());
+
+    let mut kernels = c.benchmark_group("kernel");
+    for (i, (node, dispatch)) in network.nodes.iter().zip(plan.dispatches()).enumerate() {
+        match node.macs() {
+            0 => kernels.throughput(Throughput::Bytes(support::node_bytes(&network, node))),
+            macs => kernels.throughput(Throughput::Elements(2 * macs)),
+        };
+        kernels.bench_function(format!("{i:02} {}", node.label()), |b| {
+            b.iter_custom(|iters| dispatch.time(&gpu, iters as u32).unwrap() * iters as u32)
+        });
+    }
+    kernels.finish();
+
+    let mut whole = c.benchmark_group("network");
+    whole.throughput(Throughput::Elements(1));
+    whole.bench_function("ours gpu", |b| {
+        b.iter(|| plan.run_input(&input, &mut out).unwrap())
+    });
+    whole.sample_size(10);
+    whole.bench_function("ours cpu reference", |b| {
+        b.iter(|| network.run_cpu(&input).unwrap())
+    });
+    #[cfg(feature = "bench-ort")]
+    {
+        let mut ort = support::ort_engine::Ort::new();
+        let nchw = support::ort_engine::Ort::nchw(&input.data);
+        assert!(
+            support::max_abs_diff(&ort.run(&nchw), &out) <= 5e-4,
+            "ORT and our GPU disagree"
+        );
+        whole.sample_size(50);
+        whole.bench_function("onnxruntime cpu", |b| b.iter(|| ort.run(&nchw)));
+    }
+    whole.finish();
+
+    let mut batch = c.benchmark_group("frames per submit");
+    for n in [1usize, 8, 64] {
+        let inputs = vec![input.clone(); n];
+        let mut outs = vec![0.0; n * 256 * 256];
+        batch.throughput(Throughput::Elements(n as u64));
+        batch.sample_size(10);
+        batch.bench_function(format!("{n}"), |b| {
+            b.iter(|| plan.run_batch(&inputs, &mut outs).unwrap())
+        });
+    }
+    batch.finish();
+}
+
+criterion_group!(benches, engines);
+criterion_main!(benches);

@@ -1,0 +1,213 @@
+//! The benchmark comparison as one markdown report, printed and appended to benches/RESULTS.md.
+//! Run it through `tools/bench.sh`, which installs ONNX Runtime and sets ORT_DYLIB_PATH.
+//!
+//! Before any timing, every engine's output on the same input is checked: our GPU, our CPU
+//! reference and ONNX Runtime must agree with MediaPipe's golden and with each other to 5e-4.
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use silhouette::gpu::{Gpu, Kernels, Plan};
+use silhouette::network::Network;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+use support::ort_engine::Ort;
+
+/// Median wall time of `f` over `runs` runs after `warmup` runs.
+fn median(warmup: usize, runs: usize, mut f: impl FnMut()) -> Duration {
+    (0..warmup).for_each(|_| f());
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1e3)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+fn main() -> silhouette::Result<()> {
+    let network = Network::new(&silhouette::Weights::embedded()?)?;
+    let input = support::input();
+    let golden = support::golden();
+    let gpu = Gpu::new()?;
+    let plan = Plan::new(&gpu, &Kernels::new(&gpu)?, &network)?;
+    let mut ort = Ort::new();
+    let nchw = Ort::nchw(&input.data);
+
+    // The equivalence guard: nothing is timed unless all three engines agree.
+    let mut ours_gpu = vec![0.0; 256 * 256];
+    plan.run_input(&input, &mut ours_gpu)?;
+    let ours_cpu = network.run_cpu(&input)?.data;
+    let theirs = ort.run(&nchw);
+    let checks = [
+        (
+            "ours GPU vs MediaPipe",
+            support::max_abs_diff(&ours_gpu, &golden),
+        ),
+        (
+            "ours CPU vs MediaPipe",
+            support::max_abs_diff(&ours_cpu, &golden),
+        ),
+        ("ORT vs MediaPipe", support::max_abs_diff(&theirs, &golden)),
+        ("ours GPU vs ORT", support::max_abs_diff(&ours_gpu, &theirs)),
+    ];
+    for (what, diff) in checks {
+        assert!(
+            diff <= 5e-4,
+            "{what}: max |delta| = {diff} > 5e-4: refusing to time engines that disagree"
+        );
+    }
+
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let t_gpu = median(3, runs, || plan.run_input(&input, &mut ours_gpu).unwrap());
+    let t_ort = median(3, runs, || drop(ort.run(&nchw)));
+    let t_cpu = median(1, (runs / 6).max(3), || {
+        drop(network.run_cpu(&input).unwrap())
+    });
+    let gpu_times: Vec<Duration> = (0..runs.min(20))
+        .filter_map(|_| plan.gpu_time(&input).unwrap())
+        .collect();
+    let gpu_time = (!gpu_times.is_empty()).then(|| {
+        let mut t = gpu_times.clone();
+        t.sort();
+        t[t.len() / 2]
+    });
+
+    let mut r = String::new();
+    let date = std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    writeln!(r, "\n## {date}: `tools/bench.sh`\n").unwrap();
+    writeln!(
+        r,
+        "- GPU: {} (`WGPU_BACKEND={}`)",
+        gpu.description(),
+        std::env::var("WGPU_BACKEND").unwrap_or_else(|_| "unset".into())
+    )
+    .unwrap();
+    writeln!(
+        r,
+        "- CPU: {}, {} threads available; ONNX Runtime intra-op threads: {}",
+        cpu_model(),
+        ort.threads,
+        ort.threads
+    )
+    .unwrap();
+    writeln!(
+        r,
+        "- Versions: silhouette {}, wgpu 30.0.1, ONNX Runtime from `{}` (ort crate 2.0.0-rc.15)",
+        env!("CARGO_PKG_VERSION"),
+        ort.library
+    )
+    .unwrap();
+    writeln!(r, "- Input: tests/data/frames/{}.png, 256x256; median of {runs} runs after warm-up (CPU reference: {}).", support::FRAME, (runs / 6).max(3)).unwrap();
+    writeln!(
+        r,
+        "- Equivalence checked before timing (max |delta|): {}",
+        checks
+            .iter()
+            .map(|(w, d)| format!("{w} {d:.1e}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+    .unwrap();
+    writeln!(
+        r,
+        "\n| engine | median ms / frame (wall) | ours / ORT |\n|---|---|---|"
+    )
+    .unwrap();
+    writeln!(
+        r,
+        "| ours, GPU (one submit + readback) | {} | {:.2} |",
+        ms(t_gpu),
+        t_gpu.as_secs_f64() / t_ort.as_secs_f64()
+    )
+    .unwrap();
+    if let Some(t) = gpu_time {
+        writeln!(
+            r,
+            "| ours, GPU time from timestamp queries | {} | {:.2} |",
+            ms(t),
+            t.as_secs_f64() / t_ort.as_secs_f64()
+        )
+        .unwrap();
+    }
+    writeln!(
+        r,
+        "| ours, CPU reference (plain loops, 1 thread) | {} | {:.2} |",
+        ms(t_cpu),
+        t_cpu.as_secs_f64() / t_ort.as_secs_f64()
+    )
+    .unwrap();
+    writeln!(r, "| ONNX Runtime, CPU | {} | 1.00 |", ms(t_ort)).unwrap();
+
+    writeln!(
+        r,
+        "\n| frames per submit (GPU) | median ms / submit | frames / s |\n|---|---|---|"
+    )
+    .unwrap();
+    for n in [1usize, 8, 64] {
+        let inputs = vec![input.clone(); n];
+        let mut outs = vec![0.0; n * 256 * 256];
+        let t = median(1, (runs / 3).max(3), || {
+            plan.run_batch(&inputs, &mut outs).unwrap()
+        });
+        writeln!(r, "| {n} | {} | {:.1} |", ms(t), n as f64 / t.as_secs_f64()).unwrap();
+    }
+
+    writeln!(r, "\n| # | kernel at its network shape | µs / dispatch | GFLOP/s | GB/s |\n|---|---|---|---|---|").unwrap();
+    for (i, (node, dispatch)) in network.nodes.iter().zip(plan.dispatches()).enumerate() {
+        dispatch.time(&gpu, 3)?;
+        let t = (0..5)
+            .map(|_| dispatch.time(&gpu, 20).unwrap())
+            .min()
+            .unwrap()
+            .as_secs_f64();
+        let flops = 2.0 * node.macs() as f64;
+        let bytes = support::node_bytes(&network, node) as f64;
+        let gflops = if flops > 0.0 {
+            format!("{:.2}", flops / t / 1e9)
+        } else {
+            "-".into()
+        };
+        writeln!(
+            r,
+            "| {i} | {} | {:.1} | {gflops} | {:.2} |",
+            node.label(),
+            t * 1e6,
+            bytes / t / 1e9
+        )
+        .unwrap();
+    }
+
+    print!("{r}");
+    let results = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/RESULTS.md");
+    let mut all = std::fs::read_to_string(results).unwrap_or_else(|_| "# Benchmark results\n\nAppended by `tools/bench.sh`; newest last. Times on software renderers (lavapipe, SwiftShader) say nothing about GPU speed.\n".into());
+    all.push_str(&r);
+    silhouette::imageio::write_atomic(std::path::Path::new(results), all.as_bytes())?;
+    eprintln!("appended to {results}");
+    Ok(())
+}
