@@ -2,7 +2,7 @@
 
 use crate::cpu;
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Kernels, Plan, PlanStats, Precision};
+use crate::gpu::{Gpu, Kernels, Pixels, Plan, PlanStats, Precision};
 use crate::network::{INPUT, Network, OUTPUT};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
@@ -71,10 +71,12 @@ enum Engine {
 
 impl Segmenter {
     /// A segmenter with the weights compiled into the crate.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(backend: Backend) -> Result<Self> {
         Self::with_weights(&Weights::embedded()?, backend)
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn with_weights(weights: &Weights, backend: Backend) -> Result<Self> {
         Self::with_options(
             weights,
@@ -87,17 +89,23 @@ impl Segmenter {
 
     /// `Backend::Auto` falls back to the CPU when no GPU adapter exists, and `Precision::F16` to
     /// f32 where the adapter lacks `SHADER_F16`; [`notice`](Self::notice) then says so.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn with_options(weights: &Weights, options: Options) -> Result<Self> {
+        pollster::block_on(Self::with_options_async(weights, options))
+    }
+
+    /// [`with_options`](Self::with_options) without blocking (the only way in a browser).
+    pub async fn with_options_async(weights: &Weights, options: Options) -> Result<Self> {
         let network = Network::new(weights)?;
         let gpu = match options.backend {
             Backend::Cpu => Err(None),
-            Backend::Gpu => Ok(Gpu::new()?),
-            Backend::Auto => {
-                Gpu::new().map_err(|e| Some(format!("{e}; running on the CPU instead")))
-            }
+            Backend::Gpu => Ok(Gpu::new_async().await?),
+            Backend::Auto => Gpu::new_async()
+                .await
+                .map_err(|e| Some(format!("{e}; running on the CPU instead"))),
         };
         match gpu {
-            Ok(gpu) => Self::on_gpu(network, gpu, true, options.precision),
+            Ok(gpu) => Self::on_gpu(network, gpu, true, options.precision).await,
             Err(notice) => Ok(Segmenter {
                 network,
                 engine: Engine::Cpu,
@@ -107,7 +115,12 @@ impl Segmenter {
     }
 
     /// Runs on an app's existing `wgpu` device and queue (embedded weights, f32).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn with_device(device: wgpu::Device, queue: wgpu::Queue) -> Result<Self> {
+        pollster::block_on(Self::with_device_async(device, queue))
+    }
+
+    pub async fn with_device_async(device: wgpu::Device, queue: wgpu::Queue) -> Result<Self> {
         let network = Network::new(&Weights::embedded()?)?;
         Self::on_gpu(
             network,
@@ -115,9 +128,10 @@ impl Segmenter {
             false,
             Precision::F32,
         )
+        .await
     }
 
-    fn on_gpu(network: Network, gpu: Gpu, owned: bool, precision: Precision) -> Result<Self> {
+    async fn on_gpu(network: Network, gpu: Gpu, owned: bool, precision: Precision) -> Result<Self> {
         let (precision, notice) = if precision == Precision::F16 && !gpu.supports_f16() {
             (
                 Precision::F32,
@@ -129,7 +143,7 @@ impl Segmenter {
         } else {
             (precision, None)
         };
-        let plan = Arc::new(build_plan(&gpu, &network, precision)?);
+        let plan = Arc::new(build_plan(&gpu, &network, precision).await?);
         let engine = Engine::Gpu {
             plan: Mutex::new(plan),
             owned,
@@ -176,6 +190,7 @@ impl Segmenter {
 
     /// The network's raw output for `image`: 256x256 sigmoid probabilities, row-major.
     /// A 256x256 image goes in unresampled; any other size is bilinearly resized first.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn probabilities(&self, image: &RgbImage) -> Result<Vec<f32>> {
         let mut out = vec![0.0; OUTPUT.len()];
         self.probabilities_into(image, &mut out)?;
@@ -184,7 +199,13 @@ impl Segmenter {
 
     /// Like [`probabilities`](Self::probabilities), into a caller's 256*256 buffer (no allocation
     /// per frame on the GPU path).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn probabilities_into(&self, image: &RgbImage, out: &mut [f32]) -> Result<()> {
+        pollster::block_on(self.pixels_into_async(Pixels::Rgb(image), out))
+    }
+
+    /// The probabilities for an RGB image or RGBA bytes, into `out` (256*256), without blocking.
+    pub async fn pixels_into_async(&self, pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
         match &self.engine {
             Engine::Cpu => {
                 if out.len() != OUTPUT.len() {
@@ -194,24 +215,37 @@ impl Segmenter {
                         OUTPUT.len()
                     )));
                 }
-                out.copy_from_slice(&self.network.run_cpu(&network_input(image)?)?.data);
+                out.copy_from_slice(&self.network.run_cpu(&pixels.network_input()?)?.data);
                 Ok(())
             }
-            Engine::Gpu { plan, owned } => self.current_plan(plan, *owned)?.run_image(image, out),
+            Engine::Gpu { plan, owned } => {
+                self.current_plan(plan, *owned)
+                    .await?
+                    .run_pixels_async(pixels, out)
+                    .await
+            }
         }
     }
 
     /// The plan to run on; after a device loss, a fresh device and plan when the device is ours.
-    fn current_plan(&self, plan: &Mutex<Arc<Plan>>, owned: bool) -> Result<Arc<Plan>> {
-        let mut current = lock(plan);
-        if current.gpu().is_lost() {
-            if !owned {
-                return Err(Error::DeviceLost);
-            }
-            let precision = current.stats().precision;
-            *current = Arc::new(build_plan(&Gpu::new()?, &self.network, precision)?);
+    async fn current_plan(&self, plan: &Mutex<Arc<Plan>>, owned: bool) -> Result<Arc<Plan>> {
+        let current = lock(plan).clone();
+        if !current.gpu().is_lost() {
+            return Ok(current);
         }
-        Ok(current.clone())
+        if !owned {
+            return Err(Error::DeviceLost);
+        }
+        let fresh = Arc::new(
+            build_plan(
+                &Gpu::new_async().await?,
+                &self.network,
+                current.stats().precision,
+            )
+            .await?,
+        );
+        *lock(plan) = fresh.clone();
+        Ok(fresh)
     }
 
     /// Destroys the GPU device under the running plan, as a driver reset would (for fault tests).
@@ -223,13 +257,19 @@ impl Segmenter {
     }
 
     /// The person mask at `image`'s resolution.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn segment(&self, image: &RgbImage) -> Result<Mask> {
         Mask::from_probabilities(image.width(), image.height(), self.probabilities(image)?)
     }
 }
 
-fn build_plan(gpu: &Gpu, network: &Network, precision: Precision) -> Result<Plan> {
-    Plan::new(gpu, &Kernels::with_precision(gpu, precision)?, network)
+async fn build_plan(gpu: &Gpu, network: &Network, precision: Precision) -> Result<Plan> {
+    Plan::new_async(
+        gpu,
+        &Kernels::with_precision_async(gpu, precision).await?,
+        network,
+    )
+    .await
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -240,7 +280,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The image as the network wants it: 256x256 RGB in [0, 1], resized with half-pixel bilinear
 /// sampling straight from the 8-bit pixels (no full-resolution float copy).
 pub fn network_input(image: &RgbImage) -> Result<Tensor> {
-    let (w, h) = (image.width() as usize, image.height() as usize);
+    resample_to_input(image.width() as usize, image.height() as usize, |x, y| {
+        image.get_pixel(x as u32, y as u32).0
+    })
+}
+
+/// [`network_input`] for any `w` x `h` source read through `rgb(x, y)`.
+pub fn resample_to_input(
+    w: usize,
+    h: usize,
+    rgb: impl Fn(usize, usize) -> [u8; 3],
+) -> Result<Tensor> {
     if w == 0 || h == 0 {
         return Err(Error::InvalidInput(format!("image is {w}x{h}")));
     }
@@ -249,8 +299,7 @@ pub fn network_input(image: &RgbImage) -> Result<Tensor> {
         let (y0, y1, fy) = cpu::bilinear_taps(oy, h, INPUT.height);
         for ox in 0..INPUT.width {
             let (x0, x1, fx) = cpu::bilinear_taps(ox, w, INPUT.width);
-            let px = |x: usize, y: usize| image.get_pixel(x as u32, y as u32).0;
-            let (a, b, c, d) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
+            let (a, b, c, d) = (rgb(x0, y0), rgb(x1, y0), rgb(x0, y1), rgb(x1, y1));
             for ch in 0..3 {
                 let top = a[ch] as f32 * (1.0 - fx) + b[ch] as f32 * fx;
                 let bottom = c[ch] as f32 * (1.0 - fx) + d[ch] as f32 * fx;

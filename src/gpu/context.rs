@@ -111,7 +111,13 @@ impl Gpu {
 
     /// Runs `f` inside validation, out-of-memory and internal error scopes, so a bad shader, an
     /// allocation that does not fit or a driver fault comes back as an [`Error`], not a panic.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn scoped<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
+        pollster::block_on(self.scoped_async(what, f))
+    }
+
+    /// [`scoped`](Self::scoped) for callers that cannot block (the browser).
+    pub async fn scoped_async<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
         self.check_lost()?;
         let scopes = [
             self.device.push_error_scope(wgpu::ErrorFilter::Internal),
@@ -121,7 +127,7 @@ impl Gpu {
         let value = f();
         let mut first = None;
         for scope in scopes.into_iter().rev() {
-            if let Some(e) = pollster::block_on(scope.pop()) {
+            if let Some(e) = scope.pop().await {
                 first.get_or_insert(e);
             }
         }
@@ -179,11 +185,13 @@ impl Gpu {
 
     /// Reads `len` f32s back from `buffer` (a test and ops-API convenience; the plan keeps its own
     /// readback buffer).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn read(&self, buffer: &wgpu::Buffer, len: usize) -> Result<Vec<f32>> {
         self.read_as(buffer, len, Precision::F32)
     }
 
     /// Reads `len` elements stored at `precision` back from `buffer`, widened to f32.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn read_as(
         &self,
         buffer: &wgpu::Buffer,
@@ -208,31 +216,35 @@ impl Gpu {
     }
 
     /// Maps `staging` (MAP_READ), waits for the GPU, copies its start into `out` and unmaps.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn map_and_copy(&self, staging: &wgpu::Buffer, out: &mut [u8]) -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::channel();
+        pollster::block_on(self.map_and_copy_async(staging, out))
+    }
+
+    /// [`map_and_copy`](Self::map_and_copy) without blocking: natively it polls the device until
+    /// the map completes; in the browser the event loop completes it while we await.
+    pub(crate) async fn map_and_copy_async(
+        &self,
+        staging: &wgpu::Buffer,
+        out: &mut [u8],
+    ) -> Result<()> {
         let slice = staging.slice(..out.len() as u64);
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        // Wait for the callback itself: when threads share the device, another thread's poll may
-        // be the one that runs it, just after ours returns.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        let mapped = loop {
-            let remaining = deadline.saturating_duration_since(std::time::Instant::now());
-            let polled = self.device.poll(wgpu::PollType::Wait {
-                submission_index: None,
-                timeout: Some(remaining),
+        #[cfg(not(target_arch = "wasm32"))]
+        let mapped = {
+            let (tx, rx) = std::sync::mpsc::channel();
+            slice.map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
             });
-            match rx.recv_timeout(std::time::Duration::from_millis(50)) {
-                Ok(result) => break result,
-                Err(_) if self.is_lost() => return Err(Error::DeviceLost),
-                Err(_) if remaining.is_zero() => {
-                    return Err(Error::Gpu(format!(
-                        "the GPU did not finish within 60 s ({polled:?})"
-                    )));
-                }
-                Err(_) => continue,
-            }
+            self.wait_for_map(rx)?
+        };
+        #[cfg(target_arch = "wasm32")]
+        let mapped = {
+            let (tx, rx) = futures_channel::oneshot::channel();
+            slice.map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+            rx.await
+                .map_err(|_| Error::Gpu("the readback was dropped".into()))?
         };
         match mapped {
             Ok(()) => {}
@@ -246,6 +258,34 @@ impl Gpu {
         drop(view);
         staging.unmap();
         Ok(())
+    }
+
+    /// Polls until the map callback has run. Waits for the callback itself: when threads share
+    /// the device, another thread's poll may be the one that runs it, just after ours returns.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn wait_for_map(
+        &self,
+        rx: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+    ) -> Result<std::result::Result<(), wgpu::BufferAsyncError>> {
+        use std::time::{Duration, Instant};
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let polled = self.device.poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: Some(remaining),
+            });
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(result) => return Ok(result),
+                Err(_) if self.is_lost() => return Err(Error::DeviceLost),
+                Err(_) if remaining.is_zero() => {
+                    return Err(Error::Gpu(format!(
+                        "the GPU did not finish within 60 s ({polled:?})"
+                    )));
+                }
+                Err(_) => continue,
+            }
+        }
     }
 }
 
@@ -262,6 +302,7 @@ pub(crate) fn encode(data: &[f32], precision: Precision, bytes: &mut Vec<u8>) {
 }
 
 /// The first `out.len()` elements stored at `precision` in `bytes`, widened to f32.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn decode(bytes: &[u8], precision: Precision, out: &mut [f32]) {
     match precision {
         Precision::F32 => {

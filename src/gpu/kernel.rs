@@ -3,7 +3,8 @@
 
 use super::Gpu;
 use crate::error::Result;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use web_time::Instant;
 use wgpu::util::DeviceExt;
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
@@ -79,6 +80,7 @@ pub struct Kernel {
 }
 
 impl Kernel {
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(gpu: &Gpu, name: &'static str, precision: Precision) -> Result<Kernel> {
         let source =
             kernel_source(name, precision).unwrap_or_else(|| panic!("no kernel named {name}"));
@@ -87,25 +89,41 @@ impl Kernel {
 
     /// Compiles WGSL `source` (entry point `main`); a shader that does not compile is an
     /// [`Error::Gpu`](crate::Error::Gpu) naming it.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn from_source(gpu: &Gpu, name: &'static str, source: String) -> Result<Kernel> {
-        let pipeline = gpu.scoped(&format!("compiling {name}.wgsl"), || {
-            let module = gpu
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(name),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                });
-            gpu.device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(name),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some("main"),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-        })?;
-        Ok(Kernel { name, pipeline })
+        pollster::block_on(Self::from_source_async(gpu, name, source))
+    }
+
+    pub async fn from_source_async(
+        gpu: &Gpu,
+        name: &'static str,
+        source: String,
+    ) -> Result<Kernel> {
+        gpu.scoped_async(&format!("compiling {name}.wgsl"), || {
+            Self::create(gpu, name, source)
+        })
+        .await
+    }
+
+    /// The pipeline, unscoped: callers catch errors.
+    fn create(gpu: &Gpu, name: &'static str, source: String) -> Kernel {
+        let module = gpu
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let pipeline = gpu
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(name),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        Kernel { name, pipeline }
     }
 
     /// A dispatch of this kernel over `workgroups` with `params` (binding 0) and `buffers`
@@ -178,6 +196,7 @@ impl Dispatch {
 
     /// Wall time per run of `repeats` back-to-back runs in one pass and one submit, waited for
     /// (for benchmarks: the submit and wait are amortised over the repeats).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn time(&self, gpu: &Gpu, repeats: u32) -> Result<Duration> {
         let start = Instant::now();
         gpu.scoped(self.kernel, || {
@@ -201,6 +220,7 @@ impl Dispatch {
     }
 
     /// Encodes and submits this dispatch alone (for using one op on its own).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn run(&self, gpu: &Gpu) -> Result<()> {
         gpu.scoped(self.kernel, || {
             let mut encoder = gpu.device.create_command_encoder(&Default::default());
@@ -245,11 +265,18 @@ pub struct Kernels {
 
 impl Kernels {
     /// The f32 kernel set.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(gpu: &Gpu) -> Result<Kernels> {
         Self::with_precision(gpu, Precision::F32)
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn with_precision(gpu: &Gpu, precision: Precision) -> Result<Kernels> {
+        pollster::block_on(Self::with_precision_async(gpu, precision))
+    }
+
+    /// All pipelines, created inside one error scope (a failing shader is named in the error).
+    pub async fn with_precision_async(gpu: &Gpu, precision: Precision) -> Result<Kernels> {
         if precision == Precision::F16 && !gpu.supports_f16() {
             return Err(crate::Error::BackendUnavailable(format!(
                 "{} has no SHADER_F16",
@@ -257,21 +284,29 @@ impl Kernels {
             )));
         }
         let start = Instant::now();
-        let k = |name| Kernel::new(gpu, name, precision);
-        let mut kernels = Kernels {
-            matmul: k("matmul")?,
-            conv2d: k("conv2d")?,
-            depthwise: k("depthwise")?,
-            transposed_conv: k("transposed_conv")?,
-            channel_gate: k("channel_gate")?,
-            elementwise: k("elementwise")?,
-            resize: k("resize")?,
-            softmax: k("softmax")?,
-            preprocess: k("preprocess")?,
-            postprocess: k("postprocess")?,
-            precision,
-            compile_time: Duration::ZERO,
+        let k = |name| {
+            Kernel::create(
+                gpu,
+                name,
+                kernel_source(name, precision).expect("registered kernel"),
+            )
         };
+        let mut kernels = gpu
+            .scoped_async("compiling the kernels", || Kernels {
+                matmul: k("matmul"),
+                conv2d: k("conv2d"),
+                depthwise: k("depthwise"),
+                transposed_conv: k("transposed_conv"),
+                channel_gate: k("channel_gate"),
+                elementwise: k("elementwise"),
+                resize: k("resize"),
+                softmax: k("softmax"),
+                preprocess: k("preprocess"),
+                postprocess: k("postprocess"),
+                precision,
+                compile_time: Duration::ZERO,
+            })
+            .await?;
         kernels.compile_time = start.elapsed();
         Ok(kernels)
     }

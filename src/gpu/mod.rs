@@ -7,12 +7,13 @@ mod plan;
 
 pub use context::Gpu;
 pub use kernel::{Dispatch, Kernel, Kernels, Precision, grid, kernel_source};
-pub use plan::{Plan, PlanStats};
+pub use plan::{Pixels, Plan, PlanStats};
 
 /// A shared device and kernel set for tests. With `SILHOUETTE_REQUIRE_GPU=1` (set by
 /// tools/test.sh and CI) a missing adapter is a test failure; without it, GPU tests say they
 /// skipped. Logs the adapter once.
 #[doc(hidden)]
+#[cfg(not(target_arch = "wasm32"))]
 pub fn test_gpu() -> Option<&'static (Gpu, Kernels)> {
     use std::sync::OnceLock;
     static SHARED: OnceLock<Option<(Gpu, Kernels)>> = OnceLock::new();

@@ -8,7 +8,8 @@ use crate::network::{INPUT, Network, Node, OUTPUT, Op, Value};
 use crate::ops::{self, Epilogue, pack_rgba};
 use crate::tensor::Tensor;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use web_time::Instant;
 
 /// What a plan costs, for notes and benchmarks.
 #[derive(Clone, Debug)]
@@ -44,7 +45,56 @@ pub struct Plan {
 struct Frame {
     upload: Option<(wgpu::Buffer, usize, Dispatch)>,
     packed: Vec<u32>,
+    #[cfg(not(target_arch = "wasm32"))]
     batch: Option<(wgpu::Buffer, wgpu::Buffer, usize)>,
+}
+
+/// A frame's pixels: an RGB image, or RGBA bytes row by row (a browser's `ImageData.data`).
+#[derive(Clone, Copy)]
+pub enum Pixels<'a> {
+    Rgb(&'a image::RgbImage),
+    Rgba {
+        bytes: &'a [u8],
+        width: usize,
+        height: usize,
+    },
+}
+
+impl Pixels<'_> {
+    pub fn size(&self) -> Result<(usize, usize)> {
+        let (w, h) = match self {
+            Pixels::Rgb(image) => (image.width() as usize, image.height() as usize),
+            Pixels::Rgba {
+                bytes,
+                width,
+                height,
+            } => {
+                if bytes.len() != width * height * 4 {
+                    return Err(Error::InvalidInput(format!(
+                        "{} RGBA bytes for {width}x{height}",
+                        bytes.len()
+                    )));
+                }
+                (*width, *height)
+            }
+        };
+        if w == 0 || h == 0 {
+            return Err(Error::InvalidInput(format!("image is {w}x{h}")));
+        }
+        Ok((w, h))
+    }
+
+    /// The network input resampled on the CPU (the reference path, and huge images).
+    pub fn network_input(&self) -> Result<Tensor> {
+        let (w, h) = self.size()?;
+        match self {
+            Pixels::Rgb(image) => crate::segmenter::network_input(image),
+            Pixels::Rgba { bytes, .. } => crate::segmenter::resample_to_input(w, h, |x, y| {
+                let i = (y * w + x) * 4;
+                [bytes[i], bytes[i + 1], bytes[i + 2]]
+            }),
+        }
+    }
 }
 
 /// A layer's parameters on the GPU.
@@ -54,7 +104,12 @@ struct LayerBuffers {
 }
 
 impl Plan {
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
+        pollster::block_on(Self::new_async(gpu, kernels, network))
+    }
+
+    pub async fn new_async(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
         let start = Instant::now();
         let precision = kernels.precision;
         let (slot_of, capacities) = arena_layout(network);
@@ -63,7 +118,7 @@ impl Plan {
             .map(|&len| gpu.storage("activation arena", len))
             .collect();
         let buffer = |v: Value| &arena[slot_of[v.0]];
-        let (dispatches, weight_bytes) = gpu.scoped("building the plan", || -> Result<_> {
+        let build = || -> Result<_> {
             let mut dispatches = Vec::with_capacity(network.nodes.len());
             let mut weight_bytes = 0;
             for (i, node) in network.nodes.iter().enumerate() {
@@ -83,7 +138,8 @@ impl Plan {
                 )?);
             }
             Ok((dispatches, weight_bytes))
-        })??;
+        };
+        let (dispatches, weight_bytes) = gpu.scoped_async("building the plan", build).await??;
         let readback = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("mask readback"),
             size: (OUTPUT.len() * 4) as u64,
@@ -117,8 +173,11 @@ impl Plan {
 
     pub fn stats(&self) -> PlanStats {
         let mut stats = self.stats.clone();
-        if let Some((buffer, _, _)) = &self.lock_frame().upload {
-            stats.io_bytes += buffer.size();
+        if let Ok(frame) = self.frame.try_lock() {
+            stats.io_bytes += frame
+                .upload
+                .as_ref()
+                .map_or(0, |(buffer, _, _)| buffer.size());
         }
         stats
     }
@@ -127,27 +186,41 @@ impl Plan {
         &self.gpu
     }
 
-    fn lock_frame(&self) -> std::sync::MutexGuard<'_, Frame> {
+    /// Frames are serialised: they share the input, arena and readback buffers. In the browser
+    /// nothing may block, so a second frame while one is in flight is an error there.
+    fn lock_frame(&self) -> Result<std::sync::MutexGuard<'_, Frame>> {
+        #[cfg(target_arch = "wasm32")]
+        return self.frame.try_lock().map_err(|_| {
+            Error::InvalidInput("another frame is still running: await it first".into())
+        });
         // The frame state is scratch: a panic elsewhere cannot leave it inconsistent.
-        self.frame
+        #[cfg(not(target_arch = "wasm32"))]
+        Ok(self
+            .frame
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// The network on `image` (any size; resized to 256x256 on the GPU), probabilities into `out`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn run_image(&self, image: &image::RgbImage, out: &mut [f32]) -> Result<()> {
-        let (w, h) = (image.width() as usize, image.height() as usize);
-        if w == 0 || h == 0 {
-            return Err(Error::InvalidInput(format!("image is {w}x{h}")));
-        }
+        pollster::block_on(self.run_pixels_async(Pixels::Rgb(image), out))
+    }
+
+    /// [`run_image`](Self::run_image) for an RGB image or RGBA bytes (e.g. a browser's ImageData),
+    /// without blocking.
+    // The frame guard is held across awaits on purpose: it serialises frames, which share the
+    // input, arena and readback (see lock_frame).
+    #[allow(clippy::await_holding_lock)]
+    pub async fn run_pixels_async(&self, pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
+        let (w, h) = pixels.size()?;
         let limit = self.gpu.device.limits().max_storage_buffer_binding_size as usize;
         if w * h * 4 > limit {
             // Bigger than one binding may be: resample on the CPU (bounded memory, no f32 copy).
-            return self.run_input(&crate::segmenter::network_input(image)?, out);
+            return self.run_input_async(&pixels.network_input()?, out).await;
         }
-        let mut frame = self.lock_frame();
+        let mut frame = self.lock_frame()?;
         let frame = &mut *frame;
-        pack_rgba(image, &mut frame.packed);
         if frame
             .upload
             .as_ref()
@@ -165,26 +238,37 @@ impl Plan {
             frame.upload = Some((buffer, w * h, dispatch));
         }
         let (buffer, _, dispatch) = frame.upload.as_ref().expect("just ensured");
-        self.gpu
-            .queue
-            .write_buffer(buffer, 0, bytemuck::cast_slice(&frame.packed));
+        let bytes: &[u8] = match pixels {
+            Pixels::Rgb(image) => {
+                pack_rgba(image, &mut frame.packed);
+                bytemuck::cast_slice(&frame.packed)
+            }
+            Pixels::Rgba { bytes, .. } => bytes,
+        };
+        self.gpu.queue.write_buffer(buffer, 0, bytes);
         dispatch.update_params(&self.gpu, &self.preprocess(buffer, w, h).params()?);
-        self.submit(Some(dispatch), out)
+        self.submit_async(Some(dispatch), out).await
     }
 
     /// The network on an already normalised 256x256x3 input.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn run_input(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
+        pollster::block_on(self.run_input_async(input, out))
+    }
+
+    #[allow(clippy::await_holding_lock)] // as in run_pixels_async
+    pub async fn run_input_async(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
         if input.shape != INPUT {
             return Err(Error::InvalidInput(format!(
                 "network input must be {INPUT}, got {}",
                 input.shape
             )));
         }
-        let _frame = self.lock_frame();
+        let _frame = self.lock_frame()?;
         self.gpu
             .queue
             .write_buffer(&self.input, 0, bytemuck::cast_slice(&input.data));
-        self.submit(None, out)
+        self.submit_async(None, out).await
     }
 
     fn preprocess<'a>(
@@ -204,16 +288,18 @@ impl Plan {
     }
 
     /// One command buffer, one submit, then the readback of the output. Callers hold the frame lock.
-    fn submit(&self, preprocess: Option<&Dispatch>, out: &mut [f32]) -> Result<()> {
+    async fn submit_async(&self, preprocess: Option<&Dispatch>, out: &mut [f32]) -> Result<()> {
         check_output(out, 1)?;
-        self.gpu.scoped("running the network", || {
+        let encode = || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
             self.encode_frame(&mut encoder, preprocess, None);
             encoder.copy_buffer_to_buffer(&self.output, 0, &self.readback, 0, self.readback.size());
             self.gpu.queue.submit([encoder.finish()]);
-        })?;
+        };
+        self.gpu.scoped_async("running the network", encode).await?;
         self.gpu
-            .map_and_copy(&self.readback, bytemuck::cast_slice_mut(out))
+            .map_and_copy_async(&self.readback, bytemuck::cast_slice_mut(out))
+            .await
     }
 
     /// One compute pass: [preprocess], then every node.
@@ -235,6 +321,7 @@ impl Plan {
 
     /// Several normalised 256x256x3 inputs in one command buffer and one submit (frame after
     /// frame through the same arena); `out` receives 256*256 probabilities per input, in order.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn run_batch(&self, inputs: &[Tensor], out: &mut [f32]) -> Result<()> {
         let n = inputs.len();
         check_output(out, n)?;
@@ -245,7 +332,7 @@ impl Plan {
             )));
         }
         let (in_bytes, out_bytes) = ((INPUT.len() * 4) as u64, (OUTPUT.len() * 4) as u64);
-        let mut frame = self.lock_frame();
+        let mut frame = self.lock_frame()?;
         if frame
             .batch
             .as_ref()
@@ -283,11 +370,12 @@ impl Plan {
 
     /// GPU time of one frame (all 56 node dispatches) from timestamp queries, or `None` where the
     /// adapter has no TIMESTAMP_QUERY. Allocates its query objects: for benchmarks, not hot paths.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn gpu_time(&self, input: &Tensor) -> Result<Option<Duration>> {
         if !self.gpu.supports_timestamps() {
             return Ok(None);
         }
-        let _frame = self.lock_frame();
+        let _frame = self.lock_frame()?;
         self.gpu
             .queue
             .write_buffer(&self.input, 0, bytemuck::cast_slice(&input.data));
