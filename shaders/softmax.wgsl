@@ -16,7 +16,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: v
     // Rows past the end still take part in the barriers, they just do no work.
     let in_range = row < p.rows;
     let base = row * p.cols;
-    var m = -3.4028235e38;
+    // -FLT_MAX by its bits: the decimal literal rounds past f32 range in strict compilers (Tint).
+    var m = bitcast<f32>(0xff7fffffu);
     if (in_range) {
         for (var c = t; c < p.cols; c += WG) { m = max(m, x[base + c]); }
     }

@@ -19,5 +19,7 @@ pub mod weights;
 
 pub use error::{Error, Result};
 pub use gpu::Precision;
+/// The `image` crate at the version our API speaks.
+pub use image;
 pub use segmenter::{Backend, Mask, Options, Segmenter};
 pub use weights::Weights;
