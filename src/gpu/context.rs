@@ -78,6 +78,10 @@ impl Gpu {
     /// "NVIDIA H100 (Vulkan, driver 550.x)", or "caller's device" when we were handed one.
     pub fn description(&self) -> String {
         match &self.info {
+            // Browsers hide the adapter's identity.
+            Some(i) if i.name.is_empty() => {
+                format!("{:?} adapter (details hidden by the browser)", i.backend)
+            }
             Some(i) => format!(
                 "{} ({:?}, {} {})",
                 i.name, i.backend, i.driver, i.driver_info
