@@ -12,3 +12,35 @@ ensure_vulkan() {
     # Mesa warns on every device when this is unset (as in containers and CI).
     export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 }
+
+# The browser build and tests: the wasm32 target, wasm-bindgen-cli at exactly the crate's version,
+# Debian's Chromium + ChromeDriver, and the e2e tests' npm packages (from their lockfile).
+ensure_web_toolchain() {
+    rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+    local version
+    version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+    if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$version" ]; then
+        echo "== installing wasm-bindgen-cli $version (matches the wasm-bindgen crate)"
+        # Not --locked: its lockfile pins a webpki-roots that some registry mirrors lack.
+        cargo install -q wasm-bindgen-cli --version "$version"
+    fi
+}
+
+ensure_chromium() {
+    if [ ! -x /usr/lib/chromium/chromium ] || ! command -v chromedriver >/dev/null; then
+        echo "== installing Chromium and ChromeDriver (Debian)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+    if [ ! -d examples/web/e2e/node_modules ]; then
+        (cd examples/web/e2e && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+    fi
+}
+
+# The browser package: examples/web/pkg (wasm + JS glue), size-optimised.
+build_web() {
+    ensure_web_toolchain
+    cargo build -p silhouette-web --target wasm32-unknown-unknown --profile web
+    wasm-bindgen --target web --remove-name-section --remove-producers-section \
+        --out-dir examples/web/pkg target/wasm32-unknown-unknown/web/silhouette_web.wasm
+}

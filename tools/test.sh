@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (README "Set up"): installs what the tests need on a fresh Debian,
-# then runs every test. GPU tests run on Mesa's lavapipe (software Vulkan) and FAIL, never skip,
-# when no adapter is found (SILHOUETTE_REQUIRE_GPU=1).
+# then runs every test.
+#  - native: GPU tests on Mesa's lavapipe (software Vulkan); they FAIL, never skip, without an
+#    adapter (SILHOUETTE_REQUIRE_GPU=1);
+#  - browser: the wasm engine in headless Chromium on WebGPU (SwiftShader), where a missing WebGPU
+#    fails the tests, and the demo page end to end, with and without WebGPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib.sh
@@ -9,6 +12,27 @@ source tools/lib.sh
 ensure_vulkan
 export SILHOUETTE_REQUIRE_GPU=1
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
-echo "== cargo test (SILHOUETTE_REQUIRE_GPU=1, WGPU_BACKEND=$WGPU_BACKEND)"
+echo "== native: cargo test (SILHOUETTE_REQUIRE_GPU=1, WGPU_BACKEND=$WGPU_BACKEND)"
 cargo test --all-targets
 cargo test --doc
+
+echo "== browser: building examples/web/pkg"
+ensure_chromium
+build_web
+profile=$(mktemp -d)
+cat > examples/web/webdriver.json <<JSON
+{
+  "goog:chromeOptions": {
+    "binary": "/usr/lib/chromium/chromium",
+    "args": ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", "--disable-gpu-sandbox",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--no-first-run", "--disable-quic", "--disable-dev-shm-usage", "--user-data-dir=$profile"]
+  }
+}
+JSON
+echo "== browser: wasm tests in headless Chromium (WebGPU required)"
+CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT=600 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test -p silhouette-web --target wasm32-unknown-unknown
+echo "== browser: the demo page end to end (screenshots in target/e2e/)"
+(cd examples/web/e2e && node --test demo.test.mjs)

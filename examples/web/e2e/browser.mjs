@@ -1,0 +1,51 @@
+// Shared by the e2e tests and the race: a static server for examples/web and Debian's Chromium.
+import { createServer } from "node:http";
+import { readFile, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { extname, join, normalize, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+export const WEB = resolve(new URL("..", import.meta.url).pathname);
+export const ROOT = resolve(WEB, "../..");
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
+  ".wasm": "application/wasm", ".png": "image/png", ".onnx": "application/octet-stream", ".json": "application/json" };
+
+/** Serves examples/web (and, under /data/, tests/data) on 127.0.0.1; counts bytes per path. */
+export async function serve() {
+  const served = new Map();
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const file = path.startsWith("/data/") ? join(ROOT, "tests", normalize(path)) : join(WEB, normalize(path === "/" ? "/index.html" : path));
+    try {
+      const body = await readFile(file);
+      served.set(path, body.length);
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, served, close: () => server.close() };
+}
+
+/** Headless Chromium as the project runs it; `webgpu: false` leaves WebGPU off. */
+export async function launch({ webgpu = true } = {}) {
+  const profile = await mkdtemp(join(tmpdir(), "silhouette-chromium-"));
+  const args = ["--headless=new", "--no-sandbox", "--disable-gpu-sandbox", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"];
+  if (webgpu) args.push("--enable-unsafe-webgpu");
+  else args.push("--disable-features=WebGPU,Vulkan", "--disable-gpu");
+  return chromium.launchPersistentContext(profile, { executablePath: "/usr/lib/chromium/chromium", headless: false, args });
+}
+
+export async function golden(name) {
+  const bytes = await readFile(join(ROOT, "tests", "data", "golden", `${name}.f32`));
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+}
+
+export function maxAbsDiff(a, b) {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}

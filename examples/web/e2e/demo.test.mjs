@@ -1,0 +1,57 @@
+// The demo page end to end in headless Chromium: pick a golden frame, check the mask against
+// MediaPipe's, save a screenshot (target/e2e/); then again with WebGPU off, proving the CPU
+// fallback. Run by tools/test.sh after tools/web.sh has built examples/web/pkg.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { serve, launch, golden, maxAbsDiff, ROOT } from "./browser.mjs";
+
+const server = await serve();
+after(() => server.close());
+const ARTEFACTS = join(ROOT, "target", "e2e");
+await mkdir(ARTEFACTS, { recursive: true });
+
+async function runDemo({ webgpu, expectBackend, effect }) {
+  const context = await launch({ webgpu });
+  try {
+    const page = await context.newPage();
+    const violations = [];
+    page.on("console", (m) => m.type() === "error" && violations.push(m.text()));
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => ["ready", "error"].includes(window.silhouetteDemo?.state), null, { timeout: 120_000 });
+    const demo = await page.evaluate(() => window.silhouetteDemo);
+    assert.equal(demo.state, "ready", demo.error);
+    assert.equal(demo.backend, expectBackend);
+    assert.match(await page.textContent("#status"), expectBackend === "webgpu" ? /WebGPU/ : /CPU \(WebAssembly\)/);
+    assert.match(await page.textContent("#privacy"), /Processed on this device/);
+
+    await page.selectOption("#effect", effect);
+    await page.setInputFiles("#file", join(ROOT, "tests", "data", "frames", "astronaut.png"));
+    await page.waitForFunction(() => window.silhouetteDemo.state === "done", null, { timeout: 120_000 });
+    const { mask, ms } = await page.evaluate(() => ({ mask: Array.from(window.silhouetteDemo.lastMask), ms: window.silhouetteDemo.lastMs }));
+    const diff = maxAbsDiff(mask, await golden("astronaut"));
+    console.log(`demo on ${expectBackend}: max |page - MediaPipe| = ${diff.toExponential(2)}, ${ms.toFixed(1)} ms`);
+    assert.ok(diff <= 5e-4, `mask differs from MediaPipe by ${diff}`);
+    assert.ok(!(await page.isDisabled("#download")));
+    await page.screenshot({ path: join(ARTEFACTS, `demo-${expectBackend}-${effect}.png`), fullPage: true });
+
+    // The CSP is what makes "processed on this device" true: a request elsewhere is refused.
+    const blocked = await page.evaluate(() => new Promise((ok) => {
+      document.addEventListener("securitypolicyviolation", (e) => ok(e.effectiveDirective), { once: true });
+      fetch("https://example.com/upload", { method: "POST", body: "pixels" }).catch(() => {});
+    }));
+    assert.equal(blocked, "connect-src");
+    return page;
+  } finally {
+    await context.close();
+  }
+}
+
+test("the demo segments a photo on WebGPU, matching MediaPipe", async () => {
+  await runDemo({ webgpu: true, expectBackend: "webgpu", effect: "cut" });
+});
+
+test("with WebGPU unavailable the demo falls back to the CPU and says so", async () => {
+  await runDemo({ webgpu: false, expectBackend: "cpu", effect: "blur" });
+});
