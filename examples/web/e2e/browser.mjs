@@ -10,12 +10,16 @@ export const ROOT = resolve(WEB, "../..");
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
   ".wasm": "application/wasm", ".png": "image/png", ".onnx": "application/octet-stream", ".json": "application/json" };
 
-/** Serves examples/web (and, under /data/, tests/data) on 127.0.0.1; counts bytes per path. */
+/** Serves examples/web on 127.0.0.1, plus tests/data under /data/, benches/*.onnx under /model/ and
+ *  onnxruntime-web's dist under /vendor/ort/ (for the race); counts the bytes served per path. */
 export async function serve() {
   const served = new Map();
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-    const file = path.startsWith("/data/") ? join(ROOT, "tests", normalize(path)) : join(WEB, normalize(path === "/" ? "/index.html" : path));
+    const file = path.startsWith("/data/") ? join(ROOT, "tests", normalize(path))
+      : path.startsWith("/model/") ? join(ROOT, "benches", normalize(path).slice("/model/".length))
+      : path.startsWith("/vendor/ort/") ? join(WEB, "e2e", "node_modules", "onnxruntime-web", "dist", normalize(path).slice("/vendor/ort/".length))
+      : join(WEB, normalize(path === "/" ? "/index.html" : path));
     try {
       const body = await readFile(file);
       served.set(path, body.length);
