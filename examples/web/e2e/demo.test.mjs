@@ -55,3 +55,23 @@ test("the demo segments a photo on WebGPU, matching MediaPipe", async () => {
 test("with WebGPU unavailable the demo falls back to the CPU and says so", async () => {
   await runDemo({ webgpu: false, expectBackend: "cpu", effect: "blur" });
 });
+
+test("after the first visit the demo works offline", async () => {
+  const context = await launch({ webgpu: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => window.silhouetteDemo?.state === "ready", null, { timeout: 120_000 });
+    await context.setOffline(true);
+    await page.reload();
+    await page.waitForFunction(() => ["ready", "error"].includes(window.silhouetteDemo?.state), null, { timeout: 120_000 });
+    assert.equal(await page.evaluate(() => window.silhouetteDemo.state), "ready");
+    await page.setInputFiles("#file", join(ROOT, "tests", "data", "frames", "grace_hopper.png"));
+    await page.waitForFunction(() => window.silhouetteDemo.state === "done", null, { timeout: 120_000 });
+    const mask = await page.evaluate(() => Array.from(window.silhouetteDemo.lastMask));
+    assert.ok(maxAbsDiff(mask, await golden("grace_hopper")) <= 5e-4);
+  } finally {
+    await context.close();
+  }
+});
