@@ -13,6 +13,15 @@ pub enum Error {
     Decode { path: PathBuf, reason: String },
     #[error("{path}: {reason}")]
     Encode { path: PathBuf, reason: String },
+    #[error("{path}: image is {width}x{height}; sides from 1 to {max} pixels are supported")]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        max: u32,
+    },
+    #[error("{failed} of {total} files failed")]
+    Batch { failed: usize, total: usize },
     #[error("{path}: refusing to overwrite the input file")]
     WouldOverwriteInput { path: PathBuf },
     #[error("weights: {0}")]
@@ -32,7 +41,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,

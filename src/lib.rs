@@ -7,6 +7,7 @@
 //! Start with [`Segmenter`]. The network itself is data ([`network::Network`]), built from the
 //! weights in `weights/` (compiled in) and readable top-down in [`network::Network::new`].
 
+pub mod compose;
 pub mod cpu;
 pub mod error;
 pub mod gpu;
@@ -14,6 +15,7 @@ pub mod imageio;
 pub mod network;
 pub mod ops;
 pub mod segmenter;
+pub mod stream;
 pub mod tensor;
 pub mod weights;
 
@@ -22,4 +24,5 @@ pub use gpu::Precision;
 /// The `image` crate at the version our API speaks.
 pub use image;
 pub use segmenter::{Backend, Mask, Options, Segmenter};
+pub use stream::{Smoothing, Stream};
 pub use weights::Weights;

@@ -348,26 +348,10 @@ impl Mask {
         &self.probabilities
     }
 
-    /// The mask at the image's resolution, 0 (background) to 255 (person).
+    /// The mask at the image's resolution, 0 (background) to 255 (person), resized bilinearly
+    /// (see [`compose::alpha`](crate::compose::alpha) for edges that follow the photo).
     pub fn to_luma8(&self) -> GrayImage {
-        let (w, h) = (self.width as usize, self.height as usize);
-        let mut out = GrayImage::new(self.width, self.height);
-        for y in 0..h {
-            let (y0, y1, fy) = cpu::bilinear_taps(y, OUTPUT.height, h);
-            for x in 0..w {
-                let (x0, x1, fx) = cpu::bilinear_taps(x, OUTPUT.width, w);
-                let p = |xx: usize, yy: usize| self.probabilities[yy * OUTPUT.width + xx];
-                let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
-                let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
-                let v = top * (1.0 - fy) + bottom * fy;
-                out.put_pixel(
-                    x as u32,
-                    y as u32,
-                    Luma([(v * 255.0).round().clamp(0.0, 255.0) as u8]),
-                );
-            }
-        }
-        out
+        crate::compose::upsample(&self.probabilities, self.width, self.height)
     }
 
     /// The raw 256x256 output as 16-bit gray, value = round(p * 65535).

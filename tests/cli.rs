@@ -203,8 +203,8 @@ fn unsupported_input_format() {
 #[test]
 fn unsupported_output_format() {
     let dir = tempfile::tempdir().unwrap();
-    let out = silhouette(&["cut", PHOTO, "-o", s(&dir.path().join("out.jpg"))]);
-    assert_fails(&out, "out.jpg", dir.path());
+    let out = silhouette(&["cut", PHOTO, "-o", s(&dir.path().join("out.gif"))]);
+    assert_fails(&out, "out.gif", dir.path());
 }
 
 #[test]

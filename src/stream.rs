@@ -1,0 +1,169 @@
+//! Video and image sequences: masks that do not flicker. Each frame's probabilities are blended
+//! with the previous result (an exponential moving average), except where they changed a lot
+//! (motion: follow at once, no ghosting) or when the whole picture changed (a cut: start over).
+//! Buffers are allocated once; frames allocate nothing.
+
+use crate::error::Result;
+use crate::network::OUTPUT;
+use crate::segmenter::Segmenter;
+use image::RgbImage;
+
+/// How strongly to smooth.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Smoothing {
+    /// Weight of the history where nothing moves, in [0, 1): 0 is no smoothing.
+    pub strength: f32,
+    /// Per-pixel change of probability at which the history is dropped entirely.
+    pub motion: f32,
+    /// Mean luminance change (in [0, 1]) of a 32x32 thumbnail that counts as a new scene.
+    pub scene_change: f32,
+}
+
+impl Default for Smoothing {
+    fn default() -> Self {
+        Smoothing {
+            strength: 0.6,
+            motion: 0.5,
+            scene_change: 0.12,
+        }
+    }
+}
+
+const THUMB: usize = 32;
+
+pub struct Stream<'a> {
+    segmenter: &'a Segmenter,
+    smoothing: Smoothing,
+    raw: Vec<f32>,
+    smoothed: Vec<f32>,
+    thumb: Vec<f32>,
+    previous_thumb: Vec<f32>,
+    frames: u64,
+}
+
+impl<'a> Stream<'a> {
+    pub fn new(segmenter: &'a Segmenter, smoothing: Smoothing) -> Stream<'a> {
+        Stream {
+            segmenter,
+            smoothing,
+            raw: vec![0.0; OUTPUT.len()],
+            smoothed: vec![0.0; OUTPUT.len()],
+            thumb: vec![0.0; THUMB * THUMB],
+            previous_thumb: vec![0.0; THUMB * THUMB],
+            frames: 0,
+        }
+    }
+
+    /// Forget the history: the next frame's mask is taken as it is.
+    pub fn reset(&mut self) {
+        self.frames = 0;
+    }
+
+    /// The smoothed 256x256 probabilities for the next frame.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn next(&mut self, frame: &RgbImage) -> Result<&[f32]> {
+        self.segmenter.probabilities_into(frame, &mut self.raw)?;
+        thumbnail(frame, &mut self.thumb);
+        let scene_change = self
+            .thumb
+            .iter()
+            .zip(&self.previous_thumb)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f32>()
+            / self.thumb.len() as f32;
+        std::mem::swap(&mut self.thumb, &mut self.previous_thumb);
+        if self.frames == 0 || scene_change > self.smoothing.scene_change {
+            self.smoothed.copy_from_slice(&self.raw);
+        } else {
+            let s = self.smoothing;
+            for (out, &p) in self.smoothed.iter_mut().zip(&self.raw) {
+                let still = 1.0 - ((p - *out).abs() / s.motion).min(1.0);
+                let history = s.strength * still;
+                *out = history * *out + (1.0 - history) * p;
+            }
+        }
+        self.frames += 1;
+        Ok(&self.smoothed)
+    }
+}
+
+/// Mean luma of THUMB x THUMB blocks of `frame`, into `out`.
+fn thumbnail(frame: &RgbImage, out: &mut [f32]) {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let mut counts = [0u32; THUMB * THUMB];
+    out.fill(0.0);
+    for (x, y, p) in frame.enumerate_pixels() {
+        let i = (y as usize * THUMB / h) * THUMB + x as usize * THUMB / w;
+        out[i] += crate::compose::luma(*p);
+        counts[i] += 1;
+    }
+    for (v, n) in out.iter_mut().zip(counts) {
+        *v /= n.max(1) as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Backend;
+
+    fn frame(name: &str) -> RgbImage {
+        image::open(format!(
+            "{}/tests/data/frames/{name}.png",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .to_rgb8()
+    }
+
+    /// `frame` with seeded noise of +-amplitude, like a webcam's.
+    fn noisy(frame: &RgbImage, seed: u64, amplitude: i32) -> RgbImage {
+        let noise = crate::ops::testing::random(frame.len(), seed);
+        let mut out = frame.clone();
+        for (v, n) in out.iter_mut().zip(noise) {
+            *v = (*v as i32 + (n * amplitude as f32) as i32).clamp(0, 255) as u8;
+        }
+        out
+    }
+
+    fn mean_abs_change(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32
+    }
+
+    #[test]
+    fn smoothing_reduces_flicker_and_a_new_scene_starts_over() {
+        let segmenter = Segmenter::new(Backend::Cpu).unwrap();
+        let mut stream = Stream::new(&segmenter, Smoothing::default());
+        let base = frame("grace_hopper");
+        let first = stream.next(&base).unwrap().to_vec();
+        assert_eq!(
+            first,
+            segmenter.probabilities(&base).unwrap(),
+            "the first frame is taken as it is"
+        );
+
+        // Sensor noise: frame-to-frame change of the smoothed mask is below the raw one's.
+        let (mut raw_change, mut smooth_change) = (0.0, 0.0);
+        let (mut previous_raw, mut previous_smooth) = (first.clone(), first);
+        for seed in 1..6 {
+            let f = noisy(&base, seed, 12);
+            let smooth = stream.next(&f).unwrap().to_vec();
+            let raw = segmenter.probabilities(&f).unwrap();
+            raw_change += mean_abs_change(&raw, &previous_raw);
+            smooth_change += mean_abs_change(&smooth, &previous_smooth);
+            (previous_raw, previous_smooth) = (raw, smooth);
+        }
+        println!("frame-to-frame change: raw {raw_change:.5}, smoothed {smooth_change:.5}");
+        assert!(
+            smooth_change < 0.7 * raw_change,
+            "{smooth_change} vs {raw_change}"
+        );
+
+        // A cut to another scene: no trace of the old mask.
+        let other = frame("astronaut");
+        assert_eq!(
+            stream.next(&other).unwrap(),
+            &segmenter.probabilities(&other).unwrap()[..]
+        );
+    }
+}
