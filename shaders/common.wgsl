@@ -33,3 +33,18 @@ fn taps(o: u32, size_in: u32, size_out: u32) -> vec3<f32> {
     let i1 = min(i0 + 1u, size_in - 1u);
     return vec3<f32>(f32(i0), f32(i1), src - f32(i0));
 }
+
+// floor(v * 255 + 0.5) clamped, as compose.rs's to_u8 (WGSL's round() is half-to-even).
+fn to_u8(v: f32) -> u32 {
+    return u32(clamp(floor(v * 255.0 + 0.5), 0.0, 255.0));
+}
+
+// Rec. 601 luma in [0, 1] of 0..255 RGB, as compose.rs's luma.
+fn luma(rgb: vec3<f32>) -> f32 {
+    return (0.299 * rgb.r + 0.587 * rgb.g + 0.114 * rgb.b) / 255.0;
+}
+
+// An RGBA8 pixel (R in the low byte) as 0..255 floats.
+fn unpack_rgba(p: u32) -> vec4<f32> {
+    return unpack4x8unorm(p) * 255.0;
+}

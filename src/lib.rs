@@ -15,6 +15,8 @@ pub mod imageio;
 pub mod network;
 pub mod ops;
 pub mod segmenter;
+// Native: it drives the blocking API (the web demo runs its own frame loop).
+#[cfg(not(target_arch = "wasm32"))]
 pub mod stream;
 pub mod tensor;
 pub mod weights;
@@ -24,5 +26,6 @@ pub use gpu::Precision;
 /// The `image` crate at the version our API speaks.
 pub use image;
 pub use segmenter::{Backend, Mask, Options, Segmenter};
+#[cfg(not(target_arch = "wasm32"))]
 pub use stream::{Smoothing, Stream};
 pub use weights::Weights;

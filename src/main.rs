@@ -153,48 +153,26 @@ struct Job {
 }
 
 impl Job {
-    /// Makes one output from one photo's probabilities.
-    fn render(
-        &self,
-        photo: &image::RgbImage,
-        probabilities: &[f32],
-        format: OutputFormat,
-    ) -> Result<image::DynamicImage, Error> {
-        let background = match &self.effect {
-            Effect::Mask { raw: true } => {
-                let mask = Mask::from_probabilities(
-                    photo.width(),
-                    photo.height(),
-                    probabilities.to_vec(),
-                )?;
-                return Ok(image::DynamicImage::ImageLuma16(mask.to_raw_luma16()));
-            }
-            Effect::Mask { raw: false } => {
-                return Ok(image::DynamicImage::ImageLuma8(compose::alpha(
-                    photo,
-                    probabilities,
-                    self.refine,
-                )));
-            }
+    /// What goes behind the person for this photo, or None for the mask verbs.
+    fn background(&self, photo: &image::RgbImage, format: OutputFormat) -> Option<Background> {
+        match &self.effect {
+            Effect::Mask { .. } => None,
             // JPEG has no alpha: a cut-out goes onto white.
             Effect::Compose(Background::Transparent) if format == OutputFormat::Jpeg => {
-                &Background::Color([255; 3])
+                Some(Background::Color([255; 3]))
             }
             Effect::Compose(Background::Blur { .. }) => {
                 let long = photo.width().max(photo.height()) as f32;
-                &Background::Blur {
+                Some(Background::Blur {
                     radius: self.radius.unwrap_or((long / 100.0).max(1.0)),
-                }
+                })
             }
-            Effect::Compose(background) => background,
-        };
-        let alpha = compose::alpha(photo, probabilities, self.refine);
-        Ok(image::DynamicImage::ImageRgba8(compose::compose(
-            photo, &alpha, background,
-        )))
+            Effect::Compose(background) => Some(background.clone()),
+        }
     }
 
-    /// Decode, segment, render, encode: one photo.
+    /// Decode, segment, render, encode: one photo. Composites run network and finish together
+    /// (on the GPU in one submit); a smoothed sequence composites its smoothed masks.
     fn process(
         &self,
         segmenter: &Segmenter,
@@ -204,11 +182,43 @@ impl Job {
     ) -> Result<(), Error> {
         let format = OutputFormat::from_path(output)?;
         let photo = imageio::load_image(input)?.to_rgb8();
-        let image = match stream {
-            Some(stream) => self.render(&photo, stream.next(&photo)?, format)?,
-            None => self.render(&photo, &segmenter.probabilities(&photo)?, format)?,
+        let image = match (self.background(&photo, format), stream) {
+            (Some(background), None) => image::DynamicImage::ImageRgba8(segmenter.compose(
+                &photo,
+                &background,
+                self.refine,
+            )?),
+            (background, Some(stream)) => {
+                let probabilities = stream.next(&photo)?.to_vec();
+                self.render(&photo, &probabilities, background.as_ref())?
+            }
+            (None, None) => self.render(&photo, &segmenter.probabilities(&photo)?, None)?,
         };
         imageio::save_image(&image, output, Some(input))
+    }
+
+    /// An output from given probabilities, on the CPU.
+    fn render(
+        &self,
+        photo: &image::RgbImage,
+        probabilities: &[f32],
+        background: Option<&Background>,
+    ) -> Result<image::DynamicImage, Error> {
+        let alpha = || compose::alpha(photo, probabilities, self.refine);
+        Ok(match (&self.effect, background) {
+            (Effect::Mask { raw: true }, _) => {
+                let mask = Mask::from_probabilities(
+                    photo.width(),
+                    photo.height(),
+                    probabilities.to_vec(),
+                )?;
+                image::DynamicImage::ImageLuma16(mask.to_raw_luma16())
+            }
+            (_, Some(background)) => {
+                image::DynamicImage::ImageRgba8(compose::compose(photo, &alpha(), background))
+            }
+            _ => image::DynamicImage::ImageLuma8(alpha()),
+        })
     }
 }
 

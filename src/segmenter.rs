@@ -256,6 +256,40 @@ impl Segmenter {
         }
     }
 
+    /// The photo over `background`, with the mask's edges refined along the photo's own
+    /// (`refine`) or upsampled bilinearly. On the GPU, network and finish run in one submit.
+    ///
+    /// ```
+    /// use silhouette::{compose::Background, Backend, Segmenter};
+    /// let photo = image::RgbImage::from_pixel(64, 48, image::Rgb([90, 120, 200]));
+    /// let segmenter = Segmenter::new(Backend::Cpu)?;
+    /// let cut_out = segmenter.compose(&photo, &Background::Transparent, true)?;
+    /// assert_eq!(cut_out.dimensions(), (64, 48));
+    /// # Ok::<(), silhouette::Error>(())
+    /// ```
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn compose(
+        &self,
+        photo: &RgbImage,
+        background: &crate::compose::Background,
+        refine: bool,
+    ) -> Result<RgbaImage> {
+        if let Engine::Gpu { plan, owned } = &self.engine {
+            let plan = pollster::block_on(self.current_plan(plan, *owned))?;
+            if let Some(done) = plan.composite(photo, background, refine)? {
+                return Ok(done);
+            }
+        }
+        let alpha = crate::compose::alpha(photo, &self.probabilities(photo)?, refine);
+        Ok(crate::compose::compose(photo, &alpha, background))
+    }
+
+    /// The person on a transparent background, edges refined: `cut_out(&photo)?.save("me.png")`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn cut_out(&self, photo: &RgbImage) -> Result<RgbaImage> {
+        self.compose(photo, &crate::compose::Background::Transparent, true)
+    }
+
     /// The person mask at `image`'s resolution.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn segment(&self, image: &RgbImage) -> Result<Mask> {

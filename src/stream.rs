@@ -3,7 +3,6 @@
 //! (motion: follow at once, no ghosting) or when the whole picture changed (a cut: start over).
 //! Buffers are allocated once; frames allocate nothing.
 
-use crate::error::Result;
 use crate::network::OUTPUT;
 use crate::segmenter::Segmenter;
 use image::RgbImage;
@@ -60,8 +59,7 @@ impl<'a> Stream<'a> {
     }
 
     /// The smoothed 256x256 probabilities for the next frame.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn next(&mut self, frame: &RgbImage) -> Result<&[f32]> {
+    pub fn next(&mut self, frame: &RgbImage) -> crate::Result<&[f32]> {
         self.segmenter.probabilities_into(frame, &mut self.raw)?;
         thumbnail(frame, &mut self.thumb);
         let scene_change = self

@@ -33,6 +33,10 @@ const SOURCES: &[(&str, &str)] = &[
         "postprocess",
         include_str!("../../shaders/postprocess.wgsl"),
     ),
+    ("downsample", include_str!("../../shaders/downsample.wgsl")),
+    ("separable", include_str!("../../shaders/separable.wgsl")),
+    ("guided", include_str!("../../shaders/guided.wgsl")),
+    ("compose", include_str!("../../shaders/compose.wgsl")),
 ];
 
 /// How weights and biases are stored on the GPU. Activations and arithmetic are f32 either way:
@@ -258,6 +262,10 @@ pub struct Kernels {
     pub softmax: Kernel,
     pub preprocess: Kernel,
     pub postprocess: Kernel,
+    pub downsample: Kernel,
+    pub separable: Kernel,
+    pub guided: Kernel,
+    pub compose: Kernel,
     pub precision: Precision,
     /// Wall time spent creating the pipelines.
     pub compile_time: Duration,
@@ -303,6 +311,10 @@ impl Kernels {
                 softmax: k("softmax"),
                 preprocess: k("preprocess"),
                 postprocess: k("postprocess"),
+                downsample: k("downsample"),
+                separable: k("separable"),
+                guided: k("guided"),
+                compose: k("compose"),
                 precision,
                 compile_time: Duration::ZERO,
             })

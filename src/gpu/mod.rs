@@ -2,6 +2,9 @@
 //! network compiled into a [`Plan`] (one command buffer, one submit per frame).
 
 mod context;
+// The browser composites in its own canvas (examples/web/app.js).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) mod finish;
 mod kernel;
 mod plan;
 

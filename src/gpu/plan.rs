@@ -213,14 +213,25 @@ impl Plan {
     // input, arena and readback (see lock_frame).
     #[allow(clippy::await_holding_lock)]
     pub async fn run_pixels_async(&self, pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
-        let (w, h) = pixels.size()?;
-        let limit = self.gpu.device.limits().max_storage_buffer_binding_size as usize;
-        if w * h * 4 > limit {
+        if !self.fits(pixels)? {
             // Bigger than one binding may be: resample on the CPU (bounded memory, no f32 copy).
             return self.run_input_async(&pixels.network_input()?, out).await;
         }
         let mut frame = self.lock_frame()?;
-        let frame = &mut *frame;
+        let preprocess = self.upload(&mut frame, pixels)?;
+        self.submit_async(Some(&preprocess), out).await
+    }
+
+    /// Whether `pixels` fit in one storage binding (else the CPU resamples them).
+    fn fits(&self, pixels: Pixels<'_>) -> Result<bool> {
+        let (w, h) = pixels.size()?;
+        Ok(w * h * 4 <= self.gpu.device.limits().max_storage_buffer_binding_size as usize)
+    }
+
+    /// Writes the frame's RGBA pixels to the upload buffer (grown as needed) and returns the
+    /// preprocessing dispatch that reads them.
+    fn upload(&self, frame: &mut Frame, pixels: Pixels<'_>) -> Result<Dispatch> {
+        let (w, h) = pixels.size()?;
         if frame
             .upload
             .as_ref()
@@ -247,7 +258,60 @@ impl Plan {
         };
         self.gpu.queue.write_buffer(buffer, 0, bytes);
         dispatch.update_params(&self.gpu, &self.preprocess(buffer, w, h).params()?);
-        self.submit_async(Some(dispatch), out).await
+        Ok(dispatch.clone())
+    }
+
+    /// The network and the finish (alpha at full resolution, refined or not, over `background`)
+    /// in one submit; only the finished photo is read back. `None` when the photo is too large
+    /// for one storage binding: then use [`crate::compose`] on the CPU.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn composite(
+        &self,
+        photo: &image::RgbImage,
+        background: &crate::compose::Background,
+        refine: bool,
+    ) -> Result<Option<image::RgbaImage>> {
+        let pixels = Pixels::Rgb(photo);
+        if !self.fits(pixels)? {
+            return Ok(None);
+        }
+        let (w, h) = pixels.size()?;
+        let mut frame = self.lock_frame()?;
+        let preprocess = self.upload(&mut frame, pixels)?;
+        let image = &frame.upload.as_ref().expect("uploaded").0;
+        let finish = super::finish::build(
+            &self.gpu,
+            &self.kernels,
+            image,
+            &self.output,
+            (w, h),
+            background,
+            refine,
+        )?;
+        let readback = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("finished photo readback"),
+            size: (finish.pixels * 4) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.gpu.scoped("running the network and the finish", || {
+            let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+            self.encode_frame(&mut encoder, Some(&preprocess), None);
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("finish"),
+                    timestamp_writes: None,
+                });
+                finish.dispatches.iter().for_each(|d| d.encode(&mut pass));
+            }
+            encoder.copy_buffer_to_buffer(&finish.out, 0, &readback, 0, readback.size());
+            self.gpu.queue.submit([encoder.finish()]);
+        })?;
+        let mut bytes = vec![0u8; finish.pixels * 4];
+        self.gpu.map_and_copy(&readback, &mut bytes)?;
+        Ok(Some(
+            image::RgbaImage::from_raw(w as u32, h as u32, bytes).expect("w*h*4 bytes"),
+        ))
     }
 
     /// The network on an already normalised 256x256x3 input.
