@@ -284,6 +284,28 @@ impl Segmenter {
         Ok(crate::compose::compose(photo, &alpha, background))
     }
 
+    /// For apps that own the device ([`with_device`](Self::with_device)): texture in, texture
+    /// out, no CPU readback. `input` is the w x h photo (any float colour format with
+    /// TEXTURE_BINDING), `output` an rgba8unorm texture with STORAGE_BINDING; one submit on the
+    /// queue, so the app's later commands see the result. See examples/embed_wgpu.rs.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn composite_texture(
+        &self,
+        input: &wgpu::TextureView,
+        output: &wgpu::TextureView,
+        size: (u32, u32),
+        background: &crate::compose::Background,
+        refine: bool,
+    ) -> Result<()> {
+        match &self.engine {
+            Engine::Gpu { plan, owned } => pollster::block_on(self.current_plan(plan, *owned))?
+                .composite_texture(input, output, size, background, refine),
+            Engine::Cpu => Err(Error::BackendUnavailable(
+                "textures need the GPU backend".into(),
+            )),
+        }
+    }
+
     /// The person on a transparent background, edges refined: `cut_out(&photo)?.save("me.png")`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn cut_out(&self, photo: &RgbImage) -> Result<RgbaImage> {

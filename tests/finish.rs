@@ -68,3 +68,94 @@ fn gpu_finish_matches_the_cpu_twin() {
         }
     }
 }
+
+/// Reads an rgba8unorm texture back (rows padded to wgpu's 256-byte copy alignment).
+fn read_texture(gpu: &silhouette::gpu::Gpu, texture: &wgpu::Texture) -> Vec<u8> {
+    let (w, h) = (texture.width(), texture.height());
+    let row = (w * 4).next_multiple_of(256);
+    let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: (row * h) as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &staging,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(row),
+                rows_per_image: None,
+            },
+        },
+        texture.size(),
+    );
+    gpu.queue.submit([encoder.finish()]);
+    staging
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.unwrap());
+    gpu.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap();
+    let padded = staging.slice(..).get_mapped_range().unwrap().to_vec();
+    padded
+        .chunks(row as usize)
+        .flat_map(|r| r[..(w * 4) as usize].to_vec())
+        .collect()
+}
+
+#[test]
+fn texture_in_texture_out_matches_compose() {
+    let Some(_) = segmenter(silhouette::Backend::Gpu) else {
+        return;
+    };
+    let gpu = silhouette::gpu::Gpu::new().unwrap();
+    let segmenter =
+        silhouette::Segmenter::with_device(gpu.device.clone(), gpu.queue.clone()).unwrap();
+    let photo = photo(301, 207);
+    let (w, h) = photo.dimensions();
+    let texture = |usage| {
+        gpu.device.create_texture(&wgpu::TextureDescriptor {
+            label: None,
+            size: wgpu::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba8Unorm,
+            usage,
+            view_formats: &[],
+        })
+    };
+    let input = texture(wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST);
+    let output = texture(wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_SRC);
+    let rgba = silhouette::image::DynamicImage::ImageRgb8(photo.clone()).to_rgba8();
+    gpu.queue.write_texture(
+        input.as_image_copy(),
+        rgba.as_raw(),
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(w * 4),
+            rows_per_image: None,
+        },
+        input.size(),
+    );
+    for background in [Background::Transparent, Background::Blur { radius: 5.0 }] {
+        segmenter
+            .composite_texture(
+                &input.create_view(&Default::default()),
+                &output.create_view(&Default::default()),
+                (w, h),
+                &background,
+                true,
+            )
+            .unwrap();
+        let expected = segmenter.compose(&photo, &background, true).unwrap();
+        assert_eq!(read_texture(&gpu, &output), expected.into_raw());
+    }
+}

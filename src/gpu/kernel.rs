@@ -36,6 +36,11 @@ const SOURCES: &[(&str, &str)] = &[
     ("downsample", include_str!("../../shaders/downsample.wgsl")),
     ("separable", include_str!("../../shaders/separable.wgsl")),
     ("guided", include_str!("../../shaders/guided.wgsl")),
+    ("texture_in", include_str!("../../shaders/texture_in.wgsl")),
+    (
+        "texture_out",
+        include_str!("../../shaders/texture_out.wgsl"),
+    ),
     ("compose", include_str!("../../shaders/compose.wgsl")),
 ];
 
@@ -139,6 +144,19 @@ impl Kernel {
         buffers: &[&wgpu::Buffer],
         workgroups: [u32; 3],
     ) -> Dispatch {
+        let resources: Vec<wgpu::BindingResource> =
+            buffers.iter().map(|b| b.as_entire_binding()).collect();
+        self.bind_resources(gpu, params, resources, workgroups)
+    }
+
+    /// [`bind`](Self::bind) with any resources (texture views too) at bindings 1, 2, ...
+    pub fn bind_resources<P: bytemuck::Pod>(
+        &self,
+        gpu: &Gpu,
+        params: &P,
+        resources: Vec<wgpu::BindingResource<'_>>,
+        workgroups: [u32; 3],
+    ) -> Dispatch {
         let params = gpu
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -150,15 +168,12 @@ impl Kernel {
             binding: 0,
             resource: params.as_entire_binding(),
         }];
-        entries.extend(
-            buffers
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry {
-                    binding: i as u32 + 1,
-                    resource: b.as_entire_binding(),
-                }),
-        );
+        entries.extend(resources.into_iter().enumerate().map(|(i, resource)| {
+            wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource,
+            }
+        }));
         let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(self.name),
             layout: &self.pipeline.get_bind_group_layout(0),
@@ -266,6 +281,8 @@ pub struct Kernels {
     pub separable: Kernel,
     pub guided: Kernel,
     pub compose: Kernel,
+    pub texture_in: Kernel,
+    pub texture_out: Kernel,
     pub precision: Precision,
     /// Wall time spent creating the pipelines.
     pub compile_time: Duration,
@@ -315,6 +332,8 @@ impl Kernels {
                 separable: k("separable"),
                 guided: k("guided"),
                 compose: k("compose"),
+                texture_in: k("texture_in"),
+                texture_out: k("texture_out"),
                 precision,
                 compile_time: Duration::ZERO,
             })

@@ -232,6 +232,26 @@ impl Plan {
     /// preprocessing dispatch that reads them.
     fn upload(&self, frame: &mut Frame, pixels: Pixels<'_>) -> Result<Dispatch> {
         let (w, h) = pixels.size()?;
+        let (buffer, dispatch) = self.upload_buffer(frame, w, h)?;
+        let bytes: &[u8] = match pixels {
+            Pixels::Rgb(image) => {
+                pack_rgba(image, &mut frame.packed);
+                bytemuck::cast_slice(&frame.packed)
+            }
+            Pixels::Rgba { bytes, .. } => bytes,
+        };
+        self.gpu.queue.write_buffer(&buffer, 0, bytes);
+        Ok(dispatch)
+    }
+
+    /// The upload buffer, holding at least w x h pixels, and its preprocessing dispatch set up
+    /// for a w x h frame.
+    fn upload_buffer(
+        &self,
+        frame: &mut Frame,
+        w: usize,
+        h: usize,
+    ) -> Result<(wgpu::Buffer, Dispatch)> {
         if frame
             .upload
             .as_ref()
@@ -249,16 +269,76 @@ impl Plan {
             frame.upload = Some((buffer, w * h, dispatch));
         }
         let (buffer, _, dispatch) = frame.upload.as_ref().expect("just ensured");
-        let bytes: &[u8] = match pixels {
-            Pixels::Rgb(image) => {
-                pack_rgba(image, &mut frame.packed);
-                bytemuck::cast_slice(&frame.packed)
-            }
-            Pixels::Rgba { bytes, .. } => bytes,
-        };
-        self.gpu.queue.write_buffer(buffer, 0, bytes);
         dispatch.update_params(&self.gpu, &self.preprocess(buffer, w, h).params()?);
-        Ok(dispatch.clone())
+        Ok((buffer.clone(), dispatch.clone()))
+    }
+
+    /// Texture in, texture out, no CPU readback: reads the app's `input` (w x h, any float colour
+    /// format with TEXTURE_BINDING), runs the network and the finish, and writes `output`
+    /// (rgba8unorm with STORAGE_BINDING), all in one submit on the device's queue.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn composite_texture(
+        &self,
+        input: &wgpu::TextureView,
+        output: &wgpu::TextureView,
+        (w, h): (u32, u32),
+        background: &crate::compose::Background,
+        refine: bool,
+    ) -> Result<()> {
+        let (w, h) = (w as usize, h as usize);
+        if w == 0
+            || h == 0
+            || w * h * 4 > self.gpu.device.limits().max_storage_buffer_binding_size as usize
+        {
+            return Err(Error::InvalidInput(format!(
+                "texture of {w}x{h} does not fit one storage binding"
+            )));
+        }
+        let mut frame = self.lock_frame()?;
+        let (upload, preprocess) = self.upload_buffer(&mut frame, w, h)?;
+        let size = [w as u32, h as u32, 0, 0];
+        let grid = super::grid(w * h, 256);
+        let copy_in = self.kernels.texture_in.bind_resources(
+            &self.gpu,
+            &size,
+            vec![
+                wgpu::BindingResource::TextureView(input),
+                upload.as_entire_binding(),
+            ],
+            grid,
+        );
+        let finish = super::finish::build(
+            &self.gpu,
+            &self.kernels,
+            &upload,
+            &self.output,
+            (w, h),
+            background,
+            refine,
+        )?;
+        let copy_out = self.kernels.texture_out.bind_resources(
+            &self.gpu,
+            &size,
+            vec![
+                finish.out.as_entire_binding(),
+                wgpu::BindingResource::TextureView(output),
+            ],
+            grid,
+        );
+        self.gpu.scoped("compositing textures", || {
+            let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+            copy_in.encode(&mut encoder.begin_compute_pass(&Default::default()));
+            self.encode_frame(&mut encoder, Some(&preprocess), None);
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                finish
+                    .dispatches
+                    .iter()
+                    .chain([&copy_out])
+                    .for_each(|d| d.encode(&mut pass));
+            }
+            self.gpu.queue.submit([encoder.finish()]);
+        })
     }
 
     /// The network and the finish (alpha at full resolution, refined or not, over `background`)
