@@ -4,7 +4,10 @@ use silhouette::{Backend, Segmenter};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let (input, output) = (args.next().ok_or("usage: cutout IN OUT.png")?, args.next().ok_or("usage: cutout IN OUT.png")?);
+    let (input, output) = (
+        args.next().ok_or("usage: cutout IN OUT.png")?,
+        args.next().ok_or("usage: cutout IN OUT.png")?,
+    );
 
     let photo = silhouette::imageio::load_image(input.as_ref())?.to_rgb8();
     let cut_out = Segmenter::new(Backend::Auto)?.cut_out(&photo)?;

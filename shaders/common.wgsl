@@ -48,3 +48,10 @@ fn luma(rgb: vec3<f32>) -> f32 {
 fn unpack_rgba(p: u32) -> vec4<f32> {
     return unpack4x8unorm(p) * 255.0;
 }
+
+// The input row or column a convolution tap reads, or -1 where it falls in the zero padding
+// (cpu::tap): output index o, tap k, TFLite SAME padding `pad` before.
+fn window_tap(o: u32, k: u32, stride: u32, pad: u32, size: u32) -> i32 {
+    let i = i32(o * stride + k) - i32(pad);
+    return select(-1, i, i >= 0 && i < i32(size));
+}

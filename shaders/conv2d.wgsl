@@ -26,11 +26,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let ox = px % p.out_w;
     var sum = f32(bias[o]);
     for (var ky = 0u; ky < p.kernel; ky++) {
-        let iy = i32(oy * p.stride + ky) - i32(p.pad_top);
-        if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+        let iy = window_tap(oy, ky, p.stride, p.pad_top, p.in_h);
+        if (iy < 0) { continue; }
         for (var kx = 0u; kx < p.kernel; kx++) {
-            let ix = i32(ox * p.stride + kx) - i32(p.pad_left);
-            if (ix < 0 || ix >= i32(p.in_w)) { continue; }
+            let ix = window_tap(ox, kx, p.stride, p.pad_left, p.in_w);
+            if (ix < 0) { continue; }
             let xbase = (u32(iy) * p.in_w + u32(ix)) * p.cin;
             let wbase = ((o * p.kernel + ky) * p.kernel + kx) * p.cin;
             for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * f32(w[wbase + c]); }

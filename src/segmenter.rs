@@ -131,6 +131,8 @@ impl Segmenter {
         .await
     }
 
+    // On wasm wgpu's types are not Send, and neither is Segmenter: the Arc only shares the plan.
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     async fn on_gpu(network: Network, gpu: Gpu, owned: bool, precision: Precision) -> Result<Self> {
         let (precision, notice) = if precision == Precision::F16 && !gpu.supports_f16() {
             (
@@ -228,6 +230,7 @@ impl Segmenter {
     }
 
     /// The plan to run on; after a device loss, a fresh device and plan when the device is ours.
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     async fn current_plan(&self, plan: &Mutex<Arc<Plan>>, owned: bool) -> Result<Arc<Plan>> {
         let current = lock(plan).clone();
         if !current.gpu().is_lost() {

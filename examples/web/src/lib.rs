@@ -98,7 +98,10 @@ impl Silhouette {
         mask: js_sys::Float32Array,
     ) -> js_sys::Promise {
         let state = self.state.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
+        // The borrows are the "frame in flight" guard, held across the await on purpose: a second
+        // call meanwhile fails with a message (try_borrow_mut) instead of panicking.
+        #[allow(clippy::await_holding_refcell_ref)]
+        let frame = async move {
             let (Ok(mut pixels), Ok(mut out)) = (
                 state.pixels.try_borrow_mut(),
                 state.probabilities.try_borrow_mut(),
@@ -122,6 +125,7 @@ impl Silhouette {
                 .map_err(js_error)?;
             mask.copy_from(&out);
             Ok(JsValue::UNDEFINED)
-        })
+        };
+        wasm_bindgen_futures::future_to_promise(frame)
     }
 }
