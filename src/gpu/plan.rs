@@ -11,6 +11,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 use web_time::Instant;
 
+/// Photos above 64 megapixels are resampled and composited on the CPU: staging them whole on the
+/// GPU (upload, finished photo, readback, each 4 bytes a pixel) would cost far more memory than
+/// the CPU's 8-bit planes, for a one-off photo where GPU speed hardly matters.
+pub const MAX_GPU_PIXELS: usize = 64 << 20;
+
 /// What a plan costs, for notes and benchmarks.
 #[derive(Clone, Debug)]
 pub struct PlanStats {
@@ -222,10 +227,11 @@ impl Plan {
         self.submit_async(Some(&preprocess), out).await
     }
 
-    /// Whether `pixels` fit in one storage binding (else the CPU resamples them).
+    /// Whether `pixels` go to the GPU whole (else the CPU resamples and composites them): they
+    /// must fit one storage binding, and stay under MAX_GPU_PIXELS.
     fn fits(&self, pixels: Pixels<'_>) -> Result<bool> {
         let (w, h) = pixels.size()?;
-        Ok(w * h * 4 <= self.gpu.device.limits().max_storage_buffer_binding_size as usize)
+        Ok(w * h <= MAX_GPU_PIXELS && w * h * 4 <= self.gpu.device.limits().max_storage_buffer_binding_size as usize)
     }
 
     /// Writes the frame's RGBA pixels to the upload buffer (grown as needed) and returns the
