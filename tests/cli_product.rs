@@ -377,13 +377,37 @@ fn mask_refine_and_f16_weights_through_the_binary() {
     let (plain, refined) = (dir.path().join("plain.png"), dir.path().join("refined.png"));
     ok(&silhouette(&["mask", PHOTO, "-o", s(&plain)]));
     ok(&silhouette(&["mask", PHOTO, "-o", s(&refined), "--refine"]));
-    let (a, b) = (image::open(&plain).unwrap().to_luma8(), image::open(&refined).unwrap().to_luma8());
+    let (a, b) = (
+        image::open(&plain).unwrap().to_luma8(),
+        image::open(&refined).unwrap().to_luma8(),
+    );
     assert_eq!(a.dimensions(), b.dimensions());
     assert_ne!(a, b, "--refine changes the edges");
     // f16 weights are exact, so the result equals f32's wherever the adapter has SHADER_F16
     // (elsewhere the binary says it falls back to f32, and the result is equal all the same).
     let (f32_out, f16_out) = (dir.path().join("f32.png"), dir.path().join("f16.png"));
-    ok(&silhouette(&["cut", PHOTO, "-o", s(&f32_out), "--backend", "auto", "--precision", "f32"]));
-    ok(&silhouette(&["cut", PHOTO, "-o", s(&f16_out), "--backend", "auto", "--precision", "f16"]));
-    assert_eq!(image::open(&f32_out).unwrap().to_rgba8(), image::open(&f16_out).unwrap().to_rgba8());
+    ok(&silhouette(&[
+        "cut",
+        PHOTO,
+        "-o",
+        s(&f32_out),
+        "--backend",
+        "auto",
+        "--precision",
+        "f32",
+    ]));
+    ok(&silhouette(&[
+        "cut",
+        PHOTO,
+        "-o",
+        s(&f16_out),
+        "--backend",
+        "auto",
+        "--precision",
+        "f16",
+    ]));
+    assert_eq!(
+        image::open(&f32_out).unwrap().to_rgba8(),
+        image::open(&f16_out).unwrap().to_rgba8()
+    );
 }

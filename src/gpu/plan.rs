@@ -231,7 +231,8 @@ impl Plan {
     /// must fit one storage binding, and stay under MAX_GPU_PIXELS.
     fn fits(&self, pixels: Pixels<'_>) -> Result<bool> {
         let (w, h) = pixels.size()?;
-        Ok(w * h <= MAX_GPU_PIXELS && w * h * 4 <= self.gpu.device.limits().max_storage_buffer_binding_size as usize)
+        Ok(w * h <= MAX_GPU_PIXELS
+            && w * h * 4 <= self.gpu.device.limits().max_storage_buffer_binding_size as usize)
     }
 
     /// Writes the frame's RGBA pixels to the upload buffer (grown as needed) and returns the
