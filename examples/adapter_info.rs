@@ -23,8 +23,9 @@ fn main() -> silhouette::Result<()> {
         let mut probabilities = vec![0.0; 256 * 256];
         plan.run_image(&image::RgbImage::new(640, 480), &mut probabilities)?;
         println!(
-            "\n{precision:?} weights: pipeline creation {:.2?} (10 kernels)",
-            kernels.compile_time
+            "\n{precision:?} weights: pipeline creation {:.2?} ({} kernels)",
+            kernels.compile_time,
+            silhouette::gpu::KERNEL_COUNT
         );
         println!("{:#?}", plan.stats());
     }

@@ -72,6 +72,9 @@ impl Precision {
     }
 }
 
+/// How many kernels the engine has (one per file in shaders/, common.wgsl aside).
+pub const KERNEL_COUNT: usize = SOURCES.len();
+
 /// The WGSL the engine compiles for kernel `name`: the precision header, shaders/common.wgsl,
 /// then shaders/`name`.wgsl.
 pub fn kernel_source(name: &str, precision: Precision) -> Option<String> {

@@ -9,7 +9,7 @@ mod kernel;
 mod plan;
 
 pub use context::Gpu;
-pub use kernel::{Dispatch, Kernel, Kernels, Precision, grid, kernel_source};
+pub use kernel::{Dispatch, KERNEL_COUNT, Kernel, Kernels, Precision, grid, kernel_source};
 pub use plan::{Pixels, Plan, PlanStats};
 
 /// A shared device and kernel set for tests. With `SILHOUETTE_REQUIRE_GPU=1` (set by
