@@ -119,6 +119,11 @@ pub struct Node {
 }
 
 impl Node {
+    /// Every value this node reads: its op's inputs and its epilogue's `add`.
+    pub fn reads(&self) -> impl Iterator<Item = Value> + '_ {
+        self.op.inputs().into_iter().chain(self.epilogue.add)
+    }
+
     /// Multiply-accumulates of this node (0 for the element-wise ones).
     pub fn macs(&self) -> u64 {
         match &self.op {
@@ -166,6 +171,15 @@ impl Node {
             Op::TransposedConv2x2 { .. } => "transposed",
         };
         format!("{kind} {}", self.shape)
+    }
+}
+
+/// The shape of `v` among `nodes`: value 0 is the input image, value n the output of node n-1.
+fn value_shape(nodes: &[Node], v: Value) -> Shape {
+    if v.0 == 0 {
+        INPUT
+    } else {
+        nodes[v.0 - 1].shape
     }
 }
 
@@ -241,11 +255,7 @@ impl Network {
     }
 
     pub fn shape(&self, v: Value) -> Shape {
-        if v.0 == 0 {
-            INPUT
-        } else {
-            self.nodes[v.0 - 1].shape
-        }
+        value_shape(&self.nodes, v)
     }
 
     pub fn output(&self) -> Value {
@@ -343,11 +353,7 @@ struct Builder<'w> {
 
 impl Builder<'_> {
     fn shape(&self, v: Value) -> Shape {
-        if v.0 == 0 {
-            INPUT
-        } else {
-            self.nodes[v.0 - 1].shape
-        }
+        value_shape(&self.nodes, v)
     }
 
     fn push(&mut self, op: Op, epilogue: Epilogue, shape: Shape) -> Result<Value> {

@@ -59,10 +59,7 @@ impl Weights {
 
     /// The tensor called `name`, checked to have `shape`.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<&Param> {
-        let p = self
-            .params
-            .get(name)
-            .ok_or_else(|| Error::Weights(format!("missing tensor {name}")))?;
+        let p = self.get_any(name)?;
         if p.shape != shape {
             return Err(Error::Weights(format!(
                 "{name}: shape {:?}, expected {shape:?}",

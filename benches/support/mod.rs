@@ -38,13 +38,7 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 
 /// Bytes a node moves at minimum: its inputs, its epilogue's add, its parameters, its output (f32).
 pub fn node_bytes(network: &Network, node: &Node) -> u64 {
-    let reads: usize = node
-        .op
-        .inputs()
-        .into_iter()
-        .chain(node.epilogue.add)
-        .map(|v: Value| network.shape(v).len())
-        .sum();
+    let reads: usize = node.reads().map(|v: Value| network.shape(v).len()).sum();
     ((reads + node.parameters() + node.shape.len()) * 4) as u64
 }
 

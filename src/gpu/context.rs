@@ -187,6 +187,16 @@ impl Gpu {
         })
     }
 
+    /// A buffer the CPU can map and read, `size` bytes, that copies land in.
+    pub(crate) fn readback_buffer(&self, label: &str, size: u64) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
     /// Reads `len` f32s back from `buffer` (a test and ops-API convenience; the plan keeps its own
     /// readback buffer).
     #[cfg(not(target_arch = "wasm32"))]
@@ -203,12 +213,7 @@ impl Gpu {
         precision: Precision,
     ) -> Result<Vec<f32>> {
         let size = (len * precision.bytes()).next_multiple_of(4) as u64;
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let staging = self.readback_buffer("readback", size);
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
         self.queue.submit([encoder.finish()]);

@@ -145,12 +145,7 @@ impl Plan {
             Ok((dispatches, weight_bytes))
         };
         let (dispatches, weight_bytes) = gpu.scoped_async("building the plan", build).await??;
-        let readback = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("mask readback"),
-            size: (OUTPUT.len() * 4) as u64,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let readback = gpu.readback_buffer("mask readback", (OUTPUT.len() * 4) as u64);
         let values = network.nodes.len() + 1;
         let stats = PlanStats {
             precision,
@@ -375,12 +370,9 @@ impl Plan {
             background,
             refine,
         )?;
-        let readback = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("finished photo readback"),
-            size: (finish.pixels * 4) as u64,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let readback = self
+            .gpu
+            .readback_buffer("finished photo readback", (finish.pixels * 4) as u64);
         self.gpu.scoped("running the network and the finish", || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
             self.encode_frame(&mut encoder, Some(&preprocess), None);
@@ -490,12 +482,9 @@ impl Plan {
             .is_none_or(|(_, _, capacity)| *capacity < n)
         {
             let staging = self.gpu.storage("batch inputs", n * INPUT.len());
-            let readback = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("batch readback"),
-                size: n as u64 * out_bytes,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
+            let readback = self
+                .gpu
+                .readback_buffer("batch readback", n as u64 * out_bytes);
             frame.batch = Some((staging, readback, n));
         }
         let (staging, readback, _) = frame.batch.as_ref().expect("just ensured");
@@ -541,12 +530,7 @@ impl Plan {
             usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let staging = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("timestamps readback"),
-            size: 16,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let staging = self.gpu.readback_buffer("timestamps readback", 16);
         self.gpu.scoped("timing a frame", || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
             let writes = wgpu::ComputePassTimestampWrites {
@@ -591,7 +575,7 @@ fn arena_layout(network: &Network) -> (Vec<usize>, Vec<usize>) {
     let values = network.nodes.len() + 1;
     let mut last_use = vec![0; values];
     for (i, node) in network.nodes.iter().enumerate() {
-        for v in node.op.inputs().into_iter().chain(node.epilogue.add) {
+        for v in node.reads() {
             last_use[v.0] = i;
         }
     }
@@ -814,7 +798,7 @@ mod tests {
         let (slot_of, capacities) = arena_layout(&net);
         let mut last_use = vec![0; net.nodes.len() + 1];
         for (i, n) in net.nodes.iter().enumerate() {
-            for v in n.op.inputs().into_iter().chain(n.epilogue.add) {
+            for v in n.reads() {
                 last_use[v.0] = i + 1;
             }
         }
@@ -846,12 +830,7 @@ mod tests {
         let Some((gpu, kernels)) = gpu() else { return };
         let net = network();
         for (i, node) in net.nodes.iter().enumerate() {
-            let reads: Vec<Value> = node
-                .op
-                .inputs()
-                .into_iter()
-                .chain(node.epilogue.add)
-                .collect();
+            let reads: Vec<Value> = node.reads().collect();
             let mut values = vec![Tensor::zeros(Shape::new(0, 0, 0)); i + 1];
             let mut buffers = std::collections::HashMap::new();
             for v in &reads {

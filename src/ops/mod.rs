@@ -51,16 +51,10 @@ pub(crate) fn act_code(act: Activation) -> u32 {
     }
 }
 
-/// A typed error instead of a GPU validation error when a buffer is too small.
+/// A typed error instead of a GPU validation error when a buffer is too small for `elements`
+/// f32 values (activations are always f32).
 pub(crate) fn check(buffer: &wgpu::Buffer, elements: usize, what: &str) -> Result<()> {
-    let needed = (elements * 4) as u64;
-    if buffer.size() < needed {
-        return Err(Error::InvalidInput(format!(
-            "{what}: buffer holds {} bytes, needs {needed}",
-            buffer.size()
-        )));
-    }
-    Ok(())
+    check_bytes(buffer, elements * 4, what)
 }
 
 /// Checks an optional input and returns what to bind for it, plus its "present" flag.
@@ -83,10 +77,13 @@ pub(crate) fn check_params(
     elements: usize,
     what: &str,
 ) -> Result<()> {
-    let needed = (elements * kernels.precision.bytes()) as u64;
-    if buffer.size() < needed {
+    check_bytes(buffer, elements * kernels.precision.bytes(), what)
+}
+
+fn check_bytes(buffer: &wgpu::Buffer, bytes: usize, what: &str) -> Result<()> {
+    if buffer.size() < bytes as u64 {
         return Err(Error::InvalidInput(format!(
-            "{what}: buffer holds {} bytes, needs {needed}",
+            "{what}: buffer holds {} bytes, needs {bytes}",
             buffer.size()
         )));
     }
