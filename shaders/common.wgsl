@@ -55,3 +55,11 @@ fn window_tap(o: u32, k: u32, stride: u32, pad: u32, size: u32) -> i32 {
     let i = i32(o * stride + k) - i32(pad);
     return select(-1, i, i >= 0 && i < i32(size));
 }
+
+// Bilinear blend of four samples with taps() weights tx.z, ty.z: the top row, the bottom row,
+// then between them, in that order (as the CPU twins compute it).
+fn bilerp(v00: f32, v01: f32, v10: f32, v11: f32, tx: vec3<f32>, ty: vec3<f32>) -> f32 {
+    let top = v00 * (1.0 - tx.z) + v01 * tx.z;
+    let bottom = v10 * (1.0 - tx.z) + v11 * tx.z;
+    return top * (1.0 - ty.z) + bottom * ty.z;
+}

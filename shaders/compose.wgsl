@@ -43,9 +43,7 @@ fn mask_at(x: u32, y: u32) -> f32 {
     let ty = taps(y, 256u, p.img_h);
     let r0 = u32(ty.x) * 256u;
     let r1 = u32(ty.y) * 256u;
-    let top = probs[r0 + u32(tx.x)] * (1.0 - tx.z) + probs[r0 + u32(tx.y)] * tx.z;
-    let bottom = probs[r1 + u32(tx.x)] * (1.0 - tx.z) + probs[r1 + u32(tx.y)] * tx.z;
-    return top * (1.0 - ty.z) + bottom * ty.z;
+    return bilerp(probs[r0 + u32(tx.x)], probs[r0 + u32(tx.y)], probs[r1 + u32(tx.x)], probs[r1 + u32(tx.y)], tx, ty);
 }
 
 fn picture_at(x: u32, y: u32) -> vec3<f32> {

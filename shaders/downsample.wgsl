@@ -38,9 +38,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let tx = taps(wx, 256u, p.work_w);
     let r0 = u32(ty.x) * 256u;
     let r1 = u32(ty.y) * 256u;
-    let top = probs[r0 + u32(tx.x)] * (1.0 - tx.z) + probs[r0 + u32(tx.y)] * tx.z;
-    let bottom = probs[r1 + u32(tx.x)] * (1.0 - tx.z) + probs[r1 + u32(tx.y)] * tx.z;
-    let mask = top * (1.0 - ty.z) + bottom * ty.z;
+    let mask = bilerp(probs[r0 + u32(tx.x)], probs[r0 + u32(tx.y)], probs[r1 + u32(tx.x)], probs[r1 + u32(tx.y)], tx, ty);
     guide[i] = vec4<f32>(lum, mask, lum * mask, lum * lum);
     colour[i] = vec4<f32>(sum_rgb / n, 0.0);
 }

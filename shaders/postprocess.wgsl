@@ -13,9 +13,7 @@ fn sample(px: u32) -> u32 {
     let tx = taps(px % p.out_w, p.in_w, p.out_w);
     let r0 = u32(ty.x) * p.in_w;
     let r1 = u32(ty.y) * p.in_w;
-    let top = probs[r0 + u32(tx.x)] * (1.0 - tx.z) + probs[r0 + u32(tx.y)] * tx.z;
-    let bottom = probs[r1 + u32(tx.x)] * (1.0 - tx.z) + probs[r1 + u32(tx.y)] * tx.z;
-    return u32(clamp(floor((top * (1.0 - ty.z) + bottom * ty.z) * 255.0 + 0.5), 0.0, 255.0));
+    return to_u8(bilerp(probs[r0 + u32(tx.x)], probs[r0 + u32(tx.y)], probs[r1 + u32(tx.x)], probs[r1 + u32(tx.y)], tx, ty));
 }
 
 @compute @workgroup_size(WG)

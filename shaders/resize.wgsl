@@ -23,9 +23,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let y1 = u32(ty.y) * p.in_w;
     let x0 = u32(tx.x);
     let x1 = u32(tx.y);
-    let top = x[(y0 + x0) * p.c + ch] * (1.0 - tx.z) + x[(y0 + x1) * p.c + ch] * tx.z;
-    let bottom = x[(y1 + x0) * p.c + ch] * (1.0 - tx.z) + x[(y1 + x1) * p.c + ch] * tx.z;
-    var v = activate(top * (1.0 - ty.z) + bottom * ty.z, p.act);
+    let blended = bilerp(x[(y0 + x0) * p.c + ch], x[(y0 + x1) * p.c + ch], x[(y1 + x0) * p.c + ch], x[(y1 + x1) * p.c + ch], tx, ty);
+    var v = activate(blended, p.act);
     if (p.has_add != 0u) { v += add[i]; }
     out[i] = v;
 }
