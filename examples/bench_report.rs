@@ -207,7 +207,7 @@ fn main() -> silhouette::Result<()> {
     let results = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/RESULTS.md");
     let mut all = std::fs::read_to_string(results).unwrap_or_else(|_| "# Benchmark results\n\nAppended by `tools/bench.sh`; newest last. Times on software renderers (lavapipe, SwiftShader) say nothing about GPU speed.\n".into());
     all.push_str(&r);
-    silhouette::imageio::write_atomic(std::path::Path::new(results), all.as_bytes())?;
+    silhouette::files::write_atomic(std::path::Path::new(results), all.as_bytes())?;
     eprintln!("appended to {results}");
     Ok(())
 }

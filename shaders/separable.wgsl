@@ -4,7 +4,10 @@
 
 struct Params { w: u32, h: u32, horizontal: u32, radius: u32, box_mode: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+// Read from storage, not a uniform: Mesa's lavapipe inlines uniforms that steer loops into a
+// fresh JIT-compiled variant, and for this kernel it did so on every dispatch without freeing
+// any (about 160 KB of code per pass per frame; examples/soak.rs shows it).
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> weights: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<vec4<f32>>;

@@ -16,16 +16,34 @@ pub enum Error {
     #[error("{path}: image is {width}x{height}; sides from 1 to {max} pixels are supported")]
     TooLarge {
         path: PathBuf,
-        width: u32,
-        height: u32,
+        width: u64,
+        height: u64,
         max: u32,
     },
     #[error("{failed} of {total} files failed")]
     Batch { failed: usize, total: usize },
-    #[error("{path}: refusing to overwrite the input file")]
+    #[error("{path}: refusing to overwrite a file this command reads")]
     WouldOverwriteInput { path: PathBuf },
-    #[error("weights: {0}")]
-    Weights(String),
+    #[error("{path}: both {first} and {second} would be written here; rename one of them")]
+    OutputClash {
+        path: PathBuf,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("{path}: not a regular file (a folder, device or pipe)")]
+    NotAFile { path: PathBuf },
+    #[error("{path}: not a folder")]
+    NotAFolder { path: PathBuf },
+    #[error("{path}: {bytes} bytes, more than the {max} a file of this kind can need")]
+    FileTooLarge { path: PathBuf, bytes: u64, max: u64 },
+    #[error("{path}: no photos here ({formats} files)")]
+    NoPhotos {
+        path: PathBuf,
+        formats: &'static str,
+    },
+    /// Weights that cannot be this network's: `file` is the weights file, or "built-in weights".
+    #[error("{file}: {reason}")]
+    Weights { file: String, reason: String },
     #[error("invalid input: {0}")]
     InvalidInput(String),
     #[error("backend unavailable: {0}")]

@@ -1,11 +1,11 @@
-//! Reading and writing images for the CLI and embedders: typed errors naming the file,
-//! content-sniffed formats, EXIF orientation applied, a documented size limit, and atomic writes
-//! (temp file + rename) so no partial output survives.
+//! Reading and writing images for the CLI and embedders: typed errors naming the file, formats
+//! sniffed from the bytes, sizes checked from the header before any pixel is decoded, truncated
+//! files refused, EXIF orientation applied, and atomic writes (see [`crate::files`]).
 
 use crate::error::{Error, Result};
 use image::{DynamicImage, ImageDecoder, ImageFormat};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
 
 /// The largest side accepted, in pixels: 16384 x 16384 (268 megapixels) is the largest image.
 pub const MAX_SIDE: u32 = 16384;
@@ -13,47 +13,158 @@ pub const MAX_SIDE: u32 = 16384;
 /// The formats read (sniffed from the bytes, not the extension).
 pub const READ_FORMATS: &str = "PNG, JPEG and WebP";
 
+/// The most memory one decode may take: the largest accepted image at 16 bits per channel with
+/// alpha, plus headroom. Also the largest file read: no supported image needs more.
+pub const MAX_DECODE_BYTES: u64 = (MAX_SIDE as u64).pow(2) * 8 + (64 << 20);
+
 /// Decodes the image at `path` upright (EXIF orientation applied): grayscale, 16-bit and alpha
-/// images all decode; callers convert with `to_rgb8()`.
+/// images all decode; callers convert with `to_rgb8()`. Only a regular file is opened, its format
+/// and size are read from its header first, and it is streamed, not read whole (but for JPEG).
 pub fn load_image(path: &Path) -> Result<DynamicImage> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let file = crate::files::open_regular(path, MAX_DECODE_BYTES)?;
+    decode(std::io::BufReader::new(file), path)
+}
+
+/// [`load_image`] for bytes already in memory; `path` only names them in errors.
+pub fn decode_image(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
+    decode(Cursor::new(bytes), path)
+}
+
+fn decode<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<DynamicImage> {
     let decode_error = |reason: String| Error::Decode {
         path: path.into(),
         reason,
     };
-    let reader = image::ImageReader::new(std::io::Cursor::new(&bytes))
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
-    if !matches!(
-        reader.format(),
-        Some(ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)
-    ) {
-        return Err(decode_error(format!(
-            "unrecognised or unsupported format ({READ_FORMATS} are read)"
-        )));
+    let io_error = |e| Error::io(path, e);
+    let mut head = Vec::with_capacity(32);
+    (&mut reader)
+        .take(32)
+        .read_to_end(&mut head)
+        .map_err(io_error)?;
+    reader.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    let format = match image::guess_format(&head) {
+        Ok(format @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)) => format,
+        _ => {
+            return Err(decode_error(format!(
+                "unrecognised or unsupported format ({READ_FORMATS} are read)"
+            )));
+        }
+    };
+    let header_error =
+        |e: imagesize::ImageError| decode_error(format!("its header cannot be read ({e})"));
+    if format == ImageFormat::Jpeg {
+        // The JPEG decoder reads the whole file anyway; check that it is all there first.
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(io_error)?;
+        let size = imagesize::blob_size(&bytes).map_err(header_error)?;
+        check_size(path, size.width as u64, size.height as u64)?;
+        if !jpeg_is_complete(&bytes) {
+            return Err(decode_error(
+                "the file ends before the image does (truncated or still being written)".into(),
+            ));
+        }
+        return decode_as(Cursor::new(bytes), format, path);
     }
+    let size = imagesize::reader_size(&mut reader).map_err(header_error)?;
+    check_size(path, size.width as u64, size.height as u64)?;
+    reader.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    decode_as(reader, format, path)
+}
+
+/// Decodes the whole image with memory limits; a decoder whose idea of the size differs from the
+/// header's, or that yields no pixels, is an error rather than an empty image.
+fn decode_as<R: BufRead + Seek>(
+    reader: R,
+    format: ImageFormat,
+    path: &Path,
+) -> Result<DynamicImage> {
+    let decode_error = |reason: String| Error::Decode {
+        path: path.into(),
+        reason,
+    };
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    let mut reader = image::ImageReader::with_format(reader, format);
+    reader.limits(limits);
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| decode_error(e.to_string()))?;
     let (w, h) = decoder.dimensions();
-    check_size(path, w, h)?;
-    let mut limits = image::Limits::default();
-    // The pixels of the largest accepted image at 16 bits per channel with alpha, plus headroom.
-    limits.max_alloc = Some(u64::from(MAX_SIDE).pow(2) * 8 + (64 << 20));
-    decoder
-        .set_limits(limits)
-        .map_err(|e| decode_error(e.to_string()))?;
+    check_size(path, w.into(), h.into())?;
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e.to_string()))?;
+    if (image.width(), image.height()) != (w, h) {
+        return Err(decode_error(format!(
+            "the header says {w}x{h} but {}x{} pixels decoded",
+            image.width(),
+            image.height()
+        )));
+    }
     image.apply_orientation(orientation);
     Ok(image)
 }
 
+/// Whether a JPEG's segments run all the way to its end-of-image marker. A file cut short (a
+/// partial download, a full disk) otherwise decodes "successfully", the missing part invented.
+/// Walks the segment lengths (so an EXIF thumbnail's own end marker does not count) and, inside
+/// entropy-coded data, skips stuffed bytes and restart markers.
+pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let mut i = 2;
+    loop {
+        // Find the next marker, tolerating stray bytes and fill bytes before it.
+        let Some(at) = bytes[i.min(bytes.len())..].iter().position(|&b| b == 0xFF) else {
+            return false;
+        };
+        i += at;
+        while bytes.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&marker) = bytes.get(i) else {
+            return false;
+        };
+        i += 1;
+        match marker {
+            0xD9 => return true,
+            // Standalone markers carry no length.
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let Some(len) = bytes.get(i..i + 2) else {
+            return false;
+        };
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        if len < 2 {
+            return false;
+        }
+        i += len;
+        if marker == 0xDA {
+            // Scan data: runs until a marker that is neither a stuffed 0xFF00 nor a restart.
+            loop {
+                let Some(at) = bytes[i.min(bytes.len())..].iter().position(|&b| b == 0xFF) else {
+                    return false;
+                };
+                i += at;
+                match bytes.get(i + 1) {
+                    None => return false,
+                    Some(0x00 | 0xD0..=0xD7) => i += 2,
+                    Some(_) => break,
+                }
+            }
+        }
+    }
+}
+
 /// A clear error for images outside 1..=MAX_SIDE on either side.
-pub fn check_size(path: &Path, w: u32, h: u32) -> Result<()> {
-    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+pub fn check_size(path: &Path, w: u64, h: u64) -> Result<()> {
+    let max = u64::from(MAX_SIDE);
+    if w == 0 || h == 0 || w > max || h > max {
         return Err(Error::TooLarge {
             path: path.into(),
             width: w,
@@ -96,7 +207,7 @@ impl OutputFormat {
 /// Encodes `image` by `path`'s extension and writes it atomically. Refuses to write over `input`.
 pub fn save_image(image: &DynamicImage, path: &Path, input: Option<&Path>) -> Result<()> {
     let format = OutputFormat::from_path(path)?;
-    if input.is_some_and(|input| same_file(input, path)) {
+    if input.is_some_and(|input| crate::files::same_file(input, path)) {
         return Err(Error::WouldOverwriteInput { path: path.into() });
     }
     let mut bytes = Vec::new();
@@ -106,7 +217,7 @@ pub fn save_image(image: &DynamicImage, path: &Path, input: Option<&Path>) -> Re
     };
     match format {
         OutputFormat::Png => image
-            .write_to(&mut std::io::Cursor::new(&mut bytes), ImageFormat::Png)
+            .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
             .map_err(encode_error)?,
         OutputFormat::Jpeg => {
             let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
@@ -114,35 +225,5 @@ pub fn save_image(image: &DynamicImage, path: &Path, input: Option<&Path>) -> Re
             rgb.write_with_encoder(encoder).map_err(encode_error)?
         }
     }
-    write_atomic(path, &bytes)
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_path(path);
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    let result = written.and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
+    crate::files::write_atomic(path, &bytes)
 }

@@ -10,6 +10,7 @@
 pub mod compose;
 pub mod cpu;
 pub mod error;
+pub mod files;
 pub mod gpu;
 pub mod imageio;
 pub mod network;

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use silhouette::compose::{self, Background};
+use silhouette::files;
 use silhouette::imageio::{self, OutputFormat};
 use silhouette::{Backend, Error, Mask, Options, Precision, Segmenter, Smoothing, Stream, Weights};
 use std::path::{Path, PathBuf};
@@ -69,12 +70,13 @@ struct Io {
     /// The output file (.png or .jpg), or for a folder input, the output folder.
     #[arg(short, long)]
     output: PathBuf,
-    /// Output format for folders.
-    #[arg(long, value_enum, default_value = "png")]
-    format: Format,
-    /// Photos processed at once in a folder (decoding and encoding overlap with the GPU).
-    #[arg(short, long, default_value_t = default_jobs())]
-    jobs: usize,
+    /// Output format for folders [default: png] (a single file's comes from its extension).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Photos processed at once in a folder (decoding and encoding overlap with the GPU)
+    /// [default: the cores, at most 8; capped at 2 per core].
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
     /// Treat the folder as a video's frames, in name order: smooth the mask over time.
     #[arg(long)]
     smooth: bool,
@@ -116,8 +118,25 @@ enum Format {
     Jpeg,
 }
 
-fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().min(8))
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Photos in flight at once: each holds a decoded photo and its result (about 14 MB for a
+/// 12-megapixel photo, far more for larger ones), and more than two per core gains nothing.
+fn jobs(requested: Option<u32>, photos: usize) -> usize {
+    let cap = 2 * cores();
+    let jobs = requested.map_or(cores().min(8), |n| n as usize);
+    if jobs > cap {
+        say(&format!("--jobs {jobs} is capped at {cap} (2 per core)"));
+    }
+    jobs.min(cap).min(photos).max(1)
+}
+
+/// One line on stderr, prefixed. Never panics: a closed or full stderr is not worth dying for.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "silhouette: {line}");
 }
 
 fn parse_color(s: &str) -> Result<[u8; 3], String> {
@@ -238,15 +257,19 @@ fn segmenter(io: &Io) -> Result<Segmenter, Error> {
     };
     let segmenter = Segmenter::with_options(&weights, options)?;
     if let Some(notice) = segmenter.notice() {
-        eprintln!("silhouette: {notice}");
+        say(notice);
     }
     if io.verbose {
-        eprintln!("silhouette: running on {}", segmenter.device_description());
+        say(&format!("running on {}", segmenter.device_description()));
     }
     Ok(segmenter)
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
+    let background_picture = match &cli.command {
+        Command::Replace { with, .. } => with.image.clone(),
+        _ => None,
+    };
     let (io, job) = match cli.command {
         Command::Mask { io, raw, refine } => (
             io,
@@ -273,10 +296,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             },
         ),
         Command::Replace { io, edges, with } => {
-            let background = match (with.color, with.image) {
-                (Some(color), _) => Background::Color(color),
-                (None, Some(path)) => Background::Image(imageio::load_image(&path)?.to_rgb8()),
-                (None, None) => unreachable!("clap requires one"),
+            // A placeholder until the outputs are known not to land on the picture.
+            let background = match with.color {
+                Some(color) => Background::Color(color),
+                None => Background::Transparent,
             };
             (
                 io,
@@ -288,47 +311,133 @@ fn run(cli: Cli) -> Result<(), Error> {
             )
         }
     };
-    if io.input.is_dir() {
-        return run_folder(&io, &job);
+    // Every file the command reads besides the photos: none of them may be an output.
+    let mut reads: Vec<PathBuf> = io.weights.iter().cloned().collect();
+    reads.extend(background_picture.iter().cloned());
+    let folder = io.input.is_dir();
+    let plan = if folder {
+        plan_folder(&io, &reads)?
+    } else {
+        plan_file(&io, &reads)?
+    };
+    let mut job = job;
+    if let Some(picture) = &background_picture {
+        job.effect = Effect::Compose(Background::Image(imageio::load_image(picture)?.to_rgb8()));
     }
-    OutputFormat::from_path(&io.output)?; // a bad output name fails before any work
     let segmenter = segmenter(&io)?;
-    job.process(&segmenter, None, &io.input, &io.output)
+    if folder {
+        run_folder(&io, &job, &segmenter, &plan)
+    } else {
+        job.process(&segmenter, None, &plan[0].0, &plan[0].1)
+    }
 }
 
-/// Every photo in the folder, in name order, into `io.output`; keeps going past bad files and
-/// reports them at the end.
-fn run_folder(io: &Io, job: &Job) -> Result<(), Error> {
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&io.input)
+/// A single photo: options that only mean something for folders are refused rather than
+/// ignored, and the output is checked (name, folder, writable, not a file we read) before any
+/// work.
+fn plan_file(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+    for (given, option) in [
+        (io.format.is_some(), "--format"),
+        (io.jobs.is_some(), "--jobs"),
+        (io.smooth, "--smooth"),
+    ] {
+        if given {
+            return Err(Error::InvalidInput(format!(
+                "{option} applies to folders; {} is a single file (its output's format comes \
+                 from the extension of -o)",
+                io.input.display()
+            )));
+        }
+    }
+    OutputFormat::from_path(&io.output)?;
+    refuse_overwriting(&io.output, reads.iter().chain([&io.input]))?;
+    files::check_writable(&io.output)?;
+    Ok(vec![(io.input.clone(), io.output.clone())])
+}
+
+/// A folder: every photo in it, in name order, and its output. Refused before any work when
+/// there are no photos, when an output would land on a photo or another file the command reads,
+/// or when two photos would write one output (`x.jpg` and `x.png` both make `x.png`).
+fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(&io.input)
         .map_err(|e| Error::io(&io.input, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && is_photo_name(p))
         .collect();
-    inputs.sort();
-    std::fs::create_dir_all(&io.output).map_err(|e| Error::io(&io.output, e))?;
-    let extension = match io.format {
+    if photos.is_empty() {
+        return Err(Error::NoPhotos {
+            path: io.input.clone(),
+            formats: "PNG, JPEG or WebP",
+        });
+    }
+    photos.sort();
+    if io.output.exists() && !io.output.is_dir() {
+        return Err(Error::NotAFolder {
+            path: io.output.clone(),
+        });
+    }
+    let extension = match io.format.unwrap_or(Format::Png) {
         Format::Png => OutputFormat::Png.extension(),
         Format::Jpeg => OutputFormat::Jpeg.extension(),
     };
-    let output_of = |input: &Path| {
-        io.output
-            .join(input.file_stem().unwrap_or_default())
-            .with_extension(extension)
-    };
-    let segmenter = segmenter(io)?;
-    let progress = ProgressBar::new(inputs.len() as u64).with_style(
+    let plan: Vec<(PathBuf, PathBuf)> = photos
+        .iter()
+        .map(|photo| {
+            let name = photo.file_stem().unwrap_or_default();
+            let output = io.output.join(name).with_extension(extension);
+            (photo.clone(), output)
+        })
+        .collect();
+    let mut written = std::collections::HashMap::new();
+    for (photo, output) in &plan {
+        refuse_overwriting(output, reads.iter().chain(&photos))?;
+        if let Some(first) = written.insert(files::identity(output), photo) {
+            return Err(Error::OutputClash {
+                path: output.clone(),
+                first: first.clone(),
+                second: photo.clone(),
+            });
+        }
+    }
+    std::fs::create_dir_all(&io.output).map_err(|e| Error::io(&io.output, e))?;
+    files::check_writable(&plan[0].1)?;
+    Ok(plan)
+}
+
+fn refuse_overwriting<'a>(
+    output: &Path,
+    reads: impl IntoIterator<Item = &'a PathBuf>,
+) -> Result<(), Error> {
+    let output_identity = files::identity(output);
+    if reads
+        .into_iter()
+        .any(|read| files::identity(read) == output_identity)
+    {
+        return Err(Error::WouldOverwriteInput {
+            path: output.into(),
+        });
+    }
+    Ok(())
+}
+
+/// Every photo of the plan; keeps going past bad files and reports them at the end.
+fn run_folder(
+    io: &Io,
+    job: &Job,
+    segmenter: &Segmenter,
+    plan: &[(PathBuf, PathBuf)],
+) -> Result<(), Error> {
+    let progress = ProgressBar::new(plan.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} photos, {elapsed} {msg}")
             .expect("template"),
     );
     let failures = Mutex::new(Vec::new());
     let fail = |e: Error| failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-    let outputs: Vec<PathBuf> = inputs.iter().map(|p| output_of(p)).collect();
-    let clashes = |i: usize| outputs.iter().take(i).any(|o| *o == outputs[i]);
 
     if io.smooth {
         // A sequence: in order, one at a time, the mask smoothed over time.
-        let mut stream = Stream::new(&segmenter, Smoothing::default());
-        for (i, input) in inputs.iter().enumerate() {
+        let mut stream = Stream::new(segmenter, Smoothing::default());
+        for (input, output) in plan {
             progress.set_message(
                 input
                     .file_name()
@@ -336,48 +445,47 @@ fn run_folder(io: &Io, job: &Job) -> Result<(), Error> {
                     .to_string_lossy()
                     .into_owned(),
             );
-            if let Err(e) = job.process(&segmenter, Some(&mut stream), input, &outputs[i]) {
+            if let Err(e) = job.process(segmenter, Some(&mut stream), input, output) {
                 fail(e);
             }
             progress.inc(1);
         }
     } else {
         let next = AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..io.jobs.max(1) {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(input) = inputs.get(i) else { break };
-                        let result = if clashes(i) {
-                            Err(Error::Encode {
-                                path: outputs[i].clone(),
-                                reason: format!(
-                                    "{} would overwrite the output of another photo",
-                                    input.display()
-                                ),
-                            })
-                        } else {
-                            job.process(&segmenter, None, input, &outputs[i])
-                        };
-                        result.unwrap_or_else(&fail);
-                        progress.inc(1);
-                    }
-                });
+        let work = || {
+            while let Some((input, output)) = plan.get(next.fetch_add(1, Ordering::Relaxed)) {
+                job.process(segmenter, None, input, output)
+                    .unwrap_or_else(&fail);
+                progress.inc(1);
             }
+        };
+        let wanted = jobs(io.jobs, plan.len());
+        std::thread::scope(|scope| {
+            // A thread that cannot start (a process or memory limit) is not an error while one
+            // worker runs: this thread works too, so at least one always does.
+            let started = (1..wanted)
+                .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+                .count();
+            if started + 1 < wanted {
+                say(&format!(
+                    "{wanted} jobs asked for, {} could start",
+                    started + 1
+                ));
+            }
+            work();
         });
     }
     progress.finish_and_clear();
     let failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
     for e in &failures {
-        eprintln!("silhouette: {e}");
+        say(&e.to_string());
     }
     if failures.is_empty() {
         Ok(())
     } else {
         Err(Error::Batch {
             failed: failures.len(),
-            total: inputs.len(),
+            total: plan.len(),
         })
     }
 }
@@ -390,10 +498,25 @@ fn is_photo_name(path: &Path) -> bool {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    // Headless (no session, no display): Mesa's device-select Vulkan layer looks for a Wayland
+    // display and prints "error: XDG_RUNTIME_DIR is invalid" on every run. It only orders GPUs
+    // for a display, which a compute tool has none of. Set before any thread starts.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("NODEVICE_SELECT").is_none()
+    {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+    // Ctrl-C or SIGTERM: remove any named temporary file (on Linux there are none), then stop.
+    let _ = ctrlc::set_handler(|| {
+        let _held = files::remove_temporary_files_and_hold();
+        std::process::exit(130);
+    });
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("silhouette: {e}");
+            say(&e.to_string());
             ExitCode::from(2)
         }
     }

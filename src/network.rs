@@ -246,7 +246,7 @@ impl Network {
         debug_assert_eq!(mask.0, g.nodes.len());
         let net = Network { nodes: g.nodes };
         if net.output_shape() != OUTPUT {
-            return Err(Error::Weights(format!(
+            return Err(weights.error(format!(
                 "network output is {}, expected {OUTPUT}",
                 net.output_shape()
             )));
@@ -360,10 +360,9 @@ impl Builder<'_> {
         if let Some(a) = epilogue.add
             && self.shape(a) != shape
         {
-            return Err(Error::Weights(format!(
-                "cannot add {} to {shape}",
-                self.shape(a)
-            )));
+            return Err(self
+                .weights
+                .error(format!("cannot add {} to {shape}", self.shape(a))));
         }
         self.nodes.push(Node {
             op,
@@ -373,8 +372,9 @@ impl Builder<'_> {
         Ok(Value(self.nodes.len()))
     }
 
-    /// Loads `name.weight` [out, k, k, in] and `name.bias` [out]; `out` is read from the file,
-    /// everything else must match. `depthwise` layers are [1, k, k, in].
+    /// Loads `name.weight` [out, k, k, in] and `name.bias` [out]; `out` is read from the weight
+    /// (whose other sides are known), so a bad tensor is the one named. `depthwise` layers are
+    /// [1, k, k, in].
     fn layer(
         &self,
         name: &str,
@@ -382,25 +382,19 @@ impl Builder<'_> {
         input_channels: usize,
         depthwise: bool,
     ) -> Result<Layer> {
-        let bias = self.weights.get_any(&format!("{name}.bias"))?;
-        let out = bias.shape.first().copied().unwrap_or(0);
-        if bias.shape.len() != 1 || out == 0 {
-            return Err(Error::Weights(format!(
-                "{name}.bias: shape {:?}, expected [out]",
-                bias.shape
-            )));
-        }
-        let expected_out = if depthwise { input_channels } else { out };
-        if out != expected_out {
-            return Err(Error::Weights(format!(
-                "{name}.bias: {out} channels, expected {expected_out}"
-            )));
-        }
-        let first = if depthwise { 1 } else { out };
-        let weight = self.weights.get(
-            &format!("{name}.weight"),
-            &[first, kernel, kernel, input_channels],
-        )?;
+        let weight_name = format!("{name}.weight");
+        let out = match self.weights.get_any(&weight_name)?.shape.as_slice() {
+            [out, ..] if depthwise => (*out == 1).then_some(input_channels),
+            [out, ..] => (*out > 0).then_some(*out),
+            [] => None,
+        };
+        let first = if depthwise { 1 } else { out.unwrap_or(1) };
+        let weight = self
+            .weights
+            .get(&weight_name, &[first, kernel, kernel, input_channels])?;
+        let bias = self
+            .weights
+            .get(&format!("{name}.bias"), &[out.unwrap_or(1)])?;
         Ok(Layer {
             name: name.to_string(),
             weight: weight.data.clone(),
@@ -501,10 +495,9 @@ impl Builder<'_> {
     fn scale_channels(&mut self, x: Value, gate: Value, add: Option<Value>) -> Result<Value> {
         let s = self.shape(x);
         if self.shape(gate) != Shape::new(1, 1, s.channels) {
-            return Err(Error::Weights(format!(
-                "gate {} does not fit {s}",
-                self.shape(gate)
-            )));
+            return Err(self
+                .weights
+                .error(format!("gate {} does not fit {s}", self.shape(gate))));
         }
         let epilogue = Epilogue {
             act: Activation::Linear,

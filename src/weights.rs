@@ -9,6 +9,13 @@ use std::path::Path;
 /// The converted MediaPipe weights, compiled into the crate so nothing is fetched at run time.
 pub const EMBEDDED: &[u8] = include_bytes!("../weights/selfie_segmentation.safetensors");
 
+/// The largest weights file read. This network's weights take 213 KB; anything far larger is
+/// not them, and must not be read whole into memory to find that out.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// How the built-in weights are named in errors.
+const BUILT_IN: &str = "built-in weights";
+
 /// One named tensor of the weights file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
@@ -20,51 +27,70 @@ pub struct Param {
 #[derive(Clone, Debug)]
 pub struct Weights {
     params: BTreeMap<String, Param>,
+    /// Where they came from, for errors: a file's path or "built-in weights".
+    origin: String,
 }
 
 impl Weights {
     pub fn embedded() -> Result<Self> {
-        Self::from_bytes(EMBEDDED)
+        Self::parse(EMBEDDED, BUILT_IN)
     }
 
+    /// Weights from a safetensors file: a regular file of at most [`MAX_FILE_BYTES`].
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(&bytes).map_err(|e| match e {
-            Error::Weights(why) => Error::Weights(format!("{}: {why}", path.display())),
-            other => other,
-        })
+        let bytes = crate::files::read_regular(path, MAX_FILE_BYTES)?;
+        Self::parse(&bytes, &path.display().to_string())
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::parse(bytes, "weights")
+    }
+
+    /// Every tensor must be f16, of a shape that matches its bytes, and finite: a NaN or an
+    /// infinity would turn every mask into garbage without any error.
+    fn parse(bytes: &[u8], origin: &str) -> Result<Self> {
+        let mut weights = Weights {
+            params: BTreeMap::new(),
+            origin: origin.into(),
+        };
         let file = SafeTensors::deserialize(bytes)
-            .map_err(|e| Error::Weights(format!("not a valid safetensors file ({e})")))?;
-        let mut params = BTreeMap::new();
+            .map_err(|e| weights.error(format!("not a valid safetensors file ({e})")))?;
         for (name, view) in file.tensors() {
             if view.dtype() != Dtype::F16 {
-                return Err(Error::Weights(format!(
-                    "{name}: dtype {:?}, expected F16",
-                    view.dtype()
-                )));
+                return Err(
+                    weights.error(format!("{name}: dtype {:?}, expected F16", view.dtype()))
+                );
             }
-            let data = view
+            let data: Vec<f32> = view
                 .data()
                 .chunks_exact(2)
                 .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect();
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                return Err(weights.error(format!(
+                    "{name}: parameter {i} is {}; every parameter must be finite",
+                    data[i]
+                )));
+            }
             let shape = view.shape().to_vec();
-            params.insert(name, Param { shape, data });
+            weights.params.insert(name, Param { shape, data });
         }
-        Ok(Weights { params })
+        Ok(weights)
+    }
+
+    /// An [`Error::Weights`] about these weights, naming where they came from.
+    pub fn error(&self, reason: String) -> Error {
+        Error::Weights {
+            file: self.origin.clone(),
+            reason,
+        }
     }
 
     /// The tensor called `name`, checked to have `shape`.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<&Param> {
         let p = self.get_any(name)?;
         if p.shape != shape {
-            return Err(Error::Weights(format!(
-                "{name}: shape {:?}, expected {shape:?}",
-                p.shape
-            )));
+            return Err(self.error(format!("{name}: shape {:?}, expected {shape:?}", p.shape)));
         }
         Ok(p)
     }
@@ -73,7 +99,7 @@ impl Weights {
     pub fn get_any(&self, name: &str) -> Result<&Param> {
         self.params
             .get(name)
-            .ok_or_else(|| Error::Weights(format!("missing tensor {name}")))
+            .ok_or_else(|| self.error(format!("missing tensor {name}")))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

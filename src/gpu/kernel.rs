@@ -89,6 +89,8 @@ pub fn kernel_source(name: &str, precision: Precision) -> Option<String> {
 pub struct Kernel {
     pub name: &'static str,
     pipeline: wgpu::ComputePipeline,
+    /// Fetched once: every `get_bind_group_layout` call makes a new layout object.
+    layout: wgpu::BindGroupLayout,
 }
 
 impl Kernel {
@@ -135,7 +137,12 @@ impl Kernel {
                 compilation_options: Default::default(),
                 cache: None,
             });
-        Kernel { name, pipeline }
+        let layout = pipeline.get_bind_group_layout(0);
+        Kernel {
+            name,
+            pipeline,
+            layout,
+        }
     }
 
     /// A dispatch of this kernel over `workgroups` with `params` (binding 0) and `buffers`
@@ -165,7 +172,10 @@ impl Kernel {
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(self.name),
                 contents: bytemuck::bytes_of(params),
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                // STORAGE too: a kernel may read its parameters from storage (separable.wgsl).
+                usage: wgpu::BufferUsages::UNIFORM
+                    | wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST,
             });
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
@@ -179,7 +189,7 @@ impl Kernel {
         }));
         let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(self.name),
-            layout: &self.pipeline.get_bind_group_layout(0),
+            layout: &self.layout,
             entries: &entries,
         });
         Dispatch {

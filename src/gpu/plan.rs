@@ -52,6 +52,8 @@ struct Frame {
     packed: Vec<u32>,
     #[cfg(not(target_arch = "wasm32"))]
     batch: Option<(wgpu::Buffer, wgpu::Buffer, usize)>,
+    #[cfg(not(target_arch = "wasm32"))]
+    finish: super::finish::Finish,
 }
 
 /// A frame's pixels: an RGB image, or RGBA bytes row by row (a browser's `ImageData.data`).
@@ -309,7 +311,7 @@ impl Plan {
             ],
             grid,
         );
-        let finish = super::finish::build(
+        let (finish, finished) = frame.finish.prepare(
             &self.gpu,
             &self.kernels,
             &upload,
@@ -317,12 +319,12 @@ impl Plan {
             (w, h),
             background,
             refine,
-        )?;
+        );
         let copy_out = self.kernels.texture_out.bind_resources(
             &self.gpu,
             &size,
             vec![
-                finish.out.as_entire_binding(),
+                finished.as_entire_binding(),
                 wgpu::BindingResource::TextureView(output),
             ],
             grid,
@@ -334,7 +336,6 @@ impl Plan {
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 finish
-                    .dispatches
                     .iter()
                     .chain([&copy_out])
                     .for_each(|d| d.encode(&mut pass));
@@ -360,8 +361,11 @@ impl Plan {
         let (w, h) = pixels.size()?;
         let mut frame = self.lock_frame()?;
         let preprocess = self.upload(&mut frame, pixels)?;
+        let frame = &mut *frame;
+        let bytes = w * h * 4;
+        let readback = frame.finish.readback(&self.gpu, bytes);
         let image = &frame.upload.as_ref().expect("uploaded").0;
-        let finish = super::finish::build(
+        let (finish, finished) = frame.finish.prepare(
             &self.gpu,
             &self.kernels,
             image,
@@ -369,10 +373,7 @@ impl Plan {
             (w, h),
             background,
             refine,
-        )?;
-        let readback = self
-            .gpu
-            .readback_buffer("finished photo readback", (finish.pixels * 4) as u64);
+        );
         self.gpu.scoped("running the network and the finish", || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
             self.encode_frame(&mut encoder, Some(&preprocess), None);
@@ -381,12 +382,12 @@ impl Plan {
                     label: Some("finish"),
                     timestamp_writes: None,
                 });
-                finish.dispatches.iter().for_each(|d| d.encode(&mut pass));
+                finish.iter().for_each(|d| d.encode(&mut pass));
             }
-            encoder.copy_buffer_to_buffer(&finish.out, 0, &readback, 0, readback.size());
+            encoder.copy_buffer_to_buffer(&finished, 0, &readback, 0, bytes as u64);
             self.gpu.queue.submit([encoder.finish()]);
         })?;
-        let mut bytes = vec![0u8; finish.pixels * 4];
+        let mut bytes = vec![0u8; bytes];
         self.gpu.map_and_copy(&readback, &mut bytes)?;
         Ok(Some(
             image::RgbaImage::from_raw(w as u32, h as u32, bytes).expect("w*h*4 bytes"),

@@ -1,0 +1,326 @@
+//! Files a user owns, handled with care: reads only of regular files and only up to a size that
+//! can make sense, writes that land whole or not at all and leave no temporary file behind (on
+//! Linux not even when the process is killed), and path identity so an output never replaces an
+//! input.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Opens `path` for reading if it is a regular file of at most `max` bytes. Checked before it is
+/// opened, so a FIFO cannot block us and `/dev/zero` cannot fill memory.
+pub fn open_regular(path: &Path, max: u64) -> Result<File> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile { path: path.into() });
+    }
+    if meta.len() > max {
+        return Err(Error::FileTooLarge {
+            path: path.into(),
+            bytes: meta.len(),
+            max,
+        });
+    }
+    File::open(path).map_err(|e| Error::io(path, e))
+}
+
+/// The whole of the regular file `path`, refusing anything over `max` bytes (also if it grows
+/// while being read).
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
+    let file = open_regular(path, max)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(Error::FileTooLarge {
+            path: path.into(),
+            bytes: bytes.len() as u64,
+            max,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The path `path` names once written: itself made absolute with links resolved when it exists,
+/// else its resolved folder joined with its name. Two paths with one identity are one file.
+pub fn identity(path: &Path) -> PathBuf {
+    if let Ok(resolved) = path.canonicalize() {
+        return resolved;
+    }
+    let name = path.file_name().unwrap_or_default();
+    match parent(path).canonicalize() {
+        Ok(folder) => folder.join(name),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// Whether `a` and `b` name the same file (see [`identity`]).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    identity(a) == identity(b)
+}
+
+/// Fails unless `path` can be written: its folder exists and takes new files, and `path` is not
+/// a folder. Cheap, and nothing visible is created: callers check before any work.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let folder = parent(path);
+    match std::fs::metadata(folder) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::NotAFolder {
+                path: folder.into(),
+            });
+        }
+        Err(e) => return Err(Error::io(folder, e)),
+    }
+    if path.is_dir() {
+        return Err(Error::Encode {
+            path: path.into(),
+            reason: "is a folder; name an output file".into(),
+        });
+    }
+    TempFile::new_beside(path)
+        .map(drop)
+        .map_err(|e| Error::io(folder, e))
+}
+
+/// Writes `bytes` to `path` atomically: into a temporary file beside it, flushed to disk, then
+/// put in place in one step. Readers see the old file or the new one, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let written = TempFile::new_beside(path).and_then(|mut temp| {
+        temp.file.write_all(bytes)?;
+        temp.file.sync_all()?;
+        temp.persist(path)
+    });
+    written.map_err(|e| Error::io(path, e))
+}
+
+/// Removes every named temporary file this process has open. For interrupt handlers, which then
+/// exit: the lock is kept, so no new temporary file appears before the process ends.
+pub fn remove_temporary_files_and_hold() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    let mut pending = pending();
+    for path in pending.drain(..) {
+        let _ = std::fs::remove_file(path);
+    }
+    pending
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Named temporary files in flight, for [`remove_temporary_files_and_hold`].
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PENDING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A hidden name beside `path` that no other writer uses: `.NAME.PID.N.tmp`.
+fn hidden_name(path: &Path) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    parent(path).join(format!(".{name}.{}.{n}.tmp", std::process::id()))
+}
+
+/// A file being written beside its destination. On Linux it has no name until it is complete
+/// (`O_TMPFILE`, then linked into place), so nothing can outlive the process; elsewhere it is a
+/// hidden named file, removed on error, on drop and by interrupt handlers.
+struct TempFile {
+    file: File,
+    name: Option<PathBuf>,
+}
+
+impl TempFile {
+    fn new_beside(path: &Path) -> std::io::Result<TempFile> {
+        #[cfg(target_os = "linux")]
+        if let Some(file) = unnamed::create(parent(path))? {
+            return Ok(TempFile { file, name: None });
+        }
+        let name = hidden_name(path);
+        let mut pending = pending();
+        let file = File::options().write(true).create_new(true).open(&name)?;
+        pending.push(name.clone());
+        Ok(TempFile {
+            file,
+            name: Some(name),
+        })
+    }
+
+    fn persist(mut self, path: &Path) -> std::io::Result<()> {
+        match self.name.take() {
+            #[cfg(target_os = "linux")]
+            None => unnamed::link(&self.file, path),
+            #[cfg(not(target_os = "linux"))]
+            None => unreachable!("unnamed files exist on Linux only"),
+            Some(name) => {
+                let renamed = std::fs::rename(&name, path);
+                self.name = renamed.is_err().then_some(name);
+                renamed
+            }
+        }
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            let _ = std::fs::remove_file(&name);
+            pending().retain(|p| *p != name);
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod unnamed {
+    use std::ffi::CString;
+    use std::fs::File;
+    use std::io;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::{AsRawFd, FromRawFd};
+    use std::path::Path;
+
+    fn c_path(path: &Path) -> io::Result<CString> {
+        CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)
+    }
+
+    /// An unnamed file in `folder`, or None where the file system or kernel has no O_TMPFILE
+    /// (or /proc, which linking it into place goes through).
+    pub fn create(folder: &Path) -> io::Result<Option<File>> {
+        if !Path::new("/proc/self/fd").is_dir() {
+            return Ok(None);
+        }
+        let folder = c_path(folder)?;
+        // SAFETY: a valid NUL-terminated path; the returned descriptor is owned by the File.
+        let fd = unsafe {
+            libc::open(
+                folder.as_ptr(),
+                libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
+                0o666 as libc::c_uint,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: fd was just opened and is not owned elsewhere.
+            return Ok(Some(unsafe { File::from_raw_fd(fd) }));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL) => Ok(None),
+            _ => Err(e),
+        }
+    }
+
+    /// Gives the complete unnamed `file` the name `path`, replacing what was there atomically.
+    pub fn link(file: &File, path: &Path) -> io::Result<()> {
+        if link_as(file, path).is_ok() {
+            return Ok(());
+        }
+        // `path` exists (linkat never replaces): link under a hidden name, rename over it.
+        let hidden = super::hidden_name(path);
+        super::pending().push(hidden.clone());
+        let result = link_as(file, &hidden).and_then(|()| std::fs::rename(&hidden, path));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&hidden);
+        }
+        super::pending().retain(|p| *p != hidden);
+        result
+    }
+
+    fn link_as(file: &File, path: &Path) -> io::Result<()> {
+        let source = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+        let target = c_path(path)?;
+        // SAFETY: both are valid NUL-terminated paths.
+        let done = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                source.as_ptr(),
+                libc::AT_FDCWD,
+                target.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if done == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_writes_create_and_replace_and_leave_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["out.bin"]);
+        assert!(pending().is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let into_a_folder = dir.path().join("folder");
+        std::fs::create_dir(&into_a_folder).unwrap();
+        assert!(write_atomic(&into_a_folder, b"x").is_err());
+        assert_eq!(std::fs::read_dir(&into_a_folder).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn reads_refuse_what_is_not_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, [7; 10]).unwrap();
+        assert_eq!(read_regular(&path, 10).unwrap(), [7; 10]);
+        assert!(matches!(
+            read_regular(&path, 9),
+            Err(Error::FileTooLarge { bytes: 10, .. })
+        ));
+        assert!(matches!(
+            read_regular(dir.path(), 9),
+            Err(Error::NotAFile { .. })
+        ));
+        #[cfg(unix)]
+        assert!(matches!(
+            read_regular(Path::new("/dev/zero"), 1 << 20),
+            Err(Error::NotAFile { .. })
+        ));
+    }
+
+    #[test]
+    fn identity_sees_through_dots_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.png");
+        std::fs::write(&a, b"").unwrap();
+        let dotted = dir.path().join(".").join("a.png");
+        assert!(same_file(&a, &dotted));
+        let missing = dir.path().join("sub").join("..").join("b.png");
+        assert!(!same_file(&a, &missing));
+    }
+
+    #[test]
+    fn writability_is_checked_without_leaving_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        check_writable(&dir.path().join("out.png")).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(check_writable(&dir.path().join("missing").join("out.png")).is_err());
+        assert!(check_writable(dir.path()).is_err());
+    }
+}
