@@ -57,25 +57,32 @@ fn decode<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<DynamicImage>
         let mut bytes = Vec::new();
         reader.read_to_end(&mut bytes).map_err(io_error)?;
         let size = imagesize::blob_size(&bytes).map_err(header_error)?;
-        check_size(path, size.width as u64, size.height as u64)?;
-        if !jpeg_is_complete(&bytes) {
-            return Err(decode_error(
-                "the file ends before the image does (truncated or still being written)".into(),
-            ));
+        let size = checked_size(path, size)?;
+        if let Some(problem) = jpeg_problem(&bytes) {
+            return Err(decode_error(problem.into()));
         }
-        return decode_as(Cursor::new(bytes), format, path);
+        return decode_as(Cursor::new(bytes), format, size, path);
     }
     let size = imagesize::reader_size(&mut reader).map_err(header_error)?;
-    check_size(path, size.width as u64, size.height as u64)?;
+    let size = checked_size(path, size)?;
     reader.seek(SeekFrom::Start(0)).map_err(io_error)?;
-    decode_as(reader, format, path)
+    decode_as(reader, format, size, path)
 }
 
-/// Decodes the whole image with memory limits; a decoder whose idea of the size differs from the
-/// header's, or that yields no pixels, is an error rather than an empty image.
+/// The header's size, once [`check_size`] accepts it.
+fn checked_size(path: &Path, size: imagesize::ImageSize) -> Result<(u32, u32)> {
+    let (w, h) = (size.width as u64, size.height as u64);
+    check_size(path, w, h)?;
+    Ok((w as u32, h as u32))
+}
+
+/// Decodes the whole `header_size` image with memory limits. A decoder whose idea of the size
+/// differs from the header's is an error, not a wrong or empty image (image-webp 0.2 reads a
+/// lossless WebP 16384 pixels wide as 0 wide).
 fn decode_as<R: BufRead + Seek>(
     reader: R,
     format: ImageFormat,
+    header_size: (u32, u32),
     path: &Path,
 ) -> Result<DynamicImage> {
     let decode_error = |reason: String| Error::Decode {
@@ -92,7 +99,13 @@ fn decode_as<R: BufRead + Seek>(
         .into_decoder()
         .map_err(|e| decode_error(e.to_string()))?;
     let (w, h) = decoder.dimensions();
-    check_size(path, w.into(), h.into())?;
+    if (w, h) != header_size {
+        return Err(decode_error(format!(
+            "its header says {}x{} but the {format:?} decoder reads {w}x{h}, so it cannot be \
+             decoded faithfully",
+            header_size.0, header_size.1
+        )));
+    }
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
@@ -108,55 +121,75 @@ fn decode_as<R: BufRead + Seek>(
     Ok(image)
 }
 
-/// Whether a JPEG's segments run all the way to its end-of-image marker. A file cut short (a
-/// partial download, a full disk) otherwise decodes "successfully", the missing part invented.
-/// Walks the segment lengths (so an EXIF thumbnail's own end marker does not count) and, inside
-/// entropy-coded data, skips stuffed bytes and restart markers.
-pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
+/// What makes a JPEG's bytes unfit to decode, if anything: a file cut short (a partial download,
+/// a full disk), which otherwise decodes "successfully" with the missing part invented; or scans
+/// far too short for the frame they claim to fill (a decompression bomb: a few KB claiming
+/// 16384x16384). Walks the segment lengths (so an EXIF thumbnail's own end marker does not
+/// count), skipping stuffed bytes and restart markers inside scans.
+pub fn jpeg_problem(bytes: &[u8]) -> Option<&'static str> {
+    const TRUNCATED: &str =
+        "the file ends before the image does (truncated or still being written)";
     if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return false;
+        return Some("no JPEG start marker");
     }
+    // Huffman-coded, every 8x8 block of the first component costs at least one bit.
+    let (mut blocks, mut scan_bytes) = (0u64, 0u64);
     let mut i = 2;
     loop {
-        // Find the next marker, tolerating stray bytes and fill bytes before it.
+        // The next marker, past stray bytes and fill bytes.
         let Some(at) = bytes[i.min(bytes.len())..].iter().position(|&b| b == 0xFF) else {
-            return false;
+            return Some(TRUNCATED);
         };
         i += at;
         while bytes.get(i) == Some(&0xFF) {
             i += 1;
         }
         let Some(&marker) = bytes.get(i) else {
-            return false;
+            return Some(TRUNCATED);
         };
         i += 1;
         match marker {
-            0xD9 => return true,
+            0xD9 if scan_bytes * 8 < blocks => {
+                return Some("its data is far too short for the size it claims");
+            }
+            0xD9 => return None,
             // Standalone markers carry no length.
             0x01 | 0xD0..=0xD7 => continue,
             _ => {}
         }
         let Some(len) = bytes.get(i..i + 2) else {
-            return false;
+            return Some(TRUNCATED);
         };
         let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
         if len < 2 {
-            return false;
+            return Some("a segment has an impossible length");
+        }
+        // Baseline, extended and progressive Huffman frames: height and width, then the count.
+        if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7) && blocks == 0 {
+            if let Some(h) = bytes.get(i + 3..i + 7) {
+                let (h, w) = (
+                    u64::from(u16::from_be_bytes([h[0], h[1]])),
+                    u64::from(u16::from_be_bytes([h[2], h[3]])),
+                );
+                blocks = h.div_ceil(8) * w.div_ceil(8);
+            }
         }
         i += len;
         if marker == 0xDA {
             // Scan data: runs until a marker that is neither a stuffed 0xFF00 nor a restart.
+            let start = i;
             loop {
                 let Some(at) = bytes[i.min(bytes.len())..].iter().position(|&b| b == 0xFF) else {
-                    return false;
+                    return Some(TRUNCATED);
                 };
                 i += at;
                 match bytes.get(i + 1) {
-                    None => return false,
+                    None => return Some(TRUNCATED),
                     Some(0x00 | 0xD0..=0xD7) => i += 2,
                     Some(_) => break,
                 }
             }
+            scan_bytes += (i - start) as u64;
         }
     }
 }
@@ -226,4 +259,30 @@ pub fn save_image(image: &DynamicImage, path: &Path, input: Option<&Path>) -> Re
         }
     }
     crate::files::write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PHOTO: &[u8] = include_bytes!("../examples/photos/grace_hopper.jpg");
+
+    #[test]
+    fn a_whole_jpeg_passes_and_every_cut_of_it_fails() {
+        assert_eq!(jpeg_problem(PHOTO), None);
+        for keep in (0..PHOTO.len()).step_by(97) {
+            assert!(jpeg_problem(&PHOTO[..keep]).is_some(), "cut at {keep}");
+        }
+        assert!(decode_image(&PHOTO[..PHOTO.len() - 2], Path::new("p.jpg")).is_err());
+    }
+
+    #[test]
+    fn decoding_checks_the_size_before_the_pixels() {
+        let image = decode_image(PHOTO, Path::new("p.jpg")).unwrap();
+        assert!(image.width() > 0 && image.height() > 0);
+        let err = decode_image(b"\x89PNG\r\n\x1a\n", Path::new("p.png")).unwrap_err();
+        assert!(err.to_string().starts_with("p.png: not a readable image"), "{err}");
+        let err = decode_image(b"GIF89a", Path::new("g.gif")).unwrap_err();
+        assert!(err.to_string().contains("unsupported format"), "{err}");
+    }
 }

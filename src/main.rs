@@ -199,8 +199,20 @@ impl Job {
         input: &Path,
         output: &Path,
     ) -> Result<(), Error> {
-        let format = OutputFormat::from_path(output)?;
         let photo = imageio::load_image(input)?.to_rgb8();
+        self.process_photo(segmenter, stream, &photo, input, output)
+    }
+
+    /// [`process`](Self::process) for a photo already decoded from `input`.
+    fn process_photo(
+        &self,
+        segmenter: &Segmenter,
+        stream: Option<&mut Stream>,
+        photo: &image::RgbImage,
+        input: &Path,
+        output: &Path,
+    ) -> Result<(), Error> {
+        let format = OutputFormat::from_path(output)?;
         let image = match (self.background(&photo, format), stream) {
             (Some(background), None) => image::DynamicImage::ImageRgba8(segmenter.compose(
                 &photo,
@@ -324,12 +336,13 @@ fn run(cli: Cli) -> Result<(), Error> {
     if let Some(picture) = &background_picture {
         job.effect = Effect::Compose(Background::Image(imageio::load_image(picture)?.to_rgb8()));
     }
-    let segmenter = segmenter(&io)?;
     if folder {
-        run_folder(&io, &job, &segmenter, &plan)
-    } else {
-        job.process(&segmenter, None, &plan[0].0, &plan[0].1)
+        return run_folder(&io, &job, &segmenter(&io)?, &plan);
     }
+    // A bad photo fails before the segmenter (and its GPU) is set up.
+    let (input, output) = &plan[0];
+    let photo = imageio::load_image(input)?.to_rgb8();
+    job.process_photo(&segmenter(&io)?, None, &photo, input, output)
 }
 
 /// A single photo: options that only mean something for folders are refused rather than

@@ -16,7 +16,8 @@ pub enum Backend {
     Cpu,
     /// The WGSL engine on a wgpu adapter.
     Gpu,
-    /// GPU when an adapter exists, else CPU.
+    /// A hardware GPU adapter when one exists, else the CPU (a software adapter such as Mesa's
+    /// llvmpipe is slower than the CPU: `Gpu` runs on it, `Auto` does not).
     #[default]
     Auto,
 }
@@ -100,7 +101,7 @@ impl Segmenter {
         let gpu = match options.backend {
             Backend::Cpu => Err(None),
             Backend::Gpu => Ok(Gpu::new_async().await?),
-            Backend::Auto => Gpu::new_async()
+            Backend::Auto => Gpu::with_adapter_async(false)
                 .await
                 .map_err(|e| Some(format!("{e}; running on the CPU instead"))),
         };

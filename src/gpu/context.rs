@@ -7,6 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wgpu::util::DeviceExt;
 
+/// How long a submission may take before we call the GPU hung. Generous: a software rasterizer
+/// on a busy machine is slow but not hung, and a false alarm fails a user's run.
+pub const GPU_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// A wgpu device and queue, plus what we know about where they came from.
 #[derive(Clone)]
 pub struct Gpu {
@@ -26,6 +30,12 @@ impl Gpu {
     }
 
     pub async fn new_async() -> Result<Gpu> {
+        Self::with_adapter_async(true).await
+    }
+
+    /// [`new_async`](Self::new_async), refusing a software adapter (Mesa's llvmpipe, SwiftShader,
+    /// WARP: `DeviceType::Cpu`) unless `software_ok`: on those the CPU engine is faster.
+    pub async fn with_adapter_async(software_ok: bool) -> Result<Gpu> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let options = wgpu::RequestAdapterOptions {
@@ -37,6 +47,14 @@ impl Gpu {
             .request_adapter(&options)
             .await
             .map_err(|e| Error::BackendUnavailable(format!("no GPU adapter found ({e})")))?;
+        let info = adapter.get_info();
+        if info.device_type == wgpu::DeviceType::Cpu && !software_ok {
+            return Err(Error::BackendUnavailable(format!(
+                "the only GPU adapter is {}, a software rasterizer slower than the CPU engine \
+                 (--backend gpu uses it anyway)",
+                info.name
+            )));
+        }
         // Optional extras: f16 weights, and GPU timestamps for benchmarks.
         let features =
             adapter.features() & (wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY);
@@ -277,7 +295,7 @@ impl Gpu {
         rx: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
     ) -> Result<std::result::Result<(), wgpu::BufferAsyncError>> {
         use std::time::{Duration, Instant};
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + GPU_TIMEOUT;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let polled = self.device.poll(wgpu::PollType::Wait {
@@ -289,7 +307,8 @@ impl Gpu {
                 Err(_) if self.is_lost() => return Err(Error::DeviceLost),
                 Err(_) if remaining.is_zero() => {
                     return Err(Error::Gpu(format!(
-                        "the GPU did not finish within 60 s ({polled:?})"
+                        "the GPU did not finish within {} s ({polled:?})",
+                        GPU_TIMEOUT.as_secs()
                     )));
                 }
                 Err(_) => continue,

@@ -242,7 +242,7 @@ impl Dispatch {
         .and_then(|index| {
             let wait = wgpu::PollType::Wait {
                 submission_index: Some(index),
-                timeout: Some(Duration::from_secs(60)),
+                timeout: Some(super::context::GPU_TIMEOUT),
             };
             gpu.device
                 .poll(wait)

@@ -1,6 +1,8 @@
 //! Shared test fixtures: the golden frames made by MediaPipe's own runtime (tests/data/PROVENANCE.md).
 #![allow(dead_code)]
 
+pub mod run;
+
 use std::path::PathBuf;
 
 pub const FRAMES: [&str; 4] = ["grace_hopper", "astronaut", "coffee", "synthetic"];

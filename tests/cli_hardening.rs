@@ -1,0 +1,560 @@
+//! The CLI against a hostile user (issue 9's defects, each through the built binary): nothing a
+//! user owns is overwritten, memory stays flat, hostile files are refused early with one clear
+//! line and exit code 2, and a killed run leaves nothing behind.
+
+mod common;
+use common::run::*;
+use std::path::Path;
+
+fn sha(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+// 1. A folder run into its own folder: x.jpg's output would be x.png, an input photo.
+#[test]
+fn a_folder_run_into_its_own_folder_overwrites_no_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(PHOTO, dir.path().join("x.jpg")).unwrap();
+    image::RgbImage::from_pixel(64, 48, image::Rgb([255, 0, 0]))
+        .save(dir.path().join("x.png"))
+        .unwrap();
+    let before = (
+        sha(&dir.path().join("x.jpg")),
+        sha(&dir.path().join("x.png")),
+    );
+    let out = silhouette(&[
+        "mask",
+        s(dir.path()),
+        "-o",
+        s(dir.path()),
+        "--backend",
+        "cpu",
+    ]);
+    fails_with(
+        &out,
+        "x.png: refusing to overwrite a file this command reads",
+    );
+    let after = (
+        sha(&dir.path().join("x.jpg")),
+        sha(&dir.path().join("x.png")),
+    );
+    assert!(before == after, "a photo changed");
+    assert_eq!(files_in(dir.path()).len(), 2, "{:?}", files_in(dir.path()));
+}
+
+// 1b. Two photos that would write one output are refused before any work.
+#[test]
+fn two_photos_with_one_output_name_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("in");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(PHOTO, photos.join("x.jpg")).unwrap();
+    image::RgbImage::new(8, 8)
+        .save(photos.join("x.png"))
+        .unwrap();
+    let outputs = dir.path().join("out");
+    let out = silhouette(&["mask", s(&photos), "-o", s(&outputs), "--backend", "cpu"]);
+    fails_with(&out, "both");
+    assert!(!outputs.exists(), "the output folder was created");
+}
+
+// 2. Every file the command reads is an input: the background picture and the weights too.
+#[test]
+fn the_background_picture_and_the_weights_are_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let background = dir.path().join("bg.jpg");
+    std::fs::copy(PHOTO, &background).unwrap();
+    let before = sha(&background);
+    let out = silhouette(&[
+        "replace",
+        PHOTO,
+        "--image",
+        s(&background),
+        "-o",
+        s(&background),
+        "--backend",
+        "cpu",
+    ]);
+    fails_with(&out, "bg.jpg: refusing to overwrite");
+    assert_eq!(sha(&background), before);
+
+    let weights = dir.path().join("weights.png");
+    std::fs::write(&weights, silhouette::weights::EMBEDDED).unwrap();
+    let out = silhouette(&["mask", PHOTO, "--weights", s(&weights), "-o", s(&weights)]);
+    fails_with(&out, "weights.png: refusing to overwrite");
+    assert_eq!(sha(&weights), silhouette::weights::EMBEDDED);
+}
+
+// 3. Memory stays flat over a folder on the GPU finish: peak resident memory for 48 photos is
+// that for 12. Photos 520 wide make the working resolution 512 wide, where lavapipe compiled a
+// new shader variant for every blur pass (0.9 MB a photo, 30 MB over this test before the fix).
+#[cfg(target_os = "linux")]
+#[test]
+fn memory_is_flat_over_a_folder_on_the_gpu_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let peak = |n: usize| {
+        let photos = photo_folder(dir.path(), n, 520, 40);
+        let outputs = dir.path().join(format!("out{n}"));
+        let command = command(&[
+            "blur",
+            s(&photos),
+            "-o",
+            s(&outputs),
+            "--backend",
+            "gpu",
+            "--jobs",
+            "1",
+        ]);
+        let (status, kb) = peak_rss_kb(command);
+        assert!(status.success(), "{status:?}");
+        assert_eq!(files_in(&outputs).len(), n);
+        kb
+    };
+    let (few, many) = (peak(12), peak(48));
+    eprintln!("peak resident: 12 photos {few} KB, 48 photos {many} KB");
+    assert!(
+        many < few + 8 * 1024,
+        "36 more photos took {} KB more",
+        many - few
+    );
+}
+
+// 4. --jobs is capped; a huge value neither panics nor costs memory per job.
+#[test]
+fn jobs_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = photo_folder(dir.path(), 3, 40, 30);
+    let outputs = dir.path().join("out");
+    let out = silhouette(&[
+        "mask",
+        s(&photos),
+        "-o",
+        s(&outputs),
+        "--backend",
+        "cpu",
+        "--jobs",
+        "500",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--jobs 500 is capped at"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(files_in(&outputs).len(), 3);
+    fails_with(
+        &silhouette(&["mask", s(&photos), "-o", s(&outputs), "--jobs", "0"]),
+        "0",
+    );
+}
+
+/// The built-in weights with `edit` applied to tensor `name`'s f16 values and shape.
+fn edited_weights(
+    path: &Path,
+    name: &str,
+    edit: impl FnOnce(&mut Vec<half::f16>, &mut Vec<usize>),
+) {
+    use safetensors::SafeTensors;
+    let file = SafeTensors::deserialize(silhouette::weights::EMBEDDED).unwrap();
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    let (_, shape, data) = tensors.iter_mut().find(|t| t.0 == name).unwrap();
+    let mut values: Vec<half::f16> = data
+        .chunks_exact(2)
+        .map(|b| half::f16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    edit(&mut values, shape);
+    *data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, shape, data)| {
+            let view =
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F16, shape.clone(), data)
+                    .unwrap();
+            (n.clone(), view)
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, path).unwrap();
+}
+
+// 5. NaN or infinite parameters are refused at load, naming the file and the tensor.
+#[test]
+fn non_finite_weights_are_refused_naming_file_and_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, file) in [
+        (half::f16::NAN, "nan.safetensors"),
+        (half::f16::INFINITY, "inf.safetensors"),
+    ] {
+        let weights = dir.path().join(file);
+        edited_weights(&weights, "enc4.depthwise.weight", |v, _| v[7] = value);
+        let out = silhouette(&[
+            "mask",
+            PHOTO,
+            "-o",
+            s(&dir.path().join("m.png")),
+            "--weights",
+            s(&weights),
+            "--backend",
+            "cpu",
+        ]);
+        fails_with(
+            &out,
+            &format!("{file}: enc4.depthwise.weight: parameter 7 is"),
+        );
+    }
+    assert_eq!(files_in(dir.path()).len(), 2);
+}
+
+// 6. A truncated JPEG is an error naming the file, also in a folder (non-zero exit).
+#[test]
+fn truncated_jpegs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(PHOTO).unwrap();
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &bytes[..bytes.len() / 4]).unwrap();
+    let out = silhouette(&[
+        "mask",
+        s(&cut),
+        "-o",
+        s(&dir.path().join("m.png")),
+        "--backend",
+        "cpu",
+    ]);
+    fails_with(
+        &out,
+        "cut.jpg: not a readable image (the file ends before the image does",
+    );
+
+    let folder = dir.path().join("photos");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(PHOTO, folder.join("good.jpg")).unwrap();
+    std::fs::rename(&cut, folder.join("cut.jpg")).unwrap();
+    let outputs = dir.path().join("out");
+    let out = silhouette(&["mask", s(&folder), "-o", s(&outputs), "--backend", "cpu"]);
+    fails_with(&out, "cut.jpg: not a readable image");
+    fails_with(&out, "1 of 2 files failed");
+    assert_eq!(files_in(&outputs), [outputs.join("good.png")]);
+}
+
+/// A baseline JPEG whose frame header claims `w` x `h`, cut to its first `keep` bytes.
+fn jpeg_claiming(w: u16, h: u16, keep: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let small = image::RgbImage::from_fn(128, 128, |x, y| {
+        image::Rgb([(x * y % 251) as u8, (x * 7 + y * 13) as u8, (x ^ y) as u8])
+    });
+    image::DynamicImage::ImageRgb8(small)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let sof = bytes.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+    bytes[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    bytes.truncate(keep);
+    bytes
+}
+
+// 6b. A 2.5 KB truncated JPEG that claims 16384x16384 is refused before it is decoded (it used
+// to cost a minute and 2.67 GB).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_tiny_truncated_jpeg_claiming_the_largest_size_costs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.jpg");
+    let bytes = jpeg_claiming(16384, 16384, 2500);
+    assert!(bytes.len() <= 2500);
+    std::fs::write(&bomb, bytes).unwrap();
+    let (status, kb) = peak_rss_kb(command(&[
+        "mask",
+        s(&bomb),
+        "-o",
+        s(&dir.path().join("m.png")),
+        "--backend",
+        "cpu",
+    ]));
+    assert_eq!(status.code(), Some(2));
+    assert!(kb < 200 * 1024, "peak {kb} KB");
+}
+
+// 7. Formats are sniffed before anything is read whole; devices and pipes are refused; a size
+// cap bounds what is read.
+#[cfg(target_os = "linux")]
+#[test]
+fn huge_files_and_devices_are_refused_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    for (name, head) in [
+        ("zeros.png", &b""[..]),
+        ("png_then_zeros.png", b"\x89PNG\r\n\x1a\n"),
+    ] {
+        let sparse = dir.path().join(name);
+        let file = std::fs::File::create(&sparse).unwrap();
+        std::io::Write::write_all(&mut &file, head).unwrap();
+        file.set_len(2 << 30).unwrap();
+        let (status, kb) = peak_rss_kb(command(&[
+            "mask",
+            s(&sparse),
+            "-o",
+            s(&out),
+            "--backend",
+            "cpu",
+        ]));
+        assert_eq!(status.code(), Some(2), "{name}");
+        assert!(kb < 200 * 1024, "{name}: peak {kb} KB");
+    }
+    fails_with(
+        &silhouette(&["mask", "/dev/zero", "-o", s(&out), "--backend", "cpu"]),
+        "/dev/zero: not a regular file",
+    );
+    fails_with(
+        &silhouette(&["mask", PHOTO, "-o", s(&out), "--weights", "/dev/zero"]),
+        "/dev/zero: not a regular file",
+    );
+    let big_weights = dir.path().join("big.safetensors");
+    std::fs::File::create(&big_weights)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    fails_with(
+        &silhouette(&["mask", PHOTO, "-o", s(&out), "--weights", s(&big_weights)]),
+        "big.safetensors: 1073741824 bytes, more than",
+    );
+    assert!(!out.exists());
+}
+
+// 8. Killed runs leave no temporary file, whatever the signal and whenever it lands.
+#[cfg(target_os = "linux")]
+#[test]
+fn killed_runs_leave_no_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = photo_folder(dir.path(), 24, 320, 240);
+    for (round, signal) in [libc::SIGKILL, libc::SIGINT, libc::SIGTERM]
+        .iter()
+        .cycle()
+        .take(9)
+        .enumerate()
+    {
+        let outputs = dir.path().join(format!("out{round}"));
+        let mut child = command(&["cut", s(&photos), "-o", s(&outputs), "--backend", "cpu"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Land somewhere in the run: before, between or during writes.
+        std::thread::sleep(std::time::Duration::from_millis(150 * round as u64 + 50));
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, *signal) };
+        let status = child.wait().unwrap();
+        if outputs.exists() {
+            let hidden: Vec<_> = files_in(&outputs)
+                .into_iter()
+                .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
+                .collect();
+            assert!(hidden.is_empty(), "signal {signal}: left {hidden:?}");
+        }
+        // Finished (0), cleaned up and stopped (130), or killed before the handler was set.
+        assert!(
+            matches!(status.code(), None | Some(0) | Some(130)),
+            "signal {signal}: {status:?}"
+        );
+    }
+}
+
+// 9. Outputs are checked before inputs are read.
+#[test]
+fn a_bad_output_fails_before_the_input_is_read() {
+    let out = silhouette(&["cut", "/dev/zero", "-o", "/nonexistent/x.png"]);
+    fails_with(&out, "/nonexistent");
+    let dir = tempfile::tempdir().unwrap();
+    let out = silhouette(&["cut", PHOTO, "-o", s(dir.path())]);
+    fails_with(&out, "output must be a .png or .jpg file");
+}
+
+// 10. A folder without photos is an error, and no output folder appears.
+#[test]
+fn a_folder_without_photos_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "no photos").unwrap();
+    let outputs = dir.path().join("out");
+    let out = silhouette(&["cut", s(dir.path()), "-o", s(&outputs)]);
+    fails_with(&out, "no photos here");
+    assert!(!outputs.exists());
+}
+
+// 11a. A bad bias is named as the bias, with the file.
+#[test]
+fn a_bad_tensor_is_named_with_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("w.safetensors");
+    edited_weights(&weights, "stem.conv.bias", |values, shape| {
+        values.truncate(5);
+        *shape = vec![5];
+    });
+    let out = silhouette(&[
+        "mask",
+        PHOTO,
+        "-o",
+        s(&dir.path().join("m.png")),
+        "--weights",
+        s(&weights),
+    ]);
+    fails_with(
+        &out,
+        "w.safetensors: stem.conv.bias: shape [5], expected [16]",
+    );
+}
+
+/// A lossless WebP header claiming `w` x `h`, then junk.
+fn lossless_webp(w: u32, h: u32) -> Vec<u8> {
+    let bits = (w - 1) | ((h - 1) << 14);
+    let mut data = vec![0x2f];
+    data.extend(bits.to_le_bytes());
+    data.extend([0; 64]);
+    let mut chunk = b"VP8L".to_vec();
+    chunk.extend((data.len() as u32).to_le_bytes());
+    chunk.extend(data);
+    let mut file = b"RIFF".to_vec();
+    file.extend((4 + chunk.len() as u32).to_le_bytes());
+    file.extend(b"WEBP");
+    file.extend(chunk);
+    file
+}
+
+// 11b-c. Sizes are reported as the header states them.
+#[test]
+fn sizes_are_reported_as_the_header_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    let wide = dir.path().join("wide.webp");
+    std::fs::write(&wide, lossless_webp(16384, 2)).unwrap();
+    fails_with(
+        &silhouette(&["mask", s(&wide), "-o", s(&out), "--backend", "cpu"]),
+        "its header says 16384x2 but the WebP decoder reads 0x2",
+    );
+    // A PNG whose header claims 2^31 - 1 squared.
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend([
+        0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 8, 2, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    let huge = dir.path().join("huge.png");
+    std::fs::write(&huge, png).unwrap();
+    fails_with(
+        &silhouette(&["mask", s(&huge), "-o", s(&out), "--backend", "cpu"]),
+        "huge.png: image is 2147483647x2147483647; sides from 1 to 16384",
+    );
+}
+
+// 11d. A full stderr is no reason to panic.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stderr_does_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let status = command(&["mask", PHOTO, "-o", s(&out), "-v", "--backend", "cpu"])
+        .stderr(full)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(out.exists());
+}
+
+// 11e. Folder-only options on a single file are refused, not ignored.
+#[test]
+fn folder_options_on_a_single_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    for option in [&["--format", "jpeg"][..], &["--smooth"], &["--jobs", "2"]] {
+        let mut args = vec!["mask", PHOTO, "-o", s(&out)];
+        args.extend(option);
+        fails_with(
+            &silhouette(&args),
+            &format!("{} applies to folders", option[0]),
+        );
+    }
+    assert!(!out.exists());
+}
+
+// 11f. The blur's cost is bounded: past the cap every radius gives the same picture.
+#[test]
+fn the_blur_radius_is_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("p.png");
+    image::open(PHOTO)
+        .unwrap()
+        .resize_exact(640, 480, image::imageops::Triangle)
+        .save(&photo)
+        .unwrap();
+    let blur = |radius: &str| {
+        let out = dir.path().join(format!("b{radius}.png"));
+        ok(&silhouette(&[
+            "blur",
+            s(&photo),
+            "-o",
+            s(&out),
+            "--radius",
+            radius,
+            "--backend",
+            "cpu",
+        ]));
+        image::open(out).unwrap().to_rgba8()
+    };
+    // 640 wide works at 512: sigma 64 there is radius 80 here.
+    assert!(blur("1000") == blur("80"));
+    assert!(blur("80") != blur("40"));
+}
+
+// 12. Auto prefers a hardware adapter, then the CPU; a software adapter only when asked.
+#[test]
+fn auto_never_picks_a_software_adapter() {
+    let software = match silhouette::gpu::Gpu::new() {
+        Ok(gpu) => gpu.adapter_info().expect("ours").device_type == wgpu::DeviceType::Cpu,
+        Err(_) => return assert!(std::env::var("SILHOUETTE_REQUIRE_GPU").as_deref() != Ok("1")),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    let auto = silhouette(&["mask", PHOTO, "-o", s(&out), "-v"]);
+    assert!(auto.status.success(), "{}", stderr(&auto));
+    if software {
+        assert!(
+            stderr(&auto).contains("a software rasterizer"),
+            "{}",
+            stderr(&auto)
+        );
+        assert!(
+            stderr(&auto).contains("running on CPU"),
+            "{}",
+            stderr(&auto)
+        );
+        let asked = silhouette(&["mask", PHOTO, "-o", s(&out), "-v", "--backend", "gpu"]);
+        assert!(
+            stderr(&asked).contains("running on GPU"),
+            "{}",
+            stderr(&asked)
+        );
+    } else {
+        assert!(
+            stderr(&auto).contains("running on GPU"),
+            "{}",
+            stderr(&auto)
+        );
+    }
+}
+
+// Headless, a successful run prints no "error" (Mesa's device-select layer used to).
+#[test]
+fn a_headless_success_says_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    let run = command(&["mask", PHOTO, "-o", s(&out), "--backend", "gpu"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    ok(&run);
+}

@@ -1,0 +1,101 @@
+//! Memory over many frames through `Segmenter::compose`, on each backend: resident memory is
+//! sampled as the frames go and its least-squares slope must be about zero. Frames alternate
+//! between two photo sizes and cycle through the backgrounds, so buffers are outgrown, reused
+//! and rebuilt. CI runs a smoke size; the full soak (10,000 frames, SOAK_FRAMES to change) is
+//! `cargo test --release --test soak -- --ignored --nocapture`. Linux (reads /proc/self/status).
+#![cfg(target_os = "linux")]
+
+mod common;
+use common::*;
+use silhouette::Segmenter;
+use silhouette::compose::Background;
+
+/// Runs `frames` frames, sampling resident KB every `every`; returns the samples.
+fn soak(segmenter: &Segmenter, frames: usize, every: usize) -> Vec<(usize, f64)> {
+    let photos = [(520, 40), (300, 200)].map(|(w, h)| {
+        image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([
+                (x * 7 % 256) as u8,
+                (y * 3 % 256) as u8,
+                ((x + y) % 256) as u8,
+            ])
+        })
+    });
+    let backgrounds = [
+        Background::Blur { radius: 4.0 },
+        Background::Transparent,
+        Background::Color([40, 120, 60]),
+        Background::Image(photos[1].clone()),
+    ];
+    let mut samples = Vec::new();
+    for i in 1..=frames {
+        let photo = &photos[i % 2];
+        let background = &backgrounds[(i / 2) % backgrounds.len()];
+        segmenter.compose(photo, background, i % 3 != 0).unwrap();
+        if i % every == 0 {
+            samples.push((i, resident_kb()));
+        }
+    }
+    samples
+}
+
+/// KB of resident growth per 1000 frames (least squares), past the first sample (warm-up).
+fn slope(samples: &[(usize, f64)]) -> f64 {
+    let s = &samples[1..];
+    let n = s.len() as f64;
+    let mx = s.iter().map(|p| p.0 as f64).sum::<f64>() / n;
+    let my = s.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = s.iter().map(|p| (p.0 as f64 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = s.iter().map(|p| (p.0 as f64 - mx).powi(2)).sum();
+    1000.0 * sxy / sxx
+}
+
+fn resident_kb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn check(segmenter: Segmenter, backend: &str, frames: usize, every: usize, max_growth_kb: f64) {
+    let samples = soak(&segmenter, frames, every);
+    for (frame, kb) in &samples {
+        eprintln!("{backend} frame {frame:>6}: {kb:>8.0} KB resident");
+    }
+    let growth = samples.last().unwrap().1 - samples[1].1;
+    eprintln!(
+        "{backend}: slope {:.1} KB per 1000 frames, {growth:.0} KB from frame {} to {frames}",
+        slope(&samples),
+        samples[1].0
+    );
+    assert!(growth < max_growth_kb, "{backend}: grew {growth} KB");
+}
+
+// Smoke: 48 frames. The leak this guards against grew 0.6 MB a frame.
+backend_test!(smoke, |segmenter, backend| check(
+    segmenter, backend, 48, 8, 6000.0
+));
+
+fn full(backend: silhouette::Backend, name: &str) {
+    let frames = std::env::var("SOAK_FRAMES").map_or(10_000, |v| v.parse().unwrap());
+    let segmenter = segmenter(backend).expect("the full soak needs its backend");
+    // Flat: under 1 KB per 10 frames, whatever the length.
+    check(
+        segmenter,
+        name,
+        frames,
+        500.min(frames / 4),
+        8000.0 + frames as f64 / 10.0,
+    );
+}
+
+#[test]
+#[ignore = "long: the full soak"]
+fn full_cpu() {
+    full(silhouette::Backend::Cpu, "cpu");
+}
+
+#[test]
+#[ignore = "long: the full soak"]
+fn full_gpu() {
+    full(silhouette::Backend::Gpu, "gpu");
+}
