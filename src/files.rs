@@ -67,6 +67,10 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 /// a folder. Cheap, and nothing visible is created: callers check before any work.
 pub fn check_writable(path: &Path) -> Result<()> {
     let folder = parent(path);
+    let unwritable = |e: std::io::Error| {
+        let why = format!("cannot write into {}: {e}", folder.display());
+        Error::io(path, std::io::Error::new(e.kind(), why))
+    };
     match std::fs::metadata(folder) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {
@@ -74,7 +78,7 @@ pub fn check_writable(path: &Path) -> Result<()> {
                 path: folder.into(),
             });
         }
-        Err(e) => return Err(Error::io(folder, e)),
+        Err(e) => return Err(unwritable(e)),
     }
     if path.is_dir() {
         return Err(Error::Encode {
@@ -82,9 +86,7 @@ pub fn check_writable(path: &Path) -> Result<()> {
             reason: "is a folder; name an output file".into(),
         });
     }
-    TempFile::new_beside(path)
-        .map(drop)
-        .map_err(|e| Error::io(folder, e))
+    TempFile::new_beside(path).map(drop).map_err(unwritable)
 }
 
 /// Writes `bytes` to `path` atomically: into a temporary file beside it, flushed to disk, then

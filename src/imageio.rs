@@ -281,7 +281,10 @@ mod tests {
         let image = decode_image(PHOTO, Path::new("p.jpg")).unwrap();
         assert!(image.width() > 0 && image.height() > 0);
         let err = decode_image(b"\x89PNG\r\n\x1a\n", Path::new("p.png")).unwrap_err();
-        assert!(err.to_string().starts_with("p.png: not a readable image"), "{err}");
+        assert!(
+            err.to_string().starts_with("p.png: not a readable image"),
+            "{err}"
+        );
         let err = decode_image(b"GIF89a", Path::new("g.gif")).unwrap_err();
         assert!(err.to_string().contains("unsupported format"), "{err}");
     }

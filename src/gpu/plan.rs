@@ -76,7 +76,8 @@ impl Pixels<'_> {
                 width,
                 height,
             } => {
-                if bytes.len() != width * height * 4 {
+                let expected = width.checked_mul(*height).and_then(|n| n.checked_mul(4));
+                if expected != Some(bytes.len()) {
                     return Err(Error::InvalidInput(format!(
                         "{} RGBA bytes for {width}x{height}",
                         bytes.len()
@@ -292,7 +293,8 @@ impl Plan {
         let (w, h) = (w as usize, h as usize);
         if w == 0
             || h == 0
-            || w * h * 4 > self.gpu.device.limits().max_storage_buffer_binding_size as usize
+            || (w as u64) * (h as u64) * 4
+                > u64::from(self.gpu.device.limits().max_storage_buffer_binding_size)
         {
             return Err(Error::InvalidInput(format!(
                 "texture of {w}x{h} does not fit one storage binding"
