@@ -164,15 +164,15 @@ pub fn jpeg_problem(bytes: &[u8]) -> Option<&'static str> {
         if len < 2 {
             return Some("a segment has an impossible length");
         }
-        // Baseline, extended and progressive Huffman frames: height and width, then the count.
-        if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7) && blocks == 0 {
-            if let Some(h) = bytes.get(i + 3..i + 7) {
-                let (h, w) = (
-                    u64::from(u16::from_be_bytes([h[0], h[1]])),
-                    u64::from(u16::from_be_bytes([h[2], h[3]])),
-                );
-                blocks = h.div_ceil(8) * w.div_ceil(8);
-            }
+        // A Huffman-coded frame header (baseline, extended, progressive): after the length and
+        // the sample precision come the height and the width.
+        if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7)
+            && blocks == 0
+            && let Some(size) = bytes.get(i + 3..i + 7)
+        {
+            let h = u64::from(u16::from_be_bytes([size[0], size[1]]));
+            let w = u64::from(u16::from_be_bytes([size[2], size[3]]));
+            blocks = h.div_ceil(8) * w.div_ceil(8);
         }
         i += len;
         if marker == 0xDA {

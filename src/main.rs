@@ -213,17 +213,17 @@ impl Job {
         output: &Path,
     ) -> Result<(), Error> {
         let format = OutputFormat::from_path(output)?;
-        let image = match (self.background(&photo, format), stream) {
+        let image = match (self.background(photo, format), stream) {
             (Some(background), None) => image::DynamicImage::ImageRgba8(segmenter.compose(
-                &photo,
+                photo,
                 &background,
                 self.refine,
             )?),
             (background, Some(stream)) => {
-                let probabilities = stream.next(&photo)?.to_vec();
-                self.render(&photo, &probabilities, background.as_ref())?
+                let probabilities = stream.next(photo)?.to_vec();
+                self.render(photo, &probabilities, background.as_ref())?
             }
-            (None, None) => self.render(&photo, &segmenter.probabilities(&photo)?, None)?,
+            (None, None) => self.render(photo, &segmenter.probabilities(photo)?, None)?,
         };
         imageio::save_image(&image, output, Some(input))
     }
@@ -277,72 +277,73 @@ fn segmenter(io: &Io) -> Result<Segmenter, Error> {
     Ok(segmenter)
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
-    let background_picture = match &cli.command {
-        Command::Replace { with, .. } => with.image.clone(),
-        _ => None,
-    };
-    let (io, job) = match cli.command {
-        Command::Mask { io, raw, refine } => (
-            io,
-            Job {
-                effect: Effect::Mask { raw },
-                refine,
-                radius: None,
-            },
-        ),
-        Command::Cut { io, edges } => (
-            io,
-            Job {
-                effect: Effect::Compose(Background::Transparent),
-                refine: !edges.no_refine,
-                radius: None,
-            },
-        ),
-        Command::Blur { io, edges, radius } => (
-            io,
-            Job {
-                effect: Effect::Compose(Background::Blur { radius: 0.0 }),
-                refine: !edges.no_refine,
-                radius,
-            },
-        ),
-        Command::Replace { io, edges, with } => {
-            // A placeholder until the outputs are known not to land on the picture.
-            let background = match with.color {
-                Some(color) => Background::Color(color),
-                None => Background::Transparent,
-            };
-            (
-                io,
-                Job {
-                    effect: Effect::Compose(background),
-                    refine: !edges.no_refine,
-                    radius: None,
-                },
-            )
+impl Command {
+    fn io(&self) -> &Io {
+        match self {
+            Command::Mask { io, .. }
+            | Command::Cut { io, .. }
+            | Command::Blur { io, .. }
+            | Command::Replace { io, .. } => io,
         }
-    };
-    // Every file the command reads besides the photos: none of them may be an output.
-    let mut reads: Vec<PathBuf> = io.weights.iter().cloned().collect();
-    reads.extend(background_picture.iter().cloned());
+    }
+
+    /// Every file the command reads besides the photos (none of them may become an output).
+    fn reads(&self) -> Vec<PathBuf> {
+        let picture = match self {
+            Command::Replace { with, .. } => with.image.clone(),
+            _ => None,
+        };
+        self.io().weights.iter().cloned().chain(picture).collect()
+    }
+
+    /// What to make of each photo (a background picture is decoded here).
+    fn job(&self) -> Result<Job, Error> {
+        let (effect, refine, radius) = match self {
+            Command::Mask { raw, refine, .. } => (Effect::Mask { raw: *raw }, *refine, None),
+            Command::Cut { edges, .. } => (
+                Effect::Compose(Background::Transparent),
+                !edges.no_refine,
+                None,
+            ),
+            Command::Blur { edges, radius, .. } => (
+                Effect::Compose(Background::Blur { radius: 0.0 }),
+                !edges.no_refine,
+                *radius,
+            ),
+            Command::Replace { edges, with, .. } => {
+                let background = match (with.color, &with.image) {
+                    (Some(color), _) => Background::Color(color),
+                    (None, Some(path)) => Background::Image(imageio::load_image(path)?.to_rgb8()),
+                    (None, None) => unreachable!("clap requires one"),
+                };
+                (Effect::Compose(background), !edges.no_refine, None)
+            }
+        };
+        Ok(Job {
+            effect,
+            refine,
+            radius,
+        })
+    }
+}
+
+/// Outputs are planned and checked first, then the inputs are read, then the work is done.
+fn run(cli: Cli) -> Result<(), Error> {
+    let io = cli.command.io();
     let folder = io.input.is_dir();
     let plan = if folder {
-        plan_folder(&io, &reads)?
+        plan_folder(io, &cli.command.reads())?
     } else {
-        plan_file(&io, &reads)?
+        plan_file(io, &cli.command.reads())?
     };
-    let mut job = job;
-    if let Some(picture) = &background_picture {
-        job.effect = Effect::Compose(Background::Image(imageio::load_image(picture)?.to_rgb8()));
-    }
+    let job = cli.command.job()?;
     if folder {
-        return run_folder(&io, &job, &segmenter(&io)?, &plan);
+        return run_folder(io, &job, &segmenter(io)?, &plan);
     }
     // A bad photo fails before the segmenter (and its GPU) is set up.
     let (input, output) = &plan[0];
     let photo = imageio::load_image(input)?.to_rgb8();
-    job.process_photo(&segmenter(&io)?, None, &photo, input, output)
+    job.process_photo(&segmenter(io)?, None, &photo, input, output)
 }
 
 /// A single photo: options that only mean something for folders are refused rather than

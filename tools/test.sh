@@ -3,6 +3,7 @@
 # then runs every test.
 #  - native: GPU tests on Mesa's lavapipe (software Vulkan); they FAIL, never skip, without an
 #    adapter (SILHOUETTE_REQUIRE_GPU=1);
+#  - fuzz: each cargo-fuzz target for 30 s from its seeds (tools/fuzz.sh);
 #  - browser: the wasm engine in headless Chromium on WebGPU (SwiftShader), where a missing WebGPU
 #    fails the tests, and the demo page end to end, with and without WebGPU.
 set -euo pipefail
@@ -15,6 +16,9 @@ export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 echo "== native: cargo test (SILHOUETTE_REQUIRE_GPU=1, WGPU_BACKEND=$WGPU_BACKEND)"
 cargo test --all-targets
 cargo test --doc
+
+echo "== fuzz: every target for 30 s (nightly + cargo-fuzz, installed if missing)"
+tools/fuzz.sh 30
 
 echo "== browser: building examples/web/pkg"
 ensure_chromium

@@ -294,7 +294,7 @@ impl Plan {
         if w == 0
             || h == 0
             || (w as u64) * (h as u64) * 4
-                > u64::from(self.gpu.device.limits().max_storage_buffer_binding_size)
+                > self.gpu.device.limits().max_storage_buffer_binding_size
         {
             return Err(Error::InvalidInput(format!(
                 "texture of {w}x{h} does not fit one storage binding"

@@ -52,11 +52,12 @@ pub fn files_in(dir: &Path) -> Vec<PathBuf> {
 /// Runs `command` to its end; its exit status and peak resident memory in KB (from the kernel's
 /// accounting of the child, so nothing is sampled and nothing depends on timing).
 #[cfg(target_os = "linux")]
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std does not offer
 pub fn peak_rss_kb(mut command: Command) -> (std::process::ExitStatus, u64) {
     use std::os::unix::process::ExitStatusExt;
     let child = command
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
     let pid = child.id() as libc::pid_t;
