@@ -16,8 +16,8 @@ pub enum Backend {
     Cpu,
     /// The WGSL engine on a wgpu adapter.
     Gpu,
-    /// A hardware GPU adapter when one exists, else the CPU (a software adapter such as Mesa's
-    /// llvmpipe is slower than the CPU: `Gpu` runs on it, `Auto` does not).
+    /// A hardware GPU adapter when one exists, else the CPU (natively a software adapter such as
+    /// Mesa's llvmpipe is slower than the CPU: `Gpu` runs on it, `Auto` does not).
     #[default]
     Auto,
 }
@@ -101,7 +101,9 @@ impl Segmenter {
         let gpu = match options.backend {
             Backend::Cpu => Err(None),
             Backend::Gpu => Ok(Gpu::new_async().await?),
-            Backend::Auto => Gpu::with_adapter_async(false)
+            // In the browser the page decides (its demo and e2e tests expect WebGPU even on
+            // Chrome's software fallback adapter); natively a software adapter loses to the CPU.
+            Backend::Auto => Gpu::with_adapter_async(cfg!(target_arch = "wasm32"))
                 .await
                 .map_err(|e| Some(format!("{e}; running on the CPU instead"))),
         };
