@@ -1,6 +1,6 @@
 //! The GPU finish (shaders/downsample, separable, guided, compose.wgsl) against its CPU twin
-//! (src/compose.rs): every background, refined and bilinear edges, odd sizes and one above the
-//! 512-pixel working resolution.
+//! (src/compose.rs): every background, refined and bilinear edges, odd sizes, sizes above the
+//! 512-pixel working resolution, and a small photo after a large one.
 
 mod common;
 use common::*;
@@ -29,7 +29,9 @@ fn gpu_finish_matches_the_cpu_twin() {
         Background::Blur { radius: 7.0 },
         Background::Image(picture),
     ];
-    for (w, h) in [(1, 1), (37, 53), (300, 200), (1100, 700)] {
+    // Growing sizes, then a small one after a photo whose buffers (over 16 MB) are then remade
+    // smaller: every rebuild of the finish's buffers and dispatches is checked.
+    for (w, h) in [(1, 1), (37, 53), (300, 200), (1100, 700), (2100, 2000), (53, 37)] {
         let photo = photo(w, h);
         let probabilities = segmenter.probabilities(&photo).unwrap();
         for background in &backgrounds {

@@ -94,9 +94,13 @@ impl Plane {
     const COUNT: usize = 7;
 }
 
-/// A buffer that only ever grows.
+/// A buffer kept from photo to photo: it grows to fit, and shrinks again when a large one has
+/// been left far behind (so one huge photo does not pin its memory for the segmenter's life).
 #[derive(Default)]
 struct Grown(Option<wgpu::Buffer>);
+
+/// Past this size a buffer more than 4x larger than needed is made anew at the needed size.
+const KEEP_OVERSIZED_BELOW: u64 = 16 << 20;
 
 impl Grown {
     /// The buffer, at least `bytes` long; `grew` is set when it had to be made.
@@ -110,7 +114,12 @@ impl Grown {
     ) -> wgpu::Buffer {
         let bytes = bytes.next_multiple_of(4).max(4) as u64;
         match &self.0 {
-            Some(buffer) if buffer.size() >= bytes => buffer.clone(),
+            Some(buffer)
+                if buffer.size() >= bytes
+                    && (buffer.size() <= KEEP_OVERSIZED_BELOW || buffer.size() <= 4 * bytes) =>
+            {
+                buffer.clone()
+            }
             _ => {
                 *grew = true;
                 let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
