@@ -372,6 +372,7 @@ fn killed_runs_leave_no_temporary_files() {
                 .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
                 .collect();
             assert!(hidden.is_empty(), "signal {signal}: left {hidden:?}");
+            std::fs::remove_dir_all(&outputs).unwrap();
         }
         // Finished (0), cleaned up and stopped (130), or killed before the handler was set.
         assert!(
