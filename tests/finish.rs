@@ -31,7 +31,14 @@ fn gpu_finish_matches_the_cpu_twin() {
     ];
     // Growing sizes, then a small one after a photo whose buffers (over 16 MB) are then remade
     // smaller: every rebuild of the finish's buffers and dispatches is checked.
-    for (w, h) in [(1, 1), (37, 53), (300, 200), (1100, 700), (2100, 2000), (53, 37)] {
+    for (w, h) in [
+        (1, 1),
+        (37, 53),
+        (300, 200),
+        (1100, 700),
+        (2100, 2000),
+        (53, 37),
+    ] {
         let photo = photo(w, h);
         let probabilities = segmenter.probabilities(&photo).unwrap();
         for background in &backgrounds {
