@@ -6,6 +6,7 @@ use silhouette::compose::{self, Background};
 use silhouette::files;
 use silhouette::imageio::{self, OutputFormat};
 use silhouette::{Backend, Error, Mask, Options, Precision, Segmenter, Smoothing, Stream, Weights};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -364,7 +365,7 @@ fn plan_file(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, Erro
         }
     }
     OutputFormat::from_path(&io.output)?;
-    refuse_overwriting(&io.output, reads.iter().chain([&io.input]))?;
+    refuse_overwriting(&io.output, &identities(reads.iter().chain([&io.input])))?;
     files::check_writable(&io.output)?;
     Ok(vec![(io.input.clone(), io.output.clone())])
 }
@@ -381,7 +382,7 @@ fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, Er
     if photos.is_empty() {
         return Err(Error::NoPhotos {
             path: io.input.clone(),
-            formats: "PNG, JPEG or WebP",
+            formats: imageio::READ_FORMATS,
         });
     }
     photos.sort();
@@ -402,10 +403,10 @@ fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, Er
             (photo.clone(), output)
         })
         .collect();
+    let read = identities(reads.iter().chain(&photos));
     let mut written = std::collections::HashMap::new();
     for (photo, output) in &plan {
-        refuse_overwriting(output, reads.iter().chain(&photos))?;
-        if let Some(first) = written.insert(files::identity(output), photo) {
+        if let Some(first) = written.insert(refuse_overwriting(output, &read)?, photo) {
             return Err(Error::OutputClash {
                 path: output.clone(),
                 first: first.clone(),
@@ -418,20 +419,20 @@ fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, Er
     Ok(plan)
 }
 
-fn refuse_overwriting<'a>(
-    output: &Path,
-    reads: impl IntoIterator<Item = &'a PathBuf>,
-) -> Result<(), Error> {
-    let output_identity = files::identity(output);
-    if reads
-        .into_iter()
-        .any(|read| files::identity(read) == output_identity)
-    {
+/// What the paths name once resolved (see [`files::identity`]).
+fn identities<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> HashSet<PathBuf> {
+    paths.into_iter().map(|p| files::identity(p)).collect()
+}
+
+/// `output`'s identity, unless it is one of the files the command reads.
+fn refuse_overwriting(output: &Path, read: &HashSet<PathBuf>) -> Result<PathBuf, Error> {
+    let identity = files::identity(output);
+    if read.contains(&identity) {
         return Err(Error::WouldOverwriteInput {
             path: output.into(),
         });
     }
-    Ok(())
+    Ok(identity)
 }
 
 /// Every photo of the plan; keeps going past bad files and reports them at the end.
