@@ -221,8 +221,9 @@ mod unnamed {
 
     /// Gives the complete unnamed `file` the name `path`, replacing what was there atomically.
     pub fn link(file: &File, path: &Path) -> io::Result<()> {
-        if link_as(file, path).is_ok() {
-            return Ok(());
+        match link_as(file, path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            done => return done,
         }
         // `path` exists (linkat never replaces): link under a hidden name, rename over it.
         let hidden = super::hidden_name(path);

@@ -31,10 +31,7 @@ pub fn decode_image(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
 }
 
 fn decode<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<DynamicImage> {
-    let decode_error = |reason: String| Error::Decode {
-        path: path.into(),
-        reason,
-    };
+    let decode_error = |reason: String| decode_error(path, reason);
     let io_error = |e| Error::io(path, e);
     let mut head = Vec::with_capacity(32);
     (&mut reader)
@@ -69,6 +66,14 @@ fn decode<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<DynamicImage>
     decode_as(reader, format, size, path)
 }
 
+/// The error for an image at `path` that cannot be read, and why.
+fn decode_error(path: &Path, reason: String) -> Error {
+    Error::Decode {
+        path: path.into(),
+        reason,
+    }
+}
+
 /// The header's size, once [`check_size`] accepts it.
 fn checked_size(path: &Path, size: imagesize::ImageSize) -> Result<(u32, u32)> {
     let (w, h) = (size.width as u64, size.height as u64);
@@ -85,10 +90,7 @@ fn decode_as<R: BufRead + Seek>(
     header_size: (u32, u32),
     path: &Path,
 ) -> Result<DynamicImage> {
-    let decode_error = |reason: String| Error::Decode {
-        path: path.into(),
-        reason,
-    };
+    let decode_error = |reason: String| decode_error(path, reason);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);

@@ -92,6 +92,16 @@ enum Plane {
 
 impl Plane {
     const COUNT: usize = 7;
+    /// Buffer labels, in declaration order (the array's length ties it to COUNT).
+    const LABELS: [&'static str; Plane::COUNT] = [
+        "guide",
+        "colour",
+        "tmp",
+        "means",
+        "coefficients",
+        "mean coefficients",
+        "blurred",
+    ];
 }
 
 /// A buffer kept from photo to photo: it grows to fit, and shrinks again when a large one has
@@ -155,19 +165,11 @@ impl Finish {
     ) -> (&[Dispatch], wgpu::Buffer) {
         let (w2, h2) = work_size(w, h);
         let mut grew = false;
-        let planes: Vec<wgpu::Buffer> = [
-            "guide",
-            "colour",
-            "tmp",
-            "means",
-            "coefficients",
-            "mean coefficients",
-            "blurred",
-        ]
-        .iter()
-        .zip(&mut self.planes)
-        .map(|(label, plane)| plane.at_least(gpu, label, w2 * h2 * 16, STORAGE, &mut grew))
-        .collect();
+        let planes: Vec<wgpu::Buffer> = Plane::LABELS
+            .iter()
+            .zip(&mut self.planes)
+            .map(|(label, plane)| plane.at_least(gpu, label, w2 * h2 * 16, STORAGE, &mut grew))
+            .collect();
         let out = self.out.at_least(
             gpu,
             "finished photo",
