@@ -4,8 +4,10 @@
 //! HTML report: target/criterion/report/index.html. The markdown comparison is tools/bench.sh.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use silhouette::gpu::{Gpu, Kernels, Plan};
+use silhouette::gpu::Gpu;
 use silhouette::network::Network;
+use silhouette::ops::Kernels;
+use silhouette::plan::Plan;
 
 mod support;
 
@@ -42,7 +44,7 @@ fn engines(c: &mut Criterion) {
     });
     whole.sample_size(10);
     whole.bench_function("ours cpu reference", |b| {
-        b.iter(|| network.run_cpu(&input).unwrap())
+        b.iter(|| silhouette::cpu::run(&network, &input).unwrap())
     });
     #[cfg(feature = "bench-ort")]
     {

@@ -1,7 +1,9 @@
 //! Prints the adapter silhouette picks (honouring WGPU_BACKEND), whether it has SHADER_F16, and
 //! what the GPU plan costs: pipeline creation time, dispatches per frame, bytes allocated.
 //! Run: `cargo run --release --example adapter_info`
-use silhouette::gpu::{Gpu, Kernels, Plan, Precision};
+use silhouette::gpu::{Gpu, Precision};
+use silhouette::ops::Kernels;
+use silhouette::plan::Plan;
 
 fn main() -> silhouette::Result<()> {
     let start = std::time::Instant::now();
@@ -25,7 +27,7 @@ fn main() -> silhouette::Result<()> {
         println!(
             "\n{precision:?} weights: pipeline creation {:.2?} ({} kernels)",
             kernels.compile_time,
-            silhouette::gpu::KERNEL_COUNT
+            silhouette::ops::KERNEL_COUNT
         );
         println!("{:#?}", plan.stats());
     }

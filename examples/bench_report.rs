@@ -7,8 +7,10 @@
 #[path = "../benches/support/mod.rs"]
 mod support;
 
-use silhouette::gpu::{Gpu, Kernels, Plan};
+use silhouette::gpu::Gpu;
 use silhouette::network::Network;
+use silhouette::ops::Kernels;
+use silhouette::plan::Plan;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 use support::ort_engine::Ort;
@@ -54,7 +56,7 @@ fn main() -> silhouette::Result<()> {
     // The equivalence guard: nothing is timed unless all three engines agree.
     let mut ours_gpu = vec![0.0; 256 * 256];
     plan.run_input(&input, &mut ours_gpu)?;
-    let ours_cpu = network.run_cpu(&input)?.data;
+    let ours_cpu = silhouette::cpu::run(&network, &input)?.data;
     let theirs = ort.run(&nchw);
     let checks = [
         (
@@ -82,7 +84,7 @@ fn main() -> silhouette::Result<()> {
     let t_gpu = median(3, runs, || plan.run_input(&input, &mut ours_gpu).unwrap());
     let t_ort = median(3, runs, || drop(ort.run(&nchw)));
     let t_cpu = median(1, (runs / 6).max(3), || {
-        drop(network.run_cpu(&input).unwrap())
+        drop(silhouette::cpu::run(&network, &input).unwrap())
     });
     let gpu_times: Vec<Duration> = (0..runs.min(20))
         .filter_map(|_| plan.gpu_time(&input).unwrap())

@@ -2,7 +2,7 @@
 //! cut-out comes out as a texture, with no CPU readback in between. (At the end this example
 //! reads the result back once, only so you can look at it.)
 //! Run: `cargo run --release --example embed_wgpu -- examples/photos/grace_hopper.jpg out.png`
-use silhouette::compose::Background;
+use silhouette::Background;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -2,7 +2,7 @@
 //! upsampling on the left, the guided filter on the right. Used for the README.
 //! Run: `cargo run --release --example refine_compare -- PHOTO X Y SIZE OUT.png`
 use image::{Rgba, RgbaImage, imageops};
-use silhouette::compose::Background;
+use silhouette::Background;
 use silhouette::{Backend, Segmenter};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,13 +1,9 @@
 // Prepended to every kernel (WGSL has no includes): activations, the shared epilogue, and the
 // linear index of a 1-D problem laid over a 2-D grid (one grid axis holds at most 65535 workgroups).
-// Before this file the engine puts the parameter precision: `alias param_t = f32;` or
-// `enable f16; alias param_t = f16;`. Weights and biases are param_t (MediaPipe ships them as f16,
+// Before this file the engine puts the parameter precision (`alias param_t = f32;` or
+// `enable f16; alias param_t = f16;`) and a prelude generated from the Rust definitions
+// (src/ops/wgsl.rs): ACT_* activation codes, BACKGROUND_* modes, and WG. Weights and biases are param_t (MediaPipe ships them as f16,
 // so f16 is exact); activations are f32 and so is all arithmetic.
-
-const ACT_LINEAR: u32 = 0u;
-const ACT_RELU: u32 = 1u;
-const ACT_HARD_SWISH: u32 = 2u;
-const ACT_SIGMOID: u32 = 3u;
 
 fn activate(v: f32, act: u32) -> f32 {
     switch act {
@@ -17,9 +13,6 @@ fn activate(v: f32, act: u32) -> f32 {
         default: { return v; }
     }
 }
-
-// Threads per workgroup of the 1-D kernels.
-const WG: u32 = 256u;
 
 fn linear_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
     return gid.x + gid.y * groups.x * WG;
@@ -34,12 +27,12 @@ fn taps(o: u32, size_in: u32, size_out: u32) -> vec3<f32> {
     return vec3<f32>(f32(i0), f32(i1), src - f32(i0));
 }
 
-// floor(v * 255 + 0.5) clamped, as compose.rs's to_u8 (WGSL's round() is half-to-even).
+// floor(v * 255 + 0.5) clamped, as finish.rs's to_u8 (WGSL's round() is half-to-even).
 fn to_u8(v: f32) -> u32 {
     return u32(clamp(floor(v * 255.0 + 0.5), 0.0, 255.0));
 }
 
-// Rec. 601 luma in [0, 1] of 0..255 RGB, as compose.rs's luma.
+// Rec. 601 luma in [0, 1] of 0..255 RGB, as finish.rs's luma.
 fn luma(rgb: vec3<f32>) -> f32 {
     return (0.299 * rgb.r + 0.587 * rgb.g + 0.114 * rgb.b) / 255.0;
 }

@@ -1,4 +1,4 @@
-// The finished photo, one thread per full-resolution pixel (compose.rs's alpha + compose):
+// The finished photo, one thread per full-resolution pixel (cpu/finish.rs's alpha + compose):
 // alpha from the guided coefficients (refined) or the bilinear mask, quantised to 8 bits, then
 // straight-alpha cut-out or a blend over a colour, the blurred photo, or a cover-scaled picture.
 
@@ -7,11 +7,6 @@ struct Params {
     refine: u32, background: u32, colour: u32, bg_w: u32,
     bg_h: u32, cover_scale: f32, cover_x: f32, cover_y: f32,
 }
-
-const TRANSPARENT: u32 = 0u;
-const COLOUR: u32 = 1u;
-const BLUR: u32 = 2u;
-const PICTURE: u32 = 3u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> image: array<u32>;
@@ -77,15 +72,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         alpha = to_u8(mask_at(x, y));
     }
     let fg8 = vec3<u32>(fg);
-    if (p.background == TRANSPARENT) {
+    if (p.background == BACKGROUND_TRANSPARENT) {
         out[i] = fg8.r | (fg8.g << 8u) | (fg8.b << 16u) | (alpha << 24u);
         return;
     }
     var behind: vec3<f32>;
     switch p.background {
-        case COLOUR: { behind = unpack_rgba(p.colour).rgb; }
-        case BLUR: { behind = sample_work(true, x, y).rgb; }
-        default: { behind = picture_at(x, y); }
+        case BACKGROUND_COLOR: { behind = unpack_rgba(p.colour).rgb; }
+        case BACKGROUND_BLUR: { behind = sample_work(true, x, y).rgb; }
+        default: { behind = picture_at(x, y); } // BACKGROUND_IMAGE
     }
     let t = f32(alpha) / 255.0;
     let mixed = (fg * t + behind * (1.0 - t)) / 255.0;

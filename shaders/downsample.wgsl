@@ -1,4 +1,4 @@
-// The photo at working resolution for the guided filter and the blur (compose.rs's
+// The photo at working resolution for the guided filter and the blur (cpu/finish.rs's
 // area_downsample): each working pixel averages exactly the photo pixels x with
 // floor(x * work_w / img_w) == its column (same for rows). Writes (I, p, I*p, I*I), with I the
 // mean luma and p the 256x256 mask sampled bilinearly, and the mean colour (0..255).

@@ -1,12 +1,13 @@
 // One pass of a separable filter over a w x h plane of vec4: horizontal or vertical.
-// Box mode: the mean over [x - r, x + r] clipped at the borders (compose.rs's box_mean).
-// Taps mode: symmetric weights taps[0..=r], edges clamped (compose.rs's Gaussian blur).
+// Box mode: the mean over [x - r, x + r] clipped at the borders (cpu/finish.rs's box_mean).
+// Taps mode: symmetric weights taps[0..=r], edges clamped (cpu/finish.rs's Gaussian blur).
 
 struct Params { w: u32, h: u32, horizontal: u32, radius: u32, box_mode: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
 
 // Read from storage, not a uniform: Mesa's lavapipe inlines uniforms that steer loops into a
 // fresh JIT-compiled variant, and for this kernel it did so on every dispatch without freeing
-// any (about 160 KB of code per pass per frame; examples/soak.rs shows it).
+// any (about 160 KB of code per pass per frame; tests/soak.rs and tests/cli_hardening.rs
+// watch for it).
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> weights: array<f32>;

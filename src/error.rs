@@ -1,4 +1,5 @@
-//! One typed error for the whole crate: every failure names what failed and why.
+//! One typed error for the library: every failure names what failed and why. (The command
+//! line adds its own, about folders and output plans, in src/bin/silhouette/.)
 
 use std::path::PathBuf;
 
@@ -20,30 +21,24 @@ pub enum Error {
         height: u64,
         max: u32,
     },
-    #[error("{failed} of {total} files failed")]
-    Batch { failed: usize, total: usize },
     #[error("{path}: refusing to overwrite a file this command reads")]
     WouldOverwriteInput { path: PathBuf },
-    #[error("{path}: both {first} and {second} would be written here; rename one of them")]
-    OutputClash {
-        path: PathBuf,
-        first: PathBuf,
-        second: PathBuf,
-    },
     #[error("{path}: not a regular file (a folder, device or pipe)")]
     NotAFile { path: PathBuf },
     #[error("{path}: not a folder")]
     NotAFolder { path: PathBuf },
     #[error("{path}: {bytes} bytes, more than the {max} a file of this kind can need")]
     FileTooLarge { path: PathBuf, bytes: u64, max: u64 },
-    #[error("{path}: no photos here ({formats} files)")]
-    NoPhotos {
-        path: PathBuf,
-        formats: &'static str,
-    },
     /// Weights that cannot be this network's: `file` is the weights file, or "built-in weights".
     #[error("{file}: {reason}")]
     Weights { file: String, reason: String },
+    /// A GPU buffer handed to an op is smaller than the op reads or writes.
+    #[error("{what}: buffer holds {bytes} bytes, needs {needs}")]
+    BufferTooSmall {
+        what: String,
+        bytes: u64,
+        needs: u64,
+    },
     #[error("invalid input: {0}")]
     InvalidInput(String),
     #[error("backend unavailable: {0}")]

@@ -7,25 +7,45 @@
 //! Start with [`Segmenter`]. The network itself is data ([`network::Network`]), built from the
 //! weights in `weights/` (compiled in) and readable top-down in [`network::Network::new`].
 
-pub mod compose;
-pub mod cpu;
+// The layers, bottom up: a module imports only from layers above its own in this list
+// (docs/ARCHITECTURE.md has the map).
+
+// Vocabulary: errors, files a user owns, tensors, a frame's pixels.
 pub mod error;
 pub mod files;
-pub mod gpu;
+pub mod pixels;
+pub mod tensor;
+
+// What is read from files: images, weights.
 pub mod imageio;
+pub mod weights;
+
+// Definitions as data: the network's graph, the finish's parameters.
+pub mod finish;
 pub mod network;
+
+// The CPU reference executor; the GPU device (which knows no kernel by name).
+pub mod cpu;
+pub mod gpu;
+
+// One file per kernel, each beside its CPU twin.
 pub mod ops;
+
+// The network and the finish lowered onto a device.
+pub mod plan;
+
+// The front door.
 pub mod segmenter;
 // Native: it drives the blocking API (the web demo runs its own frame loop).
 #[cfg(not(target_arch = "wasm32"))]
 pub mod stream;
-pub mod tensor;
-pub mod weights;
 
 pub use error::{Error, Result};
+pub use finish::Background;
 pub use gpu::Precision;
 /// The `image` crate at the version our API speaks.
 pub use image;
+pub use pixels::Pixels;
 pub use segmenter::{Backend, Mask, Options, Segmenter};
 #[cfg(not(target_arch = "wasm32"))]
 pub use stream::{Smoothing, Stream};

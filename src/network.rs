@@ -1,13 +1,13 @@
 //! The fixed network as data: a list of operator nodes built from the weights, read top-down
 //! in [`Network::new`] like a model's `forward()`. Both executors walk the same list: the CPU
-//! reference ([`Network::run_cpu`]) and the GPU plan (`gpu::Plan`).
+//! reference ([`crate::cpu::run`]) and the GPU plan ([`crate::plan::Plan`]). This module imports
+//! neither: the graph is data, and the executors read it.
 //!
 //! Activations that TFLite keeps as separate ops are folded into an [`Epilogue`] on the op that
 //! produces them (`act(op(x)) + add`); the math and its order per element are unchanged.
 
-use crate::cpu;
-use crate::error::{Error, Result};
-use crate::tensor::{Shape, Tensor};
+use crate::error::Result;
+use crate::tensor::Shape;
 use crate::weights::Weights;
 
 /// Input resolution of the network (RGB, values in [0, 1], no mean/std).
@@ -19,37 +19,71 @@ pub const OUTPUT: Shape = Shape::new(256, 256, 1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Value(pub usize);
 
+/// An element-wise activation. `act as u32` is the `ACT_*` constant the kernels switch on (the
+/// WGSL prelude is generated from this enum by `ops::wgsl`: one definition for Rust and WGSL).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u32)]
 pub enum Activation {
     #[default]
-    Linear,
-    Relu,
-    HardSwish,
-    Sigmoid,
+    Linear = 0,
+    Relu = 1,
+    HardSwish = 2,
+    Sigmoid = 3,
 }
 
 impl Activation {
+    pub const ALL: [Activation; 4] = [
+        Activation::Linear,
+        Activation::Relu,
+        Activation::HardSwish,
+        Activation::Sigmoid,
+    ];
+
+    /// The activation's definition (the CPU reference and common.wgsl's `activate` follow it).
     pub fn apply(self, v: f32) -> f32 {
         match self {
             Activation::Linear => v,
-            Activation::Relu => cpu::relu(v),
-            Activation::HardSwish => cpu::hard_swish(v),
-            Activation::Sigmoid => cpu::sigmoid(v),
+            Activation::Relu => v.max(0.0),
+            // x * relu6(x + 3) / 6
+            Activation::HardSwish => v * (v + 3.0).clamp(0.0, 6.0) / 6.0,
+            Activation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
         }
     }
 }
 
-/// What happens to an op's result before it is stored: `act(result) + add`.
+/// What happens to an op's result before it is stored: `act(result) + add`. In the graph `A` is
+/// a [`Value`]; bound to a device it is that value's buffer (`ops`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Epilogue {
+pub struct Epilogue<A = Value> {
     pub act: Activation,
-    pub add: Option<Value>,
+    pub add: Option<A>,
 }
 
-impl Epilogue {
+impl<A> Epilogue<A> {
     pub const fn act(act: Activation) -> Self {
         Epilogue { act, add: None }
     }
+
+    /// The same epilogue with `add` mapped, e.g. from a value to its buffer.
+    pub fn map<B>(self, f: impl FnOnce(A) -> B) -> Epilogue<B> {
+        Epilogue {
+            act: self.act,
+            add: self.add.map(f),
+        }
+    }
+}
+
+impl<A> Default for Epilogue<A> {
+    fn default() -> Self {
+        Epilogue::act(Activation::Linear)
+    }
+}
+
+/// TFLite SAME padding for one axis: (output size, padding before). The rest goes after.
+pub fn same_padding(input: usize, kernel: usize, stride: usize) -> (usize, usize) {
+    let output = input.div_ceil(stride);
+    let total = ((output - 1) * stride + kernel).saturating_sub(input);
+    (output, total / 2)
 }
 
 /// A layer's parameters, f32, in TFLite's layout: weight [out, kh, kw, in] (depthwise [1, kh, kw, c]).
@@ -270,79 +304,6 @@ impl Network {
     pub fn macs(&self) -> u64 {
         self.nodes.iter().map(Node::macs).sum()
     }
-
-    /// The CPU reference: runs every node with the plain functions in [`cpu`].
-    /// `input` is the 256x256x3 image in [0, 1]; returns the 256x256 probabilities.
-    pub fn run_cpu(&self, input: &Tensor) -> Result<Tensor> {
-        if input.shape != INPUT {
-            return Err(Error::InvalidInput(format!(
-                "network input must be {INPUT}, got {}",
-                input.shape
-            )));
-        }
-        let mut values: Vec<Tensor> = vec![input.clone()];
-        for node in &self.nodes {
-            let out = eval_node(node, &values);
-            debug_assert_eq!(out.shape, node.shape);
-            values.push(out);
-        }
-        Ok(values.pop().expect("network has nodes"))
-    }
-}
-
-/// One node on the CPU: the op, then its epilogue.
-pub(crate) fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
-    let v = |value: &Value| &values[value.0];
-    let raw = match &node.op {
-        Op::Conv2d {
-            input,
-            layer,
-            stride,
-        } => cpu::conv2d(v(input), &layer.weight, &layer.bias, layer.kernel, *stride),
-        Op::Pointwise { input, gate, layer } => {
-            let gated;
-            let x = match gate {
-                Some(g) => {
-                    gated = cpu::mul_channels(v(input), v(g));
-                    &gated
-                }
-                None => v(input),
-            };
-            cpu::pointwise_conv(x, &layer.weight, &layer.bias)
-        }
-        Op::Depthwise {
-            input,
-            layer,
-            stride,
-        } => cpu::depthwise_conv2d(v(input), &layer.weight, &layer.bias, layer.kernel, *stride),
-        Op::ChannelGate { input, layers } => {
-            let mut x = cpu::global_avg_pool(v(input));
-            for (i, layer) in layers.iter().enumerate() {
-                x = cpu::pointwise_conv(&x, &layer.weight, &layer.bias);
-                let act = if i + 1 == layers.len() {
-                    cpu::sigmoid
-                } else {
-                    cpu::relu
-                };
-                x = cpu::map(&x, act);
-            }
-            x
-        }
-        Op::ScaleChannels { input, gate } => cpu::mul_channels(v(input), v(gate)),
-        Op::Identity { input } => v(input).clone(),
-        Op::Upsample2x { input } => {
-            let s = v(input).shape;
-            cpu::resize_bilinear(v(input), 2 * s.height, 2 * s.width)
-        }
-        Op::TransposedConv2x2 { input, layer } => {
-            cpu::transposed_conv2x2(v(input), &layer.weight, &layer.bias)
-        }
-    };
-    let out = cpu::map(&raw, |x| node.epilogue.act.apply(x));
-    match node.epilogue.add {
-        Some(a) => cpu::add(&out, v(&a)),
-        None => out,
-    }
 }
 
 /// Appends nodes, loading and shape-checking each layer's parameters as it goes.
@@ -414,8 +375,8 @@ impl Builder<'_> {
         let s = self.shape(x);
         let layer = self.layer(name, kernel, s.channels, false)?;
         let shape = Shape::new(
-            cpu::same_padding(s.height, kernel, stride).0,
-            cpu::same_padding(s.width, kernel, stride).0,
+            same_padding(s.height, kernel, stride).0,
+            same_padding(s.width, kernel, stride).0,
             layer.bias.len(),
         );
         self.push(
@@ -461,8 +422,8 @@ impl Builder<'_> {
         let s = self.shape(x);
         let layer = self.layer(name, kernel, s.channels, true)?;
         let shape = Shape::new(
-            cpu::same_padding(s.height, kernel, stride).0,
-            cpu::same_padding(s.width, kernel, stride).0,
+            same_padding(s.height, kernel, stride).0,
+            same_padding(s.width, kernel, stride).0,
             s.channels,
         );
         self.push(
@@ -580,5 +541,34 @@ impl Builder<'_> {
             add: Some(r),
         };
         self.depthwise(&format!("{name}.refine_depthwise"), r, 3, 1, epilogue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_matches_tflite() {
+        // [out, pad_before] with the odd extra row at the bottom/right.
+        assert_eq!(same_padding(256, 3, 2), (128, 0)); // [0,0,1,1]
+        assert_eq!(same_padding(32, 5, 2), (16, 1)); // [1,1,2,2]
+        assert_eq!(same_padding(32, 3, 1), (32, 1));
+        assert_eq!(same_padding(16, 5, 1), (16, 2));
+        assert_eq!(same_padding(7, 3, 2), (4, 1)); // odd size: total 2
+        assert_eq!(same_padding(1, 3, 2), (1, 1));
+    }
+
+    #[test]
+    fn every_activation_is_listed_once_with_its_code() {
+        for (i, act) in Activation::ALL.iter().enumerate() {
+            // Exhaustive: a new variant fails to compile here until it is listed in ALL.
+            match act {
+                Activation::Linear
+                | Activation::Relu
+                | Activation::HardSwish
+                | Activation::Sigmoid => assert_eq!(*act as usize, i),
+            }
+        }
     }
 }

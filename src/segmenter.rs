@@ -2,9 +2,13 @@
 
 use crate::cpu;
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Kernels, Pixels, Plan, PlanStats, Precision};
-use crate::network::{INPUT, Network, OUTPUT};
-use crate::tensor::Tensor;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::finish::Background;
+use crate::gpu::{Gpu, Precision};
+use crate::network::{Network, OUTPUT};
+use crate::ops::Kernels;
+use crate::pixels::Pixels;
+use crate::plan::{Plan, PlanStats};
 use crate::weights::Weights;
 use image::{GrayImage, ImageBuffer, Luma, RgbImage, RgbaImage};
 use std::sync::{Arc, Mutex};
@@ -220,7 +224,7 @@ impl Segmenter {
                         OUTPUT.len()
                     )));
                 }
-                out.copy_from_slice(&self.network.run_cpu(&pixels.network_input()?)?.data);
+                out.copy_from_slice(&cpu::run(&self.network, &cpu::pixels_input(pixels)?)?.data);
                 Ok(())
             }
             Engine::Gpu { plan, owned } => {
@@ -266,7 +270,7 @@ impl Segmenter {
     /// (`refine`) or upsampled bilinearly. On the GPU, network and finish run in one submit.
     ///
     /// ```
-    /// use silhouette::{compose::Background, Backend, Segmenter};
+    /// use silhouette::{Background, Backend, Segmenter};
     /// let photo = image::RgbImage::from_pixel(64, 48, image::Rgb([90, 120, 200]));
     /// let segmenter = Segmenter::new(Backend::Cpu)?;
     /// let cut_out = segmenter.compose(&photo, &Background::Transparent, true)?;
@@ -277,7 +281,7 @@ impl Segmenter {
     pub fn compose(
         &self,
         photo: &RgbImage,
-        background: &crate::compose::Background,
+        background: &Background,
         refine: bool,
     ) -> Result<RgbaImage> {
         if let Engine::Gpu { plan, owned } = &self.engine {
@@ -286,8 +290,8 @@ impl Segmenter {
                 return Ok(done);
             }
         }
-        let alpha = crate::compose::alpha(photo, &self.probabilities(photo)?, refine);
-        Ok(crate::compose::compose(photo, &alpha, background))
+        let alpha = cpu::finish::alpha(photo, &self.probabilities(photo)?, refine);
+        Ok(cpu::finish::compose(photo, &alpha, background))
     }
 
     /// For apps that own the device ([`with_device`](Self::with_device)): texture in, texture
@@ -300,7 +304,7 @@ impl Segmenter {
         input: &wgpu::TextureView,
         output: &wgpu::TextureView,
         size: (u32, u32),
-        background: &crate::compose::Background,
+        background: &Background,
         refine: bool,
     ) -> Result<()> {
         match &self.engine {
@@ -315,7 +319,7 @@ impl Segmenter {
     /// The person on a transparent background, edges refined: `cut_out(&photo)?.save("me.png")`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn cut_out(&self, photo: &RgbImage) -> Result<RgbaImage> {
-        self.compose(photo, &crate::compose::Background::Transparent, true)
+        self.compose(photo, &Background::Transparent, true)
     }
 
     /// The person mask at `image`'s resolution.
@@ -337,39 +341,6 @@ async fn build_plan(gpu: &Gpu, network: &Network, precision: Precision) -> Resul
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the Arc<Plan> half-written: carry on.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The image as the network wants it: 256x256 RGB in [0, 1], resized with half-pixel bilinear
-/// sampling straight from the 8-bit pixels (no full-resolution float copy).
-pub fn network_input(image: &RgbImage) -> Result<Tensor> {
-    resample_to_input(image.width() as usize, image.height() as usize, |x, y| {
-        image.get_pixel(x as u32, y as u32).0
-    })
-}
-
-/// [`network_input`] for any `w` x `h` source read through `rgb(x, y)`.
-pub fn resample_to_input(
-    w: usize,
-    h: usize,
-    rgb: impl Fn(usize, usize) -> [u8; 3],
-) -> Result<Tensor> {
-    if w == 0 || h == 0 {
-        return Err(Error::InvalidInput(format!("image is {w}x{h}")));
-    }
-    let mut t = Tensor::zeros(INPUT);
-    for oy in 0..INPUT.height {
-        let (y0, y1, fy) = cpu::bilinear_taps(oy, h, INPUT.height);
-        for ox in 0..INPUT.width {
-            let (x0, x1, fx) = cpu::bilinear_taps(ox, w, INPUT.width);
-            let (a, b, c, d) = (rgb(x0, y0), rgb(x1, y0), rgb(x0, y1), rgb(x1, y1));
-            for ch in 0..3 {
-                let top = a[ch] as f32 * (1.0 - fx) + b[ch] as f32 * fx;
-                let bottom = c[ch] as f32 * (1.0 - fx) + d[ch] as f32 * fx;
-                *t.at_mut(oy, ox, ch) = (top * (1.0 - fy) + bottom * fy) / 255.0;
-            }
-        }
-    }
-    Ok(t)
 }
 
 /// A person mask: the network's 256x256 probabilities plus the size of the image they describe.
@@ -411,9 +382,9 @@ impl Mask {
     }
 
     /// The mask at the image's resolution, 0 (background) to 255 (person), resized bilinearly
-    /// (see [`compose::alpha`](crate::compose::alpha) for edges that follow the photo).
+    /// (see [`cpu::finish::alpha`] for edges that follow the photo).
     pub fn to_luma8(&self) -> GrayImage {
-        crate::compose::upsample(&self.probabilities, self.width, self.height)
+        cpu::finish::upsample(&self.probabilities, self.width, self.height)
     }
 
     /// The raw 256x256 output as 16-bit gray, value = round(p * 65535).

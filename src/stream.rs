@@ -92,7 +92,7 @@ fn thumbnail(frame: &RgbImage, out: &mut [f32]) {
     out.fill(0.0);
     for (x, y, p) in frame.enumerate_pixels() {
         let i = (y as usize * THUMB / h) * THUMB + x as usize * THUMB / w;
-        out[i] += crate::compose::luma(*p);
+        out[i] += crate::finish::luma(*p);
         counts[i] += 1;
     }
     for (v, n) in out.iter_mut().zip(counts) {

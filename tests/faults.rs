@@ -7,7 +7,7 @@ use silhouette::{Backend, Error};
 
 #[test]
 fn a_shader_that_does_not_compile_is_a_typed_error() {
-    let Some((gpu, _)) = silhouette::gpu::test_gpu() else {
+    let Some((gpu, _)) = silhouette::ops::test_gpu() else {
         return;
     };
     let err = Kernel::from_source(
@@ -21,12 +21,19 @@ fn a_shader_that_does_not_compile_is_a_typed_error() {
         "{err}"
     );
     // The device is still fine afterwards.
-    assert!(Kernel::new(gpu, "softmax", silhouette::gpu::Precision::F32).is_ok());
+    assert!(
+        Kernel::from_source(
+            gpu,
+            "softmax",
+            silhouette::ops::kernel_source("softmax", silhouette::Precision::F32).unwrap(),
+        )
+        .is_ok()
+    );
 }
 
 #[test]
 fn an_allocation_that_cannot_fit_is_a_typed_error() {
-    let Some((gpu, _)) = silhouette::gpu::test_gpu() else {
+    let Some((gpu, _)) = silhouette::ops::test_gpu() else {
         return;
     };
     let err = gpu

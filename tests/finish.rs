@@ -4,7 +4,8 @@
 
 mod common;
 use common::*;
-use silhouette::compose::{self, Background};
+use silhouette::Background;
+use silhouette::cpu::finish as compose;
 use silhouette::image::{Rgb, RgbImage, imageops};
 
 fn photo(w: u32, h: u32) -> RgbImage {

@@ -14,7 +14,7 @@ fn kernels() -> Vec<(String, String)> {
         .filter(|p| p.file_stem().unwrap() != "common")
         .map(|p| {
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let source = silhouette::gpu::kernel_source(&name, silhouette::gpu::Precision::F32)
+            let source = silhouette::ops::kernel_source(&name, silhouette::Precision::F32)
                 .expect("kernel registered in the engine");
             assert!(
                 source.ends_with(&std::fs::read_to_string(&p).unwrap()),
@@ -37,8 +37,7 @@ fn kernels() -> Vec<(String, String)> {
 #[test]
 fn every_f16_kernel_validates_and_translates() {
     for (name, _) in kernels() {
-        let source =
-            silhouette::gpu::kernel_source(&name, silhouette::gpu::Precision::F16).unwrap();
+        let source = silhouette::ops::kernel_source(&name, silhouette::Precision::F16).unwrap();
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
         let info = Validator::new(ValidationFlags::all(), Capabilities::SHADER_FLOAT16)

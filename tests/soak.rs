@@ -8,8 +8,8 @@
 
 mod common;
 use common::*;
+use silhouette::Background;
 use silhouette::Segmenter;
-use silhouette::compose::Background;
 
 /// Runs `frames` frames, sampling resident KB every `every`; returns the samples. `varied`: the
 /// photo's size alternates and the background and refinement change from frame to frame.

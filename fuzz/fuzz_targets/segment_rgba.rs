@@ -2,7 +2,7 @@
 //! error, anything else gives 256x256 probabilities in [0, 1].
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use silhouette::gpu::Pixels;
+use silhouette::Pixels;
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,20 +1,10 @@
 //! Hand-checked cases for the CPU reference: the trusted twin of every GPU kernel.
 
 use super::*;
+use crate::tensor::Shape;
 
 fn t(h: usize, w: usize, c: usize, data: &[f32]) -> Tensor {
     Tensor::from_vec(Shape::new(h, w, c), data.to_vec())
-}
-
-#[test]
-fn same_padding_matches_tflite() {
-    // [out, pad_before] with the odd extra row at the bottom/right.
-    assert_eq!(same_padding(256, 3, 2), (128, 0)); // [0,0,1,1]
-    assert_eq!(same_padding(32, 5, 2), (16, 1)); // [1,1,2,2]
-    assert_eq!(same_padding(32, 3, 1), (32, 1));
-    assert_eq!(same_padding(16, 5, 1), (16, 2));
-    assert_eq!(same_padding(7, 3, 2), (4, 1)); // odd size: total 2
-    assert_eq!(same_padding(1, 3, 2), (1, 1));
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The device: created from the environment (honouring `WGPU_BACKEND`) or borrowed from an
 //! embedding app, with wgpu's asynchronous errors turned into typed [`Error`]s.
 
-use super::Precision;
+#[cfg(not(target_arch = "wasm32"))]
+use super::precision::decode;
+use super::precision::{Precision, encode};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -312,35 +314,6 @@ impl Gpu {
                     )));
                 }
                 Err(_) => continue,
-            }
-        }
-    }
-}
-
-/// `data` as stored at `precision`, little-endian, into `bytes` (cleared first).
-pub(crate) fn encode(data: &[f32], precision: Precision, bytes: &mut Vec<u8>) {
-    bytes.clear();
-    match precision {
-        Precision::F32 => bytes.extend_from_slice(bytemuck::cast_slice(data)),
-        Precision::F16 => bytes.extend(
-            data.iter()
-                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes()),
-        ),
-    }
-}
-
-/// The first `out.len()` elements stored at `precision` in `bytes`, widened to f32.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn decode(bytes: &[u8], precision: Precision, out: &mut [f32]) {
-    match precision {
-        Precision::F32 => {
-            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
-        }
-        Precision::F16 => {
-            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                *o = half::f16::from_le_bytes([b[0], b[1]]).to_f32();
             }
         }
     }

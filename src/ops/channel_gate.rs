@@ -2,10 +2,15 @@
 //! Kernel: shaders/channel_gate.wgsl (one workgroup). CPU twin: global_avg_pool + pointwise_conv
 //! + relu/sigmoid in [`crate::cpu`].
 
-use super::{check, check_params, to_u32};
+use super::{Kernels, Shader, check, check_params, to_u32};
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, Gpu, Kernels};
+use crate::gpu::{Dispatch, Gpu};
 use crate::tensor::Shape;
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "channel_gate",
+    body: include_str!("../../shaders/channel_gate.wgsl"),
+};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -76,7 +81,7 @@ impl ChannelGate<'_> {
             second.bias,
             self.out,
         ];
-        Ok(kernels.channel_gate.bind(gpu, &params, &buffers, [1, 1, 1]))
+        Ok(kernels.get(&SHADER).bind(gpu, &params, &buffers, [1, 1, 1]))
     }
 }
 

@@ -1,9 +1,14 @@
 //! out = act(x * gate[c]) + add: the per-channel broadcast multiply, skip/residual adds and plain
 //! activations. Kernel: shaders/elementwise.wgsl. CPU twins: mul_channels, add, map in [`crate::cpu`].
 
-use super::{Epilogue, act_code, check, optional, to_u32};
+use super::{Epilogue, Kernels, Shader, WG, check, optional, to_u32};
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, Gpu, Kernels, grid};
+use crate::gpu::{Dispatch, Gpu, grid};
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "elementwise",
+    body: include_str!("../../shaders/elementwise.wgsl"),
+};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -42,16 +47,16 @@ impl Elementwise<'_> {
         let params = Params {
             len: to_u32(self.len, "len")?,
             c: self.channels as u32,
-            act: act_code(self.epilogue.act),
+            act: self.epilogue.act as u32,
             has_gate,
             has_add,
             _pad: [0; 3],
         };
-        Ok(kernels.elementwise.bind(
+        Ok(kernels.get(&SHADER).bind(
             gpu,
             &params,
             &[self.input, gate, add, self.out],
-            grid(self.len, 256),
+            grid(self.len, WG),
         ))
     }
 }

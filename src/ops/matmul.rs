@@ -2,9 +2,14 @@
 //! Kernel: shaders/matmul.wgsl. CPU twin: [`cpu::matmul`](crate::cpu::matmul) (the pointwise
 //! convolutions are this with A = pixels x in-channels).
 
-use super::{Epilogue, act_code, check, check_params, optional, to_u32};
+use super::{Epilogue, Kernels, Shader, check, check_params, optional, to_u32};
 use crate::error::Result;
-use crate::gpu::{Dispatch, Gpu, Kernels};
+use crate::gpu::{Dispatch, Gpu};
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "matmul",
+    body: include_str!("../../shaders/matmul.wgsl"),
+};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -73,7 +78,7 @@ impl<'a> Matmul<'a> {
             m: to_u32(m, "m")?,
             n: to_u32(n, "n")?,
             k: to_u32(k, "k")?,
-            act: act_code(self.epilogue.act),
+            act: self.epilogue.act as u32,
             has_bias,
             has_gate,
             has_add,
@@ -84,7 +89,7 @@ impl<'a> Matmul<'a> {
             to_u32(m.div_ceil(TILE), "m tiles")?,
             1,
         ];
-        Ok(kernels.matmul.bind(
+        Ok(kernels.get(&SHADER).bind(
             gpu,
             &params,
             &[self.a, self.b, bias, gate, add, self.out],

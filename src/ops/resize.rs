@@ -1,10 +1,15 @@
 //! Bilinear resize, half-pixel centres, any sizes. Kernel: shaders/resize.wgsl.
 //! CPU twin: [`cpu::resize_bilinear`](crate::cpu::resize_bilinear).
 
-use super::{Epilogue, act_code, check, optional, to_u32};
+use super::{Epilogue, Kernels, Shader, WG, check, optional, to_u32};
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, Gpu, Kernels, grid};
+use crate::gpu::{Dispatch, Gpu, grid};
 use crate::tensor::Shape;
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "resize",
+    body: include_str!("../../shaders/resize.wgsl"),
+};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -44,16 +49,16 @@ impl Resize<'_> {
             out_h: out.height as u32,
             out_w: out.width as u32,
             c: s.channels as u32,
-            act: act_code(self.epilogue.act),
+            act: self.epilogue.act as u32,
             has_add,
             _pad: 0,
         };
         to_u32(out.len(), "resize output size")?;
-        Ok(kernels.resize.bind(
+        Ok(kernels.get(&SHADER).bind(
             gpu,
             &params,
             &[self.input, add, self.out],
-            grid(out.len(), 256),
+            grid(out.len(), WG),
         ))
     }
 }

@@ -1,9 +1,14 @@
 //! Row-wise, numerically stable softmax over a row-major [rows, cols] matrix.
 //! Kernel: shaders/softmax.wgsl. CPU twin: [`cpu::softmax`](crate::cpu::softmax).
 
-use super::{check, to_u32};
+use super::{Kernels, Shader, check, to_u32};
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, Gpu, Kernels, grid};
+use crate::gpu::{Dispatch, Gpu, grid};
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "softmax",
+    body: include_str!("../../shaders/softmax.wgsl"),
+};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -38,7 +43,7 @@ impl Softmax<'_> {
         };
         // One workgroup per row.
         Ok(kernels
-            .softmax
+            .get(&SHADER)
             .bind(gpu, &params, &[self.input, self.out], grid(self.rows, 1)))
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! The weights are compiled into the wasm: nothing is fetched but the page's own files.
 
-use silhouette::gpu::Pixels;
+use silhouette::Pixels;
 use silhouette::{Backend, Options, Segmenter, Weights};
 use std::cell::RefCell;
 use std::rc::Rc;

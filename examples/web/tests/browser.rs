@@ -2,7 +2,7 @@
 //! MediaPipe's goldens. WebGPU must be there: a missing adapter FAILS these tests, never skips.
 #![cfg(target_arch = "wasm32")]
 
-use silhouette::gpu::Pixels;
+use silhouette::Pixels;
 use silhouette::{Backend, Options, Segmenter, Weights};
 use wasm_bindgen_test::*;
 

@@ -1,58 +1,14 @@
-//! The finish on the GPU: the photo at full resolution with refined alpha and its background,
-//! twin of [`crate::compose`] (shaders/downsample, separable, guided, compose.wgsl). Encoded
-//! after the network in the same command buffer, reading the uploaded photo and the network's
-//! output where they already are. Buffers and dispatches are kept from photo to photo.
+//! The finish's workspace on the GPU: the photo at full resolution with refined alpha and its
+//! background (the finish of [`crate::finish`]; CPU twin [`crate::cpu::finish`]), as the ops
+//! downsample -> separable/guided -> compose. Encoded after the network in the same command
+//! buffer, reading the uploaded photo and the network's output where they already are. Buffers
+//! and dispatches are kept from photo to photo.
 
-use super::{Dispatch, Gpu, Kernels, grid};
-use crate::compose::{
-    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, gaussian_taps, work_sigma, work_size,
-};
-use crate::ops::pack_rgba;
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct SizeParams {
-    img_w: u32,
-    img_h: u32,
-    work_w: u32,
-    work_h: u32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct SeparableParams {
-    w: u32,
-    h: u32,
-    horizontal: u32,
-    radius: u32,
-    box_mode: u32,
-    _pad: [u32; 3],
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct GuidedParams {
-    len: u32,
-    eps: f32,
-    _pad: [u32; 2],
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
-struct ComposeParams {
-    img_w: u32,
-    img_h: u32,
-    work_w: u32,
-    work_h: u32,
-    refine: u32,
-    background: u32,
-    colour: u32,
-    bg_w: u32,
-    bg_h: u32,
-    cover_scale: f32,
-    cover_x: f32,
-    cover_y: f32,
-}
+use crate::error::Result;
+use crate::finish::{Background, GUIDE_EPS, GUIDE_RADIUS, gaussian_taps, work_sigma, work_size};
+use crate::gpu::{Dispatch, Gpu};
+use crate::ops::{Compose, ComposeParams, Downsample, Filter, Guided, Kernels, Separable};
+use crate::pixels::pack_rgba;
 
 /// The finish's buffers and dispatches, kept from photo to photo: buffers grow to the largest
 /// photo seen, and dispatches are rebuilt only when a parameter or a buffer changes. A folder of
@@ -162,7 +118,7 @@ impl Finish {
         (w, h): (usize, usize),
         background: &Background,
         refine: bool,
-    ) -> (&[Dispatch], wgpu::Buffer) {
+    ) -> Result<(&[Dispatch], wgpu::Buffer)> {
         let (w2, h2) = work_size(w, h);
         let mut grew = false;
         let planes: Vec<wgpu::Buffer> = Plane::LABELS
@@ -177,30 +133,12 @@ impl Finish {
             STORAGE | wgpu::BufferUsages::COPY_SRC,
             &mut grew,
         );
-        let mut compose = ComposeParams {
-            img_w: w as u32,
-            img_h: h as u32,
-            work_w: w2 as u32,
-            work_h: h2 as u32,
-            refine: refine as u32,
-            background: 0,
-            colour: 0,
-            bg_w: 1,
-            bg_h: 1,
-            cover_scale: 1.0,
-            cover_x: 0.0,
-            cover_y: 0.0,
-        };
+        let compose = ComposeParams::new((w, h), (w2, h2), background, refine)?;
         let (mut taps, mut picture) = (gpu.empty.clone(), gpu.empty.clone());
         let mut blur_taps = 0;
         match background {
-            Background::Transparent => {}
-            Background::Color(c) => {
-                compose.background = 1;
-                compose.colour = u32::from_le_bytes([c[0], c[1], c[2], 255]);
-            }
+            Background::Transparent | Background::Color(_) => {}
             Background::Blur { radius } => {
-                compose.background = 2;
                 let weights = gaussian_taps(work_sigma(*radius, w, w2));
                 blur_taps = weights.len();
                 taps = self.taps.at_least(
@@ -214,11 +152,6 @@ impl Finish {
                     .write_buffer(&taps, 0, bytemuck::cast_slice(&weights));
             }
             Background::Image(bg) => {
-                compose.background = 3;
-                let cover = Cover::new(bg, w, h);
-                (compose.bg_w, compose.bg_h) = bg.dimensions();
-                (compose.cover_scale, compose.cover_x, compose.cover_y) =
-                    (cover.scale, cover.offset_x, cover.offset_y);
                 pack_rgba(bg, &mut self.packed);
                 picture = self.picture.at_least(
                     gpu,
@@ -247,10 +180,12 @@ impl Finish {
                 picture: &picture,
                 out: &out,
             };
-            self.built = Some((key, dispatches(gpu, k, &buffers, &compose, blur_taps)));
+            let size = Size { w, h, w2, h2 };
+            let dispatches = dispatches(gpu, k, &buffers, size, compose, refine, blur_taps)?;
+            self.built = Some((key, dispatches));
         }
         let (_, dispatches) = self.built.as_ref().expect("just built");
-        (dispatches, out)
+        Ok((dispatches, out))
     }
 
     /// A mappable buffer of at least `bytes` for reading the result back.
@@ -275,120 +210,83 @@ struct Buffers<'a> {
     out: &'a wgpu::Buffer,
 }
 
+/// The photo's size and the working size.
+#[derive(Clone, Copy)]
+struct Size {
+    w: usize,
+    h: usize,
+    w2: usize,
+    h2: usize,
+}
+
 /// The finish's dispatches: downsample; the guided filter's box filters and coefficients when
 /// refining; the background blur; then the per-pixel compose.
 fn dispatches(
     gpu: &Gpu,
     k: &Kernels,
     b: &Buffers,
-    compose: &ComposeParams,
+    Size { w, h, w2, h2 }: Size,
+    compose: ComposeParams,
+    refine: bool,
     blur_taps: usize,
-) -> Vec<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let plane = |p: Plane| &b.planes[p as usize];
-    let (w, h) = (compose.img_w as usize, compose.img_h as usize);
-    let (w2, h2) = (compose.work_w as usize, compose.work_h as usize);
-    let sizes = SizeParams {
-        img_w: compose.img_w,
-        img_h: compose.img_h,
-        work_w: compose.work_w,
-        work_h: compose.work_h,
+    let downsample = Downsample {
+        image: b.image,
+        probabilities: b.probabilities,
+        width: w,
+        height: h,
+        guide: plane(Plane::Guide),
+        colour: plane(Plane::Colour),
+        work_width: w2,
+        work_height: h2,
     };
-    let mut dispatches = vec![k.downsample.bind(
-        gpu,
-        &sizes,
-        &[
-            b.image,
-            b.probabilities,
-            plane(Plane::Guide),
-            plane(Plane::Colour),
-        ],
-        grid(w2 * h2, 256),
-    )];
-    let separable = |radius, weights, box_mode, src: Plane, dst: Plane| {
-        separable(
-            gpu,
-            k,
-            (w2, h2),
-            radius,
-            weights,
-            box_mode,
-            plane(src),
-            plane(Plane::Tmp),
-            plane(dst),
-        )
+    let mut dispatches = vec![downsample.bind(gpu, k)?];
+    let separable = |filter, src: Plane, dst: Plane| {
+        Separable {
+            src: plane(src),
+            tmp: plane(Plane::Tmp),
+            dst: plane(dst),
+            width: w2,
+            height: h2,
+            filter,
+        }
+        .bind(gpu, k)
     };
-    if compose.refine != 0 {
-        dispatches.extend(separable(
-            GUIDE_RADIUS,
-            &gpu.empty,
-            true,
-            Plane::Guide,
-            Plane::Means,
-        ));
-        let params = GuidedParams {
-            len: (w2 * h2) as u32,
-            eps: GUIDE_EPS,
-            _pad: [0; 2],
+    if refine {
+        let window = Filter::Box {
+            radius: GUIDE_RADIUS,
         };
-        dispatches.push(k.guided.bind(
-            gpu,
-            &params,
-            &[plane(Plane::Means), plane(Plane::Coefficients)],
-            grid(w2 * h2, 256),
-        ));
+        dispatches.extend(separable(window, Plane::Guide, Plane::Means)?);
+        let guided = Guided {
+            means: plane(Plane::Means),
+            coefficients: plane(Plane::Coefficients),
+            pixels: w2 * h2,
+            eps: GUIDE_EPS,
+        };
+        dispatches.push(guided.bind(gpu, k)?);
         dispatches.extend(separable(
-            GUIDE_RADIUS,
-            &gpu.empty,
-            true,
+            window,
             Plane::Coefficients,
             Plane::MeanCoefficients,
-        ));
+        )?);
     }
     if blur_taps > 0 {
-        dispatches.extend(separable(
-            blur_taps - 1,
-            b.taps,
-            false,
-            Plane::Colour,
-            Plane::Blurred,
-        ));
-    }
-    let buffers = [
-        b.image,
-        b.probabilities,
-        plane(Plane::MeanCoefficients),
-        plane(Plane::Blurred),
-        b.picture,
-        b.out,
-    ];
-    dispatches.push(k.compose.bind(gpu, compose, &buffers, grid(w * h, 256)));
-    dispatches
-}
-
-/// Both passes of a separable filter from `src` into `dst`, through `tmp`.
-#[allow(clippy::too_many_arguments)]
-fn separable(
-    gpu: &Gpu,
-    k: &Kernels,
-    (w, h): (usize, usize),
-    radius: usize,
-    weights: &wgpu::Buffer,
-    box_mode: bool,
-    src: &wgpu::Buffer,
-    tmp: &wgpu::Buffer,
-    dst: &wgpu::Buffer,
-) -> [Dispatch; 2] {
-    let pass = |horizontal: bool, from: &wgpu::Buffer, to: &wgpu::Buffer| {
-        let params = SeparableParams {
-            w: w as u32,
-            h: h as u32,
-            horizontal: horizontal as u32,
-            radius: radius as u32,
-            box_mode: box_mode as u32,
-            _pad: [0; 3],
+        let gaussian = Filter::Taps {
+            taps: b.taps,
+            len: blur_taps,
         };
-        k.separable
-            .bind(gpu, &params, &[from, weights, to], grid(w * h, 256))
+        dispatches.extend(separable(gaussian, Plane::Colour, Plane::Blurred)?);
+    }
+    let compose = Compose {
+        image: b.image,
+        probabilities: b.probabilities,
+        coefficients: plane(Plane::MeanCoefficients),
+        blurred: plane(Plane::Blurred),
+        picture: b.picture,
+        out: b.out,
+        params: compose,
     };
-    [pass(true, src, tmp), pass(false, tmp, dst)]
+    dispatches.push(compose.bind(gpu, k)?);
+    Ok(dispatches)
 }

@@ -1,41 +1,19 @@
-//! From a 256x256 mask to a result people keep, at the photo's full resolution: the alpha
-//! (bilinear, or refined by a guided filter that follows the photo's edges) and the compositing
-//! (cut-out, blurred or replaced background). This is the plain CPU reference; the GPU kernels
-//! in shaders/refine.wgsl and shaders/compose.wgsl are tested against it.
+//! The finish on the CPU: from a 256x256 mask to a result people keep, at the photo's full
+//! resolution: the alpha (bilinear, or refined by a guided filter that follows the photo's
+//! edges) and the compositing (cut-out, blurred or replaced background). The plain reference of
+//! the finish defined in [`crate::finish`]; GPU twins: [`ops::downsample`](crate::ops::downsample),
+//! [`ops::separable`](crate::ops::separable), [`ops::guided`](crate::ops::guided),
+//! [`ops::compose`](crate::ops::compose), [`ops::postprocess`](crate::ops::postprocess).
 //!
 //! Memory stays bounded at any size: everything at full resolution is 8-bit and computed pixel
 //! by pixel; float planes live only at the working resolution (at most 512 on the long side).
-//!
-//! **Why a guided filter** (He, Sun, Tang; the "fast" variant of He & Sun 2015) rather than joint
-//! bilateral upsampling: it is linear in the pixel count whatever the radius (box filters), it has
-//! no range parameter to tune per photo, and its output is locally an affine function of the
-//! photo's luminance, so a mask edge snaps to the photo's own edge (hair, shoulders) instead of
-//! the 256x256 grid. The fast variant computes the affine coefficients at the working resolution
-//! and applies them at full resolution, which is also what keeps memory bounded.
 
-use crate::cpu::bilinear_taps;
+use super::bilinear_taps;
+use crate::finish::{
+    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, gaussian_taps, luma, to_u8, work_sigma, work_size,
+};
 use crate::network::OUTPUT;
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
-
-/// Long side of the working resolution of the guided filter and the background blur.
-pub const WORK_SIZE: usize = 512;
-/// Guided filter window radius at the working resolution, and its regulariser (on [0, 1] luma).
-pub const GUIDE_RADIUS: usize = 4;
-pub const GUIDE_EPS: f32 = 1e-3;
-
-/// What goes behind the person.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Background {
-    /// Keep only the person: RGBA with the mask as straight (not premultiplied) alpha.
-    Transparent,
-    /// The photo itself, Gaussian-blurred with this sigma in full-resolution pixels.
-    Blur {
-        radius: f32,
-    },
-    Color([u8; 3]),
-    /// Scaled to cover the photo (no bars), centred, cropped.
-    Image(RgbImage),
-}
 
 /// A single-channel float plane at working resolution.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,27 +44,8 @@ impl Plane {
     }
 }
 
-/// The working resolution for a `w` x `h` photo: at most WORK_SIZE on the long side, never
-/// larger than the photo.
-pub fn work_size(w: usize, h: usize) -> (usize, usize) {
-    let long = w.max(h);
-    if long <= WORK_SIZE {
-        return (w, h);
-    }
-    let scale = WORK_SIZE as f64 / long as f64;
-    (
-        ((w as f64 * scale).round() as usize).max(1),
-        ((h as f64 * scale).round() as usize).max(1),
-    )
-}
-
-/// Rec. 601 luma in [0, 1].
-pub fn luma(p: Rgb<u8>) -> f32 {
-    (0.299 * p.0[0] as f32 + 0.587 * p.0[1] as f32 + 0.114 * p.0[2] as f32) / 255.0
-}
-
 /// Area-average downsampling of `f(pixel)` to `w2` x `h2` (each source pixel counted once).
-fn area_downsample(
+pub fn area_downsample(
     image: &RgbImage,
     w2: usize,
     h2: usize,
@@ -131,6 +90,15 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
     out
 }
 
+/// One pixel's affine coefficients (a, b) from the box means of I, p, I*p and I*I:
+/// a = cov(I, p) / (var(I) + eps), b = mean(p) - a * mean(I).
+pub fn guided_ab(mean_i: f32, mean_p: f32, corr_ip: f32, corr_ii: f32) -> (f32, f32) {
+    let var_i = corr_ii - mean_i * mean_i;
+    let cov_ip = corr_ip - mean_i * mean_p;
+    let a = cov_ip / (var_i + GUIDE_EPS);
+    (a, mean_p - a * mean_i)
+}
+
 /// The guided filter's affine coefficients (mean_a, mean_b) at working resolution: the refined
 /// alpha at full resolution is `mean_a * luma + mean_b`, sampled bilinearly.
 pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, Plane) {
@@ -160,17 +128,14 @@ pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, P
     let mut a = Plane::new(w2, h2);
     let mut b = Plane::new(w2, h2);
     for i in 0..w2 * h2 {
-        let var_i = corr_ii.data[i] - mean_i.data[i] * mean_i.data[i];
-        let cov_ip = corr_ip.data[i] - mean_i.data[i] * mean_p.data[i];
-        a.data[i] = cov_ip / (var_i + GUIDE_EPS);
-        b.data[i] = mean_p.data[i] - a.data[i] * mean_i.data[i];
+        (a.data[i], b.data[i]) = guided_ab(
+            mean_i.data[i],
+            mean_p.data[i],
+            corr_ip.data[i],
+            corr_ii.data[i],
+        );
     }
     (box_mean(&a, GUIDE_RADIUS), box_mean(&b, GUIDE_RADIUS))
-}
-
-/// floor(v * 255 + 0.5), clamped: how every 8-bit value is made here and on the GPU.
-pub fn to_u8(v: f32) -> u8 {
-    (v * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8
 }
 
 /// The 256x256 probabilities resized to `w` x `h` (half-pixel bilinear), as 8-bit.
@@ -210,30 +175,8 @@ pub fn blurred_background(image: &RgbImage, radius: f32) -> [Plane; 3] {
     let taps = gaussian_taps(sigma);
     planes.map(|p| separable(&p, &taps))
 }
-
-/// The widest blur, as sigma at the working resolution. At 512 px a Gaussian this wide already
-/// washes the background out to its average colour; capping it bounds the blur's cost at 193
-/// taps a pass, where `--radius 1000` on a 640x480 photo asked for 2,401.
-pub const MAX_WORK_SIGMA: f32 = 64.0;
-
-/// The blur's sigma at the working resolution for `radius` at the photo's (`w` wide, `w2` at
-/// working resolution), between 0.01 and [`MAX_WORK_SIGMA`].
-pub fn work_sigma(radius: f32, w: usize, w2: usize) -> f32 {
-    (radius * w2 as f32 / w as f32).clamp(0.01, MAX_WORK_SIGMA)
-}
-
-/// Normalised Gaussian weights for offsets 0..=ceil(3 sigma).
-pub fn gaussian_taps(sigma: f32) -> Vec<f32> {
-    let reach = (3.0 * sigma).ceil() as usize;
-    let raw: Vec<f32> = (0..=reach)
-        .map(|d| (-(d as f32).powi(2) / (2.0 * sigma * sigma)).exp())
-        .collect();
-    let total = raw[0] + 2.0 * raw[1..].iter().sum::<f32>();
-    raw.iter().map(|v| v / total).collect()
-}
-
 /// Horizontal then vertical convolution with symmetric `taps`, edges clamped.
-fn separable(p: &Plane, taps: &[f32]) -> Plane {
+pub fn separable(p: &Plane, taps: &[f32]) -> Plane {
     let (w, h) = (p.width as isize, p.height as isize);
     let pass = |src: &Plane, dx: isize, dy: isize| {
         let mut out = Plane::new(src.width, src.height);
@@ -285,42 +228,6 @@ pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> 
         let px = [0, 1, 2].map(|c| to_u8((fg[c] as f32 * t + behind[c] * (1.0 - t)) / 255.0));
         Rgba([px[0], px[1], px[2], 255])
     })
-}
-
-/// Maps photo pixels onto a background image scaled to cover the photo, centred.
-#[derive(Clone, Copy, Debug)]
-pub struct Cover {
-    pub scale: f32,
-    pub offset_x: f32,
-    pub offset_y: f32,
-}
-
-impl Cover {
-    pub fn new(bg: &RgbImage, w: usize, h: usize) -> Cover {
-        let (bw, bh) = (bg.width() as f32, bg.height() as f32);
-        // Background pixels per photo pixel: the smaller ratio, so the background covers.
-        let scale = (bw / w as f32).min(bh / h as f32);
-        Cover {
-            scale,
-            offset_x: (bw - w as f32 * scale) / 2.0,
-            offset_y: (bh - h as f32 * scale) / 2.0,
-        }
-    }
-
-    /// Bilinear sample of `bg` under photo pixel (x, y).
-    pub fn sample(&self, bg: &RgbImage, x: usize, y: usize) -> [f32; 3] {
-        let (bw, bh) = (bg.width() as f32, bg.height() as f32);
-        let sx = ((x as f32 + 0.5) * self.scale + self.offset_x - 0.5).clamp(0.0, bw - 1.0);
-        let sy = ((y as f32 + 0.5) * self.scale + self.offset_y - 0.5).clamp(0.0, bh - 1.0);
-        let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
-        let (x1, y1) = ((x0 + 1).min(bg.width() - 1), (y0 + 1).min(bg.height() - 1));
-        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-        let p = |x, y| bg.get_pixel(x, y).0.map(f32::from);
-        let (a, b, c, d) = (p(x0, y0), p(x1, y0), p(x0, y1), p(x1, y1));
-        [0, 1, 2].map(|i| {
-            (a[i] * (1.0 - fx) + b[i] * fx) * (1.0 - fy) + (c[i] * (1.0 - fx) + d[i] * fx) * fy
-        })
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,183 @@
+//! The command line as clap parses it, and what each verb asks for.
+
+use crate::work::{Effect, Job};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use silhouette::imageio;
+use silhouette::{Background, Error};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Person segmentation on this device (MediaPipe Selfie Segmentation). \
+    Every verb takes a photo or a folder of photos (PNG, JPEG, WebP)."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// The person mask as grayscale at the input's resolution.
+    Mask {
+        #[command(flatten)]
+        io: Io,
+        /// The network's raw 256x256 output as 16-bit gray (value = round(p * 65535)).
+        #[arg(long, conflicts_with = "refine")]
+        raw: bool,
+        /// Refine the mask's edges along the photo's own edges.
+        #[arg(long)]
+        refine: bool,
+    },
+    /// The person on a transparent background (PNG; JPEG output is composited over white).
+    Cut {
+        #[command(flatten)]
+        io: Io,
+        #[command(flatten)]
+        edges: Edges,
+    },
+    /// The photo with its background blurred.
+    Blur {
+        #[command(flatten)]
+        io: Io,
+        #[command(flatten)]
+        edges: Edges,
+        /// Blur strength: the Gaussian's sigma in pixels [default: 1% of the photo's long side].
+        #[arg(long, value_name = "PX", value_parser = parse_radius)]
+        radius: Option<f32>,
+    },
+    /// The person in front of a colour or another picture.
+    Replace {
+        #[command(flatten)]
+        io: Io,
+        #[command(flatten)]
+        edges: Edges,
+        #[command(flatten)]
+        with: Replacement,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct Io {
+    /// A photo, or a folder of photos.
+    pub(crate) input: PathBuf,
+    /// The output file (.png or .jpg), or for a folder input, the output folder.
+    #[arg(short, long)]
+    pub(crate) output: PathBuf,
+    /// Output format for folders [default: png] (a single file's comes from its extension).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<Format>,
+    /// Photos processed at once in a folder (decoding and encoding overlap with the GPU)
+    /// [default: the cores, at most 8; capped at 2 per core].
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) jobs: Option<u32>,
+    /// Treat the folder as a video's frames, in name order: smooth the mask over time.
+    #[arg(long)]
+    pub(crate) smooth: bool,
+    /// Where to run the network.
+    #[arg(long, default_value = "auto", value_parser = ["cpu", "gpu", "auto"])]
+    pub(crate) backend: String,
+    /// GPU weight storage: f16 halves the parameter bytes, exactly (MediaPipe ships them as f16).
+    #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
+    pub(crate) precision: String,
+    /// Load weights from this safetensors file instead of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) weights: Option<PathBuf>,
+    /// Say which device runs the network.
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct Edges {
+    /// Upsample the mask bilinearly instead of refining its edges along the photo's.
+    #[arg(long)]
+    no_refine: bool,
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub(crate) struct Replacement {
+    /// A colour, '#RRGGBB'.
+    #[arg(long, value_parser = parse_color)]
+    color: Option<[u8; 3]>,
+    /// A picture, scaled to cover the photo.
+    #[arg(long, value_name = "FILE")]
+    image: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Format {
+    Png,
+    Jpeg,
+}
+
+fn parse_color(s: &str) -> Result<[u8; 3], String> {
+    let hex = s.strip_prefix('#').unwrap_or(s);
+    let valid = hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit());
+    if !valid {
+        return Err(format!("{s:?} is not a colour like '#2e7d32'"));
+    }
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex");
+    Ok([byte(0), byte(2), byte(4)])
+}
+
+fn parse_radius(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(r) if r > 0.0 && r <= 1000.0 => Ok(r),
+        _ => Err(format!(
+            "{s:?}: the radius is a number of pixels between 0 and 1000"
+        )),
+    }
+}
+
+impl Command {
+    pub(crate) fn io(&self) -> &Io {
+        match self {
+            Command::Mask { io, .. }
+            | Command::Cut { io, .. }
+            | Command::Blur { io, .. }
+            | Command::Replace { io, .. } => io,
+        }
+    }
+
+    /// Every file the command reads besides the photos (none of them may become an output).
+    pub(crate) fn reads(&self) -> Vec<PathBuf> {
+        let picture = match self {
+            Command::Replace { with, .. } => with.image.clone(),
+            _ => None,
+        };
+        self.io().weights.iter().cloned().chain(picture).collect()
+    }
+
+    /// What to make of each photo (a background picture is decoded here).
+    pub(crate) fn job(&self) -> Result<Job, Error> {
+        let (effect, refine, radius) = match self {
+            Command::Mask { raw, refine, .. } => (Effect::Mask { raw: *raw }, *refine, None),
+            Command::Cut { edges, .. } => (
+                Effect::Compose(Background::Transparent),
+                !edges.no_refine,
+                None,
+            ),
+            Command::Blur { edges, radius, .. } => (
+                Effect::Compose(Background::Blur { radius: 0.0 }),
+                !edges.no_refine,
+                *radius,
+            ),
+            Command::Replace { edges, with, .. } => {
+                let background = match (with.color, &with.image) {
+                    (Some(color), _) => Background::Color(color),
+                    (None, Some(path)) => Background::Image(imageio::load_image(path)?.to_rgb8()),
+                    (None, None) => unreachable!("clap requires one"),
+                };
+                (Effect::Compose(background), !edges.no_refine, None)
+            }
+        };
+        Ok(Job {
+            effect,
+            refine,
+            radius,
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! `silhouette`: cut people out of photos, on this device.
+
+mod args;
+mod error;
+mod outputs;
+mod work;
+
+use args::{Cli, Io};
+use clap::Parser;
+use error::CliError;
+use outputs::{plan_file, plan_folder};
+use silhouette::files;
+use silhouette::imageio;
+use silhouette::{Backend, Options, Precision, Segmenter, Weights};
+use std::process::ExitCode;
+use work::run_folder;
+
+/// One line on stderr, prefixed. Never panics: a closed or full stderr is not worth dying for.
+pub(crate) fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "silhouette: {line}");
+}
+
+pub(crate) fn segmenter(io: &Io) -> Result<Segmenter, silhouette::Error> {
+    let weights = match &io.weights {
+        Some(path) => Weights::from_file(path)?,
+        None => Weights::embedded()?,
+    };
+    let precision = if io.precision == "f16" {
+        Precision::F16
+    } else {
+        Precision::F32
+    };
+    let options = Options {
+        backend: io.backend.parse::<Backend>()?,
+        precision,
+    };
+    let segmenter = Segmenter::with_options(&weights, options)?;
+    if let Some(notice) = segmenter.notice() {
+        say(notice);
+    }
+    if io.verbose {
+        say(&format!("running on {}", segmenter.device_description()));
+    }
+    Ok(segmenter)
+}
+
+/// Outputs are planned and checked first, then the inputs are read, then the work is done.
+fn run(cli: Cli) -> Result<(), CliError> {
+    let io = cli.command.io();
+    let folder = io.input.is_dir();
+    let plan = if folder {
+        plan_folder(io, &cli.command.reads())?
+    } else {
+        plan_file(io, &cli.command.reads())?
+    };
+    let job = cli.command.job()?;
+    if folder {
+        return run_folder(io, &job, &segmenter(io)?, &plan);
+    }
+    // A bad photo fails before the segmenter (and its GPU) is set up.
+    let (input, output) = &plan[0];
+    let photo = imageio::load_image(input)?.to_rgb8();
+    Ok(job.process_photo(&segmenter(io)?, None, &photo, input, output)?)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Headless (no session, no display): Mesa's device-select Vulkan layer looks for a Wayland
+    // display and prints "error: XDG_RUNTIME_DIR is invalid" on every run. It only orders GPUs
+    // for a display, which a compute tool has none of. Set before any thread starts.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none()
+        && std::env::var_os("NODEVICE_SELECT").is_none()
+    {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+    // Ctrl-C or SIGTERM: remove any named temporary file (on Linux there are none), then stop.
+    let _ = ctrlc::set_handler(|| {
+        let _held = files::remove_temporary_files_and_hold();
+        std::process::exit(130);
+    });
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            say(&e.to_string());
+            ExitCode::from(2)
+        }
+    }
+}

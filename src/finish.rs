@@ -1,0 +1,145 @@
+//! The finish as data: what goes behind the person, and the fixed parameters and small formulas
+//! that both executors of the finish follow (the CPU reference in [`crate::cpu::finish`], the
+//! GPU kernels in [`crate::ops`]: downsample, separable, guided, compose).
+//!
+//! **Why a guided filter** (He, Sun, Tang; the "fast" variant of He & Sun 2015) rather than joint
+//! bilateral upsampling: it is linear in the pixel count whatever the radius (box filters), it has
+//! no range parameter to tune per photo, and its output is locally an affine function of the
+//! photo's luminance, so a mask edge snaps to the photo's own edge (hair, shoulders) instead of
+//! the 256x256 grid. The fast variant computes the affine coefficients at the working resolution
+//! and applies them at full resolution, which is also what keeps memory bounded.
+
+use image::{Rgb, RgbImage};
+
+/// Long side of the working resolution of the guided filter and the background blur.
+pub const WORK_SIZE: usize = 512;
+/// Guided filter window radius at the working resolution, and its regulariser (on [0, 1] luma).
+pub const GUIDE_RADIUS: usize = 4;
+pub const GUIDE_EPS: f32 = 1e-3;
+
+/// What goes behind the person.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Background {
+    /// Keep only the person: RGBA with the mask as straight (not premultiplied) alpha.
+    Transparent,
+    /// The photo itself, Gaussian-blurred with this sigma in full-resolution pixels.
+    Blur {
+        radius: f32,
+    },
+    Color([u8; 3]),
+    /// Scaled to cover the photo (no bars), centred, cropped.
+    Image(RgbImage),
+}
+
+/// The kinds of [`Background`], as the compose kernel switches on them: `kind as u32` is the
+/// `BACKGROUND_*` constant of the generated WGSL prelude (`ops::wgsl`), so Rust and WGSL share
+/// one definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum BackgroundKind {
+    Transparent = 0,
+    Color = 1,
+    Blur = 2,
+    Image = 3,
+}
+
+impl BackgroundKind {
+    pub const ALL: [BackgroundKind; 4] = [
+        BackgroundKind::Transparent,
+        BackgroundKind::Color,
+        BackgroundKind::Blur,
+        BackgroundKind::Image,
+    ];
+}
+
+impl Background {
+    pub fn kind(&self) -> BackgroundKind {
+        match self {
+            Background::Transparent => BackgroundKind::Transparent,
+            Background::Color(_) => BackgroundKind::Color,
+            Background::Blur { .. } => BackgroundKind::Blur,
+            Background::Image(_) => BackgroundKind::Image,
+        }
+    }
+}
+
+/// The working resolution for a `w` x `h` photo: at most WORK_SIZE on the long side, never
+/// larger than the photo.
+pub fn work_size(w: usize, h: usize) -> (usize, usize) {
+    let long = w.max(h);
+    if long <= WORK_SIZE {
+        return (w, h);
+    }
+    let scale = WORK_SIZE as f64 / long as f64;
+    (
+        ((w as f64 * scale).round() as usize).max(1),
+        ((h as f64 * scale).round() as usize).max(1),
+    )
+}
+
+/// Rec. 601 luma in [0, 1].
+pub fn luma(p: Rgb<u8>) -> f32 {
+    (0.299 * p.0[0] as f32 + 0.587 * p.0[1] as f32 + 0.114 * p.0[2] as f32) / 255.0
+}
+
+/// floor(v * 255 + 0.5), clamped: how every 8-bit value is made here and on the GPU.
+pub fn to_u8(v: f32) -> u8 {
+    (v * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8
+}
+
+/// The widest blur, as sigma at the working resolution. At 512 px a Gaussian this wide already
+/// washes the background out to its average colour; capping it bounds the blur's cost at 193
+/// taps a pass, where `--radius 1000` on a 640x480 photo asked for 2,401.
+pub const MAX_WORK_SIGMA: f32 = 64.0;
+
+/// The blur's sigma at the working resolution for `radius` at the photo's (`w` wide, `w2` at
+/// working resolution), between 0.01 and [`MAX_WORK_SIGMA`].
+pub fn work_sigma(radius: f32, w: usize, w2: usize) -> f32 {
+    (radius * w2 as f32 / w as f32).clamp(0.01, MAX_WORK_SIGMA)
+}
+
+/// Normalised Gaussian weights for offsets 0..=ceil(3 sigma).
+pub fn gaussian_taps(sigma: f32) -> Vec<f32> {
+    let reach = (3.0 * sigma).ceil() as usize;
+    let raw: Vec<f32> = (0..=reach)
+        .map(|d| (-(d as f32).powi(2) / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let total = raw[0] + 2.0 * raw[1..].iter().sum::<f32>();
+    raw.iter().map(|v| v / total).collect()
+}
+
+/// Maps photo pixels onto a background image scaled to cover the photo, centred.
+#[derive(Clone, Copy, Debug)]
+pub struct Cover {
+    pub scale: f32,
+    pub offset_x: f32,
+    pub offset_y: f32,
+}
+
+impl Cover {
+    pub fn new(bg: &RgbImage, w: usize, h: usize) -> Cover {
+        let (bw, bh) = (bg.width() as f32, bg.height() as f32);
+        // Background pixels per photo pixel: the smaller ratio, so the background covers.
+        let scale = (bw / w as f32).min(bh / h as f32);
+        Cover {
+            scale,
+            offset_x: (bw - w as f32 * scale) / 2.0,
+            offset_y: (bh - h as f32 * scale) / 2.0,
+        }
+    }
+
+    /// Bilinear sample of `bg` under photo pixel (x, y).
+    pub fn sample(&self, bg: &RgbImage, x: usize, y: usize) -> [f32; 3] {
+        let (bw, bh) = (bg.width() as f32, bg.height() as f32);
+        let sx = ((x as f32 + 0.5) * self.scale + self.offset_x - 0.5).clamp(0.0, bw - 1.0);
+        let sy = ((y as f32 + 0.5) * self.scale + self.offset_y - 0.5).clamp(0.0, bh - 1.0);
+        let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
+        let (x1, y1) = ((x0 + 1).min(bg.width() - 1), (y0 + 1).min(bg.height() - 1));
+        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+        let p = |x, y| bg.get_pixel(x, y).0.map(f32::from);
+        let (a, b, c, d) = (p(x0, y0), p(x1, y0), p(x0, y1), p(x1, y1));
+        [0, 1, 2].map(|i| {
+            (a[i] * (1.0 - fx) + b[i] * fx) * (1.0 - fy) + (c[i] * (1.0 - fx) + d[i] * fx) * fy
+        })
+    }
+}

@@ -1,0 +1,212 @@
+//! The finished photo, one thread per full-resolution pixel: alpha from the guided coefficients
+//! (refined) or the bilinear mask, then a straight-alpha cut-out or a blend over a colour, the
+//! blurred photo or a cover-scaled picture. Kernel: shaders/compose.wgsl. CPU twins:
+//! [`cpu::finish::alpha`](crate::cpu::finish::alpha) and
+//! [`cpu::finish::compose`](crate::cpu::finish::compose).
+
+use super::{Kernels, Shader, WG, check, to_u32};
+use crate::error::Result;
+use crate::finish::{Background, BackgroundKind, Cover};
+use crate::gpu::{Dispatch, Gpu, grid};
+use crate::network::OUTPUT;
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "compose",
+    body: include_str!("../../shaders/compose.wgsl"),
+};
+
+/// Everything the compose kernel is told about a photo (its uniform block).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ComposeParams {
+    img_w: u32,
+    img_h: u32,
+    work_w: u32,
+    work_h: u32,
+    refine: u32,
+    background: u32,
+    colour: u32,
+    bg_w: u32,
+    bg_h: u32,
+    cover_scale: f32,
+    cover_x: f32,
+    cover_y: f32,
+}
+
+impl ComposeParams {
+    /// A `w` x `h` photo finished at `work` resolution over `background`, refined or not.
+    pub fn new(
+        (w, h): (usize, usize),
+        (w2, h2): (usize, usize),
+        background: &Background,
+        refine: bool,
+    ) -> Result<ComposeParams> {
+        let mut p = ComposeParams {
+            img_w: to_u32(w, "photo width")?,
+            img_h: to_u32(h, "photo height")?,
+            work_w: to_u32(w2, "working width")?,
+            work_h: to_u32(h2, "working height")?,
+            refine: refine as u32,
+            background: background.kind() as u32,
+            colour: 0,
+            bg_w: 1,
+            bg_h: 1,
+            cover_scale: 1.0,
+            cover_x: 0.0,
+            cover_y: 0.0,
+        };
+        match background {
+            Background::Color(c) => p.colour = u32::from_le_bytes([c[0], c[1], c[2], 255]),
+            Background::Image(bg) => {
+                let cover = Cover::new(bg, w, h);
+                (p.bg_w, p.bg_h) = bg.dimensions();
+                (p.cover_scale, p.cover_x, p.cover_y) =
+                    (cover.scale, cover.offset_x, cover.offset_y);
+            }
+            Background::Transparent | Background::Blur { .. } => {}
+        }
+        Ok(p)
+    }
+
+    fn pixels(&self) -> usize {
+        self.img_w as usize * self.img_h as usize
+    }
+
+    fn work_pixels(&self) -> usize {
+        self.work_w as usize * self.work_h as usize
+    }
+}
+
+pub struct Compose<'a> {
+    /// The photo, packed RGBA8.
+    pub image: &'a wgpu::Buffer,
+    /// The network's 256x256 output.
+    pub probabilities: &'a wgpu::Buffer,
+    /// The guided filter's mean (a, b, 0, 0) at working resolution (read when refining).
+    pub coefficients: &'a wgpu::Buffer,
+    /// The blurred photo (r, g, b, 0) at working resolution (read for a blur).
+    pub blurred: &'a wgpu::Buffer,
+    /// The background picture, packed RGBA8 (read for a picture).
+    pub picture: &'a wgpu::Buffer,
+    /// The finished photo, packed RGBA8.
+    pub out: &'a wgpu::Buffer,
+    pub params: ComposeParams,
+}
+
+impl Compose<'_> {
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        let p = &self.params;
+        check(self.image, p.pixels(), "compose image")?;
+        check(self.probabilities, OUTPUT.len(), "compose probabilities")?;
+        check(self.out, p.pixels(), "compose out")?;
+        if p.refine != 0 {
+            check(
+                self.coefficients,
+                p.work_pixels() * 4,
+                "compose coefficients",
+            )?;
+        }
+        const BLUR: u32 = BackgroundKind::Blur as u32;
+        const IMAGE: u32 = BackgroundKind::Image as u32;
+        match p.background {
+            BLUR => check(self.blurred, p.work_pixels() * 4, "compose blurred")?,
+            IMAGE => check(
+                self.picture,
+                p.bg_w as usize * p.bg_h as usize,
+                "compose picture",
+            )?,
+            _ => {}
+        }
+        let buffers = [
+            self.image,
+            self.probabilities,
+            self.coefficients,
+            self.blurred,
+            self.picture,
+            self.out,
+        ];
+        Ok(kernels
+            .get(&SHADER)
+            .bind(gpu, p, &buffers, grid(p.pixels(), WG)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::finish::{alpha, blurred_background, compose, guided_coefficients, upsample};
+    use crate::finish::work_size;
+    use crate::ops::testing::*;
+    use crate::pixels::pack_rgba;
+
+    /// Four planes as one vec4 plane: lane k of pixel i is planes[k][i] (zero where absent).
+    fn interleave(planes: &[&[f32]]) -> Vec<f32> {
+        let len = planes[0].len();
+        (0..len)
+            .flat_map(|i| (0..4).map(move |k| planes.get(k).map_or(0.0, |p| p[i])))
+            .collect()
+    }
+
+    #[test]
+    fn matches_cpu_for_every_background() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let (w, h) = (333u32, 201u32);
+        let img = photo(w, h, 21);
+        let (w2, h2) = work_size(w as usize, h as usize);
+        // A smooth "person" in the middle, so the refined alpha has real edges.
+        let probs: Vec<f32> = (0..OUTPUT.len())
+            .map(|i| {
+                let (x, y) = ((i % 256) as f32 - 128.0, (i / 256) as f32 - 128.0);
+                1.0 / (1.0 + ((x * x + y * y).sqrt() - 70.0).exp())
+            })
+            .collect();
+        let (a, b) = guided_coefficients(&img, &probs);
+        let radius = 6.0;
+        let [r, g, bl] = blurred_background(&img, radius);
+        let picture = photo(50, 30, 4);
+        let mut packed = Vec::new();
+        pack_rgba(&img, &mut packed);
+        let mut packed_picture = Vec::new();
+        pack_rgba(&picture, &mut packed_picture);
+        let buffers = (
+            upload_words(gpu, &packed),
+            gpu.upload("p", &probs),
+            gpu.upload("ab", &interleave(&[&a.data, &b.data])),
+            gpu.upload("blurred", &interleave(&[&r.data, &g.data, &bl.data])),
+            upload_words(gpu, &packed_picture),
+            gpu.storage("out", (w * h) as usize),
+        );
+        for background in [
+            Background::Transparent,
+            Background::Color([20, 200, 90]),
+            Background::Blur { radius },
+            Background::Image(picture.clone()),
+        ] {
+            for refine in [false, true] {
+                let params =
+                    ComposeParams::new((w as usize, h as usize), (w2, h2), &background, refine)
+                        .unwrap();
+                let op = Compose {
+                    image: &buffers.0,
+                    probabilities: &buffers.1,
+                    coefficients: &buffers.2,
+                    blurred: &buffers.3,
+                    picture: &buffers.4,
+                    out: &buffers.5,
+                    params,
+                };
+                op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+                let got = read_words(gpu, &buffers.5, (w * h) as usize);
+                let alpha = if refine {
+                    alpha(&img, &probs, true)
+                } else {
+                    upsample(&probs, w, h)
+                };
+                let want = compose(&img, &alpha, &background);
+                let what = format!("{:?} refine={refine}", background.kind());
+                // An 8-bit alpha may round one step apart; through the blend that is two.
+                assert_bytes_close(bytemuck::cast_slice(&got), want.as_raw(), 2, &what);
+            }
+        }
+    }
+}

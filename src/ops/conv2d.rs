@@ -1,0 +1,186 @@
+//! KxK convolution over all input channels (the stem), NHWC, TFLite SAME padding.
+//! Kernel: shaders/conv2d.wgsl. CPU twin: [`cpu::conv2d`](crate::cpu::conv2d).
+
+use super::{Epilogue, Kernels, Shader, WG, check, check_params, optional, to_u32};
+use crate::error::{Error, Result};
+use crate::gpu::{Dispatch, Gpu, grid};
+use crate::network::same_padding;
+use crate::tensor::Shape;
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "conv2d",
+    body: include_str!("../../shaders/conv2d.wgsl"),
+};
+
+/// SAME-padding geometry shared by the strided convolutions: (out shape, pad top, pad left).
+pub(crate) fn same_geometry(
+    input: Shape,
+    kernel: usize,
+    stride: usize,
+    out_channels: usize,
+) -> Result<(Shape, u32, u32)> {
+    if kernel == 0 || stride == 0 || input.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "conv: kernel {kernel}, stride {stride}, input {input}"
+        )));
+    }
+    let (oh, pad_top) = same_padding(input.height, kernel, stride);
+    let (ow, pad_left) = same_padding(input.width, kernel, stride);
+    Ok((
+        Shape::new(oh, ow, out_channels),
+        pad_top as u32,
+        pad_left as u32,
+    ))
+}
+
+/// The uniform block of conv2d.wgsl and depthwise.wgsl (depthwise has cout == cin).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct WindowParams {
+    in_h: u32,
+    in_w: u32,
+    cin: u32,
+    out_h: u32,
+    out_w: u32,
+    cout: u32,
+    kernel: u32,
+    stride: u32,
+    pad_top: u32,
+    pad_left: u32,
+    act: u32,
+    has_add: u32,
+}
+
+impl WindowParams {
+    /// Checks the input, output and optional add buffers, then lays out the window geometry.
+    pub(crate) fn checked<'a>(
+        gpu: &'a Gpu,
+        input: &wgpu::Buffer,
+        out_buffer: &wgpu::Buffer,
+        epilogue: &Epilogue<'a>,
+        geometry: (Shape, Shape, usize, usize),
+        what: &str,
+    ) -> Result<(WindowParams, &'a wgpu::Buffer)> {
+        let (s, out, kernel, stride) = geometry;
+        let (_, pad_top, pad_left) = same_geometry(s, kernel, stride, out.channels)?;
+        check(input, s.len(), what)?;
+        check(out_buffer, out.len(), what)?;
+        to_u32(out.len(), what)?;
+        let (add, has_add) = optional(gpu, epilogue.add, out.len(), what)?;
+        let params = WindowParams {
+            in_h: s.height as u32,
+            in_w: s.width as u32,
+            cin: s.channels as u32,
+            out_h: out.height as u32,
+            out_w: out.width as u32,
+            cout: out.channels as u32,
+            kernel: kernel as u32,
+            stride: stride as u32,
+            pad_top,
+            pad_left,
+            act: epilogue.act as u32,
+            has_add,
+        };
+        Ok((params, add))
+    }
+}
+
+/// KxK convolution: weight [cout, k, k, cin], bias [cout].
+pub struct Conv2d<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub input_shape: Shape,
+    pub weight: &'a wgpu::Buffer,
+    pub bias: &'a wgpu::Buffer,
+    pub out: &'a wgpu::Buffer,
+    pub out_channels: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub epilogue: Epilogue<'a>,
+}
+
+impl Conv2d<'_> {
+    pub fn output_shape(&self) -> Result<Shape> {
+        same_geometry(
+            self.input_shape,
+            self.kernel,
+            self.stride,
+            self.out_channels,
+        )
+        .map(|g| g.0)
+    }
+
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        let s = self.input_shape;
+        let out = self.output_shape()?;
+        let geometry = (s, out, self.kernel, self.stride);
+        let (params, add) = WindowParams::checked(
+            gpu,
+            self.input,
+            self.out,
+            &self.epilogue,
+            geometry,
+            "conv2d",
+        )?;
+        let weights = self.out_channels * self.kernel * self.kernel * s.channels;
+        check_params(kernels, self.weight, weights, "conv2d weight")?;
+        check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
+        let buffers = [self.input, self.weight, self.bias, add, self.out];
+        Ok(kernels
+            .get(&SHADER)
+            .bind(gpu, &params, &buffers, grid(out.len(), WG)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu;
+    use crate::network::Activation;
+    use crate::ops::testing::*;
+
+    #[test]
+    fn conv2d_matches_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        // (input, cout, kernel, stride): odd sizes, asymmetric padding, and the network's stem.
+        let cases = [
+            (Shape::new(7, 5, 3), 4, 3, 2),
+            (Shape::new(9, 9, 2), 5, 5, 2),
+            (Shape::new(6, 11, 1), 3, 3, 1),
+            (Shape::new(1, 1, 3), 2, 3, 2),
+            (Shape::new(256, 256, 3), 16, 3, 2),
+        ];
+        for (seed, &(shape, cout, k, stride)) in cases.iter().enumerate() {
+            let x = tensor(shape, seed as u64);
+            let (w, b) = (random(cout * k * k * shape.channels, 7), random(cout, 8));
+            let expected = cpu::map(&cpu::conv2d(&x, &w, &b, k, stride), cpu::hard_swish);
+            let (gx, gw, gb) = (
+                gpu.upload("x", &x.data),
+                gpu.upload("w", &w),
+                gpu.upload("b", &b),
+            );
+            let out = gpu.storage("out", expected.data.len());
+            let op = Conv2d {
+                input: &gx,
+                input_shape: shape,
+                weight: &gw,
+                bias: &gb,
+                out: &out,
+                out_channels: cout,
+                kernel: k,
+                stride,
+                epilogue: Epilogue {
+                    act: Activation::HardSwish,
+                    add: None,
+                },
+            };
+            assert_eq!(op.output_shape().unwrap(), expected.shape);
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            assert_close(
+                &gpu.read(&out, expected.data.len()).unwrap(),
+                &expected.data,
+                1e-5,
+                &format!("conv2d {shape} k{k} s{stride}"),
+            );
+        }
+    }
+}

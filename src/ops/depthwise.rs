@@ -1,0 +1,108 @@
+//! Depthwise KxK convolution, NHWC, TFLite SAME padding (the same window geometry as conv2d).
+//! Kernel: shaders/depthwise.wgsl. CPU twin: [`cpu::depthwise_conv2d`](crate::cpu::depthwise_conv2d).
+
+use super::conv2d::{WindowParams, same_geometry};
+use super::{Epilogue, Kernels, Shader, WG, check_params};
+use crate::error::Result;
+use crate::gpu::{Dispatch, Gpu, grid};
+use crate::tensor::Shape;
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "depthwise",
+    body: include_str!("../../shaders/depthwise.wgsl"),
+};
+
+/// Depthwise KxK convolution: weight [k, k, c], bias [c].
+pub struct Depthwise<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub input_shape: Shape,
+    pub weight: &'a wgpu::Buffer,
+    pub bias: &'a wgpu::Buffer,
+    pub out: &'a wgpu::Buffer,
+    pub kernel: usize,
+    pub stride: usize,
+    pub epilogue: Epilogue<'a>,
+}
+
+impl Depthwise<'_> {
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        let s = self.input_shape;
+        let (out, _, _) = same_geometry(s, self.kernel, self.stride, s.channels)?;
+        let geometry = (s, out, self.kernel, self.stride);
+        let (params, add) = WindowParams::checked(
+            gpu,
+            self.input,
+            self.out,
+            &self.epilogue,
+            geometry,
+            "depthwise",
+        )?;
+        check_params(
+            kernels,
+            self.weight,
+            self.kernel * self.kernel * s.channels,
+            "depthwise weight",
+        )?;
+        check_params(kernels, self.bias, s.channels, "depthwise bias")?;
+        let buffers = [self.input, self.weight, self.bias, add, self.out];
+        Ok(kernels
+            .get(&SHADER)
+            .bind(gpu, &params, &buffers, grid(out.len(), WG)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu;
+    use crate::network::Activation;
+    use crate::ops::testing::*;
+
+    #[test]
+    fn depthwise_matches_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let cases = [
+            (Shape::new(5, 5, 1), 5, 2),
+            (Shape::new(7, 3, 6), 3, 2),
+            (Shape::new(9, 8, 5), 3, 1),
+            (Shape::new(128, 128, 16), 3, 2),
+            (Shape::new(32, 32, 96), 5, 2),
+            (Shape::new(16, 16, 128), 5, 1),
+            (Shape::new(32, 32, 88), 3, 1),
+        ];
+        for (seed, &(shape, k, stride)) in cases.iter().enumerate() {
+            let x = tensor(shape, seed as u64);
+            let (w, b) = (random(k * k * shape.channels, 3), random(shape.channels, 4));
+            let conv = cpu::map(&cpu::depthwise_conv2d(&x, &w, &b, k, stride), cpu::relu);
+            let add = tensor(conv.shape, 9);
+            let expected = cpu::add(&conv, &add);
+            let (gx, gw, gb, ga) = (
+                gpu.upload("x", &x.data),
+                gpu.upload("w", &w),
+                gpu.upload("b", &b),
+                gpu.upload("add", &add.data),
+            );
+            let out = gpu.storage("out", expected.data.len());
+            let op = Depthwise {
+                input: &gx,
+                input_shape: shape,
+                weight: &gw,
+                bias: &gb,
+                out: &out,
+                kernel: k,
+                stride,
+                epilogue: Epilogue {
+                    act: Activation::Relu,
+                    add: Some(&ga),
+                },
+            };
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            assert_close(
+                &gpu.read(&out, expected.data.len()).unwrap(),
+                &expected.data,
+                1e-5,
+                &format!("depthwise {shape} k{k} s{stride}"),
+            );
+        }
+    }
+}

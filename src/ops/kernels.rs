@@ -1,0 +1,100 @@
+//! The kernel set: every op file's [`Shader`], listed once in [`SHADERS`], compiled together
+//! per device into [`Kernels`].
+
+use super::wgsl;
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Kernel, Precision};
+use std::time::Duration;
+use web_time::Instant;
+
+/// A kernel's name (its file name in shaders/) and WGSL body; each op file declares its own.
+#[derive(Clone, Copy, Debug)]
+pub struct Shader {
+    pub name: &'static str,
+    pub body: &'static str,
+}
+
+/// Every kernel of the engine. Adding an op adds its line here (docs/ARCHITECTURE.md).
+const SHADERS: &[Shader] = &[
+    super::matmul::SHADER,
+    super::conv2d::SHADER,
+    super::depthwise::SHADER,
+    super::transposed_conv::SHADER,
+    super::channel_gate::SHADER,
+    super::elementwise::SHADER,
+    super::resize::SHADER,
+    super::softmax::SHADER,
+    super::preprocess::SHADER,
+    super::postprocess::SHADER,
+    super::downsample::SHADER,
+    super::separable::SHADER,
+    super::guided::SHADER,
+    super::compose::SHADER,
+    super::texture_in::SHADER,
+    super::texture_out::SHADER,
+];
+
+/// How many kernels the engine has (one per file in shaders/, common.wgsl aside).
+pub const KERNEL_COUNT: usize = SHADERS.len();
+
+/// The WGSL the engine compiles for kernel `name` (see [`wgsl::source`]).
+pub fn kernel_source(name: &str, precision: Precision) -> Option<String> {
+    SHADERS
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| wgsl::source(s.body, precision))
+}
+
+/// The whole kernel set, compiled once per device.
+#[derive(Clone, Debug)]
+pub struct Kernels {
+    /// In [`SHADERS`] order.
+    kernels: Vec<Kernel>,
+    pub precision: Precision,
+    /// Wall time spent creating the pipelines.
+    pub compile_time: Duration,
+}
+
+impl Kernels {
+    /// The f32 kernel set.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new(gpu: &Gpu) -> Result<Kernels> {
+        Self::with_precision(gpu, Precision::F32)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_precision(gpu: &Gpu, precision: Precision) -> Result<Kernels> {
+        pollster::block_on(Self::with_precision_async(gpu, precision))
+    }
+
+    /// All pipelines, created inside one error scope (a failing shader is named in the error).
+    pub async fn with_precision_async(gpu: &Gpu, precision: Precision) -> Result<Kernels> {
+        if precision == Precision::F16 && !gpu.supports_f16() {
+            return Err(Error::BackendUnavailable(format!(
+                "{} has no SHADER_F16",
+                gpu.description()
+            )));
+        }
+        let start = Instant::now();
+        let compile = || {
+            SHADERS
+                .iter()
+                .map(|s| Kernel::create(gpu, s.name, wgsl::source(s.body, precision)))
+                .collect()
+        };
+        let kernels = gpu.scoped_async("compiling the kernels", compile).await?;
+        Ok(Kernels {
+            kernels,
+            precision,
+            compile_time: start.elapsed(),
+        })
+    }
+
+    /// The compiled pipeline of `shader`.
+    pub fn get(&self, shader: &Shader) -> &Kernel {
+        self.kernels
+            .iter()
+            .find(|k| k.name == shader.name)
+            .unwrap_or_else(|| panic!("{} is not listed in ops::kernels::SHADERS", shader.name))
+    }
+}

@@ -1,0 +1,71 @@
+//! An app's texture into our packed RGBA8 buffer: the first step of
+//! [`Segmenter::composite_texture`](crate::Segmenter::composite_texture). Kernel:
+//! shaders/texture_in.wgsl. CPU twin: [`pack_rgba`](crate::pixels::pack_rgba).
+
+use super::{Kernels, Shader, WG, check, to_u32};
+use crate::error::{Error, Result};
+use crate::gpu::{Dispatch, Gpu, grid};
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "texture_in",
+    body: include_str!("../../shaders/texture_in.wgsl"),
+};
+
+/// The `[w, h, 0, 0]` parameters of both texture kernels, checked.
+pub(crate) fn size_params(width: usize, height: usize) -> Result<[u32; 4]> {
+    if width == 0 || height == 0 {
+        return Err(Error::InvalidInput(format!("texture of {width}x{height}")));
+    }
+    to_u32(width * height, "texture pixels")?;
+    Ok([width as u32, height as u32, 0, 0])
+}
+
+pub struct TextureIn<'a> {
+    /// Any float colour format with TEXTURE_BINDING, `width` x `height`.
+    pub texture: &'a wgpu::TextureView,
+    pub packed: &'a wgpu::Buffer,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl TextureIn<'_> {
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        let size = size_params(self.width, self.height)?;
+        check(self.packed, self.width * self.height, "texture_in packed")?;
+        let resources = vec![
+            wgpu::BindingResource::TextureView(self.texture),
+            self.packed.as_entire_binding(),
+        ];
+        let workgroups = grid(self.width * self.height, WG);
+        Ok(kernels
+            .get(&SHADER)
+            .bind_resources(gpu, &size, resources, workgroups))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testing::*;
+    use crate::pixels::pack_rgba;
+
+    #[test]
+    fn matches_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        for (seed, (w, h)) in [(1, 1), (301, 207)].into_iter().enumerate() {
+            let img = photo(w, h, seed as u64);
+            let texture = photo_texture(gpu, &img, wgpu::TextureUsages::empty());
+            let packed = gpu.storage("packed", (w * h) as usize);
+            let op = TextureIn {
+                texture: &texture.create_view(&Default::default()),
+                packed: &packed,
+                width: w as usize,
+                height: h as usize,
+            };
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            let mut want = Vec::new();
+            pack_rgba(&img, &mut want);
+            assert_eq!(read_words(gpu, &packed, want.len()), want, "{w}x{h}");
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! 2x2 stride-2 transposed convolution, kernel not flipped (the segmentation head).
+//! Kernel: shaders/transposed_conv.wgsl. CPU twin:
+//! [`cpu::transposed_conv2x2`](crate::cpu::transposed_conv2x2).
+
+use super::{Epilogue, Kernels, Shader, WG, check, check_params, optional, to_u32};
+use crate::error::Result;
+use crate::gpu::{Dispatch, Gpu, grid};
+use crate::tensor::Shape;
+
+pub(crate) const SHADER: Shader = Shader {
+    name: "transposed_conv",
+    body: include_str!("../../shaders/transposed_conv.wgsl"),
+};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct TransposedParams {
+    in_h: u32,
+    in_w: u32,
+    cin: u32,
+    cout: u32,
+    act: u32,
+    has_add: u32,
+    _pad: [u32; 2],
+}
+
+/// 2x2 stride-2 transposed convolution, kernel not flipped: weight [cout, 2, 2, cin], bias [cout].
+pub struct TransposedConv2x2<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub input_shape: Shape,
+    pub weight: &'a wgpu::Buffer,
+    pub bias: &'a wgpu::Buffer,
+    pub out: &'a wgpu::Buffer,
+    pub out_channels: usize,
+    pub epilogue: Epilogue<'a>,
+}
+
+impl TransposedConv2x2<'_> {
+    pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
+        let s = self.input_shape;
+        let out_len = 4 * s.pixels() * self.out_channels;
+        check(self.input, s.len(), "transposed conv input")?;
+        check_params(
+            kernels,
+            self.weight,
+            self.out_channels * 4 * s.channels,
+            "transposed conv weight",
+        )?;
+        check_params(
+            kernels,
+            self.bias,
+            self.out_channels,
+            "transposed conv bias",
+        )?;
+        check(self.out, out_len, "transposed conv out")?;
+        let (add, has_add) = optional(gpu, self.epilogue.add, out_len, "transposed conv add")?;
+        let params = TransposedParams {
+            in_h: s.height as u32,
+            in_w: s.width as u32,
+            cin: s.channels as u32,
+            cout: self.out_channels as u32,
+            act: self.epilogue.act as u32,
+            has_add,
+            _pad: [0; 2],
+        };
+        to_u32(out_len, "transposed conv output size")?;
+        let buffers = [self.input, self.weight, self.bias, add, self.out];
+        Ok(kernels
+            .get(&SHADER)
+            .bind(gpu, &params, &buffers, grid(out_len, WG)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu;
+    use crate::network::Activation;
+    use crate::ops::testing::*;
+
+    #[test]
+    fn transposed_conv_matches_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let cases = [
+            (Shape::new(1, 1, 1), 1),
+            (Shape::new(3, 5, 7), 2),
+            (Shape::new(128, 128, 16), 1),
+        ];
+        for (seed, &(shape, cout)) in cases.iter().enumerate() {
+            let x = tensor(shape, seed as u64);
+            let (w, b) = (random(cout * 4 * shape.channels, 5), random(cout, 6));
+            let expected = cpu::map(&cpu::transposed_conv2x2(&x, &w, &b), cpu::sigmoid);
+            let (gx, gw, gb) = (
+                gpu.upload("x", &x.data),
+                gpu.upload("w", &w),
+                gpu.upload("b", &b),
+            );
+            let out = gpu.storage("out", expected.data.len());
+            let op = TransposedConv2x2 {
+                input: &gx,
+                input_shape: shape,
+                weight: &gw,
+                bias: &gb,
+                out: &out,
+                out_channels: cout,
+                epilogue: Epilogue {
+                    act: Activation::Sigmoid,
+                    add: None,
+                },
+            };
+            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
+            assert_close(
+                &gpu.read(&out, expected.data.len()).unwrap(),
+                &expected.data,
+                1e-5,
+                &format!("transposed {shape}"),
+            );
+        }
+    }
+}

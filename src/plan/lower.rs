@@ -1,0 +1,314 @@
+//! Lowering: the graph onto the device. Values get arena slots (a slot is reused once its value
+//! is dead), parameters are uploaded at the kernels' precision, and each node becomes one
+//! [`Dispatch`] of its op. The one `match` over [`Op`] on the GPU side; [`cpu::eval_node`] is its
+//! CPU twin.
+//!
+//! [`cpu::eval_node`]: crate::cpu::eval_node
+
+use crate::error::Result;
+use crate::gpu::{Dispatch, Gpu, Precision};
+use crate::network::{INPUT, Layer, Network, Node, Op, Value};
+use crate::ops::{self, Kernels};
+
+/// A layer's parameters on the GPU.
+pub(super) struct LayerBuffers {
+    pub weight: wgpu::Buffer,
+    pub bias: wgpu::Buffer,
+}
+
+/// Assigns every value an arena slot: a slot is reused once the value in it has been read for the
+/// last time; each slot is sized to the largest value it ever holds. Returns (slot per value,
+/// capacity per slot in f32s).
+pub(super) fn arena_layout(network: &Network) -> (Vec<usize>, Vec<usize>) {
+    let values = network.nodes.len() + 1;
+    let mut last_use = vec![0; values];
+    for (i, node) in network.nodes.iter().enumerate() {
+        for v in node.reads() {
+            last_use[v.0] = i;
+        }
+    }
+    last_use[values - 1] = usize::MAX; // the output is read back after the last node
+    let mut slot_of = vec![0; values];
+    let mut capacities = vec![INPUT.len()];
+    let mut free: Vec<usize> = Vec::new();
+    for (i, node) in network.nodes.iter().enumerate() {
+        let need = node.shape.len();
+        // Best fit among free slots; else grow the largest free one; else a new slot.
+        let fit = free
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| capacities[**s] >= need)
+            .min_by_key(|(_, s)| capacities[**s]);
+        let pick = fit
+            .or_else(|| free.iter().enumerate().max_by_key(|(_, s)| capacities[**s]))
+            .map(|(k, _)| k);
+        let slot = match pick {
+            Some(k) => free.swap_remove(k),
+            None => {
+                capacities.push(0);
+                capacities.len() - 1
+            }
+        };
+        capacities[slot] = capacities[slot].max(need);
+        slot_of[i + 1] = slot;
+        let mut dead: Vec<usize> = node
+            .op
+            .inputs()
+            .into_iter()
+            .chain(node.epilogue.add)
+            .filter(|v| last_use[v.0] == i)
+            .map(|v| slot_of[v.0])
+            .collect();
+        dead.sort_unstable();
+        dead.dedup();
+        free.extend(dead);
+    }
+    (slot_of, capacities)
+}
+
+/// The op's parameters on the GPU; pointwise weights are transposed to [in, out] for the matmul.
+pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<LayerBuffers> {
+    let upload = |l: &Layer, weight: &[f32]| LayerBuffers {
+        weight: gpu.upload_as(&l.name, weight, precision),
+        bias: gpu.upload_as(&l.name, &l.bias, precision),
+    };
+    match op {
+        Op::Pointwise { layer, .. } => {
+            let (n, k) = (layer.bias.len(), layer.weight.len() / layer.bias.len());
+            let transposed: Vec<f32> = (0..k * n)
+                .map(|i| layer.weight[(i % n) * k + i / n])
+                .collect();
+            vec![upload(layer, &transposed)]
+        }
+        Op::Conv2d { layer, .. }
+        | Op::Depthwise { layer, .. }
+        | Op::TransposedConv2x2 { layer, .. } => {
+            vec![upload(layer, &layer.weight)]
+        }
+        Op::ChannelGate { layers, .. } => layers.iter().map(|l| upload(l, &l.weight)).collect(),
+        Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => vec![],
+    }
+}
+
+/// The dispatch that computes `node` into `out`, reading values through `buffer`.
+pub(super) fn bind_node<'a>(
+    gpu: &Gpu,
+    kernels: &Kernels,
+    network: &Network,
+    node: &Node,
+    layers: &[LayerBuffers],
+    buffer: &impl Fn(Value) -> &'a wgpu::Buffer,
+    out: &wgpu::Buffer,
+) -> Result<Dispatch> {
+    let epilogue = node.epilogue.map(buffer);
+    match &node.op {
+        Op::Conv2d {
+            input,
+            layer,
+            stride,
+        } => ops::Conv2d {
+            input: buffer(*input),
+            input_shape: network.shape(*input),
+            weight: &layers[0].weight,
+            bias: &layers[0].bias,
+            out,
+            out_channels: node.shape.channels,
+            kernel: layer.kernel,
+            stride: *stride,
+            epilogue,
+        }
+        .bind(gpu, kernels),
+        Op::Pointwise { input, gate, .. } => {
+            let s = network.shape(*input);
+            ops::Matmul {
+                bias: Some(&layers[0].bias),
+                gate: gate.map(buffer),
+                epilogue,
+                ..ops::Matmul::new(
+                    buffer(*input),
+                    &layers[0].weight,
+                    out,
+                    s.pixels(),
+                    s.channels,
+                    node.shape.channels,
+                )
+            }
+            .bind(gpu, kernels)
+        }
+        Op::Depthwise {
+            input,
+            layer,
+            stride,
+        } => ops::Depthwise {
+            input: buffer(*input),
+            input_shape: network.shape(*input),
+            weight: &layers[0].weight,
+            bias: &layers[0].bias,
+            out,
+            kernel: layer.kernel,
+            stride: *stride,
+            epilogue,
+        }
+        .bind(gpu, kernels),
+        Op::ChannelGate {
+            input,
+            layers: host,
+        } => {
+            let fcs: Vec<ops::Fc> = layers
+                .iter()
+                .zip(host)
+                .map(|(l, h)| ops::Fc {
+                    weight: &l.weight,
+                    bias: &l.bias,
+                    out: h.bias.len(),
+                })
+                .collect();
+            ops::ChannelGate {
+                input: buffer(*input),
+                input_shape: network.shape(*input),
+                layers: &fcs,
+                out,
+            }
+            .bind(gpu, kernels)
+        }
+        Op::ScaleChannels { input, gate } => elementwise(
+            gpu,
+            kernels,
+            node,
+            buffer(*input),
+            Some(buffer(*gate)),
+            out,
+            epilogue,
+        ),
+        Op::Identity { input } => {
+            elementwise(gpu, kernels, node, buffer(*input), None, out, epilogue)
+        }
+        Op::Upsample2x { input } => ops::Resize {
+            input: buffer(*input),
+            input_shape: network.shape(*input),
+            out,
+            out_height: node.shape.height,
+            out_width: node.shape.width,
+            epilogue,
+        }
+        .bind(gpu, kernels),
+        Op::TransposedConv2x2 { input, .. } => ops::TransposedConv2x2 {
+            input: buffer(*input),
+            input_shape: network.shape(*input),
+            weight: &layers[0].weight,
+            bias: &layers[0].bias,
+            out,
+            out_channels: node.shape.channels,
+            epilogue,
+        }
+        .bind(gpu, kernels),
+    }
+}
+
+fn elementwise(
+    gpu: &Gpu,
+    kernels: &Kernels,
+    node: &Node,
+    input: &wgpu::Buffer,
+    gate: Option<&wgpu::Buffer>,
+    out: &wgpu::Buffer,
+    epilogue: ops::Epilogue,
+) -> Result<Dispatch> {
+    ops::Elementwise {
+        input,
+        len: node.shape.len(),
+        channels: node.shape.channels,
+        gate,
+        out,
+        epilogue,
+    }
+    .bind(gpu, kernels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::eval_node;
+    use crate::ops::testing::*;
+    use crate::tensor::Shape;
+    use crate::tensor::Tensor;
+    use crate::weights::Weights;
+
+    fn network() -> Network {
+        Network::new(&Weights::embedded().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn arena_never_hands_a_live_value_s_buffer_to_another() {
+        let net = network();
+        let (slot_of, capacities) = arena_layout(&net);
+        let mut last_use = vec![0; net.nodes.len() + 1];
+        for (i, n) in net.nodes.iter().enumerate() {
+            for v in n.reads() {
+                last_use[v.0] = i + 1;
+            }
+        }
+        *last_use.last_mut().unwrap() = usize::MAX;
+        for a in 0..slot_of.len() {
+            assert!(capacities[slot_of[a]] >= net.shape(Value(a)).len());
+            for b in a + 1..slot_of.len() {
+                // b is written at step b; a must be dead by then if they share a slot.
+                if slot_of[a] == slot_of[b] {
+                    assert!(
+                        last_use[a] < b,
+                        "value {a} (last read by node {}) shares a slot with value {b}",
+                        last_use[a]
+                    );
+                }
+            }
+        }
+        assert!(
+            capacities.len() < slot_of.len() / 4,
+            "{} slots for {} values",
+            capacities.len(),
+            slot_of.len()
+        );
+    }
+
+    /// Every node of the network, at its exact shapes and with its real weights, on random inputs.
+    #[test]
+    fn every_node_matches_the_cpu_reference() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let net = network();
+        for (i, node) in net.nodes.iter().enumerate() {
+            let reads: Vec<Value> = node.reads().collect();
+            let mut values = vec![Tensor::zeros(Shape::new(0, 0, 0)); i + 1];
+            let mut buffers = std::collections::HashMap::new();
+            for v in &reads {
+                let shape = net.shape(*v);
+                // Gates are sigmoid outputs: keep them in (0, 1).
+                let data: Vec<f32> = random(shape.len(), (i * 31 + v.0) as u64)
+                    .iter()
+                    .map(|x| {
+                        if shape.pixels() == 1 {
+                            (x + 1.0) / 2.0
+                        } else {
+                            *x
+                        }
+                    })
+                    .collect();
+                values[v.0] = Tensor::from_vec(shape, data);
+                buffers.insert(*v, gpu.upload("value", &values[v.0].data));
+            }
+            let expected = eval_node(node, &values);
+            let out = gpu.storage("out", node.shape.len());
+            let layers = upload_layers(gpu, &node.op, Precision::F32);
+            bind_node(gpu, kernels, &net, node, &layers, &|v| &buffers[&v], &out)
+                .unwrap()
+                .run(gpu)
+                .unwrap();
+            let what = format!("node {i} {:?}", std::mem::discriminant(&node.op));
+            assert_close(
+                &gpu.read(&out, node.shape.len()).unwrap(),
+                &expected.data,
+                1e-5,
+                &what,
+            );
+        }
+    }
+}
