@@ -1,7 +1,8 @@
 //! Squeeze-excite gates: global average pooling, then small FC layers (relu between, sigmoid
 //! after the last). GPU twin: [`ops::channel_gate`](crate::ops::channel_gate).
 
-use super::{map, pointwise_conv, relu, sigmoid};
+use super::elementwise::{map, relu, sigmoid};
+use super::matmul::pointwise_conv;
 use crate::network::Layer;
 use crate::tensor::{Shape, Tensor};
 

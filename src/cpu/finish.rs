@@ -8,7 +8,7 @@
 //! Memory stays bounded at any size: everything at full resolution is 8-bit and computed pixel
 //! by pixel; float planes live only at the working resolution (at most 512 on the long side).
 
-use super::bilinear_taps;
+use super::resize::bilinear_taps;
 use crate::finish::{
     Background, Cover, GUIDE_EPS, GUIDE_RADIUS, gaussian_taps, luma, to_u8, work_sigma, work_size,
 };

@@ -2,7 +2,7 @@
 //! (half-pixel bilinear, straight from the 8-bit pixels: no full-resolution float copy).
 //! GPU twin: [`ops::preprocess`](crate::ops::preprocess).
 
-use super::bilinear_taps;
+use super::resize::bilinear_taps;
 use crate::error::{Error, Result};
 use crate::network::INPUT;
 use crate::pixels::Pixels;

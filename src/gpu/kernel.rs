@@ -2,9 +2,9 @@
 //! parameters are binding 0 and its buffers follow in declaration order. Which kernels exist, and
 //! their WGSL, is the business of [`crate::ops`]; this layer compiles whatever it is given.
 
-use super::Gpu;
 #[cfg(not(target_arch = "wasm32"))]
 use super::context::GPU_TIMEOUT;
+use super::context::Gpu;
 use crate::error::Result;
 use wgpu::util::DeviceExt;
 #[cfg(not(target_arch = "wasm32"))]

@@ -2,15 +2,11 @@
 //! Kernel: shaders/channel_gate.wgsl (one workgroup). CPU twin: global_avg_pool + pointwise_conv
 //! + relu/sigmoid in [`crate::cpu`].
 
-use super::{Kernels, Shader, check, check_params, to_u32};
+use super::binding::{check, check_params, to_u32};
+use super::kernels::{CHANNEL_GATE, Kernels};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
 use crate::tensor::Shape;
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "channel_gate",
-    body: include_str!("../../shaders/channel_gate.wgsl"),
-};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -81,7 +77,9 @@ impl ChannelGate<'_> {
             second.bias,
             self.out,
         ];
-        Ok(kernels.get(&SHADER).bind(gpu, &params, &buffers, [1, 1, 1]))
+        Ok(kernels
+            .get(&CHANNEL_GATE)
+            .bind(gpu, &params, &buffers, [1, 1, 1]))
     }
 }
 

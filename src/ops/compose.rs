@@ -4,16 +4,13 @@
 //! [`cpu::finish::alpha`](crate::cpu::finish::alpha) and
 //! [`cpu::finish::compose`](crate::cpu::finish::compose).
 
-use super::{Kernels, Shader, WG, check, to_u32};
+use super::binding::{check, to_u32};
+use super::kernels::{COMPOSE, Kernels};
+use super::wgsl::WG;
 use crate::error::Result;
 use crate::finish::{Background, BackgroundKind, Cover};
 use crate::gpu::{Dispatch, Gpu, grid};
 use crate::network::OUTPUT;
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "compose",
-    body: include_str!("../../shaders/compose.wgsl"),
-};
 
 /// Everything the compose kernel is told about a photo (its uniform block).
 #[repr(C)]
@@ -126,7 +123,7 @@ impl Compose<'_> {
             self.out,
         ];
         Ok(kernels
-            .get(&SHADER)
+            .get(&COMPOSE)
             .bind(gpu, p, &buffers, grid(p.pixels(), WG)))
     }
 }

@@ -1,16 +1,13 @@
 //! KxK convolution over all input channels (the stem), NHWC, TFLite SAME padding.
 //! Kernel: shaders/conv2d.wgsl. CPU twin: [`cpu::conv2d`](crate::cpu::conv2d).
 
-use super::{Epilogue, Kernels, Shader, WG, check, check_params, optional, to_u32};
+use super::binding::{Epilogue, check, check_params, optional, to_u32};
+use super::kernels::{CONV2D, Kernels};
+use super::wgsl::WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
 use crate::network::same_padding;
 use crate::tensor::Shape;
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "conv2d",
-    body: include_str!("../../shaders/conv2d.wgsl"),
-};
 
 /// SAME-padding geometry shared by the strided convolutions: (out shape, pad top, pad left).
 pub(crate) fn same_geometry(
@@ -126,7 +123,7 @@ impl Conv2d<'_> {
         check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
-            .get(&SHADER)
+            .get(&CONV2D)
             .bind(gpu, &params, &buffers, grid(out.len(), WG)))
     }
 }

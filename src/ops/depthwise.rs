@@ -1,16 +1,13 @@
 //! Depthwise KxK convolution, NHWC, TFLite SAME padding (the same window geometry as conv2d).
 //! Kernel: shaders/depthwise.wgsl. CPU twin: [`cpu::depthwise_conv2d`](crate::cpu::depthwise_conv2d).
 
+use super::binding::{Epilogue, check_params};
 use super::conv2d::{WindowParams, same_geometry};
-use super::{Epilogue, Kernels, Shader, WG, check_params};
+use super::kernels::{DEPTHWISE, Kernels};
+use super::wgsl::WG;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, grid};
 use crate::tensor::Shape;
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "depthwise",
-    body: include_str!("../../shaders/depthwise.wgsl"),
-};
 
 /// Depthwise KxK convolution: weight [k, k, c], bias [c].
 pub struct Depthwise<'a> {
@@ -46,7 +43,7 @@ impl Depthwise<'_> {
         check_params(kernels, self.bias, s.channels, "depthwise bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
-            .get(&SHADER)
+            .get(&DEPTHWISE)
             .bind(gpu, &params, &buffers, grid(out.len(), WG)))
     }
 }

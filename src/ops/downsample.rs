@@ -4,15 +4,12 @@
 //! [`cpu::finish::area_downsample`](crate::cpu::finish::area_downsample) and
 //! [`Plane::sample`](crate::cpu::finish::Plane::sample).
 
-use super::{Kernels, Shader, WG, check, to_u32};
+use super::binding::{check, to_u32};
+use super::kernels::{DOWNSAMPLE, Kernels};
+use super::wgsl::WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
 use crate::network::OUTPUT;
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "downsample",
-    body: include_str!("../../shaders/downsample.wgsl"),
-};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -58,7 +55,7 @@ impl Downsample<'_> {
         };
         let buffers = [self.image, self.probabilities, self.guide, self.colour];
         Ok(kernels
-            .get(&SHADER)
+            .get(&DOWNSAMPLE)
             .bind(gpu, &params, &buffers, grid(w2 * h2, WG)))
     }
 }

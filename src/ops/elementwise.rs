@@ -1,14 +1,11 @@
 //! out = act(x * gate[c]) + add: the per-channel broadcast multiply, skip/residual adds and plain
 //! activations. Kernel: shaders/elementwise.wgsl. CPU twins: mul_channels, add, map in [`crate::cpu`].
 
-use super::{Epilogue, Kernels, Shader, WG, check, optional, to_u32};
+use super::binding::{Epilogue, check, optional, to_u32};
+use super::kernels::{ELEMENTWISE, Kernels};
+use super::wgsl::WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "elementwise",
-    body: include_str!("../../shaders/elementwise.wgsl"),
-};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -52,7 +49,7 @@ impl Elementwise<'_> {
             has_add,
             _pad: [0; 3],
         };
-        Ok(kernels.get(&SHADER).bind(
+        Ok(kernels.get(&ELEMENTWISE).bind(
             gpu,
             &params,
             &[self.input, gate, add, self.out],

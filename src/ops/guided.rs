@@ -2,14 +2,11 @@
 //! a = cov(I, p) / (var(I) + eps), b = mean(p) - a * mean(I). Kernel: shaders/guided.wgsl.
 //! CPU twin: [`cpu::finish::guided_ab`](crate::cpu::finish::guided_ab).
 
-use super::{Kernels, Shader, WG, check, to_u32};
+use super::binding::{check, to_u32};
+use super::kernels::{GUIDED, Kernels};
+use super::wgsl::WG;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, grid};
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "guided",
-    body: include_str!("../../shaders/guided.wgsl"),
-};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -39,7 +36,7 @@ impl Guided<'_> {
         };
         let buffers = [self.means, self.coefficients];
         Ok(kernels
-            .get(&SHADER)
+            .get(&GUIDED)
             .bind(gpu, &params, &buffers, grid(self.pixels, WG)))
     }
 }

@@ -1,5 +1,5 @@
-//! The kernel set: every op file's [`Shader`], listed once in [`SHADERS`], compiled together
-//! per device into [`Kernels`].
+//! The kernel set: every kernel's [`Shader`], declared once here, compiled together per device
+//! into [`Kernels`]. Each op file binds its own by name (`kernels.get(&MATMUL)`).
 
 use super::wgsl;
 use crate::error::{Error, Result};
@@ -7,32 +7,44 @@ use crate::gpu::{Gpu, Kernel, Precision};
 use std::time::Duration;
 use web_time::Instant;
 
-/// A kernel's name (its file name in shaders/) and WGSL body; each op file declares its own.
+/// A kernel's name (its file name in shaders/) and WGSL body.
 #[derive(Clone, Copy, Debug)]
 pub struct Shader {
     pub name: &'static str,
     pub body: &'static str,
 }
 
-/// Every kernel of the engine. Adding an op adds its line here (docs/ARCHITECTURE.md).
-const SHADERS: &[Shader] = &[
-    super::matmul::SHADER,
-    super::conv2d::SHADER,
-    super::depthwise::SHADER,
-    super::transposed_conv::SHADER,
-    super::channel_gate::SHADER,
-    super::elementwise::SHADER,
-    super::resize::SHADER,
-    super::softmax::SHADER,
-    super::preprocess::SHADER,
-    super::postprocess::SHADER,
-    super::downsample::SHADER,
-    super::separable::SHADER,
-    super::guided::SHADER,
-    super::compose::SHADER,
-    super::texture_in::SHADER,
-    super::texture_out::SHADER,
-];
+/// Declares each kernel's [`Shader`] (its WGSL file in shaders/) and lists them all in SHADERS.
+macro_rules! shaders {
+    ($($konst:ident = $name:literal),* $(,)?) => {
+        $(pub(crate) const $konst: Shader = Shader {
+            name: $name,
+            body: include_str!(concat!("../../shaders/", $name, ".wgsl")),
+        };)*
+        /// Every kernel of the engine, in compile order.
+        const SHADERS: &[Shader] = &[$($konst),*];
+    };
+}
+
+// Adding an op adds its line here (docs/ARCHITECTURE.md).
+shaders! {
+    MATMUL = "matmul",
+    CONV2D = "conv2d",
+    DEPTHWISE = "depthwise",
+    TRANSPOSED_CONV = "transposed_conv",
+    CHANNEL_GATE = "channel_gate",
+    ELEMENTWISE = "elementwise",
+    RESIZE = "resize",
+    SOFTMAX = "softmax",
+    PREPROCESS = "preprocess",
+    POSTPROCESS = "postprocess",
+    DOWNSAMPLE = "downsample",
+    SEPARABLE = "separable",
+    GUIDED = "guided",
+    COMPOSE = "compose",
+    TEXTURE_IN = "texture_in",
+    TEXTURE_OUT = "texture_out",
+}
 
 /// How many kernels the engine has (one per file in shaders/, common.wgsl aside).
 pub const KERNEL_COUNT: usize = SHADERS.len();
@@ -95,6 +107,6 @@ impl Kernels {
         self.kernels
             .iter()
             .find(|k| k.name == shader.name)
-            .unwrap_or_else(|| panic!("{} is not listed in ops::kernels::SHADERS", shader.name))
+            .unwrap_or_else(|| panic!("{} was not compiled", shader.name))
     }
 }

@@ -2,14 +2,10 @@
 //! Kernel: shaders/matmul.wgsl. CPU twin: [`cpu::matmul`](crate::cpu::matmul) (the pointwise
 //! convolutions are this with A = pixels x in-channels).
 
-use super::{Epilogue, Kernels, Shader, check, check_params, optional, to_u32};
+use super::binding::{Epilogue, check, check_params, optional, to_u32};
+use super::kernels::{Kernels, MATMUL};
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu};
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "matmul",
-    body: include_str!("../../shaders/matmul.wgsl"),
-};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -89,7 +85,7 @@ impl<'a> Matmul<'a> {
             to_u32(m.div_ceil(TILE), "m tiles")?,
             1,
         ];
-        Ok(kernels.get(&SHADER).bind(
+        Ok(kernels.get(&MATMUL).bind(
             gpu,
             &params,
             &[self.a, self.b, bias, gate, add, self.out],
@@ -188,6 +184,16 @@ mod tests {
         let err = Matmul::new(&small, &small, &small, 2, 2, 2)
             .bind(gpu, kernels)
             .unwrap_err();
-        assert!(matches!(err, crate::Error::InvalidInput(_)), "{err}");
+        assert!(
+            matches!(
+                &err,
+                crate::Error::BufferTooSmall {
+                    bytes: 12,
+                    needs: 16,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -1,15 +1,12 @@
 //! Pixels out: the network's probabilities -> an 8-bit mask at any size, four pixels per u32.
 //! Kernel: shaders/postprocess.wgsl. CPU twin: [`cpu::finish::upsample`](crate::cpu::finish::upsample).
 
+use super::binding::check;
+use super::kernels::{Kernels, POSTPROCESS};
 use super::preprocess::SizePair;
-use super::{Kernels, Shader, WG, check};
+use super::wgsl::WG;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, grid};
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "postprocess",
-    body: include_str!("../../shaders/postprocess.wgsl"),
-};
 
 /// Probabilities (height x width f32) -> 8-bit mask at out_width x out_height, four pixels per
 /// u32 (byte 0 first): `out` needs ceil(out_width * out_height / 4) words.
@@ -33,7 +30,7 @@ impl MaskToLuma8<'_> {
             "mask probabilities",
         )?;
         check(self.out, words, "mask out")?;
-        Ok(kernels.get(&SHADER).bind(
+        Ok(kernels.get(&POSTPROCESS).bind(
             gpu,
             &params,
             &[self.probabilities, self.out],

@@ -2,14 +2,11 @@
 //! half-pixel bilinear. Kernel: shaders/preprocess.wgsl. CPU twin:
 //! [`cpu::network_input`](crate::cpu::network_input).
 
-use super::{Kernels, Shader, WG, check, to_u32};
+use super::binding::{check, to_u32};
+use super::kernels::{Kernels, PREPROCESS};
+use super::wgsl::WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "preprocess",
-    body: include_str!("../../shaders/preprocess.wgsl"),
-};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -63,7 +60,7 @@ impl Preprocess<'_> {
         )?;
         let pixels = self.out_width * self.out_height;
         Ok(kernels
-            .get(&SHADER)
+            .get(&PREPROCESS)
             .bind(gpu, &params, &[self.image, self.out], grid(pixels, WG)))
     }
 }

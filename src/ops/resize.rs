@@ -1,15 +1,12 @@
 //! Bilinear resize, half-pixel centres, any sizes. Kernel: shaders/resize.wgsl.
 //! CPU twin: [`cpu::resize_bilinear`](crate::cpu::resize_bilinear).
 
-use super::{Epilogue, Kernels, Shader, WG, check, optional, to_u32};
+use super::binding::{Epilogue, check, optional, to_u32};
+use super::kernels::{Kernels, RESIZE};
+use super::wgsl::WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
 use crate::tensor::Shape;
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "resize",
-    body: include_str!("../../shaders/resize.wgsl"),
-};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -54,7 +51,7 @@ impl Resize<'_> {
             _pad: 0,
         };
         to_u32(out.len(), "resize output size")?;
-        Ok(kernels.get(&SHADER).bind(
+        Ok(kernels.get(&RESIZE).bind(
             gpu,
             &params,
             &[self.input, add, self.out],

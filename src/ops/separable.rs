@@ -3,14 +3,11 @@
 //! Kernel: shaders/separable.wgsl. CPU twins: [`cpu::finish::box_mean`](crate::cpu::finish::box_mean)
 //! and [`cpu::finish::separable`](crate::cpu::finish::separable).
 
-use super::{Kernels, Shader, WG, check, to_u32};
+use super::binding::{check, to_u32};
+use super::kernels::{Kernels, SEPARABLE};
+use super::wgsl::WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "separable",
-    body: include_str!("../../shaders/separable.wgsl"),
-};
 
 /// Read from a storage buffer, not a uniform (see the kernel: lavapipe leaked a JIT variant per
 /// dispatch of a uniform-steered loop).
@@ -71,7 +68,7 @@ impl Separable<'_> {
             };
             let workgroups = grid(self.width * self.height, WG);
             Ok(kernels
-                .get(&SHADER)
+                .get(&SEPARABLE)
                 .bind(gpu, &params, &[from, weights, to], workgroups))
         };
         Ok([

@@ -1,14 +1,10 @@
 //! Row-wise, numerically stable softmax over a row-major [rows, cols] matrix.
 //! Kernel: shaders/softmax.wgsl. CPU twin: [`cpu::softmax`](crate::cpu::softmax).
 
-use super::{Kernels, Shader, check, to_u32};
+use super::binding::{check, to_u32};
+use super::kernels::{Kernels, SOFTMAX};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "softmax",
-    body: include_str!("../../shaders/softmax.wgsl"),
-};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -43,7 +39,7 @@ impl Softmax<'_> {
         };
         // One workgroup per row.
         Ok(kernels
-            .get(&SHADER)
+            .get(&SOFTMAX)
             .bind(gpu, &params, &[self.input, self.out], grid(self.rows, 1)))
     }
 }

@@ -2,14 +2,11 @@
 //! [`Segmenter::composite_texture`](crate::Segmenter::composite_texture). Kernel:
 //! shaders/texture_in.wgsl. CPU twin: [`pack_rgba`](crate::pixels::pack_rgba).
 
-use super::{Kernels, Shader, WG, check, to_u32};
+use super::binding::{check, to_u32};
+use super::kernels::{Kernels, TEXTURE_IN};
+use super::wgsl::WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "texture_in",
-    body: include_str!("../../shaders/texture_in.wgsl"),
-};
 
 /// The `[w, h, 0, 0]` parameters of both texture kernels, checked.
 pub(crate) fn size_params(width: usize, height: usize) -> Result<[u32; 4]> {
@@ -38,7 +35,7 @@ impl TextureIn<'_> {
         ];
         let workgroups = grid(self.width * self.height, WG);
         Ok(kernels
-            .get(&SHADER)
+            .get(&TEXTURE_IN)
             .bind_resources(gpu, &size, resources, workgroups))
     }
 }

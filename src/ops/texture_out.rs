@@ -3,15 +3,12 @@
 //! shaders/texture_out.wgsl. CPU twin: the identity (bytes in, the same bytes out), tested
 //! through [`texture_in`](super::texture_in).
 
+use super::binding::check;
+use super::kernels::{Kernels, TEXTURE_OUT};
 use super::texture_in::size_params;
-use super::{Kernels, Shader, WG, check};
+use super::wgsl::WG;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, grid};
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "texture_out",
-    body: include_str!("../../shaders/texture_out.wgsl"),
-};
 
 pub struct TextureOut<'a> {
     pub packed: &'a wgpu::Buffer,
@@ -31,7 +28,7 @@ impl TextureOut<'_> {
         ];
         let workgroups = grid(self.width * self.height, WG);
         Ok(kernels
-            .get(&SHADER)
+            .get(&TEXTURE_OUT)
             .bind_resources(gpu, &size, resources, workgroups))
     }
 }

@@ -2,15 +2,12 @@
 //! Kernel: shaders/transposed_conv.wgsl. CPU twin:
 //! [`cpu::transposed_conv2x2`](crate::cpu::transposed_conv2x2).
 
-use super::{Epilogue, Kernels, Shader, WG, check, check_params, optional, to_u32};
+use super::binding::{Epilogue, check, check_params, optional, to_u32};
+use super::kernels::{Kernels, TRANSPOSED_CONV};
+use super::wgsl::WG;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, grid};
 use crate::tensor::Shape;
-
-pub(crate) const SHADER: Shader = Shader {
-    name: "transposed_conv",
-    body: include_str!("../../shaders/transposed_conv.wgsl"),
-};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -66,7 +63,7 @@ impl TransposedConv2x2<'_> {
         to_u32(out_len, "transposed conv output size")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
-            .get(&SHADER)
+            .get(&TRANSPOSED_CONV)
             .bind(gpu, &params, &buffers, grid(out_len, WG)))
     }
 }

@@ -13,8 +13,6 @@ mod finish;
 mod lower;
 mod run;
 
-pub use run::MAX_GPU_PIXELS;
-
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, Precision};
 use crate::network::{Network, OUTPUT, Value};
@@ -22,6 +20,11 @@ use crate::ops::Kernels;
 use std::sync::Mutex;
 use std::time::Duration;
 use web_time::Instant;
+
+/// Photos above 64 megapixels are resampled and composited on the CPU: staging them whole on the
+/// GPU (upload, finished photo, readback, each 4 bytes a pixel) would cost far more memory than
+/// the CPU's 8-bit planes, for a one-off photo where GPU speed hardly matters.
+pub const MAX_GPU_PIXELS: usize = 64 << 20;
 
 /// What a plan costs, for notes and benchmarks.
 #[derive(Clone, Debug)]

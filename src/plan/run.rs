@@ -1,7 +1,7 @@
 //! Frames on a built plan: the photo uploaded (grown buffer), preprocessed, the network run in
 //! one command buffer and one submit, the 256x256 output read back. Batches and GPU timing too.
 
-use super::{Frame, Plan};
+use super::{Frame, MAX_GPU_PIXELS, Plan};
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::gpu::Dispatch;
@@ -11,11 +11,6 @@ use crate::pixels::{Pixels, pack_rgba};
 use crate::tensor::Tensor;
 #[cfg(not(target_arch = "wasm32"))]
 use std::time::Duration;
-
-/// Photos above 64 megapixels are resampled and composited on the CPU: staging them whole on the
-/// GPU (upload, finished photo, readback, each 4 bytes a pixel) would cost far more memory than
-/// the CPU's 8-bit planes, for a one-off photo where GPU speed hardly matters.
-pub const MAX_GPU_PIXELS: usize = 64 << 20;
 
 impl Plan {
     /// Frames are serialised: they share the input, arena and readback buffers. In the browser
