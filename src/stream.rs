@@ -59,7 +59,7 @@ impl<'a> Stream<'a> {
     }
 
     /// The smoothed 256x256 probabilities for the next frame.
-    pub fn next(&mut self, frame: &RgbImage) -> crate::Result<&[f32]> {
+    pub fn next(&mut self, frame: &RgbImage) -> crate::error::Result<&[f32]> {
         self.segmenter.probabilities_into(frame, &mut self.raw)?;
         thumbnail(frame, &mut self.thumb);
         let scene_change = self

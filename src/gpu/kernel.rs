@@ -1,6 +1,6 @@
 //! A compiled kernel and a ready-to-encode dispatch. All binding boilerplate lives here: a kernel's
 //! parameters are binding 0 and its buffers follow in declaration order. Which kernels exist, and
-//! their WGSL, is the business of [`crate::ops`]; this layer compiles whatever it is given.
+//! their WGSL, is the business of the ops layer above; this layer compiles whatever it is given.
 
 #[cfg(not(target_arch = "wasm32"))]
 use super::context::GPU_TIMEOUT;
@@ -165,7 +165,7 @@ impl Dispatch {
             };
             gpu.device
                 .poll(wait)
-                .map_err(|e| crate::Error::Gpu(format!("timing {}: {e}", self.kernel)))
+                .map_err(|e| crate::error::Error::Gpu(format!("timing {}: {e}", self.kernel)))
         })?;
         Ok(start.elapsed() / repeats.max(1))
     }

@@ -150,11 +150,7 @@ mod tests {
             let x = tensor(shape, seed as u64);
             let (w, b) = (random(cout * k * k * shape.channels, 7), random(cout, 8));
             let expected = cpu::map(&cpu::conv2d(&x, &w, &b, k, stride), cpu::hard_swish);
-            let (gx, gw, gb) = (
-                gpu.upload("x", &x.data),
-                gpu.upload("w", &w),
-                gpu.upload("b", &b),
-            );
+            let [gx, gw, gb] = upload_all(gpu, [&x.data, &w, &b]);
             let out = gpu.storage("out", expected.data.len());
             let op = Conv2d {
                 input: &gx,
@@ -171,9 +167,10 @@ mod tests {
                 },
             };
             assert_eq!(op.output_shape().unwrap(), expected.shape);
-            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-            assert_close(
-                &gpu.read(&out, expected.data.len()).unwrap(),
+            run_and_check(
+                gpu,
+                op.bind(gpu, kernels),
+                &out,
                 &expected.data,
                 1e-5,
                 &format!("conv2d {shape} k{k} s{stride}"),

@@ -73,12 +73,7 @@ mod tests {
             let conv = cpu::map(&cpu::depthwise_conv2d(&x, &w, &b, k, stride), cpu::relu);
             let add = tensor(conv.shape, 9);
             let expected = cpu::add(&conv, &add);
-            let (gx, gw, gb, ga) = (
-                gpu.upload("x", &x.data),
-                gpu.upload("w", &w),
-                gpu.upload("b", &b),
-                gpu.upload("add", &add.data),
-            );
+            let [gx, gw, gb, ga] = upload_all(gpu, [&x.data, &w, &b, &add.data]);
             let out = gpu.storage("out", expected.data.len());
             let op = Depthwise {
                 input: &gx,
@@ -93,9 +88,10 @@ mod tests {
                     add: Some(&ga),
                 },
             };
-            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-            assert_close(
-                &gpu.read(&out, expected.data.len()).unwrap(),
+            run_and_check(
+                gpu,
+                op.bind(gpu, kernels),
+                &out,
                 &expected.data,
                 1e-5,
                 &format!("depthwise {shape} k{k} s{stride}"),

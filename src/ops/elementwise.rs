@@ -103,9 +103,10 @@ mod tests {
                     add: Some(&ga),
                 },
             };
-            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-            assert_close(
-                &gpu.read(&out, shape.len()).unwrap(),
+            run_and_check(
+                gpu,
+                op.bind(gpu, kernels),
+                &out,
                 &expected.data,
                 1e-6,
                 &format!("elementwise {shape}"),

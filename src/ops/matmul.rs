@@ -168,9 +168,10 @@ mod tests {
             },
             ..Matmul::new(&bufs[0], &bufs[1], &out, m, k, n)
         };
-        op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-        assert_close(
-            &gpu.read(&out, m * n).unwrap(),
+        run_and_check(
+            gpu,
+            op.bind(gpu, kernels),
+            &out,
             &expected,
             1e-5,
             "fused matmul",

@@ -93,9 +93,10 @@ mod tests {
                 out_width: 256,
                 out_height: 256,
             };
-            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-            assert_close(
-                &gpu.read(&out, expected.data.len()).unwrap(),
+            run_and_check(
+                gpu,
+                op.bind(gpu, kernels),
+                &out,
                 &expected.data,
                 1e-5,
                 &format!("preprocess {w}x{h}"),

@@ -94,9 +94,10 @@ mod tests {
                 out_width: ow,
                 epilogue: Epilogue::default(),
             };
-            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-            assert_close(
-                &gpu.read(&out, expected.data.len()).unwrap(),
+            run_and_check(
+                gpu,
+                op.bind(gpu, kernels),
+                &out,
                 &expected.data,
                 1e-5,
                 &format!("resize {shape} -> {oh}x{ow}"),

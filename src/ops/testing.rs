@@ -1,6 +1,7 @@
 //! Helpers for the ops' tests: the shared device, deterministic inputs, comparisons.
 
-use crate::gpu::Gpu;
+use crate::error::Result;
+use crate::gpu::{Dispatch, Gpu};
 pub use crate::ops::test_gpu as gpu;
 
 /// Deterministic values in [-1, 1) (xorshift; no rand dependency for tests).
@@ -71,6 +72,25 @@ pub fn photo_texture(
     gpu.queue
         .write_texture(texture.as_image_copy(), rgba.as_raw(), layout, size);
     texture
+}
+
+/// Runs a bound op on its own and checks its `out` against the CPU twin's `expected`
+/// (see [`assert_close`]).
+pub fn run_and_check(
+    gpu: &Gpu,
+    dispatch: Result<Dispatch>,
+    out: &wgpu::Buffer,
+    expected: &[f32],
+    rel: f32,
+    what: &str,
+) {
+    dispatch.unwrap().run(gpu).unwrap();
+    assert_close(&gpu.read(out, expected.len()).unwrap(), expected, rel, what);
+}
+
+/// Uploads each slice as an f32 storage buffer.
+pub fn upload_all<const N: usize>(gpu: &Gpu, data: [&[f32]; N]) -> [wgpu::Buffer; N] {
+    data.map(|d| gpu.upload("test input", d))
 }
 
 /// |gpu - cpu| <= rel * max(|cpu|, 1) everywhere: f32 relative tolerance, absolute near zero.

@@ -6,15 +6,28 @@ use super::binding::{check, to_u32};
 use super::kernels::{Kernels, TEXTURE_IN};
 use super::wgsl::WG;
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, Gpu, grid};
+use crate::gpu::{Dispatch, Gpu, Kernel, grid};
 
-/// The `[w, h, 0, 0]` parameters of both texture kernels, checked.
-pub(crate) fn size_params(width: usize, height: usize) -> Result<[u32; 4]> {
+/// One thread per pixel of a `width` x `height` texture and its `packed` buffer: the binding
+/// both texture kernels share (`resources` at bindings 1 and 2, in the kernel's order).
+pub(crate) fn bind_texture_kernel(
+    gpu: &Gpu,
+    kernel: &Kernel,
+    packed: &wgpu::Buffer,
+    resources: Vec<wgpu::BindingResource<'_>>,
+    (width, height): (usize, usize),
+) -> Result<Dispatch> {
     if width == 0 || height == 0 {
         return Err(Error::InvalidInput(format!("texture of {width}x{height}")));
     }
     to_u32(width * height, "texture pixels")?;
-    Ok([width as u32, height as u32, 0, 0])
+    check(
+        packed,
+        width * height,
+        &format!("{} packed pixels", kernel.name),
+    )?;
+    let size = [width as u32, height as u32, 0, 0];
+    Ok(kernel.bind_resources(gpu, &size, resources, grid(width * height, WG)))
 }
 
 pub struct TextureIn<'a> {
@@ -27,16 +40,12 @@ pub struct TextureIn<'a> {
 
 impl TextureIn<'_> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
-        let size = size_params(self.width, self.height)?;
-        check(self.packed, self.width * self.height, "texture_in packed")?;
         let resources = vec![
             wgpu::BindingResource::TextureView(self.texture),
             self.packed.as_entire_binding(),
         ];
-        let workgroups = grid(self.width * self.height, WG);
-        Ok(kernels
-            .get(&TEXTURE_IN)
-            .bind_resources(gpu, &size, resources, workgroups))
+        let size = (self.width, self.height);
+        bind_texture_kernel(gpu, kernels.get(&TEXTURE_IN), self.packed, resources, size)
     }
 }
 

@@ -3,12 +3,10 @@
 //! shaders/texture_out.wgsl. CPU twin: the identity (bytes in, the same bytes out), tested
 //! through [`texture_in`](super::texture_in).
 
-use super::binding::check;
 use super::kernels::{Kernels, TEXTURE_OUT};
-use super::texture_in::size_params;
-use super::wgsl::WG;
+use super::texture_in::bind_texture_kernel;
 use crate::error::Result;
-use crate::gpu::{Dispatch, Gpu, grid};
+use crate::gpu::{Dispatch, Gpu};
 
 pub struct TextureOut<'a> {
     pub packed: &'a wgpu::Buffer,
@@ -20,16 +18,12 @@ pub struct TextureOut<'a> {
 
 impl TextureOut<'_> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
-        let size = size_params(self.width, self.height)?;
-        check(self.packed, self.width * self.height, "texture_out packed")?;
         let resources = vec![
             self.packed.as_entire_binding(),
             wgpu::BindingResource::TextureView(self.texture),
         ];
-        let workgroups = grid(self.width * self.height, WG);
-        Ok(kernels
-            .get(&TEXTURE_OUT)
-            .bind_resources(gpu, &size, resources, workgroups))
+        let size = (self.width, self.height);
+        bind_texture_kernel(gpu, kernels.get(&TEXTURE_OUT), self.packed, resources, size)
     }
 }
 

@@ -87,11 +87,7 @@ mod tests {
             let x = tensor(shape, seed as u64);
             let (w, b) = (random(cout * 4 * shape.channels, 5), random(cout, 6));
             let expected = cpu::map(&cpu::transposed_conv2x2(&x, &w, &b), cpu::sigmoid);
-            let (gx, gw, gb) = (
-                gpu.upload("x", &x.data),
-                gpu.upload("w", &w),
-                gpu.upload("b", &b),
-            );
+            let [gx, gw, gb] = upload_all(gpu, [&x.data, &w, &b]);
             let out = gpu.storage("out", expected.data.len());
             let op = TransposedConv2x2 {
                 input: &gx,
@@ -105,9 +101,10 @@ mod tests {
                     add: None,
                 },
             };
-            op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-            assert_close(
-                &gpu.read(&out, expected.data.len()).unwrap(),
+            run_and_check(
+                gpu,
+                op.bind(gpu, kernels),
+                &out,
                 &expected.data,
                 1e-5,
                 &format!("transposed {shape}"),
