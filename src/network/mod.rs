@@ -130,6 +130,18 @@ pub enum Op {
 }
 
 impl Op {
+    /// The layers whose parameters this op reads, in order (none for the element-wise ops).
+    pub fn layers(&self) -> &[Layer] {
+        match self {
+            Op::Conv2d { layer, .. }
+            | Op::Pointwise { layer, .. }
+            | Op::Depthwise { layer, .. }
+            | Op::TransposedConv2x2 { layer, .. } => std::slice::from_ref(layer),
+            Op::ChannelGate { layers, .. } => layers,
+            Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => &[],
+        }
+    }
+
     /// The values this op reads (not counting its epilogue's `add`).
     pub fn inputs(&self) -> Vec<Value> {
         match self {
@@ -171,22 +183,17 @@ impl Node {
                 (self.shape.len() * (layer.weight.len() / layer.bias.len() / 4)) as u64
             }
             Op::ChannelGate { layers, .. } => layers.iter().map(|l| l.weight.len() as u64).sum(),
-            _ => 0,
+            Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => 0,
         }
     }
 
     /// Parameters this node reads (weights and biases).
     pub fn parameters(&self) -> usize {
-        match &self.op {
-            Op::Conv2d { layer, .. }
-            | Op::Pointwise { layer, .. }
-            | Op::Depthwise { layer, .. }
-            | Op::TransposedConv2x2 { layer, .. } => layer.weight.len() + layer.bias.len(),
-            Op::ChannelGate { layers, .. } => {
-                layers.iter().map(|l| l.weight.len() + l.bias.len()).sum()
-            }
-            _ => 0,
-        }
+        self.op
+            .layers()
+            .iter()
+            .map(|l| l.weight.len() + l.bias.len())
+            .sum()
     }
 
     /// A short name for tables: "pointwise 32x32x24", "gate 1x1x96", ...

@@ -80,13 +80,7 @@ pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<Lay
                 .collect();
             vec![upload(layer, &transposed)]
         }
-        Op::Conv2d { layer, .. }
-        | Op::Depthwise { layer, .. }
-        | Op::TransposedConv2x2 { layer, .. } => {
-            vec![upload(layer, &layer.weight)]
-        }
-        Op::ChannelGate { layers, .. } => layers.iter().map(|l| upload(l, &l.weight)).collect(),
-        Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => vec![],
+        _ => op.layers().iter().map(|l| upload(l, &l.weight)).collect(),
     }
 }
 
