@@ -1,6 +1,7 @@
 //! One typed error for the library: every failure names what failed and why. (The command
 //! line adds its own, about folders and output plans, in src/bin/silhouette/.)
 
+use crate::tensor::Shape;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,26 @@ pub enum Error {
         bytes: u64,
         needs: u64,
     },
+    /// A tensor handed to the network that is not its input shape.
+    #[error("network input must be {expected}, got {got}")]
+    NetworkInput { expected: Shape, got: Shape },
+    /// A caller's output slice of the wrong length.
+    #[error("output holds {holds}, needs {needs}")]
+    OutputSize { holds: usize, needs: usize },
+    /// An image with no pixels.
+    #[error("image is {width}x{height}")]
+    EmptyImage { width: usize, height: usize },
+    /// RGBA bytes that are not `width * height * 4` long.
+    #[error("{bytes} RGBA bytes for {width}x{height}")]
+    PixelBytes {
+        bytes: usize,
+        width: usize,
+        height: usize,
+    },
+    /// In the browser, where nothing may block: a frame asked for while one is in flight.
+    #[error("another frame is still running: await it first")]
+    Busy,
+    /// Parameters an op or the API cannot take, with what was wrong.
     #[error("invalid input: {0}")]
     InvalidInput(String),
     #[error("backend unavailable: {0}")]

@@ -25,16 +25,20 @@ impl Pixels<'_> {
             } => {
                 let expected = width.checked_mul(*height).and_then(|n| n.checked_mul(4));
                 if expected != Some(bytes.len()) {
-                    return Err(Error::InvalidInput(format!(
-                        "{} RGBA bytes for {width}x{height}",
-                        bytes.len()
-                    )));
+                    return Err(Error::PixelBytes {
+                        bytes: bytes.len(),
+                        width: *width,
+                        height: *height,
+                    });
                 }
                 (*width, *height)
             }
         };
         if w == 0 || h == 0 {
-            return Err(Error::InvalidInput(format!("image is {w}x{h}")));
+            return Err(Error::EmptyImage {
+                width: w,
+                height: h,
+            });
         }
         Ok((w, h))
     }

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::finish::Background;
 use crate::gpu::{Gpu, Precision};
-use crate::network::{Network, OUTPUT};
+use crate::network::{self, Network, OUTPUT};
 use crate::ops::Kernels;
 use crate::pixels::Pixels;
 use crate::plan::{Plan, PlanStats};
@@ -217,13 +217,7 @@ impl Segmenter {
     pub async fn pixels_into_async(&self, pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
         match &self.engine {
             Engine::Cpu => {
-                if out.len() != OUTPUT.len() {
-                    return Err(Error::InvalidInput(format!(
-                        "output holds {}, needs {}",
-                        out.len(),
-                        OUTPUT.len()
-                    )));
-                }
+                network::check_output(out.len(), 1)?;
                 out.copy_from_slice(&cpu::run(&self.network, &cpu::pixels_input(pixels)?)?.data);
                 Ok(())
             }

@@ -23,19 +23,14 @@ pub use pixels::{network_input, pixels_input, resample_to_input};
 pub use resize::{bilinear_taps, resize_bilinear};
 pub use softmax::softmax;
 
-use crate::error::{Error, Result};
-use crate::network::{INPUT, Network, Node, Op, Value};
+use crate::error::Result;
+use crate::network::{Network, Node, Op, Value, check_input};
 use crate::tensor::Tensor;
 
 /// The network on the CPU reference. `input` is the 256x256x3 image in [0, 1]; returns the
 /// 256x256 probabilities.
 pub fn run(network: &Network, input: &Tensor) -> Result<Tensor> {
-    if input.shape != INPUT {
-        return Err(Error::InvalidInput(format!(
-            "network input must be {INPUT}, got {}",
-            input.shape
-        )));
-    }
+    check_input(input.shape)?;
     let mut values: Vec<Tensor> = vec![input.clone()];
     for node in &network.nodes {
         let out = eval_node(node, &values);

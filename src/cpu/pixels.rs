@@ -35,7 +35,10 @@ pub fn resample_to_input(
     rgb: impl Fn(usize, usize) -> [u8; 3],
 ) -> Result<Tensor> {
     if w == 0 || h == 0 {
-        return Err(Error::InvalidInput(format!("image is {w}x{h}")));
+        return Err(Error::EmptyImage {
+            width: w,
+            height: h,
+        });
     }
     let mut t = Tensor::zeros(INPUT);
     for oy in 0..INPUT.height {

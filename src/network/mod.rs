@@ -6,6 +6,7 @@
 //! Activations that TFLite keeps as separate ops are folded into an [`Epilogue`] on the op that
 //! produces them (`act(op(x)) + add`); the math and its order per element are unchanged.
 
+use crate::error::{Error, Result};
 use crate::tensor::Shape;
 
 mod build;
@@ -14,6 +15,28 @@ mod build;
 pub const INPUT: Shape = Shape::new(256, 256, 3);
 /// Output: one sigmoid probability per pixel.
 pub const OUTPUT: Shape = Shape::new(256, 256, 1);
+
+/// An error unless `shape` is the network's input.
+pub fn check_input(shape: Shape) -> Result<()> {
+    if shape != INPUT {
+        return Err(Error::NetworkInput {
+            expected: INPUT,
+            got: shape,
+        });
+    }
+    Ok(())
+}
+
+/// An error unless `len` holds the output of `frames` frames.
+pub fn check_output(len: usize, frames: usize) -> Result<()> {
+    if len != frames * OUTPUT.len() {
+        return Err(Error::OutputSize {
+            holds: len,
+            needs: frames * OUTPUT.len(),
+        });
+    }
+    Ok(())
+}
 
 /// An activation tensor in the graph: 0 is the input image, n is the output of node n-1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

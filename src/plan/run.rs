@@ -3,9 +3,11 @@
 
 use super::{Frame, MAX_GPU_PIXELS, Plan};
 use crate::cpu;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::Dispatch;
-use crate::network::{INPUT, OUTPUT};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::network::OUTPUT;
+use crate::network::{INPUT, check_input, check_output};
 use crate::ops;
 use crate::pixels::{Pixels, pack_rgba};
 use crate::tensor::Tensor;
@@ -17,9 +19,7 @@ impl Plan {
     /// nothing may block, so a second frame while one is in flight is an error there.
     pub(super) fn lock_frame(&self) -> Result<std::sync::MutexGuard<'_, Frame>> {
         #[cfg(target_arch = "wasm32")]
-        return self.frame.try_lock().map_err(|_| {
-            Error::InvalidInput("another frame is still running: await it first".into())
-        });
+        return self.frame.try_lock().map_err(|_| crate::error::Error::Busy);
         // The frame state is scratch: a panic elsewhere cannot leave it inconsistent.
         #[cfg(not(target_arch = "wasm32"))]
         Ok(self
@@ -110,12 +110,7 @@ impl Plan {
 
     #[allow(clippy::await_holding_lock)] // as in run_pixels_async
     pub async fn run_input_async(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
-        if input.shape != INPUT {
-            return Err(Error::InvalidInput(format!(
-                "network input must be {INPUT}, got {}",
-                input.shape
-            )));
-        }
+        check_input(input.shape)?;
         let _frame = self.lock_frame()?;
         self.gpu
             .queue
@@ -141,7 +136,7 @@ impl Plan {
 
     /// One command buffer, one submit, then the readback of the output. Callers hold the frame lock.
     async fn submit_async(&self, preprocess: Option<&Dispatch>, out: &mut [f32]) -> Result<()> {
-        check_output(out, 1)?;
+        check_output(out.len(), 1)?;
         let encode = || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
             self.encode_frame(&mut encoder, preprocess, None);
@@ -176,13 +171,8 @@ impl Plan {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn run_batch(&self, inputs: &[Tensor], out: &mut [f32]) -> Result<()> {
         let n = inputs.len();
-        check_output(out, n)?;
-        if let Some(bad) = inputs.iter().find(|t| t.shape != INPUT) {
-            return Err(Error::InvalidInput(format!(
-                "network input must be {INPUT}, got {}",
-                bad.shape
-            )));
-        }
+        check_output(out.len(), n)?;
+        inputs.iter().try_for_each(|t| check_input(t.shape))?;
         let (in_bytes, out_bytes) = ((INPUT.len() * 4) as u64, (OUTPUT.len() * 4) as u64);
         let mut frame = self.lock_frame()?;
         if frame
@@ -259,17 +249,6 @@ impl Plan {
             ticks[1].saturating_sub(ticks[0]) as f64 * self.gpu.queue.get_timestamp_period() as f64;
         Ok(Some(Duration::from_nanos(nanos as u64)))
     }
-}
-
-fn check_output(out: &[f32], frames: usize) -> Result<()> {
-    if out.len() != frames * OUTPUT.len() {
-        return Err(Error::InvalidInput(format!(
-            "output holds {}, needs {}",
-            out.len(),
-            frames * OUTPUT.len()
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ impl Silhouette {
                 state.pixels.try_borrow_mut(),
                 state.probabilities.try_borrow_mut(),
             ) else {
-                return Err(JsError::new("another frame is still running: await it first").into());
+                return Err(js_error(silhouette::Error::Busy));
             };
             if mask.length() as usize != out.len() {
                 return Err(JsError::new(&format!("mask must hold {} floats", out.len())).into());

@@ -14,6 +14,12 @@ pub(crate) enum CliError {
         first: PathBuf,
         second: PathBuf,
     },
+    #[error(
+        "{option} applies to folders; {} is a single file (its output's format comes from \
+         the extension of -o)",
+        path.display()
+    )]
+    FolderOnly { option: &'static str, path: PathBuf },
     #[error("{path}: no photos here ({formats} files)")]
     NoPhotos {
         path: PathBuf,

@@ -19,11 +19,10 @@ pub(crate) fn plan_file(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Path
         (io.smooth, "--smooth"),
     ] {
         if given {
-            return Err(CliError::from(Error::InvalidInput(format!(
-                "{option} applies to folders; {} is a single file (its output's format comes \
-                 from the extension of -o)",
-                io.input.display()
-            ))));
+            return Err(CliError::FolderOnly {
+                option,
+                path: io.input.clone(),
+            });
         }
     }
     OutputFormat::from_path(&io.output)?;
