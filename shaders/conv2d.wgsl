@@ -3,18 +3,7 @@
 // One thread per output element; used by the 3x3 stride-2 stem (3 input channels), where the
 // whole kernel window fits in registers and a GEMM formulation would not pay.
 
-struct Params {
-    in_h: u32, in_w: u32, cin: u32, out_h: u32,
-    out_w: u32, cout: u32, kernel: u32, stride: u32,
-    pad_top: u32, pad_left: u32, act: u32, has_add: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<param_t>;
-@group(0) @binding(3) var<storage, read> bias: array<param_t>;
-@group(0) @binding(4) var<storage, read> add: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+// Parts: window_params, layer_io, epilogue (shaders/parts/).
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -36,7 +25,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * f32(w[wbase + c]); }
         }
     }
-    var v = activate(sum, p.act);
-    if (p.has_add != 0u) { v += add[i]; }
-    out[i] = v;
+    store(i, sum);
 }

@@ -12,13 +12,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read> add: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
+// Part: epilogue (shaders/parts/).
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = linear_index(gid, groups);
     if (i >= p.len) { return; }
     var v = x[i];
     if (p.has_gate != 0u) { v *= gate[i % p.c]; }
-    v = activate(v, p.act);
-    if (p.has_add != 0u) { v += add[i]; }
-    out[i] = v;
+    store(i, v);
 }

@@ -24,6 +24,8 @@ const THREADS: u32 = 64u;
 var<workgroup> a_tile: array<array<f32, TILE_K>, TILE>;
 var<workgroup> b_tile: array<array<f32, TILE>, TILE_K>;
 
+// Part: epilogue (shaders/parts/).
+
 @compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>,
@@ -70,9 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             if (r < p.m && c < p.n) {
                 var v = acc[i][j];
                 if (p.has_bias != 0u) { v += f32(bias[c]); }
-                v = activate(v, p.act);
-                if (p.has_add != 0u) { v += add[r * p.n + c]; }
-                out[r * p.n + c] = v;
+                store(r * p.n + c, v);
             }
         }
     }

@@ -11,6 +11,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> add: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
+// Part: epilogue (shaders/parts/).
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = linear_index(gid, groups);
@@ -24,7 +26,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let x0 = u32(tx.x);
     let x1 = u32(tx.y);
     let blended = bilerp(x[(y0 + x0) * p.c + ch], x[(y0 + x1) * p.c + ch], x[(y1 + x0) * p.c + ch], x[(y1 + x1) * p.c + ch], tx, ty);
-    var v = activate(blended, p.act);
-    if (p.has_add != 0u) { v += add[i]; }
-    out[i] = v;
+    store(i, blended);
 }

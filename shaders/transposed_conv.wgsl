@@ -7,12 +7,7 @@ struct Params {
     act: u32, has_add: u32, _pad0: u32, _pad1: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<param_t>;
-@group(0) @binding(3) var<storage, read> bias: array<param_t>;
-@group(0) @binding(4) var<storage, read> add: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+// Parts: layer_io, epilogue (shaders/parts/).
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -27,7 +22,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let wbase = ((o * 2u + oy % 2u) * 2u + ox % 2u) * p.cin;
     var sum = f32(bias[o]);
     for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * f32(w[wbase + c]); }
-    var v = activate(sum, p.act);
-    if (p.has_add != 0u) { v += add[i]; }
-    out[i] = v;
+    store(i, sum);
 }

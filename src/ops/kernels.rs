@@ -1,24 +1,24 @@
 //! The kernel set: every kernel's [`Shader`], declared once here, compiled together per device
 //! into [`Kernels`]. Each op file binds its own by name (`kernels.get(&MATMUL)`).
 
-use super::wgsl;
+use super::wgsl::{self, Shader};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Kernel, Precision};
 use std::time::Duration;
 use web_time::Instant;
 
-/// A kernel's name (its file name in shaders/) and WGSL body.
-#[derive(Clone, Copy, Debug)]
-pub struct Shader {
-    pub name: &'static str,
-    pub body: &'static str,
-}
+/// WGSL shared by several kernels, placed before their own file (WGSL has no includes).
+const WINDOW_PARAMS: &str = include_str!("../../shaders/parts/window_params.wgsl");
+const LAYER_IO: &str = include_str!("../../shaders/parts/layer_io.wgsl");
+const EPILOGUE: &str = include_str!("../../shaders/parts/epilogue.wgsl");
 
-/// Declares each kernel's [`Shader`] (its WGSL file in shaders/) and lists them all in SHADERS.
+/// Declares each kernel's [`Shader`] (its WGSL file in shaders/, after the parts it uses) and
+/// lists them all in SHADERS.
 macro_rules! shaders {
-    ($($konst:ident = $name:literal),* $(,)?) => {
+    ($($konst:ident = $name:literal [$($part:ident),*]),* $(,)?) => {
         $(pub(crate) const $konst: Shader = Shader {
             name: $name,
+            parts: &[$($part),*],
             body: include_str!(concat!("../../shaders/", $name, ".wgsl")),
         };)*
         /// Every kernel of the engine, in compile order.
@@ -28,22 +28,22 @@ macro_rules! shaders {
 
 // Adding an op adds its line here (docs/ARCHITECTURE.md).
 shaders! {
-    MATMUL = "matmul",
-    CONV2D = "conv2d",
-    DEPTHWISE = "depthwise",
-    TRANSPOSED_CONV = "transposed_conv",
-    CHANNEL_GATE = "channel_gate",
-    ELEMENTWISE = "elementwise",
-    RESIZE = "resize",
-    SOFTMAX = "softmax",
-    PREPROCESS = "preprocess",
-    POSTPROCESS = "postprocess",
-    DOWNSAMPLE = "downsample",
-    SEPARABLE = "separable",
-    GUIDED = "guided",
-    COMPOSE = "compose",
-    TEXTURE_IN = "texture_in",
-    TEXTURE_OUT = "texture_out",
+    MATMUL = "matmul" [EPILOGUE],
+    CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE],
+    DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE],
+    TRANSPOSED_CONV = "transposed_conv" [LAYER_IO, EPILOGUE],
+    CHANNEL_GATE = "channel_gate" [],
+    ELEMENTWISE = "elementwise" [EPILOGUE],
+    RESIZE = "resize" [EPILOGUE],
+    SOFTMAX = "softmax" [],
+    PREPROCESS = "preprocess" [],
+    POSTPROCESS = "postprocess" [],
+    DOWNSAMPLE = "downsample" [],
+    SEPARABLE = "separable" [],
+    GUIDED = "guided" [],
+    COMPOSE = "compose" [],
+    TEXTURE_IN = "texture_in" [],
+    TEXTURE_OUT = "texture_out" [],
 }
 
 /// How many kernels the engine has (one per file in shaders/, common.wgsl aside).
@@ -54,7 +54,7 @@ pub fn kernel_source(name: &str, precision: Precision) -> Option<String> {
     SHADERS
         .iter()
         .find(|s| s.name == name)
-        .map(|s| wgsl::source(s.body, precision))
+        .map(|s| wgsl::source(s, precision))
 }
 
 /// The whole kernel set, compiled once per device.
@@ -91,7 +91,7 @@ impl Kernels {
         let compile = || {
             SHADERS
                 .iter()
-                .map(|s| Kernel::create(gpu, s.name, wgsl::source(s.body, precision)))
+                .map(|s| Kernel::create(gpu, s.name, wgsl::source(s, precision)))
                 .collect()
         };
         let kernels = gpu.scoped_async("compiling the kernels", compile).await?;

@@ -51,7 +51,7 @@ pub use depthwise::Depthwise;
 pub use downsample::Downsample;
 pub use elementwise::Elementwise;
 pub use guided::Guided;
-pub use kernels::{KERNEL_COUNT, Kernels, Shader, kernel_source};
+pub use kernels::{KERNEL_COUNT, Kernels, kernel_source};
 pub use matmul::Matmul;
 pub use postprocess::MaskToLuma8;
 pub use preprocess::Preprocess;
@@ -61,7 +61,7 @@ pub use softmax::Softmax;
 pub use texture_in::TextureIn;
 pub use texture_out::TextureOut;
 pub use transposed_conv::TransposedConv2x2;
-pub use wgsl::WG;
+pub use wgsl::{Shader, WG};
 
 /// A shared device and kernel set for tests. With `SILHOUETTE_REQUIRE_GPU=1` (set by
 /// tools/test.sh and CI) a missing adapter is a test failure; without it, GPU tests say they

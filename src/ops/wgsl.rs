@@ -1,20 +1,35 @@
 //! The WGSL every kernel is compiled from: the precision header, a prelude generated here from
 //! the Rust definitions (so each constant shared by Rust and WGSL has one home), then
-//! shaders/common.wgsl, then the kernel's own file.
+//! shaders/common.wgsl, then the shared parts the kernel uses (shaders/parts/), then its own file.
 
 use crate::finish::BackgroundKind;
 use crate::gpu::Precision;
 use crate::network::Activation;
 use std::fmt::Write;
 
+/// A kernel: its name (its file name in shaders/), the shared parts it uses (shaders/parts/)
+/// and its own WGSL.
+#[derive(Clone, Copy, Debug)]
+pub struct Shader {
+    pub name: &'static str,
+    pub parts: &'static [&'static str],
+    pub body: &'static str,
+}
+
 /// Threads per workgroup of the 1-D kernels (`@workgroup_size(WG)` in WGSL).
 pub const WG: u32 = 256;
 
 const COMMON: &str = include_str!("../../shaders/common.wgsl");
 
-/// The full source of a kernel whose own file is `body`.
-pub(crate) fn source(body: &str, precision: Precision) -> String {
-    format!("{}{}{COMMON}\n{body}", precision.wgsl_header(), prelude())
+/// The full source of `shader`: header, prelude, common.wgsl, its parts, its own file.
+pub(crate) fn source(shader: &Shader, precision: Precision) -> String {
+    let parts: String = shader.parts.iter().map(|p| format!("{p}\n")).collect();
+    format!(
+        "{}{}{COMMON}\n{parts}{}",
+        precision.wgsl_header(),
+        prelude(),
+        shader.body
+    )
 }
 
 /// `const ACT_HARD_SWISH: u32 = 2u;` and the like, from [`Activation`], [`BackgroundKind`], [`WG`].

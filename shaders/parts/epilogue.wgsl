@@ -1,0 +1,7 @@
+// The epilogue every layer kernel stores with (network::Epilogue): act(v) + add[i] into out[i].
+// For kernels with `p.act`, `p.has_add` and the `add` and `out` buffers.
+fn store(i: u32, v: f32) {
+    var r = activate(v, p.act);
+    if (p.has_add != 0u) { r += add[i]; }
+    out[i] = r;
+}

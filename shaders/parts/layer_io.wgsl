@@ -1,0 +1,9 @@
+// A layer's bindings (ops/conv2d.rs, depthwise.rs, transposed_conv.rs bind them in this order):
+// its parameters, the input x, weights and bias at the parameter precision, the epilogue's
+// optional add, and the output.
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<param_t>;
+@group(0) @binding(3) var<storage, read> bias: array<param_t>;
+@group(0) @binding(4) var<storage, read> add: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
