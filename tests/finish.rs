@@ -1,5 +1,5 @@
 //! The GPU finish (shaders/downsample, separable, guided, compose.wgsl) against its CPU twin
-//! (src/compose.rs): every background, refined and bilinear edges, odd sizes, sizes above the
+//! (src/cpu/finish.rs): every background, refined and bilinear edges, odd sizes, sizes above the
 //! 512-pixel working resolution, and a small photo after a large one.
 
 mod common;

@@ -72,7 +72,7 @@ impl Plan {
 
     /// The network and the finish (alpha at full resolution, refined or not, over `background`)
     /// in one submit; only the finished photo is read back. `None` when the photo is too large
-    /// for one storage binding: then use [`crate::compose`] on the CPU.
+    /// for one storage binding: then use [`crate::cpu::finish`] on the CPU.
     pub fn composite(
         &self,
         photo: &image::RgbImage,
