@@ -1,0 +1,247 @@
+//! The CLI against hostile files (issue 9's defects, each through the built binary): NaN weights,
+//! a bad tensor, truncated or bomb JPEGs, huge files, devices and pipes, headers that lie about
+//! their size. Each is refused early with one clear line naming the file, and exit code 2.
+
+mod common;
+use common::run::*;
+use std::path::Path;
+
+/// The built-in weights with `edit` applied to tensor `name`'s f16 values and shape.
+fn edited_weights(
+    path: &Path,
+    name: &str,
+    edit: impl FnOnce(&mut Vec<half::f16>, &mut Vec<usize>),
+) {
+    use safetensors::SafeTensors;
+    let file = SafeTensors::deserialize(silhouette::weights::EMBEDDED).unwrap();
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    let (_, shape, data) = tensors.iter_mut().find(|t| t.0 == name).unwrap();
+    let mut values: Vec<half::f16> = data
+        .chunks_exact(2)
+        .map(|b| half::f16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    edit(&mut values, shape);
+    *data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, shape, data)| {
+            let view =
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F16, shape.clone(), data)
+                    .unwrap();
+            (n.clone(), view)
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, path).unwrap();
+}
+
+/// `mask` of the bundled photo into `dir` with these weights.
+fn mask_with_weights(dir: &Path, weights: &Path) -> std::process::Output {
+    let out = dir.join("m.png");
+    silhouette(&[
+        "mask",
+        PHOTO,
+        "-o",
+        s(&out),
+        "--weights",
+        s(weights),
+        "--backend",
+        "cpu",
+    ])
+}
+
+// 5. NaN or infinite parameters are refused at load, naming the file and the tensor.
+#[test]
+fn non_finite_weights_are_refused_naming_file_and_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, file) in [
+        (half::f16::NAN, "nan.safetensors"),
+        (half::f16::INFINITY, "inf.safetensors"),
+    ] {
+        let weights = dir.path().join(file);
+        edited_weights(&weights, "enc4.depthwise.weight", |v, _| v[7] = value);
+        let out = mask_with_weights(dir.path(), &weights);
+        fails_with(
+            &out,
+            &format!("{file}: enc4.depthwise.weight: parameter 7 is"),
+        );
+    }
+    assert_eq!(files_in(dir.path()).len(), 2);
+}
+
+// 6. A truncated JPEG is an error naming the file, also in a folder (non-zero exit).
+#[test]
+fn truncated_jpegs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(PHOTO).unwrap();
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &bytes[..bytes.len() / 4]).unwrap();
+    let out = silhouette(&[
+        "mask",
+        s(&cut),
+        "-o",
+        s(&dir.path().join("m.png")),
+        "--backend",
+        "cpu",
+    ]);
+    fails_with(
+        &out,
+        "cut.jpg: not a readable image (the file ends before the image does",
+    );
+
+    let folder = dir.path().join("photos");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(PHOTO, folder.join("good.jpg")).unwrap();
+    std::fs::rename(&cut, folder.join("cut.jpg")).unwrap();
+    let outputs = dir.path().join("out");
+    let out = silhouette(&["mask", s(&folder), "-o", s(&outputs), "--backend", "cpu"]);
+    fails_with(&out, "cut.jpg: not a readable image");
+    fails_with(&out, "1 of 2 files failed");
+    assert_eq!(files_in(&outputs), [outputs.join("good.png")]);
+}
+
+/// A baseline JPEG whose frame header claims `w` x `h`, cut to its first `keep` bytes.
+fn jpeg_claiming(w: u16, h: u16, keep: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let small = image::RgbImage::from_fn(128, 128, |x, y| {
+        image::Rgb([(x * y % 251) as u8, (x * 7 + y * 13) as u8, (x ^ y) as u8])
+    });
+    image::DynamicImage::ImageRgb8(small)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let sof = bytes.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+    bytes[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    bytes.truncate(keep);
+    bytes
+}
+
+// 6b. A 2.5 KB truncated JPEG that claims 16384x16384 is refused before it is decoded (it used
+// to cost a minute and 2.67 GB).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_tiny_truncated_jpeg_claiming_the_largest_size_costs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.jpg");
+    let bytes = jpeg_claiming(16384, 16384, 2500);
+    assert!(bytes.len() <= 2500);
+    std::fs::write(&bomb, bytes).unwrap();
+    let (status, kb) = peak_rss_kb(command(&[
+        "mask",
+        s(&bomb),
+        "-o",
+        s(&dir.path().join("m.png")),
+        "--backend",
+        "cpu",
+    ]));
+    assert_eq!(status.code(), Some(2));
+    assert!(kb < 200 * 1024, "peak {kb} KB");
+}
+
+// 7. Formats are sniffed before anything is read whole; devices and pipes are refused; a size
+// cap bounds what is read.
+#[cfg(target_os = "linux")]
+#[test]
+fn huge_files_and_devices_are_refused_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    for (name, head) in [
+        ("zeros.png", &b""[..]),
+        ("png_then_zeros.png", b"\x89PNG\r\n\x1a\n"),
+    ] {
+        let sparse = dir.path().join(name);
+        let file = std::fs::File::create(&sparse).unwrap();
+        std::io::Write::write_all(&mut &file, head).unwrap();
+        file.set_len(2 << 30).unwrap();
+        let (status, kb) = peak_rss_kb(command(&[
+            "mask",
+            s(&sparse),
+            "-o",
+            s(&out),
+            "--backend",
+            "cpu",
+        ]));
+        assert_eq!(status.code(), Some(2), "{name}");
+        assert!(kb < 200 * 1024, "{name}: peak {kb} KB");
+    }
+    fails_with(
+        &silhouette(&["mask", "/dev/zero", "-o", s(&out), "--backend", "cpu"]),
+        "/dev/zero: not a regular file",
+    );
+    fails_with(
+        &silhouette(&["mask", PHOTO, "-o", s(&out), "--weights", "/dev/zero"]),
+        "/dev/zero: not a regular file",
+    );
+    let big_weights = dir.path().join("big.safetensors");
+    std::fs::File::create(&big_weights)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    fails_with(
+        &silhouette(&["mask", PHOTO, "-o", s(&out), "--weights", s(&big_weights)]),
+        "big.safetensors: 1073741824 bytes, more than",
+    );
+    assert!(!out.exists());
+}
+
+// 11a. A bad bias is named as the bias, with the file.
+#[test]
+fn a_bad_tensor_is_named_with_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("w.safetensors");
+    edited_weights(&weights, "stem.conv.bias", |values, shape| {
+        values.truncate(5);
+        *shape = vec![5];
+    });
+    let out = mask_with_weights(dir.path(), &weights);
+    fails_with(
+        &out,
+        "w.safetensors: stem.conv.bias: shape [5], expected [16]",
+    );
+}
+
+/// A lossless WebP header claiming `w` x `h`, then junk.
+fn lossless_webp(w: u32, h: u32) -> Vec<u8> {
+    let bits = (w - 1) | ((h - 1) << 14);
+    let mut data = vec![0x2f];
+    data.extend(bits.to_le_bytes());
+    data.extend([0; 64]);
+    let mut chunk = b"VP8L".to_vec();
+    chunk.extend((data.len() as u32).to_le_bytes());
+    chunk.extend(data);
+    let mut file = b"RIFF".to_vec();
+    file.extend((4 + chunk.len() as u32).to_le_bytes());
+    file.extend(b"WEBP");
+    file.extend(chunk);
+    file
+}
+
+// 11b-c. Sizes are reported as the header states them.
+#[test]
+fn sizes_are_reported_as_the_header_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    let wide = dir.path().join("wide.webp");
+    std::fs::write(&wide, lossless_webp(16384, 2)).unwrap();
+    fails_with(
+        &silhouette(&["mask", s(&wide), "-o", s(&out), "--backend", "cpu"]),
+        "its header says 16384x2 but the WebP decoder reads 0x2",
+    );
+    // A PNG whose header claims 2^31 - 1 squared.
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend([
+        0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 8, 2, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    let huge = dir.path().join("huge.png");
+    std::fs::write(&huge, png).unwrap();
+    fails_with(
+        &silhouette(&["mask", s(&huge), "-o", s(&out), "--backend", "cpu"]),
+        "huge.png: image is 2147483647x2147483647; sides from 1 to 16384",
+    );
+}
