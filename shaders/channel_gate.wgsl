@@ -1,11 +1,12 @@
-// Squeeze-excite tail in one workgroup: mean over pixels -> FC (-> relu -> FC) -> sigmoid.
+// Squeeze-excite tail in one workgroup: mean over pixels (of x + plus when a skip is folded in)
+// -> FC (-> relu -> FC) -> sigmoid.
 // gate[o] for a [pixels, c] input. One or two FC layers (the LR-ASPP head uses one).
 // The mean runs over channel blocks of up to 256: the threads of a block split the pixels
 // between them while consecutive threads read consecutive channels (coalesced).
 
 struct Params {
     pixels: u32, c: u32, hidden: u32, out_c: u32,
-    layers: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    layers: u32, has_plus: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -15,6 +16,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> w2: array<param_t>;
 @group(0) @binding(5) var<storage, read> b2: array<param_t>;
 @group(0) @binding(6) var<storage, read_write> gate: array<f32>;
+@group(0) @binding(7) var<storage, read> plus: array<f32>;
 
 // Largest channel count a gate handles (checked on the host).
 const MAX_C: u32 = 1024u;
@@ -31,7 +33,12 @@ fn main(@builtin(local_invocation_index) t: u32) {
         let lane = t / width;
         var s = 0.0;
         if (lane < lanes) {
-            for (var px = lane; px < p.pixels; px += lanes) { s += x[px * p.c + c0 + t % width]; }
+            for (var px = lane; px < p.pixels; px += lanes) {
+                let i = px * p.c + c0 + t % width;
+                var v = x[i];
+                if (p.has_plus != 0u) { v += plus[i]; }
+                s += v;
+            }
         }
         partial[t] = s;
         workgroupBarrier();

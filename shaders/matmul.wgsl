@@ -1,4 +1,4 @@
-// C[m, n] = act((A[m, k] * gate[k]) . B[k, n] + bias[n]) + add[m, n]
+// C[m, n] = act((A[m, k] * gate[k] + plus[m, k]) . B[k, n] + bias[n]) + add[m, n]
 // The pointwise (1x1) convolutions are this with m = pixels, k = in channels, n = out channels.
 // Tiles: a 8x8 workgroup computes a 32x32 block of C, each thread a 4x4 micro-tile strided by 8 so
 // that neighbouring threads touch neighbouring columns (coalesced loads and stores). K advances
@@ -6,7 +6,7 @@
 
 struct Params {
     m: u32, n: u32, k: u32, act: u32,
-    has_bias: u32, has_gate: u32, has_add: u32, _pad: u32,
+    has_bias: u32, has_gate: u32, has_add: u32, has_plus: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -16,6 +16,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> gate: array<f32>;
 @group(0) @binding(5) var<storage, read> add: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(7) var<storage, read> plus: array<f32>;
 
 const TILE: u32 = 32u;
 const TILE_K: u32 = 16u;
@@ -39,8 +40,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             let c = i % TILE_K;
             var v = 0.0;
             if (row0 + r < p.m && k0 + c < p.k) {
-                v = a[(row0 + r) * p.k + k0 + c];
+                let i = (row0 + r) * p.k + k0 + c;
+                v = a[i];
                 if (p.has_gate != 0u) { v *= gate[k0 + c]; }
+                if (p.has_plus != 0u) { v += plus[i]; }
             }
             a_tile[r][c] = v;
         }

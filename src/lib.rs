@@ -24,6 +24,9 @@ pub mod weights;
 pub mod finish;
 pub mod network;
 
+// Graph rewrites, exact in real arithmetic, for the executors that want fewer nodes.
+pub mod passes;
+
 // The CPU reference executor; the GPU device (which knows no kernel by name).
 pub mod cpu;
 pub mod gpu;

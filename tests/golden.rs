@@ -70,11 +70,12 @@ fn gpu_plan_is_compact() {
     };
     let stats = segmenter.plan_stats().unwrap();
     println!("{stats:#?}");
-    // One dispatch per node plus preprocessing; the arena reuses buffers across layers.
-    assert_eq!(
-        stats.dispatches_per_frame,
-        segmenter.network().nodes.len() + 1
-    );
+    // One dispatch per node of the rewritten graph plus preprocessing, fewer than the network
+    // as written has nodes; the arena reuses buffers across layers.
+    let rewritten = stats.passes.last().unwrap().nodes.1;
+    assert_eq!(stats.dispatches_per_frame, rewritten + 1);
+    assert!(rewritten < segmenter.network().nodes.len());
+    assert!(stats.macs_per_frame < segmenter.network().macs());
     assert!(stats.arena_bytes * 3 < stats.unshared_bytes, "{stats:?}");
 }
 

@@ -15,6 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("weights", &["error", "files"]),
     ("network", &["error", "tensor", "weights"]),
     ("finish", &[]),
+    ("passes", &["network", "tensor"]),
     ("cpu", &["error", "finish", "network", "pixels", "tensor"]),
     ("gpu", &["error"]),
     (
@@ -24,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "plan",
         &[
-            "cpu", "error", "finish", "gpu", "network", "ops", "pixels", "tensor",
+            "cpu", "error", "finish", "gpu", "network", "ops", "passes", "pixels", "tensor",
         ],
     ),
     (

@@ -50,16 +50,32 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
             layer,
             stride,
         } => conv2d(v(input), &layer.weight, &layer.bias, layer.kernel, *stride),
-        Op::Pointwise { input, gate, layer } => match gate {
-            Some(g) => pointwise_conv(&mul_channels(v(input), v(g)), &layer.weight, &layer.bias),
-            None => pointwise_conv(v(input), &layer.weight, &layer.bias),
-        },
+        Op::Pointwise {
+            input,
+            gate,
+            plus,
+            layer,
+        } => {
+            let gated = gate.map(|g| mul_channels(v(input), v(&g)));
+            let x = gated.as_ref().unwrap_or(v(input));
+            match plus {
+                Some(p) => pointwise_conv(&add(x, v(p)), &layer.weight, &layer.bias),
+                None => pointwise_conv(x, &layer.weight, &layer.bias),
+            }
+        }
         Op::Depthwise {
             input,
             layer,
             stride,
         } => depthwise_conv2d(v(input), &layer.weight, &layer.bias, layer.kernel, *stride),
-        Op::ChannelGate { input, layers } => channel_gate(v(input), layers),
+        Op::ChannelGate {
+            input,
+            plus,
+            layers,
+        } => match plus {
+            Some(p) => channel_gate(&add(v(input), v(p)), layers),
+            None => channel_gate(v(input), layers),
+        },
         Op::ScaleChannels { input, gate } => mul_channels(v(input), v(gate)),
         Op::Identity { input } => v(input).clone(),
         Op::Upsample2x { input } => {

@@ -172,6 +172,7 @@ impl Builder<'_> {
             Op::Pointwise {
                 input: x,
                 gate,
+                plus: None,
                 layer,
             },
             epilogue,
@@ -215,7 +216,11 @@ impl Builder<'_> {
             layers.push(layer);
         }
         self.push(
-            Op::ChannelGate { input: x, layers },
+            Op::ChannelGate {
+                input: x,
+                plus: None,
+                layers,
+            },
             Epilogue::act(Activation::Linear),
             Shape::new(1, 1, width),
         )

@@ -126,11 +126,13 @@ pub enum Op {
         layer: Layer,
         stride: usize,
     },
-    /// 1x1 convolution, i.e. a matmul [pixels, in] x [in, out]. `gate`, when set, scales the
-    /// input channels first (a squeeze-excite gate, folded into the matmul's loads).
+    /// 1x1 convolution, i.e. a matmul [pixels, in] x [in, out], of `input * gate + plus`: the
+    /// optional per-channel `gate` (a squeeze-excite gate) and `plus` (a skip of the input's
+    /// shape) are folded into the matmul's loads.
     Pointwise {
         input: Value,
         gate: Option<Value>,
+        plus: Option<Value>,
         layer: Layer,
     },
     /// KxK depthwise convolution, SAME padding.
@@ -139,9 +141,13 @@ pub enum Op {
         layer: Layer,
         stride: usize,
     },
-    /// Squeeze-excite gate: mean over pixels, then the FC layers with relu between and a sigmoid
-    /// after the last. Output [1, 1, c].
-    ChannelGate { input: Value, layers: Vec<Layer> },
+    /// Squeeze-excite gate: mean over pixels of `input + plus` (plus optional, same shape), then
+    /// the FC layers with relu between and a sigmoid after the last. Output [1, 1, c].
+    ChannelGate {
+        input: Value,
+        plus: Option<Value>,
+        layers: Vec<Layer>,
+    },
     /// x * gate[c] (a per-channel broadcast multiply).
     ScaleChannels { input: Value, gate: Value },
     /// a + b (use the epilogue: `Identity` with `add`).
@@ -165,16 +171,34 @@ impl Op {
         }
     }
 
+    /// The values this op reads, to rewrite them (graph passes renumber values).
+    pub fn inputs_mut(&mut self) -> Vec<&mut Value> {
+        match self {
+            Op::Conv2d { input, .. }
+            | Op::Depthwise { input, .. }
+            | Op::Identity { input }
+            | Op::Upsample2x { input }
+            | Op::TransposedConv2x2 { input, .. } => vec![input],
+            Op::ChannelGate { input, plus, .. } => std::iter::once(input).chain(plus).collect(),
+            Op::Pointwise {
+                input, gate, plus, ..
+            } => std::iter::once(input).chain(gate).chain(plus).collect(),
+            Op::ScaleChannels { input, gate } => vec![input, gate],
+        }
+    }
+
     /// The values this op reads (not counting its epilogue's `add`).
     pub fn inputs(&self) -> Vec<Value> {
         match self {
             Op::Conv2d { input, .. }
             | Op::Depthwise { input, .. }
-            | Op::ChannelGate { input, .. }
             | Op::Identity { input }
             | Op::Upsample2x { input }
             | Op::TransposedConv2x2 { input, .. } => vec![*input],
-            Op::Pointwise { input, gate, .. } => std::iter::once(*input).chain(*gate).collect(),
+            Op::ChannelGate { input, plus, .. } => std::iter::once(*input).chain(*plus).collect(),
+            Op::Pointwise {
+                input, gate, plus, ..
+            } => std::iter::once(*input).chain(*gate).chain(*plus).collect(),
             Op::ScaleChannels { input, gate } => vec![*input, *gate],
         }
     }
@@ -223,11 +247,18 @@ impl Node {
     pub fn label(&self) -> String {
         let kind = match &self.op {
             Op::Conv2d { .. } => "conv2d",
+            Op::Pointwise {
+                gate: Some(_),
+                plus: Some(_),
+                ..
+            } => "pointwise+gate+skip",
             Op::Pointwise { gate: Some(_), .. } => "pointwise+gate",
+            Op::Pointwise { plus: Some(_), .. } => "pointwise+skip",
             Op::Pointwise { .. } => "pointwise",
             Op::Depthwise { layer, stride, .. } => {
                 return format!("depthwise {0}x{0}/s{stride} {1}", layer.kernel, self.shape);
             }
+            Op::ChannelGate { plus: Some(_), .. } => "gate of a sum",
             Op::ChannelGate { .. } => "gate",
             Op::ScaleChannels { .. } => "scale",
             Op::Identity { .. } => "add",

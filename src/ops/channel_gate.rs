@@ -1,8 +1,8 @@
-//! Squeeze-excite gate: mean over pixels, one or two FC layers (relu between), sigmoid.
-//! Kernel: shaders/channel_gate.wgsl (one workgroup). CPU twin: global_avg_pool + pointwise_conv
-//! + relu/sigmoid in [`crate::cpu`].
+//! Squeeze-excite gate: mean over pixels (of `input + plus` when a skip is folded in), one or two
+//! FC layers (relu between), sigmoid. Kernel: shaders/channel_gate.wgsl (one workgroup). CPU twin:
+//! [`cpu::channel_gate`](crate::cpu::channel_gate).
 
-use super::binding::{check, check_params, to_u32};
+use super::binding::{check, check_params, optional, to_u32};
 use super::kernels::{CHANNEL_GATE, Kernels};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
@@ -16,7 +16,8 @@ struct Params {
     hidden: u32,
     out_c: u32,
     layers: u32,
-    _pad: [u32; 3],
+    has_plus: u32,
+    _pad: [u32; 2],
 }
 
 /// Largest layer width the kernel's workgroup memory holds (MAX_C in the kernel).
@@ -31,6 +32,8 @@ pub struct Fc<'a> {
 
 pub struct ChannelGate<'a> {
     pub input: &'a wgpu::Buffer,
+    /// Added to `input` before pooling (same shape).
+    pub plus: Option<&'a wgpu::Buffer>,
     pub input_shape: Shape,
     /// One or two layers; relu after the first when there are two, sigmoid after the last.
     pub layers: &'a [Fc<'a>],
@@ -54,6 +57,7 @@ impl ChannelGate<'_> {
             )));
         }
         check(self.input, s.len(), "channel gate input")?;
+        let (plus, has_plus) = optional(gpu, self.plus, s.len(), "channel gate plus")?;
         for (i, l) in self.layers.iter().enumerate() {
             check_params(kernels, l.weight, widths[i] * l.out, "channel gate weight")?;
             check_params(kernels, l.bias, l.out, "channel gate bias")?;
@@ -67,7 +71,8 @@ impl ChannelGate<'_> {
             hidden: self.layers[0].out as u32,
             out_c: last.out as u32,
             layers: self.layers.len() as u32,
-            _pad: [0; 3],
+            has_plus,
+            _pad: [0; 2],
         };
         let buffers = [
             self.input,
@@ -76,6 +81,7 @@ impl ChannelGate<'_> {
             second.weight,
             second.bias,
             self.out,
+            plus,
         ];
         Ok(kernels
             .get(&CHANNEL_GATE)
@@ -87,30 +93,15 @@ impl ChannelGate<'_> {
 mod tests {
     use super::*;
     use crate::cpu;
+    use crate::network::Layer;
     use crate::ops::testing::*;
-    use crate::tensor::Tensor;
-
-    fn cpu_gate(x: &Tensor, layers: &[(Vec<f32>, Vec<f32>)]) -> Vec<f32> {
-        let mut v = cpu::global_avg_pool(x);
-        for (i, (w, b)) in layers.iter().enumerate() {
-            v = cpu::pointwise_conv(&v, w, b);
-            v = cpu::map(
-                &v,
-                if i + 1 == layers.len() {
-                    cpu::sigmoid
-                } else {
-                    cpu::relu
-                },
-            );
-        }
-        v.data
-    }
 
     #[test]
     fn matches_cpu() {
         let Some((gpu, kernels)) = gpu() else { return };
-        // (shape, layer widths): odd widths, >256 channels (two channel blocks), the network's gates.
-        let cases: [(Shape, &[usize]); 7] = [
+        // (shape, layer widths): odd widths, >256 channels (two channel blocks), the network's
+        // gates; every other case pools a sum (a folded skip).
+        let cases: [(Shape, &[usize]); 8] = [
             (Shape::new(1, 1, 1), &[1]),
             (Shape::new(5, 3, 7), &[3, 7]),
             (Shape::new(3, 3, 300), &[5, 300]),
@@ -118,52 +109,55 @@ mod tests {
             (Shape::new(16, 16, 96), &[24, 96]),
             (Shape::new(16, 16, 32), &[128]),
             (Shape::new(128, 128, 16), &[16, 16]),
+            (Shape::new(32, 32, 24), &[24, 24]),
         ];
         for (seed, (shape, widths)) in cases.iter().enumerate() {
-            let x = Tensor::from_vec(*shape, random(shape.len(), seed as u64));
+            let x = tensor(*shape, seed as u64);
+            let plus = (seed % 2 == 1).then(|| tensor(*shape, 100 + seed as u64));
             let mut fan_in = shape.channels;
-            let host: Vec<(Vec<f32>, Vec<f32>)> = widths
+            let host: Vec<Layer> = widths
                 .iter()
                 .map(|&w| {
-                    let l = (random(w * fan_in, w as u64), random(w, 1 + w as u64));
+                    let layer = Layer {
+                        name: "fc".into(),
+                        weight: random(w * fan_in, w as u64),
+                        bias: random(w, 1 + w as u64),
+                        kernel: 1,
+                    };
                     fan_in = w;
-                    l
+                    layer
                 })
                 .collect();
-            let expected = cpu_gate(&x, &host);
-            let bufs: Vec<(wgpu::Buffer, wgpu::Buffer)> = host
+            let pooled = match &plus {
+                Some(p) => cpu::add(&x, p),
+                None => x.clone(),
+            };
+            let expected = cpu::channel_gate(&pooled, &host).data;
+            let bufs: Vec<[wgpu::Buffer; 2]> = host
                 .iter()
-                .map(|(w, b)| (gpu.upload("w", w), gpu.upload("b", b)))
+                .map(|l| upload_all(gpu, [&l.weight, &l.bias]))
                 .collect();
             let layers: Vec<Fc> = bufs
                 .iter()
                 .zip(widths.iter())
-                .map(|((w, b), &out)| Fc {
+                .map(|([w, b], &out)| Fc {
                     weight: w,
                     bias: b,
                     out,
                 })
                 .collect();
-            let (gx, out) = (
-                gpu.upload("x", &x.data),
-                gpu.storage("gate", expected.len()),
-            );
-            ChannelGate {
+            let gx = gpu.upload("x", &x.data);
+            let gplus = plus.as_ref().map(|p| gpu.upload("plus", &p.data));
+            let out = gpu.storage("gate", expected.len());
+            let op = ChannelGate {
                 input: &gx,
+                plus: gplus.as_ref(),
                 input_shape: *shape,
                 layers: &layers,
                 out: &out,
-            }
-            .bind(gpu, kernels)
-            .unwrap()
-            .run(gpu)
-            .unwrap();
-            assert_close(
-                &gpu.read(&out, expected.len()).unwrap(),
-                &expected,
-                1e-5,
-                &format!("gate {shape} {widths:?}"),
-            );
+            };
+            let what = format!("gate {shape} {widths:?} plus={}", plus.is_some());
+            run_and_check(gpu, op.bind(gpu, kernels), &out, &expected, 1e-5, &what);
         }
     }
 }

@@ -1,4 +1,5 @@
-//! matmul: C[m, n] = act((A[m, k] * gate[k]) . B[k, n] + bias[n]) + add[m, n], row-major.
+//! matmul: C[m, n] = act((A[m, k] * gate[k] + plus[m, k]) . B[k, n] + bias[n]) + add[m, n],
+//! row-major.
 //! Kernel: shaders/matmul.wgsl. CPU twin: [`cpu::matmul`](crate::cpu::matmul) (the pointwise
 //! convolutions are this with A = pixels x in-channels).
 
@@ -17,7 +18,7 @@ struct Params {
     has_bias: u32,
     has_gate: u32,
     has_add: u32,
-    _pad: u32,
+    has_plus: u32,
 }
 
 /// Output tile edge of one workgroup (see the kernel).
@@ -33,6 +34,8 @@ pub struct Matmul<'a> {
     pub bias: Option<&'a wgpu::Buffer>,
     /// Scales A's columns (a squeeze-excite gate folded into the loads).
     pub gate: Option<&'a wgpu::Buffer>,
+    /// Added to A after the gate (a skip folded into the loads), [m, k].
+    pub plus: Option<&'a wgpu::Buffer>,
     pub epilogue: Epilogue<'a>,
 }
 
@@ -55,6 +58,7 @@ impl<'a> Matmul<'a> {
             n,
             bias: None,
             gate: None,
+            plus: None,
             epilogue: Epilogue::default(),
         }
     }
@@ -69,6 +73,7 @@ impl<'a> Matmul<'a> {
             None => (&gpu.empty, 0),
         };
         let (gate, has_gate) = optional(gpu, self.gate, k, "matmul gate")?;
+        let (plus, has_plus) = optional(gpu, self.plus, m * k, "matmul plus")?;
         let (add, has_add) = optional(gpu, self.epilogue.add, m * n, "matmul add")?;
         let params = Params {
             m: to_u32(m, "m")?,
@@ -78,7 +83,7 @@ impl<'a> Matmul<'a> {
             has_bias,
             has_gate,
             has_add,
-            _pad: 0,
+            has_plus,
         };
         let workgroups = [
             to_u32(n.div_ceil(TILE), "n tiles")?,
@@ -88,7 +93,7 @@ impl<'a> Matmul<'a> {
         Ok(kernels.get(&MATMUL).bind(
             gpu,
             &params,
-            &[self.a, self.b, bias, gate, add, self.out],
+            &[self.a, self.b, bias, gate, add, self.out, plus],
             workgroups,
         ))
     }
@@ -141,27 +146,33 @@ mod tests {
     }
 
     #[test]
-    fn fused_gate_bias_activation_and_add() {
+    fn fused_gate_skip_bias_activation_and_add() {
         let Some((gpu, kernels)) = gpu() else { return };
         let (m, k, n) = (37, 19, 23);
-        let (a, b, bias, gate, add) = (
+        let (a, b, bias, gate, add, plus) = (
             random(m * k, 1),
             random(k * n, 2),
             random(n, 3),
             random(k, 4),
             random(m * n, 5),
+            random(m * k, 6),
         );
-        let gated: Vec<f32> = a.iter().enumerate().map(|(i, v)| v * gate[i % k]).collect();
+        let gated: Vec<f32> = a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * gate[i % k] + plus[i])
+            .collect();
         let expected: Vec<f32> = cpu::matmul(&gated, &b, m, k, n)
             .iter()
             .enumerate()
             .map(|(i, v)| cpu::hard_swish(v + bias[i % n]) + add[i])
             .collect();
-        let bufs = [&a, &b, &bias, &gate, &add].map(|d| gpu.upload("in", d));
+        let bufs = upload_all(gpu, [&a, &b, &bias, &gate, &add, &plus]);
         let out = gpu.storage("out", m * n);
         let op = Matmul {
             bias: Some(&bufs[2]),
             gate: Some(&bufs[3]),
+            plus: Some(&bufs[5]),
             epilogue: Epilogue {
                 act: Activation::HardSwish,
                 add: Some(&bufs[4]),

@@ -84,6 +84,21 @@ pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<Lay
     }
 }
 
+/// Bytes the nodes' dispatches read and write per frame: each value a node reads, its
+/// parameters at `precision`, and its output, counted once per node.
+pub(super) fn bytes_moved(network: &Network, precision: Precision) -> u64 {
+    let value = |v: Value| network.shape(v).len() as u64 * 4;
+    network
+        .nodes
+        .iter()
+        .map(|node| {
+            let reads: u64 = node.reads().map(value).sum();
+            let parameters = (node.parameters() * precision.bytes()) as u64;
+            reads + parameters + node.shape.len() as u64 * 4
+        })
+        .sum()
+}
+
 /// The dispatch that computes `node` into `out`, reading values through `buffer`.
 pub(super) fn bind_node<'a>(
     gpu: &Gpu,
@@ -112,11 +127,14 @@ pub(super) fn bind_node<'a>(
             epilogue,
         }
         .bind(gpu, kernels),
-        Op::Pointwise { input, gate, .. } => {
+        Op::Pointwise {
+            input, gate, plus, ..
+        } => {
             let s = network.shape(*input);
             ops::Matmul {
                 bias: Some(&layers[0].bias),
                 gate: gate.map(buffer),
+                plus: plus.map(buffer),
                 epilogue,
                 ..ops::Matmul::new(
                     buffer(*input),
@@ -146,6 +164,7 @@ pub(super) fn bind_node<'a>(
         .bind(gpu, kernels),
         Op::ChannelGate {
             input,
+            plus,
             layers: host,
         } => {
             let fcs: Vec<ops::Fc> = layers
@@ -159,6 +178,7 @@ pub(super) fn bind_node<'a>(
                 .collect();
             ops::ChannelGate {
                 input: buffer(*input),
+                plus: plus.map(buffer),
                 input_shape: network.shape(*input),
                 layers: &fcs,
                 out,
@@ -264,11 +284,18 @@ mod tests {
         );
     }
 
-    /// Every node of the network, at its exact shapes and with its real weights, on random inputs.
+    /// Every node of the network as MediaPipe wrote it and as the passes rewrite it.
     #[test]
     fn every_node_matches_the_cpu_reference() {
         let Some((gpu, kernels)) = gpu() else { return };
-        let net = network();
+        let (rewritten, _) = crate::passes::optimize(&network());
+        for net in [network(), rewritten] {
+            every_node_of(gpu, kernels, &net);
+        }
+    }
+
+    /// Every node of `net` at its exact shapes and with its real weights, on random inputs.
+    fn every_node_of(gpu: &Gpu, kernels: &Kernels, net: &Network) {
         for (i, node) in net.nodes.iter().enumerate() {
             let reads: Vec<Value> = node.reads().collect();
             let mut values = vec![Tensor::zeros(Shape::new(0, 0, 0)); i + 1];
@@ -292,7 +319,7 @@ mod tests {
             let expected = eval_node(node, &values);
             let out = gpu.storage("out", node.shape.len());
             let layers = upload_layers(gpu, &node.op, Precision::F32);
-            bind_node(gpu, kernels, &net, node, &layers, &|v| &buffers[&v], &out)
+            bind_node(gpu, kernels, net, node, &layers, &|v| &buffers[&v], &out)
                 .unwrap()
                 .run(gpu)
                 .unwrap();

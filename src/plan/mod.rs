@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, Precision};
 use crate::network::{Network, OUTPUT, Value};
 use crate::ops::Kernels;
+use crate::passes::{self, PassReport};
 use std::sync::Mutex;
 use std::time::Duration;
 use web_time::Instant;
@@ -39,6 +40,17 @@ pub struct PlanStats {
     pub weight_bytes: u64,
     /// The output readback buffer plus the image upload buffer (which grows to the largest frame).
     pub io_bytes: u64,
+    /// Multiply-accumulates per frame of the graph the plan runs.
+    pub macs_per_frame: u64,
+    /// Bytes the network's dispatches read and write per frame: every value each reads, its
+    /// parameters, and what it writes, once (the least traffic they can cause; the preprocess,
+    /// which depends on the photo's size, not included).
+    pub bytes_per_frame: u64,
+    /// What each graph pass did before lowering.
+    pub passes: Vec<PassReport>,
+    /// Creating the kernels' pipelines.
+    pub compile_time: Duration,
+    /// Building the plan (passes, arena, uploads, bind groups).
     pub build_time: Duration,
 }
 
@@ -72,8 +84,12 @@ impl Plan {
         pollster::block_on(Self::new_async(gpu, kernels, network))
     }
 
+    /// The plan of `network` after the graph passes ([`crate::passes`]); the stats say what
+    /// each pass did.
     pub async fn new_async(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
         let start = Instant::now();
+        let (rewritten, passes) = passes::optimize(network);
+        let network = &rewritten;
         let precision = kernels.precision;
         let (slot_of, capacities) = lower::arena_layout(network);
         let arena: Vec<wgpu::Buffer> = capacities
@@ -115,6 +131,10 @@ impl Plan {
                 .sum(),
             weight_bytes,
             io_bytes: readback.size(),
+            macs_per_frame: network.macs(),
+            bytes_per_frame: lower::bytes_moved(network, precision),
+            passes,
+            compile_time: kernels.compile_time,
             build_time: start.elapsed(),
         };
         Ok(Plan {

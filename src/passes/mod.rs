@@ -1,0 +1,174 @@
+//! Graph rewrites: small passes over a [`Network`], each exact in real arithmetic, that leave
+//! fewer or cheaper nodes for an executor to run. The GPU plan runs the rewritten graph; the CPU
+//! reference keeps the graph as MediaPipe wrote it (it is the oracle the rewrites are tested
+//! against).
+//!
+//! Each pass is a function that rewrites the graph in place and returns how many rewrites it made;
+//! [`optimize`] runs them in order and reports nodes and MACs before and after each.
+
+mod fold_scale;
+mod fold_sum;
+mod project_first;
+
+use crate::network::{Network, Value};
+
+/// What one pass did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PassReport {
+    pub pass: &'static str,
+    pub rewrites: usize,
+    /// Nodes (one dispatch each on the GPU) before and after.
+    pub nodes: (usize, usize),
+    /// Multiply-accumulates per frame before and after.
+    pub macs: (u64, u64),
+}
+
+/// A pass rewrites the graph in place and returns how many rewrites it made.
+type Pass = fn(&mut Network) -> usize;
+
+/// The passes, in the order they run (a later one may find work an earlier one made).
+const PASSES: &[(&str, Pass)] = &[
+    (
+        "1x1 projection before x2 upsampling",
+        project_first::project_before_upsample,
+    ),
+    (
+        "channel scale (and skip add) into the 1x1's loads",
+        fold_scale::fold_scale_into_pointwise,
+    ),
+    (
+        "skip sum into the gate's pooling",
+        fold_sum::fold_sum_into_gate,
+    ),
+];
+
+/// `network` with every pass applied, and what each did.
+pub fn optimize(network: &Network) -> (Network, Vec<PassReport>) {
+    let mut net = network.clone();
+    let reports = PASSES
+        .iter()
+        .map(|(pass, run)| {
+            let before = (net.nodes.len(), net.macs());
+            let rewrites = run(&mut net);
+            PassReport {
+                pass,
+                rewrites,
+                nodes: (before.0, net.nodes.len()),
+                macs: (before.1, net.macs()),
+            }
+        })
+        .collect();
+    (net, reports)
+}
+
+/// The nodes that read `v` (as an input or as their epilogue's add).
+fn readers(net: &Network, v: Value) -> Vec<usize> {
+    (0..net.nodes.len())
+        .filter(|&i| net.nodes[i].reads().any(|r| r == v))
+        .collect()
+}
+
+/// The one node that reads the output of node `i`, when exactly one does (and it is not the
+/// network's output, which the executor reads too).
+fn only_reader(net: &Network, i: usize) -> Option<usize> {
+    let v = Value(i + 1);
+    match readers(net, v).as_slice() {
+        [j] if v != net.output() => Some(*j),
+        _ => None,
+    }
+}
+
+/// Removes node `i`, whose output nobody reads any more, renumbering the values after it.
+fn remove(net: &mut Network, i: usize) {
+    let gone = Value(i + 1);
+    debug_assert!(readers(net, gone).is_empty(), "node {i} is still read");
+    net.nodes.remove(i);
+    for node in &mut net.nodes {
+        let renumber = |v: &mut Value| {
+            if v.0 > gone.0 {
+                v.0 -= 1;
+            }
+        };
+        node.op.inputs_mut().into_iter().for_each(renumber);
+        node.epilogue.add.as_mut().map(renumber);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::cpu;
+    use crate::network::{INPUT, Network};
+    use crate::tensor::Tensor;
+    use crate::weights::Weights;
+
+    pub fn network() -> Network {
+        Network::new(&Weights::embedded().unwrap()).unwrap()
+    }
+
+    /// The golden frames as network inputs, and a frame of noise.
+    pub fn inputs() -> Vec<Tensor> {
+        let mut inputs: Vec<Tensor> = ["grace_hopper", "synthetic"]
+            .iter()
+            .map(|name| {
+                let path = format!(
+                    "{}/tests/data/frames/{name}.png",
+                    env!("CARGO_MANIFEST_DIR")
+                );
+                cpu::network_input(&image::open(path).unwrap().to_rgb8()).unwrap()
+            })
+            .collect();
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let noise = (0..INPUT.len())
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 24) as f32
+            })
+            .collect();
+        inputs.push(Tensor::from_vec(INPUT, noise));
+        inputs
+    }
+
+    /// The rewritten graph's output equals the original's on the CPU reference, to `tolerance`.
+    pub fn assert_same_output(original: &Network, rewritten: &Network, tolerance: f32) {
+        for (k, input) in inputs().iter().enumerate() {
+            let want = cpu::run(original, input).unwrap();
+            let got = cpu::run(rewritten, input).unwrap();
+            let worst = want
+                .data
+                .iter()
+                .zip(&got.data)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst <= tolerance, "input {k}: max |diff| {worst}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn all_passes_together_keep_the_output_and_cut_nodes_and_macs() {
+        let original = network();
+        let (rewritten, reports) = optimize(&original);
+        for r in &reports {
+            println!(
+                "{}: {} rewrites, nodes {} -> {}, MACs {} -> {}",
+                r.pass, r.rewrites, r.nodes.0, r.nodes.1, r.macs.0, r.macs.1
+            );
+            assert!(r.rewrites > 0, "{} found nothing to do", r.pass);
+        }
+        assert_eq!(original.nodes.len(), 56);
+        assert_eq!(rewritten.nodes.len(), 49);
+        assert!(rewritten.macs() < original.macs() * 9 / 10);
+        assert_same_output(&original, &rewritten, 1e-5);
+        // Idempotent: a second run finds nothing more.
+        let (again, reports) = optimize(&rewritten);
+        assert!(reports.iter().all(|r| r.rewrites == 0));
+        assert_eq!(again.nodes, rewritten.nodes);
+    }
+}
