@@ -13,7 +13,10 @@ fn main() -> silhouette::Result<()> {
     println!("adapter:          {}", gpu.description());
     println!("SHADER_F16:       {}", gpu.supports_f16());
     println!("device creation:  {device_time:.2?}");
-    println!("MACs per frame:   {:.1} M", network.macs() as f64 / 1e6);
+    println!(
+        "MACs per frame (graph as written):   {:.1} M",
+        network.macs() as f64 / 1e6
+    );
     let precisions: &[Precision] = if gpu.supports_f16() {
         &[Precision::F32, Precision::F16]
     } else {

@@ -281,3 +281,57 @@ fn auto_falls_back_to_cpu_with_a_notice_and_gpu_fails() {
     );
     assert_fails(&run, "no GPU adapter", dir.path());
 }
+
+/// `info --json` on `backend`: one JSON object.
+fn info(backend: &str) -> serde_json::Value {
+    let out = silhouette(&["info", "--json", "--backend", backend]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn info_reports_the_gpu_plan_and_what_the_passes_saved() {
+    // The same engine the GPU tests run on, or their skip/fail rule.
+    if segmenter(silhouette::Backend::Gpu).is_none() {
+        return;
+    }
+    let info = info("gpu");
+    let n = |key: &str| {
+        info[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{key} in {info}"))
+    };
+    assert_eq!(info["backend"], "gpu");
+    assert!(n("dispatches_per_frame") < n("dispatches_per_frame_as_written"));
+    assert!(n("macs_per_frame") < n("macs_per_frame_as_written"));
+    assert!(n("bytes_moved_per_frame") < n("bytes_moved_per_frame_as_written"));
+    assert!(n("arena_bytes") > 0 && n("weight_bytes") > 0);
+    let passes = info["graph_passes"].as_array().unwrap();
+    let last = passes.last().unwrap();
+    assert_eq!(
+        last["nodes_after"].as_u64().unwrap() + 1,
+        n("dispatches_per_frame")
+    );
+    assert_eq!(last["macs_after"].as_u64().unwrap(), n("macs_per_frame"));
+    assert!(info["pipeline_creation_ms"].as_f64().unwrap() > 0.0);
+    // The text form says the same.
+    let text = silhouette(&["info", "--backend", "gpu"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    let line = format!(
+        "dispatches per frame:             {}",
+        n("dispatches_per_frame")
+    );
+    assert!(text.contains(&line), "{text}");
+}
+
+#[test]
+fn info_on_the_cpu_has_no_gpu_plan() {
+    let info = info("cpu");
+    assert_eq!(info["backend"], "cpu");
+    assert!(info["dispatches_per_frame"].is_null());
+    assert_eq!(info["macs_per_frame"], info["macs_per_frame_as_written"]);
+}

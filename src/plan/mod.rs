@@ -46,6 +46,8 @@ pub struct PlanStats {
     /// parameters, and what it writes, once (the least traffic they can cause; the preprocess,
     /// which depends on the photo's size, not included).
     pub bytes_per_frame: u64,
+    /// The same for the graph before the passes.
+    pub bytes_per_frame_as_written: u64,
     /// What each graph pass did before lowering.
     pub passes: Vec<PassReport>,
     /// Creating the kernels' pipelines.
@@ -88,7 +90,8 @@ impl Plan {
     /// each pass did.
     pub async fn new_async(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
         let start = Instant::now();
-        let (rewritten, passes) = passes::optimize(network);
+        let original = network;
+        let (rewritten, passes) = passes::optimize(original);
         let network = &rewritten;
         let precision = kernels.precision;
         let (slot_of, capacities) = lower::arena_layout(network);
@@ -133,6 +136,7 @@ impl Plan {
             io_bytes: readback.size(),
             macs_per_frame: network.macs(),
             bytes_per_frame: lower::bytes_moved(network, precision),
+            bytes_per_frame_as_written: lower::bytes_moved(original, precision),
             passes,
             compile_time: kernels.compile_time,
             build_time: start.elapsed(),

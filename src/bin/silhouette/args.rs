@@ -10,7 +10,8 @@ use std::path::PathBuf;
 #[command(
     version,
     about = "Person segmentation on this device (MediaPipe Selfie Segmentation). \
-    Every verb takes a photo or a folder of photos (PNG, JPEG, WebP)."
+    mask, cut, blur and replace take a photo or a folder of photos (PNG, JPEG, WebP); \
+    info describes the engine."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -19,6 +20,21 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
+    #[command(flatten)]
+    Photos(Verb),
+    /// The engine this machine would run: device, dispatches, MACs and bytes per frame, timings.
+    Info {
+        #[command(flatten)]
+        engine: Engine,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The verbs that work on photos.
+#[derive(Subcommand)]
+pub(crate) enum Verb {
     /// The person mask as grayscale at the input's resolution.
     Mask {
         #[command(flatten)]
@@ -75,6 +91,13 @@ pub(crate) struct Io {
     /// Treat the folder as a video's frames, in name order: smooth the mask over time.
     #[arg(long)]
     pub(crate) smooth: bool,
+    #[command(flatten)]
+    pub(crate) engine: Engine,
+}
+
+/// Which engine runs the network, and on which weights.
+#[derive(Args)]
+pub(crate) struct Engine {
     /// Where to run the network.
     #[arg(long, default_value = "auto", value_parser = ["cpu", "gpu", "auto"])]
     pub(crate) backend: String,
@@ -132,40 +155,46 @@ fn parse_radius(s: &str) -> Result<f32, String> {
     }
 }
 
-impl Command {
+impl Verb {
     pub(crate) fn io(&self) -> &Io {
         match self {
-            Command::Mask { io, .. }
-            | Command::Cut { io, .. }
-            | Command::Blur { io, .. }
-            | Command::Replace { io, .. } => io,
+            Verb::Mask { io, .. }
+            | Verb::Cut { io, .. }
+            | Verb::Blur { io, .. }
+            | Verb::Replace { io, .. } => io,
         }
     }
 
     /// Every file the command reads besides the photos (none of them may become an output).
     pub(crate) fn reads(&self) -> Vec<PathBuf> {
         let picture = match self {
-            Command::Replace { with, .. } => with.image.clone(),
+            Verb::Replace { with, .. } => with.image.clone(),
             _ => None,
         };
-        self.io().weights.iter().cloned().chain(picture).collect()
+        self.io()
+            .engine
+            .weights
+            .iter()
+            .cloned()
+            .chain(picture)
+            .collect()
     }
 
     /// What to make of each photo (a background picture is decoded here).
     pub(crate) fn job(&self) -> Result<Job, Error> {
         let (effect, refine, radius) = match self {
-            Command::Mask { raw, refine, .. } => (Effect::Mask { raw: *raw }, *refine, None),
-            Command::Cut { edges, .. } => (
+            Verb::Mask { raw, refine, .. } => (Effect::Mask { raw: *raw }, *refine, None),
+            Verb::Cut { edges, .. } => (
                 Effect::Compose(Background::Transparent),
                 !edges.no_refine,
                 None,
             ),
-            Command::Blur { edges, radius, .. } => (
+            Verb::Blur { edges, radius, .. } => (
                 Effect::Compose(Background::Blur { radius: 0.0 }),
                 !edges.no_refine,
                 *radius,
             ),
-            Command::Replace { edges, with, .. } => {
+            Verb::Replace { edges, with, .. } => {
                 let background = match (with.color, &with.image) {
                     (Some(color), _) => Background::Color(color),
                     (None, Some(path)) => Background::Image(imageio::load_image(path)?.to_rgb8()),

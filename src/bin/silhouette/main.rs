@@ -2,10 +2,11 @@
 
 mod args;
 mod error;
+mod info;
 mod outputs;
 mod work;
 
-use args::{Cli, Io};
+use args::{Cli, Command, Engine, Verb};
 use clap::Parser;
 use error::CliError;
 use outputs::{plan_file, plan_folder};
@@ -21,7 +22,7 @@ pub(crate) fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "silhouette: {line}");
 }
 
-pub(crate) fn segmenter(io: &Io) -> Result<Segmenter, silhouette::Error> {
+pub(crate) fn segmenter(io: &Engine) -> Result<Segmenter, silhouette::Error> {
     let weights = match &io.weights {
         Some(path) => Weights::from_file(path)?,
         None => Weights::embedded()?,
@@ -45,23 +46,30 @@ pub(crate) fn segmenter(io: &Io) -> Result<Segmenter, silhouette::Error> {
     Ok(segmenter)
 }
 
-/// Outputs are planned and checked first, then the inputs are read, then the work is done.
 fn run(cli: Cli) -> Result<(), CliError> {
-    let io = cli.command.io();
+    match cli.command {
+        Command::Info { engine, json } => info::run(&engine, json),
+        Command::Photos(verb) => run_photos(&verb),
+    }
+}
+
+/// Outputs are planned and checked first, then the inputs are read, then the work is done.
+fn run_photos(verb: &Verb) -> Result<(), CliError> {
+    let io = verb.io();
     let folder = io.input.is_dir();
     let plan = if folder {
-        plan_folder(io, &cli.command.reads())?
+        plan_folder(io, &verb.reads())?
     } else {
-        plan_file(io, &cli.command.reads())?
+        plan_file(io, &verb.reads())?
     };
-    let job = cli.command.job()?;
+    let job = verb.job()?;
     if folder {
-        return run_folder(io, &job, &segmenter(io)?, &plan);
+        return run_folder(io, &job, &segmenter(&io.engine)?, &plan);
     }
     // A bad photo fails before the segmenter (and its GPU) is set up.
     let (input, output) = &plan[0];
     let photo = imageio::load_image(input)?.to_rgb8();
-    Ok(job.process_photo(&segmenter(io)?, None, &photo, input, output)?)
+    Ok(job.process_photo(&segmenter(&io.engine)?, None, &photo, input, output)?)
 }
 
 fn main() -> ExitCode {
