@@ -68,7 +68,8 @@ fn code_lines(path: &Path) -> Vec<String> {
     let mut previous = "";
     for line in text.lines() {
         let trimmed = line.trim_start();
-        if previous == "#[cfg(test)]" && trimmed.starts_with("mod ") {
+        let declares_module = trimmed.starts_with("mod ") || trimmed.starts_with("pub(crate) mod ");
+        if previous == "#[cfg(test)]" && declares_module {
             break;
         }
         previous = trimmed;
