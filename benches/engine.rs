@@ -17,7 +17,8 @@ fn engines(c: &mut Criterion) {
     let mut out = vec![0.0; 256 * 256];
 
     let gpu = Gpu::new().expect("a GPU adapter (set WGPU_BACKEND to pick one)");
-    let plan = Plan::new(&gpu, &Kernels::new(&gpu).unwrap(), &network).unwrap();
+    let kernels = Kernels::new(&gpu).unwrap();
+    let plan = Plan::new(&gpu, &kernels, &network).unwrap();
     plan.run_input(&input, &mut out).unwrap();
     assert!(
         support::max_abs_diff(&out, &support::golden()) <= 5e-4,
@@ -25,17 +26,19 @@ fn engines(c: &mut Criterion) {
     );
     eprintln!("GPU: {}", gpu.description());
 
-    let mut kernels = c.benchmark_group("kernel");
-    for (i, (node, dispatch)) in network.nodes.iter().zip(plan.dispatches()).enumerate() {
+    // The plan's own nodes (after the graph passes), one per dispatch.
+    let lowered = plan.network();
+    let mut group = c.benchmark_group("kernel");
+    for (i, (node, dispatch)) in lowered.nodes.iter().zip(plan.dispatches()).enumerate() {
         match node.macs() {
-            0 => kernels.throughput(Throughput::Bytes(support::node_bytes(&network, node))),
-            macs => kernels.throughput(Throughput::Elements(2 * macs)),
+            0 => group.throughput(Throughput::Bytes(support::node_bytes(lowered, node))),
+            macs => group.throughput(Throughput::Elements(2 * macs)),
         };
-        kernels.bench_function(format!("{i:02} {}", node.label()), |b| {
+        group.bench_function(format!("{i:02} {}", node.label()), |b| {
             b.iter_custom(|iters| dispatch.time(&gpu, iters as u32).unwrap() * iters as u32)
         });
     }
-    kernels.finish();
+    group.finish();
 
     let mut whole = c.benchmark_group("network");
     whole.throughput(Throughput::Elements(1));
@@ -63,6 +66,9 @@ fn engines(c: &mut Criterion) {
     // batch on a software rasterizer in the debug profile takes minutes on a busy machine.
     let benching = std::env::args().any(|a| a == "--bench");
     let sizes: &[usize] = if benching { &[1, 8, 64] } else { &[1, 2] };
+    // A plan whose batches of up to the largest size run with the dispatches of one frame.
+    let max = *sizes.last().unwrap();
+    let plan = Plan::with_batch(&gpu, &kernels, &network, max).unwrap();
     let mut batch = c.benchmark_group("frames per submit");
     for &n in sizes {
         let inputs = vec![input.clone(); n];

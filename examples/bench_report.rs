@@ -49,7 +49,8 @@ fn main() -> silhouette::Result<()> {
     let input = support::input();
     let golden = support::golden();
     let gpu = Gpu::new()?;
-    let plan = Plan::new(&gpu, &Kernels::new(&gpu)?, &network)?;
+    let kernels = Kernels::new(&gpu)?;
+    let plan = Plan::new(&gpu, &kernels, &network)?;
     let mut ort = Ort::new();
     let nchw = Ort::nchw(&input.data);
 
@@ -171,17 +172,20 @@ fn main() -> silhouette::Result<()> {
         "\n| frames per submit (GPU) | median ms / submit | frames / s |\n|---|---|---|"
     )
     .unwrap();
+    // Batches of up to 64 frames run with the dispatches of one.
+    let batched = Plan::with_batch(&gpu, &kernels, &network, 64)?;
     for n in [1usize, 8, 64] {
         let inputs = vec![input.clone(); n];
         let mut outs = vec![0.0; n * 256 * 256];
         let t = median(1, (runs / 3).max(3), || {
-            plan.run_batch(&inputs, &mut outs).unwrap()
+            batched.run_batch(&inputs, &mut outs).unwrap()
         });
         writeln!(r, "| {n} | {} | {:.1} |", ms(t), n as f64 / t.as_secs_f64()).unwrap();
     }
 
     writeln!(r, "\n| # | kernel at its network shape | µs / dispatch | GFLOP/s | GB/s |\n|---|---|---|---|---|").unwrap();
-    for (i, (node, dispatch)) in network.nodes.iter().zip(plan.dispatches()).enumerate() {
+    let lowered = plan.network();
+    for (i, (node, dispatch)) in lowered.nodes.iter().zip(plan.dispatches()).enumerate() {
         dispatch.time(&gpu, 3)?;
         let t = (0..5)
             .map(|_| dispatch.time(&gpu, 20).unwrap())
@@ -189,7 +193,7 @@ fn main() -> silhouette::Result<()> {
             .unwrap()
             .as_secs_f64();
         let flops = 2.0 * node.macs() as f64;
-        let bytes = support::node_bytes(&network, node) as f64;
+        let bytes = support::node_bytes(lowered, node) as f64;
         let gflops = if flops > 0.0 {
             format!("{:.2}", flops / t / 1e9)
         } else {

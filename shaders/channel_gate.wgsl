@@ -25,8 +25,11 @@ var<workgroup> partial: array<f32, WG>;
 var<workgroup> pooled: array<f32, MAX_C>;
 var<workgroup> hidden: array<f32, MAX_C>;
 
+// One workgroup per frame: frame f pools x[f], writes gate[f].
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) t: u32) {
+fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let x0 = wg.x * p.pixels * p.c;
+    let g0 = wg.x * p.out_c;
     for (var c0 = 0u; c0 < p.c; c0 += WG) {
         let width = min(WG, p.c - c0);
         let lanes = WG / width;
@@ -34,7 +37,7 @@ fn main(@builtin(local_invocation_index) t: u32) {
         var s = 0.0;
         if (lane < lanes) {
             for (var px = lane; px < p.pixels; px += lanes) {
-                let i = px * p.c + c0 + t % width;
+                let i = x0 + px * p.c + c0 + t % width;
                 var v = x[i];
                 if (p.has_plus != 0u) { v += plus[i]; }
                 s += v;
@@ -54,13 +57,13 @@ fn main(@builtin(local_invocation_index) t: u32) {
         var s = f32(b1[o]);
         for (var k = 0u; k < p.c; k++) { s += f32(w1[o * p.c + k]) * pooled[k]; }
         hidden[o] = activate(s, first_act);
-        if (p.layers == 1u) { gate[o] = hidden[o]; }
+        if (p.layers == 1u) { gate[g0 + o] = hidden[o]; }
     }
     if (p.layers == 1u) { return; }
     workgroupBarrier();
     for (var o = t; o < p.out_c; o += WG) {
         var s = f32(b2[o]);
         for (var k = 0u; k < p.hidden; k++) { s += f32(w2[o * p.hidden + k]) * hidden[k]; }
-        gate[o] = activate(s, ACT_SIGMOID);
+        gate[g0 + o] = activate(s, ACT_SIGMOID);
     }
 }

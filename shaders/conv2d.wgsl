@@ -8,9 +8,11 @@
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = linear_index(gid, groups);
-    if (i >= p.out_h * p.out_w * p.cout) { return; }
+    let per_frame = p.out_h * p.out_w * p.cout;
+    if (i >= p.frames * per_frame) { return; }
+    let frame = p.in_h * p.in_w * p.cin * (i / per_frame);
     let o = i % p.cout;
-    let px = i / p.cout;
+    let px = (i % per_frame) / p.cout;
     let oy = px / p.out_w;
     let ox = px % p.out_w;
     var sum = f32(bias[o]);
@@ -20,7 +22,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var kx = 0u; kx < p.kernel; kx++) {
             let ix = window_tap(ox, kx, p.stride, p.pad_left, p.in_w);
             if (ix < 0) { continue; }
-            let xbase = (u32(iy) * p.in_w + u32(ix)) * p.cin;
+            let xbase = frame + (u32(iy) * p.in_w + u32(ix)) * p.cin;
             let wbase = ((o * p.kernel + ky) * p.kernel + kx) * p.cin;
             for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * f32(w[wbase + c]); }
         }

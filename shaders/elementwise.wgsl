@@ -1,9 +1,10 @@
-// out[i] = act(x[i] * gate[i % c]) + add[i]: the per-channel broadcast multiply, the residual /
-// skip add, and standalone activations are all this one pass over memory.
+// out[i] = act(x[i] * gate[c]) + add[i]: the per-channel broadcast multiply, the residual /
+// skip add, and standalone activations are all this one pass over memory. Each frame of
+// frame_len elements has its own gate (c values).
 
 struct Params {
     len: u32, c: u32, act: u32, has_gate: u32,
-    has_add: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    has_add: u32, frame_len: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,6 +20,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let i = linear_index(gid, groups);
     if (i >= p.len) { return; }
     var v = x[i];
-    if (p.has_gate != 0u) { v *= gate[i % p.c]; }
+    if (p.has_gate != 0u) { v *= gate[(i / p.frame_len) * p.c + i % p.c]; }
     store(i, v);
 }

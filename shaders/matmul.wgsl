@@ -1,4 +1,5 @@
-// C[m, n] = act((A[m, k] * gate[k] + plus[m, k]) . B[k, n] + bias[n]) + add[m, n]
+// C[m, n] = act((A[m, k] * gate[k] + plus[m, k]) . B[k, n] + bias[n]) + add[m, n], where each
+// frame of frame_rows rows has its own gate (k values).
 // The pointwise (1x1) convolutions are this with m = pixels, k = in channels, n = out channels.
 // Tiles: a 8x8 workgroup computes a 32x32 block of C, each thread a 4x4 micro-tile strided by 8 so
 // that neighbouring threads touch neighbouring columns (coalesced loads and stores). K advances
@@ -7,6 +8,7 @@
 struct Params {
     m: u32, n: u32, k: u32, act: u32,
     has_bias: u32, has_gate: u32, has_add: u32, has_plus: u32,
+    frame_rows: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -42,7 +44,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             if (row0 + r < p.m && k0 + c < p.k) {
                 let i = (row0 + r) * p.k + k0 + c;
                 v = a[i];
-                if (p.has_gate != 0u) { v *= gate[k0 + c]; }
+                if (p.has_gate != 0u) { v *= gate[((row0 + r) / p.frame_rows) * p.k + k0 + c]; }
                 if (p.has_plus != 0u) { v += plus[i]; }
             }
             a_tile[r][c] = v;

@@ -46,6 +46,10 @@ pub struct Options {
     pub backend: Backend,
     /// How the GPU stores weights (activations and arithmetic are f32; the CPU is all f32).
     pub precision: Precision,
+    /// Frames one GPU batch runs with the dispatches of one frame
+    /// ([`probabilities_batch`](Segmenter::probabilities_batch)); 0 or 1: one at a time. Each
+    /// frame of room costs the activation arena again (about 4 MB).
+    pub max_batch: usize,
 }
 
 /// Segments people in images with MediaPipe's Selfie Segmentation network.
@@ -112,7 +116,7 @@ impl Segmenter {
                 .map_err(|e| Some(format!("{e}; running on the CPU instead"))),
         };
         match gpu {
-            Ok(gpu) => Self::on_gpu(network, gpu, true, options.precision).await,
+            Ok(gpu) => Self::on_gpu(network, gpu, true, options).await,
             Err(notice) => Ok(Segmenter {
                 network,
                 engine: Engine::Cpu,
@@ -129,18 +133,17 @@ impl Segmenter {
 
     pub async fn with_device_async(device: wgpu::Device, queue: wgpu::Queue) -> Result<Self> {
         let network = Network::new(&Weights::embedded()?)?;
-        Self::on_gpu(
-            network,
-            Gpu::from_device(device, queue),
-            false,
-            Precision::F32,
-        )
-        .await
+        let options = Options {
+            backend: Backend::Gpu,
+            ..Options::default()
+        };
+        Self::on_gpu(network, Gpu::from_device(device, queue), false, options).await
     }
 
     // On wasm wgpu's types are not Send, and neither is Segmenter: the Arc only shares the plan.
     #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
-    async fn on_gpu(network: Network, gpu: Gpu, owned: bool, precision: Precision) -> Result<Self> {
+    async fn on_gpu(network: Network, gpu: Gpu, owned: bool, options: Options) -> Result<Self> {
+        let precision = options.precision;
         let (precision, notice) = if precision == Precision::F16 && !gpu.supports_f16() {
             (
                 Precision::F32,
@@ -152,7 +155,7 @@ impl Segmenter {
         } else {
             (precision, None)
         };
-        let plan = Arc::new(build_plan(&gpu, &network, precision).await?);
+        let plan = Arc::new(build_plan(&gpu, &network, precision, options.max_batch).await?);
         let engine = Engine::Gpu {
             plan: Mutex::new(plan),
             owned,
@@ -213,6 +216,27 @@ impl Segmenter {
         pollster::block_on(self.pixels_into_async(Pixels::Rgb(image), out))
     }
 
+    /// The network's raw output for each of `images`, as [`probabilities`](Self::probabilities)
+    /// gives it one by one. On the GPU, up to [`Options::max_batch`] frames run together with the
+    /// dispatches of one frame, and all of them in one submit (each image is resized to 256x256 on
+    /// the CPU first).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn probabilities_batch(&self, images: &[&RgbImage]) -> Result<Vec<Vec<f32>>> {
+        let Engine::Gpu { plan, owned } = &self.engine else {
+            return images
+                .iter()
+                .map(|image| self.probabilities(image))
+                .collect();
+        };
+        let inputs: Vec<_> = images
+            .iter()
+            .map(|image| cpu::network_input(image))
+            .collect::<Result<_>>()?;
+        let mut out = vec![0.0; inputs.len() * OUTPUT.len()];
+        pollster::block_on(self.current_plan(plan, *owned))?.run_batch(&inputs, &mut out)?;
+        Ok(out.chunks(OUTPUT.len()).map(<[f32]>::to_vec).collect())
+    }
+
     /// The probabilities for an RGB image or RGBA bytes, into `out` (256*256), without blocking.
     pub async fn pixels_into_async(&self, pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
         match &self.engine {
@@ -240,14 +264,10 @@ impl Segmenter {
         if !owned {
             return Err(Error::DeviceLost);
         }
-        let fresh = Arc::new(
-            build_plan(
-                &Gpu::new_async().await?,
-                &self.network,
-                current.stats().precision,
-            )
-            .await?,
-        );
+        let stats = current.stats();
+        let gpu = Gpu::new_async().await?;
+        let fresh = build_plan(&gpu, &self.network, stats.precision, stats.max_frames).await?;
+        let fresh = Arc::new(fresh);
         *lock(plan) = fresh.clone();
         Ok(fresh)
     }
@@ -323,13 +343,14 @@ impl Segmenter {
     }
 }
 
-async fn build_plan(gpu: &Gpu, network: &Network, precision: Precision) -> Result<Plan> {
-    Plan::new_async(
-        gpu,
-        &Kernels::with_precision_async(gpu, precision).await?,
-        network,
-    )
-    .await
+async fn build_plan(
+    gpu: &Gpu,
+    network: &Network,
+    precision: Precision,
+    max_batch: usize,
+) -> Result<Plan> {
+    let kernels = Kernels::with_precision_async(gpu, precision).await?;
+    Plan::with_batch_async(gpu, &kernels, network, max_batch).await
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -39,6 +39,33 @@ backend_test!(
     }
 );
 
+backend_test!(
+    a_batch_gives_each_frame_its_own_mask,
+    |_segmenter: Segmenter, backend: &str| {
+        // Room for 3 frames at once: the 4 golden frames run as a batch of 3, then one.
+        let options = silhouette::Options {
+            backend: backend.parse().unwrap(),
+            max_batch: 3,
+            ..Default::default()
+        };
+        let weights = silhouette::Weights::embedded().unwrap();
+        let segmenter = Segmenter::with_options(&weights, options).unwrap();
+        let frames: Vec<_> = FRAMES.iter().map(|name| frame(name)).collect();
+        let refs: Vec<_> = frames.iter().collect();
+        let batch = segmenter.probabilities_batch(&refs).unwrap();
+        assert_eq!(batch.len(), frames.len());
+        for ((name, f), got) in FRAMES.iter().zip(&frames).zip(&batch) {
+            // The same arithmetic per frame: bit for bit what one frame at a time gives.
+            assert_eq!(
+                got,
+                &segmenter.probabilities(f).unwrap(),
+                "{backend} {name}"
+            );
+            assert!(max_abs_diff(got, &golden(name)) <= 5e-4, "{backend} {name}");
+        }
+    }
+);
+
 #[test]
 fn segmenter_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
@@ -102,6 +129,7 @@ fn f16_weights_match_mediapipe_and_the_f32_plan() {
     let options = silhouette::Options {
         backend: silhouette::Backend::Gpu,
         precision: silhouette::Precision::F16,
+        ..Default::default()
     };
     let segmenter =
         Segmenter::with_options(&silhouette::Weights::embedded().unwrap(), options).unwrap();

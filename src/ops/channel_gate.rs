@@ -37,7 +37,10 @@ pub struct ChannelGate<'a> {
     pub input_shape: Shape,
     /// One or two layers; relu after the first when there are two, sigmoid after the last.
     pub layers: &'a [Fc<'a>],
+    /// One gate per frame: [frames, last layer's width].
     pub out: &'a wgpu::Buffer,
+    /// Images one after another in every buffer (1 for one image).
+    pub frames: usize,
 }
 
 impl ChannelGate<'_> {
@@ -56,14 +59,15 @@ impl ChannelGate<'_> {
                 s.pixels()
             )));
         }
-        check(self.input, s.len(), "channel gate input")?;
-        let (plus, has_plus) = optional(gpu, self.plus, s.len(), "channel gate plus")?;
+        let frames = self.frames;
+        check(self.input, frames * s.len(), "channel gate input")?;
+        let (plus, has_plus) = optional(gpu, self.plus, frames * s.len(), "channel gate plus")?;
         for (i, l) in self.layers.iter().enumerate() {
             check_params(kernels, l.weight, widths[i] * l.out, "channel gate weight")?;
             check_params(kernels, l.bias, l.out, "channel gate bias")?;
         }
         let last = self.layers.last().expect("checked above");
-        check(self.out, last.out, "channel gate out")?;
+        check(self.out, frames * last.out, "channel gate out")?;
         let second = self.layers.get(1).unwrap_or(last);
         let params = Params {
             pixels: to_u32(s.pixels(), "pixels")?,
@@ -83,9 +87,12 @@ impl ChannelGate<'_> {
             self.out,
             plus,
         ];
-        Ok(kernels
-            .get(&CHANNEL_GATE)
-            .bind(gpu, &params, &buffers, [1, 1, 1]))
+        Ok(kernels.get(&CHANNEL_GATE).bind(
+            gpu,
+            &params,
+            &buffers,
+            [to_u32(frames, "frames")?, 1, 1],
+        ))
     }
 }
 
@@ -112,8 +119,10 @@ mod tests {
             (Shape::new(32, 32, 24), &[24, 24]),
         ];
         for (seed, (shape, widths)) in cases.iter().enumerate() {
-            let x = tensor(*shape, seed as u64);
-            let plus = (seed % 2 == 1).then(|| tensor(*shape, 100 + seed as u64));
+            // Batches of 1, 2 and 3 frames, each pooled and gated on its own.
+            let frames = 1 + seed % 3;
+            let xs = tensors(*shape, frames, seed as u64);
+            let pluses = (seed % 2 == 1).then(|| tensors(*shape, frames, 100 + seed as u64));
             let mut fan_in = shape.channels;
             let host: Vec<Layer> = widths
                 .iter()
@@ -128,11 +137,13 @@ mod tests {
                     layer
                 })
                 .collect();
-            let pooled = match &plus {
-                Some(p) => cpu::add(&x, p),
-                None => x.clone(),
-            };
-            let expected = cpu::channel_gate(&pooled, &host).data;
+            let gates: Vec<_> = (0..frames)
+                .map(|f| match &pluses {
+                    Some(p) => cpu::channel_gate(&cpu::add(&xs[f], &p[f]), &host),
+                    None => cpu::channel_gate(&xs[f], &host),
+                })
+                .collect();
+            let expected = concat(&gates);
             let bufs: Vec<[wgpu::Buffer; 2]> = host
                 .iter()
                 .map(|l| upload_all(gpu, [&l.weight, &l.bias]))
@@ -146,8 +157,8 @@ mod tests {
                     out,
                 })
                 .collect();
-            let gx = gpu.upload("x", &x.data);
-            let gplus = plus.as_ref().map(|p| gpu.upload("plus", &p.data));
+            let gx = gpu.upload("x", &concat(&xs));
+            let gplus = pluses.as_ref().map(|p| gpu.upload("plus", &concat(p)));
             let out = gpu.storage("gate", expected.len());
             let op = ChannelGate {
                 input: &gx,
@@ -155,8 +166,12 @@ mod tests {
                 input_shape: *shape,
                 layers: &layers,
                 out: &out,
+                frames,
             };
-            let what = format!("gate {shape} {widths:?} plus={}", plus.is_some());
+            let what = format!(
+                "gate {shape} {widths:?} x{frames} plus={}",
+                pluses.is_some()
+            );
             run_and_check(gpu, op.bind(gpu, kernels), &out, &expected, 1e-5, &what);
         }
     }

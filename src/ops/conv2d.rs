@@ -46,6 +46,8 @@ pub(crate) struct WindowParams {
     pad_left: u32,
     act: u32,
     has_add: u32,
+    frames: u32,
+    _pad: [u32; 3],
 }
 
 impl WindowParams {
@@ -56,14 +58,15 @@ impl WindowParams {
         out_buffer: &wgpu::Buffer,
         epilogue: &Epilogue<'a>,
         geometry: (Shape, Shape, usize, usize),
+        frames: usize,
         what: &str,
     ) -> Result<(WindowParams, &'a wgpu::Buffer)> {
         let (s, out, kernel, stride) = geometry;
         let (_, pad_top, pad_left) = same_geometry(s, kernel, stride, out.channels)?;
-        check(input, s.len(), what)?;
-        check(out_buffer, out.len(), what)?;
-        to_u32(out.len(), what)?;
-        let (add, has_add) = optional(gpu, epilogue.add, out.len(), what)?;
+        check(input, frames * s.len(), what)?;
+        check(out_buffer, frames * out.len(), what)?;
+        to_u32(frames * out.len(), what)?;
+        let (add, has_add) = optional(gpu, epilogue.add, frames * out.len(), what)?;
         let params = WindowParams {
             in_h: s.height as u32,
             in_w: s.width as u32,
@@ -77,6 +80,8 @@ impl WindowParams {
             pad_left,
             act: epilogue.act as u32,
             has_add,
+            frames: frames as u32,
+            _pad: [0; 3],
         };
         Ok((params, add))
     }
@@ -93,6 +98,8 @@ pub struct Conv2d<'a> {
     pub kernel: usize,
     pub stride: usize,
     pub epilogue: Epilogue<'a>,
+    /// Images one after another in every buffer (1 for one image).
+    pub frames: usize,
 }
 
 impl Conv2d<'_> {
@@ -116,6 +123,7 @@ impl Conv2d<'_> {
             self.out,
             &self.epilogue,
             geometry,
+            self.frames,
             "conv2d",
         )?;
         let weights = self.out_channels * self.kernel * self.kernel * s.channels;
@@ -124,7 +132,7 @@ impl Conv2d<'_> {
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
             .get(&CONV2D)
-            .bind(gpu, &params, &buffers, grid(out.len(), WG)))
+            .bind(gpu, &params, &buffers, grid(self.frames * out.len(), WG)))
     }
 }
 
@@ -147,11 +155,14 @@ mod tests {
             (Shape::new(256, 256, 3), 16, 3, 2),
         ];
         for (seed, &(shape, cout, k, stride)) in cases.iter().enumerate() {
-            let x = tensor(shape, seed as u64);
+            let frames = frames_for(seed);
+            let xs = tensors(shape, frames, seed as u64);
             let (w, b) = (random(cout * k * k * shape.channels, 7), random(cout, 8));
-            let expected = cpu::map(&cpu::conv2d(&x, &w, &b, k, stride), cpu::hard_swish);
-            let [gx, gw, gb] = upload_all(gpu, [&x.data, &w, &b]);
-            let out = gpu.storage("out", expected.data.len());
+            let conv = |x| cpu::map(&cpu::conv2d(x, &w, &b, k, stride), cpu::hard_swish);
+            let per_frame: Vec<_> = xs.iter().map(conv).collect();
+            let expected = concat(&per_frame);
+            let [gx, gw, gb] = upload_all(gpu, [&concat(&xs), &w, &b]);
+            let out = gpu.storage("out", expected.len());
             let op = Conv2d {
                 input: &gx,
                 input_shape: shape,
@@ -165,15 +176,16 @@ mod tests {
                     act: Activation::HardSwish,
                     add: None,
                 },
+                frames,
             };
-            assert_eq!(op.output_shape().unwrap(), expected.shape);
+            assert_eq!(op.output_shape().unwrap(), per_frame[0].shape);
             run_and_check(
                 gpu,
                 op.bind(gpu, kernels),
                 &out,
-                &expected.data,
+                &expected,
                 1e-5,
-                &format!("conv2d {shape} k{k} s{stride}"),
+                &format!("conv2d {shape} k{k} s{stride} x{frames}"),
             );
         }
     }

@@ -19,6 +19,8 @@ pub struct Depthwise<'a> {
     pub kernel: usize,
     pub stride: usize,
     pub epilogue: Epilogue<'a>,
+    /// Images one after another in every buffer (1 for one image).
+    pub frames: usize,
 }
 
 impl Depthwise<'_> {
@@ -32,6 +34,7 @@ impl Depthwise<'_> {
             self.out,
             &self.epilogue,
             geometry,
+            self.frames,
             "depthwise",
         )?;
         check_params(
@@ -44,7 +47,7 @@ impl Depthwise<'_> {
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
             .get(&DEPTHWISE)
-            .bind(gpu, &params, &buffers, grid(out.len(), WG)))
+            .bind(gpu, &params, &buffers, grid(self.frames * out.len(), WG)))
     }
 }
 
@@ -68,13 +71,20 @@ mod tests {
             (Shape::new(32, 32, 88), 3, 1),
         ];
         for (seed, &(shape, k, stride)) in cases.iter().enumerate() {
-            let x = tensor(shape, seed as u64);
+            let frames = frames_for(seed);
+            let xs = tensors(shape, frames, seed as u64);
             let (w, b) = (random(k * k * shape.channels, 3), random(shape.channels, 4));
-            let conv = cpu::map(&cpu::depthwise_conv2d(&x, &w, &b, k, stride), cpu::relu);
-            let add = tensor(conv.shape, 9);
-            let expected = cpu::add(&conv, &add);
-            let [gx, gw, gb, ga] = upload_all(gpu, [&x.data, &w, &b, &add.data]);
-            let out = gpu.storage("out", expected.data.len());
+            let conv = |x| cpu::map(&cpu::depthwise_conv2d(x, &w, &b, k, stride), cpu::relu);
+            let convs: Vec<_> = xs.iter().map(conv).collect();
+            let adds = tensors(convs[0].shape, frames, 9);
+            let sums: Vec<_> = convs
+                .iter()
+                .zip(&adds)
+                .map(|(c, a)| cpu::add(c, a))
+                .collect();
+            let expected = concat(&sums);
+            let [gx, gw, gb, ga] = upload_all(gpu, [&concat(&xs), &w, &b, &concat(&adds)]);
+            let out = gpu.storage("out", expected.len());
             let op = Depthwise {
                 input: &gx,
                 input_shape: shape,
@@ -87,14 +97,15 @@ mod tests {
                     act: Activation::Relu,
                     add: Some(&ga),
                 },
+                frames,
             };
             run_and_check(
                 gpu,
                 op.bind(gpu, kernels),
                 &out,
-                &expected.data,
+                &expected,
                 1e-5,
-                &format!("depthwise {shape} k{k} s{stride}"),
+                &format!("depthwise {shape} k{k} s{stride} x{frames}"),
             );
         }
     }

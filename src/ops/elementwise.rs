@@ -15,31 +15,41 @@ struct Params {
     act: u32,
     has_gate: u32,
     has_add: u32,
-    _pad: [u32; 3],
+    frame_len: u32,
+    _pad: [u32; 2],
 }
 
 pub struct Elementwise<'a> {
     pub input: &'a wgpu::Buffer,
-    /// Elements in `input` (pixels x channels).
+    /// Elements in `input` (frames x pixels x channels).
     pub len: usize,
     /// Channels (the innermost axis), for indexing `gate`.
     pub channels: usize,
+    /// Per frame: `channels` values.
     pub gate: Option<&'a wgpu::Buffer>,
     pub out: &'a wgpu::Buffer,
     pub epilogue: Epilogue<'a>,
+    /// Images one after another in every buffer (1 for one image).
+    pub frames: usize,
 }
 
 impl Elementwise<'_> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
-        if self.channels == 0 || !self.len.is_multiple_of(self.channels) {
+        let frame_len = self.len / self.frames.max(1);
+        if self.channels == 0
+            || self.frames == 0
+            || frame_len * self.frames != self.len
+            || !frame_len.is_multiple_of(self.channels)
+        {
             return Err(Error::InvalidInput(format!(
-                "elementwise: {} elements in rows of {}",
-                self.len, self.channels
+                "elementwise: {} elements in {} frames of rows of {}",
+                self.len, self.frames, self.channels
             )));
         }
         check(self.input, self.len, "elementwise input")?;
         check(self.out, self.len, "elementwise out")?;
-        let (gate, has_gate) = optional(gpu, self.gate, self.channels, "elementwise gate")?;
+        let gate_len = self.frames * self.channels;
+        let (gate, has_gate) = optional(gpu, self.gate, gate_len, "elementwise gate")?;
         let (add, has_add) = optional(gpu, self.epilogue.add, self.len, "elementwise add")?;
         let params = Params {
             len: to_u32(self.len, "len")?,
@@ -47,7 +57,8 @@ impl Elementwise<'_> {
             act: self.epilogue.act as u32,
             has_gate,
             has_add,
-            _pad: [0; 3],
+            frame_len: frame_len as u32,
+            _pad: [0; 2],
         };
         Ok(kernels.get(&ELEMENTWISE).bind(
             gpu,
@@ -78,23 +89,24 @@ mod tests {
         .into_iter()
         .enumerate()
         {
+            let frames = frames_for(seed);
             let seed = seed as u64 * 10;
-            let x = Tensor::from_vec(shape, random(shape.len(), seed));
-            let g = Tensor::from_vec(
-                Shape::new(1, 1, shape.channels),
-                random(shape.channels, seed + 1),
-            );
-            let a = Tensor::from_vec(shape, random(shape.len(), seed + 2));
-            let expected = cpu::add(&cpu::map(&cpu::mul_channels(&x, &g), cpu::relu), &a);
-            let (gx, gg, ga, out) = (
-                gpu.upload("x", &x.data),
-                gpu.upload("g", &g.data),
-                gpu.upload("a", &a.data),
-                gpu.storage("o", shape.len()),
-            );
+            let xs = tensors(shape, frames, seed);
+            // One gate per frame.
+            let gs = tensors(Shape::new(1, 1, shape.channels), frames, seed + 1);
+            let adds = tensors(shape, frames, seed + 2);
+            let per_frame: Vec<Tensor> = (0..frames)
+                .map(|f| {
+                    let gated = cpu::map(&cpu::mul_channels(&xs[f], &gs[f]), cpu::relu);
+                    cpu::add(&gated, &adds[f])
+                })
+                .collect();
+            let expected = concat(&per_frame);
+            let [gx, gg, ga] = upload_all(gpu, [&concat(&xs), &concat(&gs), &concat(&adds)]);
+            let out = gpu.storage("o", expected.len());
             let op = Elementwise {
                 input: &gx,
-                len: shape.len(),
+                len: expected.len(),
                 channels: shape.channels,
                 gate: Some(&gg),
                 out: &out,
@@ -102,14 +114,15 @@ mod tests {
                     act: Activation::Relu,
                     add: Some(&ga),
                 },
+                frames,
             };
             run_and_check(
                 gpu,
                 op.bind(gpu, kernels),
                 &out,
-                &expected.data,
+                &expected,
                 1e-6,
-                &format!("elementwise {shape}"),
+                &format!("elementwise {shape} x{frames}"),
             );
         }
     }
@@ -132,6 +145,7 @@ mod tests {
                 gate: None,
                 out: &out,
                 epilogue: Epilogue { act, add: None },
+                frames: 1,
             };
             op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
             let expected: Vec<f32> = x.iter().map(|&v| f(v)).collect();

@@ -5,7 +5,7 @@
 
 use super::binding::{Epilogue, check, check_params, optional, to_u32};
 use super::kernels::{Kernels, MATMUL};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
 
 #[repr(C)]
@@ -19,6 +19,8 @@ struct Params {
     has_gate: u32,
     has_add: u32,
     has_plus: u32,
+    frame_rows: u32,
+    _pad: [u32; 3],
 }
 
 /// Output tile edge of one workgroup (see the kernel).
@@ -36,6 +38,8 @@ pub struct Matmul<'a> {
     pub gate: Option<&'a wgpu::Buffer>,
     /// Added to A after the gate (a skip folded into the loads), [m, k].
     pub plus: Option<&'a wgpu::Buffer>,
+    /// Frames the m rows split into evenly; each has its own gate (k values).
+    pub frames: usize,
     pub epilogue: Epilogue<'a>,
 }
 
@@ -59,6 +63,7 @@ impl<'a> Matmul<'a> {
             bias: None,
             gate: None,
             plus: None,
+            frames: 1,
             epilogue: Epilogue::default(),
         }
     }
@@ -72,7 +77,13 @@ impl<'a> Matmul<'a> {
             Some(b) => check_params(kernels, b, n, "matmul bias").map(|()| (b, 1))?,
             None => (&gpu.empty, 0),
         };
-        let (gate, has_gate) = optional(gpu, self.gate, k, "matmul gate")?;
+        if self.frames == 0 || !m.is_multiple_of(self.frames) {
+            return Err(Error::InvalidInput(format!(
+                "matmul: {m} rows do not split into {} frames",
+                self.frames
+            )));
+        }
+        let (gate, has_gate) = optional(gpu, self.gate, self.frames * k, "matmul gate")?;
         let (plus, has_plus) = optional(gpu, self.plus, m * k, "matmul plus")?;
         let (add, has_add) = optional(gpu, self.epilogue.add, m * n, "matmul add")?;
         let params = Params {
@@ -84,6 +95,8 @@ impl<'a> Matmul<'a> {
             has_gate,
             has_add,
             has_plus,
+            frame_rows: to_u32(m / self.frames, "rows per frame")?,
+            _pad: [0; 3],
         };
         let workgroups = [
             to_u32(n.div_ceil(TILE), "n tiles")?,
@@ -148,19 +161,21 @@ mod tests {
     #[test]
     fn fused_gate_skip_bias_activation_and_add() {
         let Some((gpu, kernels)) = gpu() else { return };
-        let (m, k, n) = (37, 19, 23);
+        // Three frames of 37 rows, each with its own gate.
+        let (frames, m, k, n) = (3, 3 * 37, 19, 23);
         let (a, b, bias, gate, add, plus) = (
             random(m * k, 1),
             random(k * n, 2),
             random(n, 3),
-            random(k, 4),
+            random(frames * k, 4),
             random(m * n, 5),
             random(m * k, 6),
         );
+        let frame_of = |i: usize| i / k / (m / frames);
         let gated: Vec<f32> = a
             .iter()
             .enumerate()
-            .map(|(i, v)| v * gate[i % k] + plus[i])
+            .map(|(i, v)| v * gate[frame_of(i) * k + i % k] + plus[i])
             .collect();
         let expected: Vec<f32> = cpu::matmul(&gated, &b, m, k, n)
             .iter()
@@ -177,6 +192,7 @@ mod tests {
                 act: Activation::HardSwish,
                 add: Some(&bufs[4]),
             },
+            frames,
             ..Matmul::new(&bufs[0], &bufs[1], &out, m, k, n)
         };
         run_and_check(

@@ -18,7 +18,7 @@ struct Params {
     c: u32,
     act: u32,
     has_add: u32,
-    _pad: u32,
+    frames: u32,
 }
 
 pub struct Resize<'a> {
@@ -28,6 +28,8 @@ pub struct Resize<'a> {
     pub out_height: usize,
     pub out_width: usize,
     pub epilogue: Epilogue<'a>,
+    /// Images one after another in every buffer (1 for one image).
+    pub frames: usize,
 }
 
 impl Resize<'_> {
@@ -37,9 +39,10 @@ impl Resize<'_> {
         if s.is_empty() || out.is_empty() {
             return Err(Error::InvalidInput(format!("resize {s} -> {out}")));
         }
-        check(self.input, s.len(), "resize input")?;
-        check(self.out, out.len(), "resize out")?;
-        let (add, has_add) = optional(gpu, self.epilogue.add, out.len(), "resize add")?;
+        let out_len = self.frames * out.len();
+        check(self.input, self.frames * s.len(), "resize input")?;
+        check(self.out, out_len, "resize out")?;
+        let (add, has_add) = optional(gpu, self.epilogue.add, out_len, "resize add")?;
         let params = Params {
             in_h: s.height as u32,
             in_w: s.width as u32,
@@ -48,14 +51,14 @@ impl Resize<'_> {
             c: s.channels as u32,
             act: self.epilogue.act as u32,
             has_add,
-            _pad: 0,
+            frames: self.frames as u32,
         };
-        to_u32(out.len(), "resize output size")?;
+        to_u32(out_len, "resize output size")?;
         Ok(kernels.get(&RESIZE).bind(
             gpu,
             &params,
             &[self.input, add, self.out],
-            grid(out.len(), WG),
+            grid(out_len, WG),
         ))
     }
 }
@@ -65,7 +68,6 @@ mod tests {
     use super::*;
     use crate::cpu;
     use crate::ops::testing::*;
-    use crate::tensor::Tensor;
 
     #[test]
     fn matches_cpu() {
@@ -80,11 +82,13 @@ mod tests {
             (Shape::new(1, 1, 2), 3, 2),
         ];
         for (seed, &(shape, oh, ow)) in cases.iter().enumerate() {
-            let x = Tensor::from_vec(shape, random(shape.len(), seed as u64));
-            let expected = cpu::resize_bilinear(&x, oh, ow);
+            let frames = frames_for(seed);
+            let xs = tensors(shape, frames, seed as u64);
+            let resized: Vec<_> = xs.iter().map(|x| cpu::resize_bilinear(x, oh, ow)).collect();
+            let expected = concat(&resized);
             let (gx, out) = (
-                gpu.upload("x", &x.data),
-                gpu.storage("o", expected.data.len()),
+                gpu.upload("x", &concat(&xs)),
+                gpu.storage("o", expected.len()),
             );
             let op = Resize {
                 input: &gx,
@@ -93,14 +97,15 @@ mod tests {
                 out_height: oh,
                 out_width: ow,
                 epilogue: Epilogue::default(),
+                frames,
             };
             run_and_check(
                 gpu,
                 op.bind(gpu, kernels),
                 &out,
-                &expected.data,
+                &expected,
                 1e-5,
-                &format!("resize {shape} -> {oh}x{ow}"),
+                &format!("resize {shape} -> {oh}x{ow} x{frames}"),
             );
         }
     }

@@ -22,6 +22,27 @@ pub fn tensor(shape: crate::tensor::Shape, seed: u64) -> crate::tensor::Tensor {
     crate::tensor::Tensor::from_vec(shape, random(shape.len(), seed))
 }
 
+/// The frames' data one after another, as a batch lies in a buffer.
+pub fn concat(frames: &[crate::tensor::Tensor]) -> Vec<f32> {
+    frames.iter().flat_map(|t| t.data.iter().copied()).collect()
+}
+
+/// Every other test case runs two frames at once (a batch), the rest one.
+pub fn frames_for(case: usize) -> usize {
+    1 + case % 2
+}
+
+/// `frames` tensors of [`random`] values.
+pub fn tensors(
+    shape: crate::tensor::Shape,
+    frames: usize,
+    seed: u64,
+) -> Vec<crate::tensor::Tensor> {
+    (0..frames as u64)
+        .map(|f| tensor(shape, seed * 100 + f))
+        .collect()
+}
+
 /// A `w` x `h` photo of deterministic noise.
 pub fn photo(w: u32, h: u32, seed: u64) -> image::RgbImage {
     let noise = random((w * h * 3) as usize, seed);

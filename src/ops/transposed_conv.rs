@@ -18,7 +18,8 @@ struct TransposedParams {
     cout: u32,
     act: u32,
     has_add: u32,
-    _pad: [u32; 2],
+    frames: u32,
+    _pad: u32,
 }
 
 /// 2x2 stride-2 transposed convolution, kernel not flipped: weight [cout, 2, 2, cin], bias [cout].
@@ -30,13 +31,15 @@ pub struct TransposedConv2x2<'a> {
     pub out: &'a wgpu::Buffer,
     pub out_channels: usize,
     pub epilogue: Epilogue<'a>,
+    /// Images one after another in every buffer (1 for one image).
+    pub frames: usize,
 }
 
 impl TransposedConv2x2<'_> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
         let s = self.input_shape;
-        let out_len = 4 * s.pixels() * self.out_channels;
-        check(self.input, s.len(), "transposed conv input")?;
+        let out_len = self.frames * 4 * s.pixels() * self.out_channels;
+        check(self.input, self.frames * s.len(), "transposed conv input")?;
         check_params(
             kernels,
             self.weight,
@@ -58,7 +61,8 @@ impl TransposedConv2x2<'_> {
             cout: self.out_channels as u32,
             act: self.epilogue.act as u32,
             has_add,
-            _pad: [0; 2],
+            frames: self.frames as u32,
+            _pad: 0,
         };
         to_u32(out_len, "transposed conv output size")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
@@ -84,11 +88,13 @@ mod tests {
             (Shape::new(128, 128, 16), 1),
         ];
         for (seed, &(shape, cout)) in cases.iter().enumerate() {
-            let x = tensor(shape, seed as u64);
+            let frames = frames_for(seed);
+            let xs = tensors(shape, frames, seed as u64);
             let (w, b) = (random(cout * 4 * shape.channels, 5), random(cout, 6));
-            let expected = cpu::map(&cpu::transposed_conv2x2(&x, &w, &b), cpu::sigmoid);
-            let [gx, gw, gb] = upload_all(gpu, [&x.data, &w, &b]);
-            let out = gpu.storage("out", expected.data.len());
+            let conv = |x| cpu::map(&cpu::transposed_conv2x2(x, &w, &b), cpu::sigmoid);
+            let expected = concat(&xs.iter().map(conv).collect::<Vec<_>>());
+            let [gx, gw, gb] = upload_all(gpu, [&concat(&xs), &w, &b]);
+            let out = gpu.storage("out", expected.len());
             let op = TransposedConv2x2 {
                 input: &gx,
                 input_shape: shape,
@@ -100,14 +106,15 @@ mod tests {
                     act: Activation::Sigmoid,
                     add: None,
                 },
+                frames,
             };
             run_and_check(
                 gpu,
                 op.bind(gpu, kernels),
                 &out,
-                &expected.data,
+                &expected,
                 1e-5,
-                &format!("transposed {shape}"),
+                &format!("transposed {shape} x{frames}"),
             );
         }
     }

@@ -99,16 +99,44 @@ pub(super) fn bytes_moved(network: &Network, precision: Precision) -> u64 {
         .sum()
 }
 
+/// Every node of `target.network` bound to its arena slot (`slot_of[value]`), in order.
+pub(super) fn bind_nodes(
+    target: Target,
+    layers: &[Vec<LayerBuffers>],
+    arena: &[wgpu::Buffer],
+    slot_of: &[usize],
+) -> Result<Vec<Dispatch>> {
+    let buffer = |v: Value| &arena[slot_of[v.0]];
+    let nodes = &target.network.nodes;
+    (0..nodes.len())
+        .map(|i| bind_node(target, &nodes[i], &layers[i], &buffer, buffer(Value(i + 1))))
+        .collect()
+}
+
+/// Where nodes are bound: the device and kernels, the graph, and how many frames each dispatch
+/// computes (one after another in every value's buffer).
+#[derive(Clone, Copy)]
+pub(super) struct Target<'a> {
+    pub gpu: &'a Gpu,
+    pub kernels: &'a Kernels,
+    pub network: &'a Network,
+    pub frames: usize,
+}
+
 /// The dispatch that computes `node` into `out`, reading values through `buffer`.
 pub(super) fn bind_node<'a>(
-    gpu: &Gpu,
-    kernels: &Kernels,
-    network: &Network,
+    target: Target,
     node: &Node,
     layers: &[LayerBuffers],
     buffer: &impl Fn(Value) -> &'a wgpu::Buffer,
     out: &wgpu::Buffer,
 ) -> Result<Dispatch> {
+    let Target {
+        gpu,
+        kernels,
+        network,
+        frames,
+    } = target;
     let epilogue = node.epilogue.map(buffer);
     match &node.op {
         Op::Conv2d {
@@ -125,6 +153,7 @@ pub(super) fn bind_node<'a>(
             kernel: layer.kernel,
             stride: *stride,
             epilogue,
+            frames,
         }
         .bind(gpu, kernels),
         Op::Pointwise {
@@ -136,11 +165,12 @@ pub(super) fn bind_node<'a>(
                 gate: gate.map(buffer),
                 plus: plus.map(buffer),
                 epilogue,
+                frames,
                 ..ops::Matmul::new(
                     buffer(*input),
                     &layers[0].weight,
                     out,
-                    s.pixels(),
+                    frames * s.pixels(),
                     s.channels,
                     node.shape.channels,
                 )
@@ -160,6 +190,7 @@ pub(super) fn bind_node<'a>(
             kernel: layer.kernel,
             stride: *stride,
             epilogue,
+            frames,
         }
         .bind(gpu, kernels),
         Op::ChannelGate {
@@ -182,21 +213,19 @@ pub(super) fn bind_node<'a>(
                 input_shape: network.shape(*input),
                 layers: &fcs,
                 out,
+                frames,
             }
             .bind(gpu, kernels)
         }
         Op::ScaleChannels { input, gate } => elementwise(
-            gpu,
-            kernels,
+            target,
             node,
             buffer(*input),
             Some(buffer(*gate)),
             out,
             epilogue,
         ),
-        Op::Identity { input } => {
-            elementwise(gpu, kernels, node, buffer(*input), None, out, epilogue)
-        }
+        Op::Identity { input } => elementwise(target, node, buffer(*input), None, out, epilogue),
         Op::Upsample2x { input } => ops::Resize {
             input: buffer(*input),
             input_shape: network.shape(*input),
@@ -204,6 +233,7 @@ pub(super) fn bind_node<'a>(
             out_height: node.shape.height,
             out_width: node.shape.width,
             epilogue,
+            frames,
         }
         .bind(gpu, kernels),
         Op::TransposedConv2x2 { input, .. } => ops::TransposedConv2x2 {
@@ -214,14 +244,14 @@ pub(super) fn bind_node<'a>(
             out,
             out_channels: node.shape.channels,
             epilogue,
+            frames,
         }
         .bind(gpu, kernels),
     }
 }
 
 fn elementwise(
-    gpu: &Gpu,
-    kernels: &Kernels,
+    target: Target,
     node: &Node,
     input: &wgpu::Buffer,
     gate: Option<&wgpu::Buffer>,
@@ -230,13 +260,14 @@ fn elementwise(
 ) -> Result<Dispatch> {
     ops::Elementwise {
         input,
-        len: node.shape.len(),
+        len: target.frames * node.shape.len(),
         channels: node.shape.channels,
         gate,
         out,
         epilogue,
+        frames: target.frames,
     }
-    .bind(gpu, kernels)
+    .bind(target.gpu, target.kernels)
 }
 
 #[cfg(test)]
@@ -319,7 +350,13 @@ mod tests {
             let expected = eval_node(node, &values);
             let out = gpu.storage("out", node.shape.len());
             let layers = upload_layers(gpu, &node.op, Precision::F32);
-            bind_node(gpu, kernels, net, node, &layers, &|v| &buffers[&v], &out)
+            let target = Target {
+                gpu,
+                kernels,
+                network: net,
+                frames: 1,
+            };
+            bind_node(target, node, &layers, &|v| &buffers[&v], &out)
                 .unwrap()
                 .run(gpu)
                 .unwrap();

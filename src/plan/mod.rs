@@ -32,10 +32,12 @@ pub const MAX_GPU_PIXELS: usize = 64 << 20;
 pub struct PlanStats {
     /// How the weights are stored.
     pub precision: Precision,
+    /// The most frames one batch runs with the dispatches of one frame.
+    pub max_frames: usize,
     pub dispatches_per_frame: usize,
     pub arena_buffers: usize,
     pub arena_bytes: u64,
-    /// Bytes the activations would take with one buffer per value (no reuse).
+    /// Bytes the activations would take with one buffer per value (no reuse), per frame.
     pub unshared_bytes: u64,
     pub weight_bytes: u64,
     /// The output readback buffer plus the image upload buffer (which grows to the largest frame).
@@ -59,6 +61,18 @@ pub struct PlanStats {
 pub struct Plan {
     gpu: Gpu,
     kernels: Kernels,
+    /// The graph as lowered (after the passes), its parameters on the device, and the arena:
+    /// kept to bind batches of other sizes (batches are native only: `run_batch` blocks).
+    network: Network,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    layers: Vec<Vec<lower::LayerBuffers>>,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    arena: Vec<wgpu::Buffer>,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    slot_of: Vec<usize>,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    max_frames: usize,
+    /// One frame's node dispatches.
     dispatches: Vec<Dispatch>,
     input: wgpu::Buffer,
     output: wgpu::Buffer,
@@ -68,8 +82,8 @@ pub struct Plan {
 }
 
 /// Per-frame host state, reused from frame to frame: the image upload buffer (grown to the largest
-/// frame seen, with its preprocessing dispatch), the packed pixels, and the batch buffers (grown to
-/// the largest batch seen).
+/// frame seen, with its preprocessing dispatch), the packed pixels, the batch buffers (grown to
+/// the largest batch seen) and the dispatches of each batch size run so far.
 #[derive(Default)]
 struct Frame {
     upload: Option<(wgpu::Buffer, usize, Dispatch)>,
@@ -77,65 +91,87 @@ struct Frame {
     #[cfg(not(target_arch = "wasm32"))]
     batch: Option<(wgpu::Buffer, wgpu::Buffer, usize)>,
     #[cfg(not(target_arch = "wasm32"))]
+    batch_dispatches: std::collections::HashMap<usize, Vec<Dispatch>>,
+    #[cfg(not(target_arch = "wasm32"))]
     finish: finish::Finish,
 }
 
 impl Plan {
+    /// A plan for one frame at a time.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
-        pollster::block_on(Self::new_async(gpu, kernels, network))
+        Self::with_batch(gpu, kernels, network, 1)
+    }
+
+    /// A plan whose batches run up to `max_frames` frames with the dispatches of one: every
+    /// kernel takes the frames one after another ([`run_batch`](Self::run_batch)).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_batch(
+        gpu: &Gpu,
+        kernels: &Kernels,
+        network: &Network,
+        max_frames: usize,
+    ) -> Result<Plan> {
+        pollster::block_on(Self::with_batch_async(gpu, kernels, network, max_frames))
+    }
+
+    pub async fn new_async(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
+        Self::with_batch_async(gpu, kernels, network, 1).await
     }
 
     /// The plan of `network` after the graph passes ([`crate::passes`]); the stats say what
     /// each pass did.
-    pub async fn new_async(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
+    pub async fn with_batch_async(
+        gpu: &Gpu,
+        kernels: &Kernels,
+        network: &Network,
+        max_frames: usize,
+    ) -> Result<Plan> {
         let start = Instant::now();
+        let max_frames = max_frames.max(1);
         let original = network;
-        let (rewritten, passes) = passes::optimize(original);
-        let network = &rewritten;
+        let (network, passes) = passes::optimize(original);
         let precision = kernels.precision;
-        let (slot_of, capacities) = lower::arena_layout(network);
-        let arena: Vec<wgpu::Buffer> = capacities
-            .iter()
-            .map(|&len| gpu.storage("activation arena", len))
-            .collect();
-        let buffer = |v: Value| &arena[slot_of[v.0]];
+        let (slot_of, capacities) = lower::arena_layout(&network);
         let build = || -> Result<_> {
-            let mut dispatches = Vec::with_capacity(network.nodes.len());
-            let mut weight_bytes = 0;
-            for (i, node) in network.nodes.iter().enumerate() {
-                let layers = lower::upload_layers(gpu, &node.op, precision);
-                weight_bytes += layers
-                    .iter()
-                    .map(|l| l.weight.size() + l.bias.size())
-                    .sum::<u64>();
-                dispatches.push(lower::bind_node(
-                    gpu,
-                    kernels,
-                    network,
-                    node,
-                    &layers,
-                    &buffer,
-                    buffer(Value(i + 1)),
-                )?);
-            }
-            Ok((dispatches, weight_bytes))
+            let arena: Vec<wgpu::Buffer> = capacities
+                .iter()
+                .map(|&len| gpu.storage("activation arena", max_frames * len))
+                .collect();
+            let layers: Vec<Vec<lower::LayerBuffers>> = network
+                .nodes
+                .iter()
+                .map(|node| lower::upload_layers(gpu, &node.op, precision))
+                .collect();
+            let target = lower::Target {
+                gpu,
+                kernels,
+                network: &network,
+                frames: 1,
+            };
+            let dispatches = lower::bind_nodes(target, &layers, &arena, &slot_of)?;
+            Ok((arena, layers, dispatches))
         };
-        let (dispatches, weight_bytes) = gpu.scoped_async("building the plan", build).await??;
+        let (arena, layers, dispatches) = gpu.scoped_async("building the plan", build).await??;
         let readback = gpu.readback_buffer("mask readback", (OUTPUT.len() * 4) as u64);
         let values = network.nodes.len() + 1;
         let stats = PlanStats {
             precision,
+            max_frames,
             dispatches_per_frame: dispatches.len() + 1,
             arena_buffers: arena.len(),
             arena_bytes: arena.iter().map(wgpu::Buffer::size).sum(),
             unshared_bytes: (0..values)
                 .map(|v| network.shape(Value(v)).len() as u64 * 4)
                 .sum(),
-            weight_bytes,
+            weight_bytes: layers
+                .iter()
+                .flatten()
+                .map(|l| l.weight.size() + l.bias.size())
+                .sum(),
             io_bytes: readback.size(),
             macs_per_frame: network.macs(),
-            bytes_per_frame: lower::bytes_moved(network, precision),
+            bytes_per_frame: lower::bytes_moved(&network, precision),
             bytes_per_frame_as_written: lower::bytes_moved(original, precision),
             passes,
             compile_time: kernels.compile_time,
@@ -144,8 +180,13 @@ impl Plan {
         Ok(Plan {
             gpu: gpu.clone(),
             kernels: kernels.clone(),
-            input: buffer(Value(0)).clone(),
-            output: buffer(network.output()).clone(),
+            input: arena[slot_of[0]].clone(),
+            output: arena[slot_of[network.output().0]].clone(),
+            network,
+            layers,
+            arena,
+            slot_of,
+            max_frames,
             dispatches,
             readback,
             frame: Mutex::new(Frame::default()),
@@ -166,6 +207,11 @@ impl Plan {
 
     pub fn gpu(&self) -> &Gpu {
         &self.gpu
+    }
+
+    /// The graph this plan runs (after the passes): its nodes match [`dispatches`](Self::dispatches).
+    pub fn network(&self) -> &Network {
+        &self.network
     }
 
     /// The node dispatches, in order (for timing kernels one by one).

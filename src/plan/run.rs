@@ -156,18 +156,31 @@ impl Plan {
         preprocess: Option<&Dispatch>,
         timestamp_writes: Option<wgpu::ComputePassTimestampWrites<'_>>,
     ) {
+        self.encode_dispatches(encoder, preprocess, &self.dispatches, timestamp_writes);
+    }
+
+    /// One compute pass: [preprocess], then `dispatches` (one frame's, or a batch's).
+    fn encode_dispatches(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        preprocess: Option<&Dispatch>,
+        dispatches: &[Dispatch],
+        timestamp_writes: Option<wgpu::ComputePassTimestampWrites<'_>>,
+    ) {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("network"),
             timestamp_writes,
         });
         preprocess
             .into_iter()
-            .chain(&self.dispatches)
+            .chain(dispatches)
             .for_each(|d| d.encode(&mut pass));
     }
 
-    /// Several normalised 256x256x3 inputs in one command buffer and one submit (frame after
-    /// frame through the same arena); `out` receives 256*256 probabilities per input, in order.
+    /// Several normalised 256x256x3 inputs in one command buffer and one submit; `out` receives
+    /// 256*256 probabilities per input, in order. Up to `max_frames` frames (see
+    /// [`with_batch`](Self::with_batch)) run together with the dispatches of one frame; more run
+    /// in groups of that size, one after another in the same command buffer.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn run_batch(&self, inputs: &[Tensor], out: &mut [f32]) -> Result<()> {
         let n = inputs.len();
@@ -175,6 +188,7 @@ impl Plan {
         inputs.iter().try_for_each(|t| check_input(t.shape))?;
         let (in_bytes, out_bytes) = ((INPUT.len() * 4) as u64, (OUTPUT.len() * 4) as u64);
         let mut frame = self.lock_frame()?;
+        let frame = &mut *frame;
         if frame
             .batch
             .as_ref()
@@ -194,20 +208,61 @@ impl Plan {
                 bytemuck::cast_slice(&input.data),
             );
         }
+        let groups: Vec<(usize, usize)> = (0..n)
+            .step_by(self.max_frames)
+            .map(|first| (first, (n - first).min(self.max_frames)))
+            .collect();
+        for &(_, size) in &groups {
+            if size > 1 && !frame.batch_dispatches.contains_key(&size) {
+                let dispatches = self.bind_batch(size)?;
+                frame.batch_dispatches.insert(size, dispatches);
+            }
+        }
         self.gpu.scoped("running a batch", || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
-            for k in 0..n as u64 {
-                encoder.copy_buffer_to_buffer(staging, k * in_bytes, &self.input, 0, in_bytes);
-                self.encode_frame(&mut encoder, None, None);
-                encoder.copy_buffer_to_buffer(&self.output, 0, readback, k * out_bytes, out_bytes);
+            for &(first, size) in &groups {
+                let (first, frames) = (first as u64, size as u64);
+                let dispatches = match size {
+                    1 => &self.dispatches,
+                    _ => &frame.batch_dispatches[&size],
+                };
+                encoder.copy_buffer_to_buffer(
+                    staging,
+                    first * in_bytes,
+                    &self.input,
+                    0,
+                    frames * in_bytes,
+                );
+                self.encode_dispatches(&mut encoder, None, dispatches, None);
+                encoder.copy_buffer_to_buffer(
+                    &self.output,
+                    0,
+                    readback,
+                    first * out_bytes,
+                    frames * out_bytes,
+                );
             }
             self.gpu.queue.submit([encoder.finish()]);
         })?;
         self.gpu
-            .map_and_copy(readback, bytemuck::cast_slice_mut(out))
+            .map_and_copy(readback, bytemuck::cast_slice_mut(&mut out[..]))
     }
 
-    /// GPU time of one frame (all 56 node dispatches) from timestamp queries, or `None` where the
+    /// The node dispatches for `frames` frames at once, on the plan's arena and parameters.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn bind_batch(&self, frames: usize) -> Result<Vec<Dispatch>> {
+        let target = super::lower::Target {
+            gpu: &self.gpu,
+            kernels: &self.kernels,
+            network: &self.network,
+            frames,
+        };
+        self.gpu.scoped("binding a batch", || {
+            super::lower::bind_nodes(target, &self.layers, &self.arena, &self.slot_of)
+        })?
+    }
+
+    /// GPU time of one frame (every node dispatch) from timestamp queries, or `None` where the
     /// adapter has no TIMESTAMP_QUERY. Allocates its query objects: for benchmarks, not hot paths.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn gpu_time(&self, input: &Tensor) -> Result<Option<Duration>> {
@@ -278,7 +333,8 @@ mod tests {
     #[test]
     fn a_batch_equals_its_frames_run_one_by_one() {
         let Some((gpu, kernels)) = gpu() else { return };
-        let plan = Plan::new(gpu, kernels, &network()).unwrap();
+        // Batches of up to 2 frames: 3 inputs run as a batch of 2, then a single frame.
+        let plan = Plan::with_batch(gpu, kernels, &network(), 2).unwrap();
         let inputs = golden_inputs();
         let mut batch = vec![0.0; inputs.len() * OUTPUT.len()];
         plan.run_batch(&inputs, &mut batch).unwrap();
@@ -287,8 +343,12 @@ mod tests {
             plan.run_input(input, &mut single).unwrap();
             assert_eq!(got, &single[..]);
         }
+        // The batch of 2 ran with the dispatches of one frame.
+        let frame = plan.lock_frame().unwrap();
+        assert_eq!(frame.batch_dispatches[&2].len(), plan.dispatches.len());
+        drop(frame);
         // A smaller batch reuses the grown buffers.
-        plan.run_batch(&inputs[..1], &mut batch[..OUTPUT.len()])
+        plan.run_batch(&inputs[..2], &mut batch[..2 * OUTPUT.len()])
             .unwrap();
         assert!(plan.run_batch(&inputs, &mut batch[..5]).is_err());
     }

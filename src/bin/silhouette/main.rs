@@ -35,6 +35,7 @@ pub(crate) fn segmenter(io: &Engine) -> Result<Segmenter, silhouette::Error> {
     let options = Options {
         backend: io.backend.parse::<Backend>()?,
         precision,
+        ..Options::default()
     };
     let segmenter = Segmenter::with_options(&weights, options)?;
     if let Some(notice) = segmenter.notice() {
