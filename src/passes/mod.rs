@@ -1,4 +1,4 @@
-//! Graph rewrites: small passes over a [`Network`], each exact in real arithmetic, that leave
+//! Graph rewrites and analyses: small passes over a [`Network`], each exact in real arithmetic, that leave
 //! fewer or cheaper nodes for an executor to run. The GPU plan runs the rewritten graph; the CPU
 //! reference keeps the graph as MediaPipe wrote it (it is the oracle the rewrites are tested
 //! against).
@@ -6,9 +6,12 @@
 //! Each pass is a function that rewrites the graph in place and returns how many rewrites it made;
 //! [`optimize`] runs them in order and reports nodes and MACs before and after each.
 
+mod arena;
 mod fold_scale;
 mod fold_sum;
 mod project_first;
+
+pub use arena::arena_layout;
 
 use crate::network::{Network, Value};
 

@@ -132,7 +132,7 @@ impl Plan {
         let original = network;
         let (network, passes) = passes::optimize(original);
         let precision = kernels.precision;
-        let (slot_of, capacities) = lower::arena_layout(&network);
+        let (slot_of, capacities) = passes::arena_layout(&network);
         let build = || -> Result<_> {
             let arena: Vec<wgpu::Buffer> = capacities
                 .iter()
