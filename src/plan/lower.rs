@@ -1,6 +1,6 @@
-//! Lowering: the graph onto the device. Values get arena slots (`passes::arena_layout`: a slot is reused once its value
-//! is dead), parameters are uploaded at the kernels' precision, and each node becomes one
-//! [`Dispatch`] of its op. The one `match` over [`Op`] on the GPU side; [`cpu::eval_node`] is its
+//! Lowering: the graph onto the device. Values get arena slots (`passes::arena_layout`: a slot
+//! is reused once its value is dead), parameters are uploaded at the kernels' precision, and each
+//! node becomes one [`Dispatch`] of its op. The one `match` over [`Op`] on the GPU side; [`cpu::eval_node`] is its
 //! CPU twin.
 //!
 //! [`cpu::eval_node`]: crate::cpu::eval_node
