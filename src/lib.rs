@@ -31,6 +31,9 @@ pub mod passes;
 pub mod cpu;
 pub mod gpu;
 
+// The fast CPU executor (tested against the reference).
+pub mod fast;
+
 // One file per kernel, each beside its CPU twin.
 pub mod ops;
 

@@ -18,6 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("passes", &["network", "tensor"]),
     ("cpu", &["error", "finish", "network", "pixels", "tensor"]),
     ("gpu", &["error"]),
+    ("fast", &["cpu", "error", "network", "passes", "tensor"]),
     (
         "ops",
         &["error", "finish", "gpu", "network", "pixels", "tensor"],
@@ -31,7 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "segmenter",
         &[
-            "cpu", "error", "finish", "gpu", "network", "ops", "pixels", "plan", "weights",
+            "cpu", "error", "fast", "finish", "gpu", "network", "ops", "pixels", "plan", "weights",
         ],
     ),
     ("stream", &["error", "finish", "network", "segmenter"]),

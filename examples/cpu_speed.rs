@@ -1,0 +1,41 @@
+//! The fast CPU engine against the plain reference on one frame, same process:
+//! `cargo run --release --example cpu_speed`.
+
+use silhouette::network::Network;
+use std::time::{Duration, Instant};
+
+fn median(f: impl FnMut(), runs: usize) -> Duration {
+    let mut f = f;
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn main() -> silhouette::Result<()> {
+    let network = Network::new(&silhouette::Weights::embedded()?)?;
+    let photo = silhouette::image::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/frames/grace_hopper.png"
+    ))
+    .expect("frame")
+    .to_rgb8();
+    let input = silhouette::cpu::network_input(&photo)?;
+    let engine = silhouette::fast::Engine::new(&network);
+    let mut out = vec![0.0; 256 * 256];
+    engine.run(&input, &mut out)?;
+    let fast = median(|| engine.run(&input, &mut out).unwrap(), 30);
+    let reference = median(|| drop(silhouette::cpu::run(&network, &input).unwrap()), 5);
+    println!(
+        "fast {:.2} ms, reference {:.2} ms ({:.1}x)",
+        fast.as_secs_f64() * 1e3,
+        reference.as_secs_f64() * 1e3,
+        reference.as_secs_f64() / fast.as_secs_f64()
+    );
+    Ok(())
+}

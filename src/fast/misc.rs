@@ -1,0 +1,88 @@
+//! The small and memory-bound layers: squeeze-excite gates, bilinear resizing, element-wise
+//! scale/add. References: [`cpu::channel_gate`](crate::cpu::channel_gate),
+//! [`cpu::resize_bilinear`](crate::cpu::resize_bilinear), [`cpu::mul_channels`](crate::cpu::mul_channels).
+
+use super::{epilogue, par};
+use crate::cpu::bilinear_taps;
+use crate::network::{Activation, Epilogue, Layer};
+use crate::tensor::Shape;
+
+/// Mean over pixels of `x + plus` (summed in f64, as the reference does), then the FC layers:
+/// relu between, sigmoid after the last. `out` gets the last layer's width.
+pub fn channel_gate(x: &[f32], plus: Option<&[f32]>, c: usize, layers: &[Layer], out: &mut [f32]) {
+    let mut sums = vec![0.0f64; c];
+    match plus {
+        Some(p) => {
+            for (px, pp) in x.chunks_exact(c).zip(p.chunks_exact(c)) {
+                for ((s, v), q) in sums.iter_mut().zip(px).zip(pp) {
+                    *s += (v + q) as f64;
+                }
+            }
+        }
+        None => {
+            for px in x.chunks_exact(c) {
+                sums.iter_mut().zip(px).for_each(|(s, v)| *s += *v as f64);
+            }
+        }
+    }
+    let pixels = (x.len() / c) as f64;
+    let mut v: Vec<f32> = sums.iter().map(|s| (s / pixels) as f32).collect();
+    for (i, layer) in layers.iter().enumerate() {
+        let act = if i + 1 == layers.len() {
+            Activation::Sigmoid
+        } else {
+            Activation::Relu
+        };
+        let k = v.len();
+        v = (0..layer.bias.len())
+            .map(|o| {
+                let w = &layer.weight[o * k..][..k];
+                let sum = w.iter().zip(&v).fold(layer.bias[o], |s, (w, x)| s + x * w);
+                act.apply(sum)
+            })
+            .collect();
+    }
+    out.copy_from_slice(&v);
+}
+
+/// Bilinear resize with half-pixel centres (any sizes; the network's x2 upsampling).
+pub fn resize(
+    input: Shape,
+    x: &[f32],
+    (out_h, out_w): (usize, usize),
+    out: &mut [f32],
+    epilogue: Epilogue<&[f32]>,
+) {
+    let c = input.channels;
+    let row_len = out_w * c;
+    let at = |y: usize, xx: usize| &x[(y * input.width + xx) * c..][..c];
+    let block = par::rows_per_task(out_h, 1);
+    par::chunks(out, block * row_len, |b, chunk| {
+        for (r, row) in chunk.chunks_exact_mut(row_len).enumerate() {
+            let (y0, y1, fy) = bilinear_taps(b * block + r, input.height, out_h);
+            for (ox, px) in row.chunks_exact_mut(c).enumerate() {
+                let (x0, x1, fx) = bilinear_taps(ox, input.width, out_w);
+                let (p00, p01, p10, p11) = (at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1));
+                for ch in 0..c {
+                    let top = p00[ch] * (1.0 - fx) + p01[ch] * fx;
+                    let bottom = p10[ch] * (1.0 - fx) + p11[ch] * fx;
+                    px[ch] = top * (1.0 - fy) + bottom * fy;
+                }
+            }
+        }
+        let start = b * block * row_len;
+        let add = epilogue.add.map(|a| &a[start..start + chunk.len()]);
+        epilogue::apply(chunk, epilogue.act, add);
+    });
+}
+
+/// `epilogue(x * gate[c])` (gate optional: then a copy, an activation or an add).
+pub fn scale(x: &[f32], gate: Option<&[f32]>, out: &mut [f32], epilogue: Epilogue<&[f32]>) {
+    out.copy_from_slice(x);
+    if let Some(g) = gate {
+        for px in out.chunks_exact_mut(g.len()) {
+            px.iter_mut().zip(g).for_each(|(v, g)| *v *= g);
+        }
+    }
+    epilogue::apply(out, epilogue.act, epilogue.add);
+}

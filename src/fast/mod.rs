@@ -1,0 +1,224 @@
+//! The fast CPU executor: the network (after the graph passes) with weights packed once, an
+//! activation arena reused from frame to frame, every layer split across cores, inner loops over
+//! contiguous channels (vectorised), the 1x1 convolutions as packed SIMD GEMMs and epilogues fused.
+//! It is what `Backend::Cpu` runs; the plain reference in [`crate::cpu`] stays the oracle it is
+//! tested against.
+
+mod conv;
+mod epilogue;
+mod matmul;
+mod misc;
+mod par;
+
+use crate::error::Result;
+use crate::network::{Network, Node, OUTPUT, Op, Value, check_input, check_output};
+use crate::passes::{self, PassReport};
+use crate::tensor::Tensor;
+use conv::{Conv2d, Window};
+use matmul::Pointwise;
+use std::sync::Mutex;
+
+/// A node's parameters in the layout its kernel reads.
+enum Packed {
+    Conv2d(Conv2d),
+    Pointwise(Pointwise),
+    /// Used as the reference stores them (depthwise, transposed, gates) or none.
+    AsIs,
+}
+
+/// The network ready to run on this CPU.
+pub struct Engine {
+    network: Network,
+    packed: Vec<Packed>,
+    slot_of: Vec<usize>,
+    passes: Vec<PassReport>,
+    state: Mutex<State>,
+}
+
+/// Reused from frame to frame: the arena's slots and the matmul's gated input.
+struct State {
+    arena: Vec<Vec<f32>>,
+    scratch: Vec<f32>,
+}
+
+impl Engine {
+    pub fn new(network: &Network) -> Engine {
+        let (network, passes) = passes::optimize(network);
+        let (slot_of, capacities) = passes::arena_layout(&network);
+        let packed = network.nodes.iter().map(pack).collect();
+        let scratch = network
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(
+                    n.op,
+                    Op::Pointwise { gate: Some(_), .. } | Op::Pointwise { plus: Some(_), .. }
+                )
+            })
+            .map(|n| network.shape(n.op.inputs()[0]).len())
+            .max()
+            .unwrap_or(0);
+        let state = State {
+            arena: capacities.iter().map(|&len| vec![0.0; len]).collect(),
+            scratch: vec![0.0; scratch],
+        };
+        Engine {
+            network,
+            packed,
+            slot_of,
+            passes,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// The graph this engine runs (after the passes).
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// What each graph pass did.
+    pub fn passes(&self) -> &[PassReport] {
+        &self.passes
+    }
+
+    /// The network on a normalised 256x256x3 input; probabilities into `out` (256*256).
+    /// Frames are serialised (they share the arena); each uses every core.
+    pub fn run(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
+        check_input(input.shape)?;
+        check_output(out.len(), 1)?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let State { arena, scratch } = &mut *state;
+        arena[self.slot_of[0]][..input.data.len()].copy_from_slice(&input.data);
+        for (i, node) in self.network.nodes.iter().enumerate() {
+            let slot = self.slot_of[i + 1];
+            // The output's slot is never one a live input is in (passes::arena_layout).
+            let mut result = std::mem::take(&mut arena[slot]);
+            let value = |v: Value| &arena[self.slot_of[v.0]][..self.network.shape(v).len()];
+            eval(
+                node,
+                &self.packed[i],
+                &value,
+                &self.network,
+                &mut result[..node.shape.len()],
+                scratch,
+            );
+            arena[slot] = result;
+        }
+        let output = self.network.output();
+        out.copy_from_slice(&arena[self.slot_of[output.0]][..OUTPUT.len()]);
+        Ok(())
+    }
+}
+
+fn pack(node: &Node) -> Packed {
+    match &node.op {
+        Op::Conv2d { layer, .. } => {
+            Packed::Conv2d(Conv2d::pack(&layer.weight, &layer.bias, layer.kernel))
+        }
+        Op::Pointwise { layer, .. } => {
+            Packed::Pointwise(Pointwise::pack(&layer.weight, &layer.bias))
+        }
+        _ => Packed::AsIs,
+    }
+}
+
+/// One node into `out`, reading values through `value`. The one `match` over [`Op`] of this
+/// executor.
+fn eval<'a>(
+    node: &Node,
+    packed: &Packed,
+    value: &impl Fn(Value) -> &'a [f32],
+    network: &Network,
+    out: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let epilogue = node.epilogue.map(value);
+    match (&node.op, packed) {
+        (
+            Op::Conv2d {
+                input,
+                layer,
+                stride,
+            },
+            Packed::Conv2d(conv),
+        ) => {
+            let window = Window {
+                input: network.shape(*input),
+                kernel: layer.kernel,
+                stride: *stride,
+            };
+            conv.run(window, value(*input), out, epilogue)
+        }
+        (
+            Op::Pointwise {
+                input, gate, plus, ..
+            },
+            Packed::Pointwise(pw),
+        ) => {
+            let x = value(*input);
+            if gate.is_some() || plus.is_some() {
+                let a = &mut scratch[..x.len()];
+                matmul::gated(x, gate.map(value), plus.map(value), a);
+                pw.run(a, out, epilogue)
+            } else {
+                pw.run(x, out, epilogue)
+            }
+        }
+        (
+            Op::Depthwise {
+                input,
+                layer,
+                stride,
+            },
+            _,
+        ) => {
+            let window = Window {
+                input: network.shape(*input),
+                kernel: layer.kernel,
+                stride: *stride,
+            };
+            conv::depthwise(
+                window,
+                value(*input),
+                &layer.weight,
+                &layer.bias,
+                out,
+                epilogue,
+            )
+        }
+        (
+            Op::ChannelGate {
+                input,
+                plus,
+                layers,
+            },
+            _,
+        ) => {
+            let c = network.shape(*input).channels;
+            misc::channel_gate(value(*input), plus.map(value), c, layers, out)
+        }
+        (Op::ScaleChannels { input, gate }, _) => {
+            misc::scale(value(*input), Some(value(*gate)), out, epilogue)
+        }
+        (Op::Identity { input }, _) => misc::scale(value(*input), None, out, epilogue),
+        (Op::Upsample2x { input }, _) => misc::resize(
+            network.shape(*input),
+            value(*input),
+            (node.shape.height, node.shape.width),
+            out,
+            epilogue,
+        ),
+        (Op::TransposedConv2x2 { input, layer }, _) => conv::transposed_conv2x2(
+            network.shape(*input),
+            value(*input),
+            &layer.weight,
+            &layer.bias,
+            out,
+            epilogue,
+        ),
+        (Op::Conv2d { .. } | Op::Pointwise { .. }, _) => unreachable!("packed at build"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
