@@ -37,5 +37,10 @@ fn main() -> silhouette::Result<()> {
         reference.as_secs_f64() * 1e3,
         reference.as_secs_f64() / fast.as_secs_f64()
     );
+    if std::env::args().any(|a| a == "--nodes") {
+        for (i, (label, t)) in engine.time_nodes(&input, 20)?.iter().enumerate() {
+            println!("{i:2} {label:32} {:8.1} us", t.as_secs_f64() * 1e6);
+        }
+    }
     Ok(())
 }

@@ -17,6 +17,8 @@ use crate::tensor::Tensor;
 use conv::{Conv2d, Window};
 use matmul::Pointwise;
 use std::sync::Mutex;
+use std::time::Duration;
+use web_time::Instant;
 
 /// A node's parameters in the layout its kernel reads.
 enum Packed {
@@ -107,6 +109,33 @@ impl Engine {
         let output = self.network.output();
         out.copy_from_slice(&arena[self.slot_of[output.0]][..OUTPUT.len()]);
         Ok(())
+    }
+
+    /// Wall time of each node (median of `repeats` runs) after a frame of `input`, labelled:
+    /// for benchmarks and profiles.
+    pub fn time_nodes(&self, input: &Tensor, repeats: usize) -> Result<Vec<(String, Duration)>> {
+        let mut out = vec![0.0; OUTPUT.len()];
+        self.run(input, &mut out)?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let State { arena, scratch } = &mut *state;
+        let mut times = Vec::new();
+        for (i, node) in self.network.nodes.iter().enumerate() {
+            let slot = self.slot_of[i + 1];
+            let mut result = std::mem::take(&mut arena[slot]);
+            let value = |v: Value| &arena[self.slot_of[v.0]][..self.network.shape(v).len()];
+            let mut runs: Vec<Duration> = (0..repeats.max(1))
+                .map(|_| {
+                    let start = Instant::now();
+                    let out = &mut result[..node.shape.len()];
+                    eval(node, &self.packed[i], &value, &self.network, out, scratch);
+                    start.elapsed()
+                })
+                .collect();
+            arena[slot] = result;
+            runs.sort();
+            times.push((node.label(), runs[runs.len() / 2]));
+        }
+        Ok(times)
     }
 }
 

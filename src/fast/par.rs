@@ -25,3 +25,33 @@ pub fn rows_per_task(rows: usize, min_rows: usize) -> usize {
     let threads = 1;
     rows.div_ceil(4 * threads).max(min_rows).min(rows.max(1))
 }
+
+/// Whether the CPU has AVX2 and FMA (x86-64; detected once, cached by std).
+#[cfg(target_arch = "x86_64")]
+pub fn has_avx2() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+/// Defines a kernel function twice from one body: compiled for AVX2 + FMA (used on x86-64 CPUs
+/// that have them, so its channel loops vectorise 8 wide) and as built (SSE2 on x86-64, NEON on
+/// aarch64, simd128 in a wasm build with it). Closures inside the body inherit the features.
+macro_rules! simd_kernel {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments)]
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn wide($($arg: $ty),*) $body
+                if $crate::fast::par::has_avx2() {
+                    // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                    return unsafe { wide($($arg),*) };
+                }
+            }
+            $body
+        }
+    };
+}
+pub(crate) use simd_kernel;
