@@ -2,6 +2,7 @@
 
 use crate::cpu;
 use crate::error::{Error, Result};
+use crate::fast;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::finish::Background;
 use crate::gpu::{Gpu, Precision};
@@ -16,7 +17,8 @@ use std::sync::{Arc, Mutex};
 /// Where inference runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// The plain CPU reference.
+    /// The fast CPU engine ([`crate::fast`]): SIMD, every core; tested against the plain
+    /// reference in [`crate::cpu`].
     Cpu,
     /// The WGSL engine on a wgpu adapter.
     Gpu,
@@ -70,7 +72,8 @@ pub struct Segmenter {
 }
 
 enum Engine {
-    Cpu,
+    /// The fast CPU engine (boxed: its arena is large).
+    Cpu(Box<fast::Engine>),
     Gpu {
         plan: Mutex<Arc<Plan>>,
         /// Our own device (recreated after a loss) or a caller's (their device, their recovery).
@@ -113,13 +116,13 @@ impl Segmenter {
             // Chrome's software fallback adapter); natively a software adapter loses to the CPU.
             Backend::Auto => Gpu::with_adapter_async(cfg!(target_arch = "wasm32"))
                 .await
-                .map_err(|e| Some(format!("{e}; running on the CPU instead"))),
+                .map_err(|e| Some(format!("{e}; running on the fast CPU engine instead"))),
         };
         match gpu {
             Ok(gpu) => Self::on_gpu(network, gpu, true, options).await,
             Err(notice) => Ok(Segmenter {
+                engine: Engine::Cpu(Box::new(fast::Engine::new(&network))),
                 network,
-                engine: Engine::Cpu,
                 notice,
             }),
         }
@@ -170,15 +173,15 @@ impl Segmenter {
     /// The backend actually in use (never `Auto`).
     pub fn backend(&self) -> Backend {
         match self.engine {
-            Engine::Cpu => Backend::Cpu,
+            Engine::Cpu(_) => Backend::Cpu,
             Engine::Gpu { .. } => Backend::Gpu,
         }
     }
 
-    /// Where inference runs, e.g. "GPU: NVIDIA ... (Vulkan, ...)" or "CPU reference".
+    /// Where inference runs, e.g. "GPU: NVIDIA ... (Vulkan, ...)" or "CPU: fast engine, AVX2, 8 threads".
     pub fn device_description(&self) -> String {
         match &self.engine {
-            Engine::Cpu => "CPU reference".into(),
+            Engine::Cpu(_) => format!("CPU: fast engine, {}", fast::describe()),
             Engine::Gpu { plan, .. } => format!("GPU: {}", lock(plan).gpu().description()),
         }
     }
@@ -195,7 +198,7 @@ impl Segmenter {
     /// The GPU plan's costs (dispatches, bytes), when running on the GPU.
     pub fn plan_stats(&self) -> Option<PlanStats> {
         match &self.engine {
-            Engine::Cpu => None,
+            Engine::Cpu(_) => None,
             Engine::Gpu { plan, .. } => Some(lock(plan).stats()),
         }
     }
@@ -240,10 +243,9 @@ impl Segmenter {
     /// The probabilities for an RGB image or RGBA bytes, into `out` (256*256), without blocking.
     pub async fn pixels_into_async(&self, pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
         match &self.engine {
-            Engine::Cpu => {
+            Engine::Cpu(engine) => {
                 network::check_output(out.len(), 1)?;
-                out.copy_from_slice(&cpu::run(&self.network, &cpu::pixels_input(pixels)?)?.data);
-                Ok(())
+                engine.run(&cpu::pixels_input(pixels)?, out)
             }
             Engine::Gpu { plan, owned } => {
                 self.current_plan(plan, *owned)
@@ -324,7 +326,7 @@ impl Segmenter {
         match &self.engine {
             Engine::Gpu { plan, owned } => pollster::block_on(self.current_plan(plan, *owned))?
                 .composite_texture(input, output, size, background, refine),
-            Engine::Cpu => Err(Error::BackendUnavailable(
+            Engine::Cpu(_) => Err(Error::BackendUnavailable(
                 "textures need the GPU backend".into(),
             )),
         }

@@ -20,6 +20,23 @@ use std::sync::Mutex;
 use std::time::Duration;
 use web_time::Instant;
 
+/// The SIMD path and threads this machine gives the engine, e.g. "AVX2, 8 threads".
+pub fn describe() -> String {
+    #[cfg(target_arch = "x86_64")]
+    let simd = if par::has_avx2() { "AVX2+FMA" } else { "SSE2" };
+    #[cfg(target_arch = "aarch64")]
+    let simd = "NEON";
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let simd = "wasm simd128";
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
+    let simd = "portable";
+    format!("{simd}, {} threads", par::threads())
+}
+
 /// A node's parameters in the layout its kernel reads.
 enum Packed {
     Conv2d(Conv2d),

@@ -17,13 +17,17 @@ pub fn chunks(out: &mut [f32], chunk_len: usize, f: impl Fn(usize, &mut [f32]) +
         .for_each(|(i, c)| f(i, c));
 }
 
+/// Threads the work is split across.
+pub fn threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::current_num_threads();
+    #[cfg(target_arch = "wasm32")]
+    1
+}
+
 /// Rows per task so that every core gets a few tasks of at least `min_rows` rows.
 pub fn rows_per_task(rows: usize, min_rows: usize) -> usize {
-    #[cfg(not(target_arch = "wasm32"))]
-    let threads = rayon::current_num_threads();
-    #[cfg(target_arch = "wasm32")]
-    let threads = 1;
-    rows.div_ceil(4 * threads).max(min_rows).min(rows.max(1))
+    rows.div_ceil(4 * threads()).max(min_rows).min(rows.max(1))
 }
 
 /// Whether the CPU has AVX2 and FMA (x86-64; detected once, cached by std).

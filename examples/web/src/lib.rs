@@ -40,7 +40,7 @@ fn js_error(e: silhouette::Error) -> JsValue {
 
 #[wasm_bindgen]
 impl Silhouette {
-    /// `backend`: "auto" (WebGPU when an adapter exists, else the CPU reference; `notice` says
+    /// `backend`: "auto" (WebGPU when an adapter exists, else the fast CPU engine; `notice` says
     /// why), "gpu" (fail without WebGPU) or "cpu".
     pub async fn create(backend: Option<String>) -> Result<Silhouette, JsValue> {
         let backend = backend
@@ -76,7 +76,7 @@ impl Silhouette {
         }
     }
 
-    /// The adapter, or "CPU reference".
+    /// The adapter, or the CPU engine (e.g. "CPU: fast engine, portable, 1 threads").
     #[wasm_bindgen(getter)]
     pub fn device(&self) -> String {
         self.state.segmenter.device_description()
