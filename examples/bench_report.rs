@@ -58,6 +58,9 @@ fn main() -> silhouette::Result<()> {
     let mut ours_gpu = vec![0.0; 256 * 256];
     plan.run_input(&input, &mut ours_gpu)?;
     let ours_cpu = silhouette::cpu::run(&network, &input)?.data;
+    let engine = silhouette::fast::Engine::new(&network);
+    let mut ours_fast = vec![0.0; 256 * 256];
+    engine.run(&input, &mut ours_fast)?;
     let theirs = ort.run(&nchw);
     let checks = [
         (
@@ -67,6 +70,10 @@ fn main() -> silhouette::Result<()> {
         (
             "ours CPU vs MediaPipe",
             support::max_abs_diff(&ours_cpu, &golden),
+        ),
+        (
+            "ours fast CPU vs MediaPipe",
+            support::max_abs_diff(&ours_fast, &golden),
         ),
         ("ORT vs MediaPipe", support::max_abs_diff(&theirs, &golden)),
         ("ours GPU vs ORT", support::max_abs_diff(&ours_gpu, &theirs)),
@@ -84,6 +91,7 @@ fn main() -> silhouette::Result<()> {
         .unwrap_or(30);
     let t_gpu = median(3, runs, || plan.run_input(&input, &mut ours_gpu).unwrap());
     let t_ort = median(3, runs, || drop(ort.run(&nchw)));
+    let t_fast = median(3, runs, || engine.run(&input, &mut ours_fast).unwrap());
     let t_cpu = median(1, (runs / 6).max(3), || {
         drop(silhouette::cpu::run(&network, &input).unwrap())
     });
@@ -158,6 +166,14 @@ fn main() -> silhouette::Result<()> {
         )
         .unwrap();
     }
+    writeln!(
+        r,
+        "| ours, fast CPU engine ({}) | {} | {:.2} |",
+        silhouette::fast::describe(),
+        ms(t_fast),
+        t_fast.as_secs_f64() / t_ort.as_secs_f64()
+    )
+    .unwrap();
     writeln!(
         r,
         "| ours, CPU reference (plain loops, 1 thread) | {} | {:.2} |",

@@ -271,7 +271,10 @@ fn auto_falls_back_to_cpu_with_a_notice_and_gpu_fails() {
     let run = silhouette_env(&["cut", PHOTO, "-o", s(&out)], &no_adapter);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
-    assert!(stderr.contains("running on the fast CPU engine instead"), "{stderr}");
+    assert!(
+        stderr.contains("running on the fast CPU engine instead"),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(out.exists());
     std::fs::remove_file(&out).unwrap();
