@@ -63,15 +63,21 @@ impl Pointwise {
     }
 }
 
-/// `x * gate[c] + plus` into `into` (the matmul's A when a gate or skip was folded into it).
-pub fn gated(x: &[f32], gate: Option<&[f32]>, plus: Option<&[f32]>, into: &mut [f32]) {
-    into.copy_from_slice(x);
-    if let Some(g) = gate {
-        for px in into.chunks_exact_mut(g.len()) {
-            px.iter_mut().zip(g).for_each(|(v, g)| *v *= g);
+/// `x * gate[c] + plus` into `into` (the matmul's A when a gate or skip was folded into it),
+/// split across cores by blocks of `c`-channel pixels.
+pub fn gated(x: &[f32], c: usize, gate: Option<&[f32]>, plus: Option<&[f32]>, into: &mut [f32]) {
+    let block = par::rows_per_task(x.len() / c, 256) * c;
+    par::chunks(into, block, |b, chunk| {
+        let start = b * block;
+        chunk.copy_from_slice(&x[start..start + chunk.len()]);
+        if let Some(g) = gate {
+            for px in chunk.chunks_exact_mut(c) {
+                px.iter_mut().zip(g).for_each(|(v, g)| *v *= g);
+            }
         }
-    }
-    if let Some(p) = plus {
-        into.iter_mut().zip(p).for_each(|(v, p)| *v += p);
-    }
+        if let Some(p) = plus {
+            let p = &p[start..start + chunk.len()];
+            chunk.iter_mut().zip(p).for_each(|(v, p)| *v += p);
+        }
+    });
 }

@@ -2,7 +2,8 @@
 //! scale/add. References: [`cpu::channel_gate`](crate::cpu::channel_gate),
 //! [`cpu::resize_bilinear`](crate::cpu::resize_bilinear), [`cpu::mul_channels`](crate::cpu::mul_channels).
 
-use super::{epilogue, par};
+use super::epilogue;
+use super::par::{self, simd_kernel};
 use crate::cpu::bilinear_taps;
 use crate::network::{Activation, Epilogue, Layer};
 use crate::tensor::Shape;
@@ -53,15 +54,28 @@ pub fn resize(
     out: &mut [f32],
     epilogue: Epilogue<&[f32]>,
 ) {
-    let c = input.channels;
-    let row_len = out_w * c;
-    let at = |y: usize, xx: usize| &x[(y * input.width + xx) * c..][..c];
+    let row_len = out_w * input.channels;
+    // The column taps are the same for every row.
+    let columns: Vec<(usize, usize, f32)> = (0..out_w)
+        .map(|ox| bilinear_taps(ox, input.width, out_w))
+        .collect();
     let block = par::rows_per_task(out_h, 1);
     par::chunks(out, block * row_len, |b, chunk| {
-        for (r, row) in chunk.chunks_exact_mut(row_len).enumerate() {
-            let (y0, y1, fy) = bilinear_taps(b * block + r, input.height, out_h);
-            for (ox, px) in row.chunks_exact_mut(c).enumerate() {
-                let (x0, x1, fx) = bilinear_taps(ox, input.width, out_w);
+        resize_rows(input, x, out_h, &columns, chunk, b * block);
+        let start = b * block * row_len;
+        let add = epilogue.add.map(|a| &a[start..start + chunk.len()]);
+        epilogue::apply(chunk, epilogue.act, add);
+    });
+}
+
+simd_kernel! {
+    /// Output rows `y0..` of a bilinear resize into `rows`, with the column taps precomputed.
+    fn resize_rows(input: Shape, x: &[f32], out_h: usize, columns: &[(usize, usize, f32)], rows: &mut [f32], y0: usize) {
+        let c = input.channels;
+        let at = |y: usize, xx: usize| &x[(y * input.width + xx) * c..][..c];
+        for (r, row) in rows.chunks_exact_mut(columns.len() * c).enumerate() {
+            let (y0, y1, fy) = bilinear_taps(y0 + r, input.height, out_h);
+            for (px, &(x0, x1, fx)) in row.chunks_exact_mut(c).zip(columns) {
                 let (p00, p01, p10, p11) = (at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1));
                 for ch in 0..c {
                     let top = p00[ch] * (1.0 - fx) + p01[ch] * fx;
@@ -70,10 +84,7 @@ pub fn resize(
                 }
             }
         }
-        let start = b * block * row_len;
-        let add = epilogue.add.map(|a| &a[start..start + chunk.len()]);
-        epilogue::apply(chunk, epilogue.act, add);
-    });
+    }
 }
 
 /// `epilogue(x * gate[c])` (gate optional: then a copy, an activation or an add).

@@ -204,7 +204,8 @@ fn eval<'a>(
             let x = value(*input);
             if gate.is_some() || plus.is_some() {
                 let a = &mut scratch[..x.len()];
-                matmul::gated(x, gate.map(value), plus.map(value), a);
+                let c = network.shape(*input).channels;
+                matmul::gated(x, c, gate.map(value), plus.map(value), a);
                 pw.run(a, out, epilogue)
             } else {
                 pw.run(x, out, epilogue)
