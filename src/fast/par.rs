@@ -30,10 +30,17 @@ pub fn rows_per_task(rows: usize, min_rows: usize) -> usize {
     rows.div_ceil(4 * threads()).max(min_rows).min(rows.max(1))
 }
 
+/// Set by tests to run the portable path on a CPU that has AVX2.
+#[cfg(target_arch = "x86_64")]
+pub static FORCE_PORTABLE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Whether the CPU has AVX2 and FMA (x86-64; detected once, cached by std).
 #[cfg(target_arch = "x86_64")]
 pub fn has_avx2() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    !FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed)
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
 }
 
 /// Defines a kernel function twice from one body: compiled for AVX2 + FMA (used on x86-64 CPUs

@@ -18,7 +18,15 @@ fn assert_close(fast: &[f32], reference: &[f32], tol: f32, what: &str) {
 
 /// Every node of `net` on random inputs, at its exact shapes, against `cpu::eval_node`.
 fn every_node_of(net: &Network) {
-    for (i, node) in net.nodes.iter().enumerate() {
+    for i in 0..net.nodes.len() {
+        check_node(net, i);
+    }
+}
+
+/// Node `i` of `net` on random inputs against `cpu::eval_node`.
+fn check_node(net: &Network, i: usize) {
+    let node = &net.nodes[i];
+    {
         let mut values = vec![Tensor::zeros(crate::tensor::Shape::new(0, 0, 0)); i + 1];
         for v in node.reads() {
             let shape = net.shape(v);
@@ -81,4 +89,240 @@ fn whole_frames_match_the_reference() {
             assert!(worst <= 5e-5, "input {k}: max |fast - reference| = {worst}");
         }
     }
+}
+
+/// A layer of random parameters: weight `weight_len`, bias `out`.
+fn layer(weight_len: usize, out: usize, seed: u64) -> crate::network::Layer {
+    let mut s = seed | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    };
+    crate::network::Layer {
+        name: "test".into(),
+        weight: (0..weight_len).map(|_| next()).collect(),
+        bias: (0..out).map(|_| next()).collect(),
+        kernel: 0,
+    }
+}
+
+/// A graph that declares values of `shapes` (placeholder nodes, never run) and then `node`,
+/// which may read them as Value(1), Value(2), ...
+fn graph(shapes: &[Shape], node: Node) -> Network {
+    let mut nodes: Vec<Node> = shapes
+        .iter()
+        .map(|&shape| Node {
+            op: Op::Identity { input: Value(0) },
+            epilogue: Epilogue::default(),
+            shape,
+        })
+        .collect();
+    nodes.push(node);
+    Network { nodes }
+}
+
+use crate::network::{Activation, Epilogue};
+use crate::tensor::Shape;
+
+/// Odd shapes (channels not a multiple of 8, padding on every side, single pixels) for every
+/// kernel, with every epilogue.
+fn odd_shapes() {
+    let act_add = |act, add| Epilogue { act, add };
+    let mut cases: Vec<Network> = Vec::new();
+    for (i, &(input, cout, k, stride)) in [
+        (Shape::new(7, 5, 3), 4, 3, 2),
+        (Shape::new(9, 9, 2), 17, 5, 2),
+        (Shape::new(1, 1, 3), 2, 3, 2),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut l = layer(cout * k * k * input.channels, cout, 10 + i as u64);
+        l.kernel = k;
+        let (oh, ow) = (input.height.div_ceil(stride), input.width.div_ceil(stride));
+        let out = Shape::new(oh, ow, cout);
+        let op = Op::Conv2d {
+            input: Value(1),
+            layer: l,
+            stride,
+        };
+        cases.push(graph(
+            &[input, out],
+            Node {
+                op,
+                epilogue: act_add(Activation::HardSwish, Some(Value(2))),
+                shape: out,
+            },
+        ));
+    }
+    for (i, &(input, k, stride)) in [
+        (Shape::new(5, 5, 1), 5, 2),
+        (Shape::new(7, 3, 6), 3, 2),
+        (Shape::new(9, 8, 13), 3, 1),
+        (Shape::new(6, 6, 24), 5, 1),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut l = layer(k * k * input.channels, input.channels, 20 + i as u64);
+        l.kernel = k;
+        let out = Shape::new(
+            input.height.div_ceil(stride),
+            input.width.div_ceil(stride),
+            input.channels,
+        );
+        let op = Op::Depthwise {
+            input: Value(1),
+            layer: l,
+            stride,
+        };
+        cases.push(graph(
+            &[input, out],
+            Node {
+                op,
+                epilogue: act_add(Activation::Relu, Some(Value(2))),
+                shape: out,
+            },
+        ));
+    }
+    for (i, &(input, cout)) in [
+        (Shape::new(3, 7, 5), 9),
+        (Shape::new(1, 1, 1), 1),
+        (Shape::new(4, 4, 16), 24),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let gate = Shape::new(1, 1, input.channels);
+        let out = Shape::new(input.height, input.width, cout);
+        let op = Op::Pointwise {
+            input: Value(1),
+            gate: Some(Value(2)),
+            plus: Some(Value(3)),
+            layer: layer(cout * input.channels, cout, 30 + i as u64),
+        };
+        cases.push(graph(
+            &[input, gate, input, out],
+            Node {
+                op,
+                epilogue: act_add(Activation::Sigmoid, Some(Value(4))),
+                shape: out,
+            },
+        ));
+        let plain = Op::Pointwise {
+            input: Value(1),
+            gate: None,
+            plus: None,
+            layer: layer(cout * input.channels, cout, 35 + i as u64),
+        };
+        cases.push(graph(
+            &[input],
+            Node {
+                op: plain,
+                epilogue: Epilogue::default(),
+                shape: out,
+            },
+        ));
+    }
+    for (i, &(input, cout)) in [(Shape::new(3, 5, 7), 2), (Shape::new(1, 1, 1), 1)]
+        .iter()
+        .enumerate()
+    {
+        let out = Shape::new(2 * input.height, 2 * input.width, cout);
+        let op = Op::TransposedConv2x2 {
+            input: Value(1),
+            layer: layer(cout * 4 * input.channels, cout, 40 + i as u64),
+        };
+        cases.push(graph(
+            &[input],
+            Node {
+                op,
+                epilogue: act_add(Activation::Sigmoid, None),
+                shape: out,
+            },
+        ));
+    }
+    for (i, &(input, widths)) in [
+        (Shape::new(5, 3, 7), &[3usize, 7][..]),
+        (Shape::new(2, 2, 300), &[5][..]),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut fan_in = input.channels;
+        let layers = widths
+            .iter()
+            .map(|&w| {
+                let l = layer(w * fan_in, w, 50 + i as u64 + w as u64);
+                fan_in = w;
+                l
+            })
+            .collect();
+        let op = Op::ChannelGate {
+            input: Value(1),
+            plus: Some(Value(2)),
+            layers,
+        };
+        cases.push(graph(
+            &[input, input],
+            Node {
+                op,
+                epilogue: Epilogue::default(),
+                shape: Shape::new(1, 1, fan_in),
+            },
+        ));
+    }
+    for &input in &[
+        Shape::new(3, 5, 3),
+        Shape::new(1, 1, 2),
+        Shape::new(4, 4, 9),
+    ] {
+        let out = Shape::new(2 * input.height, 2 * input.width, input.channels);
+        let op = Op::Upsample2x { input: Value(1) };
+        cases.push(graph(
+            &[input, out],
+            Node {
+                op,
+                epilogue: act_add(Activation::Linear, Some(Value(2))),
+                shape: out,
+            },
+        ));
+    }
+    let s = Shape::new(3, 5, 7);
+    let op = Op::ScaleChannels {
+        input: Value(1),
+        gate: Value(2),
+    };
+    cases.push(graph(
+        &[s, Shape::new(1, 1, 7), s],
+        Node {
+            op,
+            epilogue: act_add(Activation::HardSwish, Some(Value(3))),
+            shape: s,
+        },
+    ));
+    for net in &cases {
+        check_node(net, net.nodes.len() - 1);
+    }
+}
+
+#[test]
+fn every_kernel_matches_the_reference_on_odd_shapes() {
+    odd_shapes();
+}
+
+/// The portable path (what a CPU without AVX2 runs), on a machine that has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_portable_path_matches_the_reference_too() {
+    use std::sync::atomic::Ordering;
+    super::par::FORCE_PORTABLE.store(true, Ordering::Relaxed);
+    let result = std::panic::catch_unwind(|| {
+        odd_shapes();
+        every_node_of(&passes::optimize(&network()).0);
+    });
+    super::par::FORCE_PORTABLE.store(false, Ordering::Relaxed);
+    result.unwrap();
 }
