@@ -40,7 +40,10 @@ ensure_chromium() {
 # The browser package: examples/web/pkg (wasm + JS glue), size-optimised.
 build_web() {
     ensure_web_toolchain
-    cargo build -p silhouette-web --target wasm32-unknown-unknown --profile web
+    # simd128: the CPU engine's GEMM and channel loops run 4 wide (every browser with WebGPU has
+    # wasm SIMD; so do Firefox and Safari without it).
+    RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
+        cargo build -p silhouette-web --target wasm32-unknown-unknown --profile web
     wasm-bindgen --target web --remove-name-section --remove-producers-section \
         --out-dir examples/web/pkg target/wasm32-unknown-unknown/web/silhouette_web.wasm
 }
