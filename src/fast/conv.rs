@@ -95,89 +95,112 @@ fn lanes(s: &[f32], at: usize) -> [f32; LANES] {
     s[at..at + LANES].try_into().unwrap()
 }
 
+/// Where one output pixel's window lies: the input row and column of tap (0, 0) (negative in
+/// the padding) and the taps inside the input on each axis.
+#[derive(Clone)]
+struct Site {
+    iy0: isize,
+    ky: Range<usize>,
+    ix0: isize,
+    kx: Range<usize>,
+}
+
+impl Site {
+    /// `g(tap, input_pixel)` for every tap inside the input (tap = ty * k + tx).
+    #[inline(always)]
+    fn each_tap(&self, window: &Window, mut g: impl FnMut(usize, usize)) {
+        let (k, width) = (window.kernel, window.input.width);
+        for ty in self.ky.clone() {
+            let line = (self.iy0 + ty as isize) as usize * width;
+            for tx in self.kx.clone() {
+                g(ty * k + tx, line + (self.ix0 + tx as isize) as usize);
+            }
+        }
+    }
+}
+
+/// `f(pixel, site)` for each output pixel of `rows` (output rows `y0..`, `cout` channels).
+#[inline(always)]
+fn each_pixel(
+    window: &Window,
+    cout: usize,
+    rows: &mut [f32],
+    y0: usize,
+    mut f: impl FnMut(&mut [f32], &Site),
+) {
+    let (_, pt, ow, pl) = window.geometry();
+    let Window {
+        input,
+        kernel: k,
+        stride: s,
+    } = *window;
+    for (r, row) in rows.chunks_exact_mut(ow * cout).enumerate() {
+        let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
+        for (ox, px) in row.chunks_exact_mut(cout).enumerate() {
+            let (ix0, kx) = taps(ox, k, s, pl, input.width);
+            f(
+                px,
+                &Site {
+                    iy0,
+                    ky: ky.clone(),
+                    ix0,
+                    kx,
+                },
+            );
+        }
+    }
+}
+
 simd_kernel! {
     /// Output rows `y0..` of a KxK convolution into `rows` (weight packed [k, k, cin, cout]).
     fn conv_rows(window: Window, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
-        let (_, pt, ow, pl) = window.geometry();
-        let Window { input, kernel: k, stride: s } = window;
-        let (cin, cout) = (input.channels, bias.len());
-        for (r, row) in rows.chunks_exact_mut(ow * cout).enumerate() {
-            let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
-            for (ox, px) in row.chunks_exact_mut(cout).enumerate() {
-                let (ix0, kx) = taps(ox, k, s, pl, input.width);
-                accumulate(
-                    px,
-                    bias,
-                    |c0, acc| {
-                        for ty in ky.clone() {
-                            let line = (iy0 + ty as isize) as usize * input.width;
-                            for tx in kx.clone() {
-                                let at = (line + (ix0 + tx as isize) as usize) * cin;
-                                let w0 = (ty * k + tx) * cin * cout + c0;
-                                for i in 0..cin {
-                                    let (v, w) = (x[at + i], lanes(weight, w0 + i * cout));
-                                    for l in 0..LANES {
-                                        acc[l] += v * w[l];
-                                    }
-                                }
+        let (cin, cout) = (window.input.channels, bias.len());
+        each_pixel(&window, cout, rows, y0, |px, site| {
+            accumulate(
+                px,
+                bias,
+                |c0, acc| {
+                    site.each_tap(&window, |tap, at| {
+                        let w0 = tap * cin * cout + c0;
+                        for i in 0..cin {
+                            let (v, w) = (x[at * cin + i], lanes(weight, w0 + i * cout));
+                            for l in 0..LANES {
+                                acc[l] += v * w[l];
                             }
                         }
-                    },
-                    |c, acc| {
-                        for ty in ky.clone() {
-                            let line = (iy0 + ty as isize) as usize * input.width;
-                            for tx in kx.clone() {
-                                let at = (line + (ix0 + tx as isize) as usize) * cin;
-                                let w0 = (ty * k + tx) * cin * cout + c;
-                                for i in 0..cin {
-                                    *acc += x[at + i] * weight[w0 + i * cout];
-                                }
-                            }
+                    })
+                },
+                |c, acc| {
+                    site.each_tap(&window, |tap, at| {
+                        for i in 0..cin {
+                            *acc += x[at * cin + i] * weight[(tap * cin + i) * cout + c];
                         }
-                    },
-                );
-            }
-        }
+                    })
+                },
+            )
+        });
     }
 }
 
 simd_kernel! {
     /// Output rows `y0..` of a depthwise KxK convolution into `rows` (weight [k, k, c]).
     fn depthwise_rows(window: Window, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
-        let (_, pt, ow, pl) = window.geometry();
-        let Window { input, kernel: k, stride: s } = window;
-        let c = input.channels;
-        for (r, row) in rows.chunks_exact_mut(ow * c).enumerate() {
-            let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
-            for (ox, px) in row.chunks_exact_mut(c).enumerate() {
-                let (ix0, kx) = taps(ox, k, s, pl, input.width);
-                accumulate(
-                    px,
-                    bias,
-                    |c0, acc| {
-                        for ty in ky.clone() {
-                            let line = (iy0 + ty as isize) as usize * input.width;
-                            for tx in kx.clone() {
-                                let at = (line + (ix0 + tx as isize) as usize) * c + c0;
-                                let (xs, ws) = (lanes(x, at), lanes(weight, (ty * k + tx) * c + c0));
-                                for l in 0..LANES {
-                                    acc[l] += xs[l] * ws[l];
-                                }
-                            }
+        let c = window.input.channels;
+        each_pixel(&window, c, rows, y0, |px, site| {
+            accumulate(
+                px,
+                bias,
+                |c0, acc| {
+                    site.each_tap(&window, |tap, at| {
+                        let (xs, ws) = (lanes(x, at * c + c0), lanes(weight, tap * c + c0));
+                        for l in 0..LANES {
+                            acc[l] += xs[l] * ws[l];
                         }
-                    },
-                    |ch, acc| {
-                        for ty in ky.clone() {
-                            let line = (iy0 + ty as isize) as usize * input.width;
-                            for tx in kx.clone() {
-                                let at = (line + (ix0 + tx as isize) as usize) * c + ch;
-                                *acc += x[at] * weight[(ty * k + tx) * c + ch];
-                            }
-                        }
-                    },
-                );
-            }
-        }
+                    })
+                },
+                |ch, acc| site.each_tap(&window, |tap, at| *acc += x[at * c + ch] * weight[tap * c + ch]),
+            )
+        });
     }
 }
 

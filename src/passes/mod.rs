@@ -108,17 +108,20 @@ pub(crate) mod testing {
         Network::new(&Weights::embedded().unwrap()).unwrap()
     }
 
-    /// The golden frames as network inputs, and a frame of noise.
+    /// Golden frame `name` (tests/data/frames) as a network input.
+    pub fn frame_input(name: &str) -> Tensor {
+        let path = format!(
+            "{}/tests/data/frames/{name}.png",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        cpu::network_input(&image::open(path).unwrap().to_rgb8()).unwrap()
+    }
+
+    /// Two golden frames as network inputs, and a frame of noise.
     pub fn inputs() -> Vec<Tensor> {
         let mut inputs: Vec<Tensor> = ["grace_hopper", "synthetic"]
-            .iter()
-            .map(|name| {
-                let path = format!(
-                    "{}/tests/data/frames/{name}.png",
-                    env!("CARGO_MANIFEST_DIR")
-                );
-                cpu::network_input(&image::open(path).unwrap().to_rgb8()).unwrap()
-            })
+            .into_iter()
+            .map(frame_input)
             .collect();
         let mut s = 0x2545_f491_4f6c_dd1du64;
         let noise = (0..INPUT.len())

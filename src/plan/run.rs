@@ -319,14 +319,8 @@ mod tests {
 
     fn golden_inputs() -> Vec<Tensor> {
         ["grace_hopper", "astronaut", "synthetic"]
-            .iter()
-            .map(|name| {
-                let path = format!(
-                    "{}/tests/data/frames/{name}.png",
-                    env!("CARGO_MANIFEST_DIR")
-                );
-                cpu::network_input(&image::open(path).unwrap().to_rgb8()).unwrap()
-            })
+            .into_iter()
+            .map(crate::passes::testing::frame_input)
             .collect()
     }
 
