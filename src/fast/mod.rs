@@ -103,6 +103,36 @@ impl Engine {
     /// The network on a normalised 256x256x3 input; probabilities into `out` (256*256).
     /// Frames are serialised (they share the arena); each uses every core.
     pub fn run(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
+        self.frame(input, out, |_, run| run())
+    }
+
+    /// Wall time of each node (median of `repeats` runs, each on the frame's own inputs),
+    /// labelled: for benchmarks and profiles.
+    pub fn time_nodes(&self, input: &Tensor, repeats: usize) -> Result<Vec<(String, Duration)>> {
+        let mut out = vec![0.0; OUTPUT.len()];
+        let mut times = Vec::new();
+        self.frame(input, &mut out, |node, run| {
+            let mut runs: Vec<Duration> = (0..repeats.max(1))
+                .map(|_| {
+                    let start = Instant::now();
+                    run();
+                    start.elapsed()
+                })
+                .collect();
+            runs.sort();
+            times.push((node.label(), runs[runs.len() / 2]));
+        })?;
+        Ok(times)
+    }
+
+    /// One frame: `around(node, run)` for each node in order, where `run` computes the node
+    /// into its arena slot.
+    fn frame(
+        &self,
+        input: &Tensor,
+        out: &mut [f32],
+        mut around: impl FnMut(&Node, &mut dyn FnMut()),
+    ) -> Result<()> {
         check_input(input.shape)?;
         check_output(out.len(), 1)?;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -113,46 +143,15 @@ impl Engine {
             // The output's slot is never one a live input is in (passes::arena_layout).
             let mut result = std::mem::take(&mut arena[slot]);
             let value = |v: Value| &arena[self.slot_of[v.0]][..self.network.shape(v).len()];
-            eval(
-                node,
-                &self.packed[i],
-                &value,
-                &self.network,
-                &mut result[..node.shape.len()],
-                scratch,
-            );
+            let out = &mut result[..node.shape.len()];
+            around(node, &mut || {
+                eval(node, &self.packed[i], &value, &self.network, out, scratch)
+            });
             arena[slot] = result;
         }
         let output = self.network.output();
         out.copy_from_slice(&arena[self.slot_of[output.0]][..OUTPUT.len()]);
         Ok(())
-    }
-
-    /// Wall time of each node (median of `repeats` runs) after a frame of `input`, labelled:
-    /// for benchmarks and profiles.
-    pub fn time_nodes(&self, input: &Tensor, repeats: usize) -> Result<Vec<(String, Duration)>> {
-        let mut out = vec![0.0; OUTPUT.len()];
-        self.run(input, &mut out)?;
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let State { arena, scratch } = &mut *state;
-        let mut times = Vec::new();
-        for (i, node) in self.network.nodes.iter().enumerate() {
-            let slot = self.slot_of[i + 1];
-            let mut result = std::mem::take(&mut arena[slot]);
-            let value = |v: Value| &arena[self.slot_of[v.0]][..self.network.shape(v).len()];
-            let mut runs: Vec<Duration> = (0..repeats.max(1))
-                .map(|_| {
-                    let start = Instant::now();
-                    let out = &mut result[..node.shape.len()];
-                    eval(node, &self.packed[i], &value, &self.network, out, scratch);
-                    start.elapsed()
-                })
-                .collect();
-            arena[slot] = result;
-            runs.sort();
-            times.push((node.label(), runs[runs.len() / 2]));
-        }
-        Ok(times)
     }
 }
 
