@@ -3,7 +3,7 @@
 //! Reference: [`cpu::pointwise_conv`](crate::cpu::pointwise_conv).
 
 use super::{epilogue, par};
-use crate::network::Epilogue;
+use crate::network::{Epilogue, Layer};
 
 /// A pointwise layer's parameters, packed at build: `weight` is [cin, cout] row-major (the
 /// reference's [cout, cin] transposed, so the GEMM reads B row by row).
@@ -13,11 +13,10 @@ pub struct Pointwise {
 }
 
 impl Pointwise {
-    pub fn pack(weight: &[f32], bias: &[f32]) -> Pointwise {
-        let (n, k) = (bias.len(), weight.len() / bias.len());
+    pub fn pack(layer: &Layer) -> Pointwise {
         Pointwise {
-            weight: (0..k * n).map(|i| weight[(i % n) * k + i / n]).collect(),
-            bias: bias.to_vec(),
+            weight: layer.weight_in_out(),
+            bias: layer.bias.clone(),
         }
     }
 

@@ -160,9 +160,7 @@ fn pack(node: &Node) -> Packed {
         Op::Conv2d { layer, .. } => {
             Packed::Conv2d(Conv2d::pack(&layer.weight, &layer.bias, layer.kernel))
         }
-        Op::Pointwise { layer, .. } => {
-            Packed::Pointwise(Pointwise::pack(&layer.weight, &layer.bias))
-        }
+        Op::Pointwise { layer, .. } => Packed::Pointwise(Pointwise::pack(layer)),
         _ => Packed::AsIs,
     }
 }

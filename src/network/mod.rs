@@ -118,6 +118,17 @@ pub struct Layer {
     pub kernel: usize,
 }
 
+impl Layer {
+    /// A 1x1 layer's weight as [in, out] row-major (the stored [out, in] transposed), the
+    /// layout a matmul reads B in.
+    pub fn weight_in_out(&self) -> Vec<f32> {
+        let (n, k) = (self.bias.len(), self.weight.len() / self.bias.len());
+        (0..k * n)
+            .map(|i| self.weight[(i % n) * k + i / n])
+            .collect()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// KxK convolution over all input channels, SAME padding (the stem).

@@ -23,13 +23,7 @@ pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<Lay
         bias: gpu.upload_as(&l.name, &l.bias, precision),
     };
     match op {
-        Op::Pointwise { layer, .. } => {
-            let (n, k) = (layer.bias.len(), layer.weight.len() / layer.bias.len());
-            let transposed: Vec<f32> = (0..k * n)
-                .map(|i| layer.weight[(i % n) * k + i / n])
-                .collect();
-            vec![upload(layer, &transposed)]
-        }
+        Op::Pointwise { layer, .. } => vec![upload(layer, &layer.weight_in_out())],
         _ => op.layers().iter().map(|l| upload(l, &l.weight)).collect(),
     }
 }
