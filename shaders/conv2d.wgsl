@@ -1,18 +1,12 @@
 // General KxK convolution over all input channels, NHWC, weight [out, k, k, in], TFLite SAME
 // padding (pad_top/pad_left given; the bottom/right remainder falls outside the input).
-// One thread per output element; used by the 3x3 stride-2 stem (3 input channels), where the
+// One output element per call; used by the 3x3 stride-2 stem (3 input channels), where the
 // whole kernel window fits in registers and a GEMM formulation would not pay.
 
-// Parts: window_params, layer_io, epilogue (shaders/parts/).
+// Parts: window_params, layer_io, epilogue, window_main (shaders/parts/).
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = linear_index(gid, groups);
-    let per_frame = p.out_h * p.out_w * p.cout;
-    if (i >= p.frames * per_frame) { return; }
-    let frame = p.in_h * p.in_w * p.cin * (i / per_frame);
-    let o = i % p.cout;
-    let px = (i % per_frame) / p.cout;
+fn output(frame: u32, px: u32, o: u32) -> f32 {
+    let base = p.in_h * p.in_w * p.cin * frame;
     let oy = px / p.out_w;
     let ox = px % p.out_w;
     var sum = f32(bias[o]);
@@ -22,10 +16,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         for (var kx = 0u; kx < p.kernel; kx++) {
             let ix = window_tap(ox, kx, p.stride, p.pad_left, p.in_w);
             if (ix < 0) { continue; }
-            let xbase = frame + (u32(iy) * p.in_w + u32(ix)) * p.cin;
+            let xbase = base + (u32(iy) * p.in_w + u32(ix)) * p.cin;
             let wbase = ((o * p.kernel + ky) * p.kernel + kx) * p.cin;
             for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * f32(w[wbase + c]); }
         }
     }
-    store(i, sum);
+    return sum;
 }

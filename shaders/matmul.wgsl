@@ -4,11 +4,25 @@
 // Tiles: a 8x8 workgroup computes a 32x32 block of C, each thread a 4x4 micro-tile strided by 8 so
 // that neighbouring threads touch neighbouring columns (coalesced loads and stores). K advances
 // 16 at a time through workgroup memory. Edges are zero-filled, so any m, n, k works.
+//
+// Fused around it (ops/matmul.rs):
+// - gate_mode 1: the gate is a buffer [frames, k]. 2 (pooled): every workgroup computes its
+//   frame's squeeze-excite gate in a prologue from the per-channel sums (ops/sums.rs) that the
+//   pooled tensor's producer left after it in `gate` (plus, when plus_groups > 0, those of
+//   `plus`): mean, FC (-> relu -> FC) -> sigmoid, the FC parameters in `b` after B.
+// - plus_mode 1: plus is [m, k]. 2: plus is the half-resolution [plus_h, plus_w, k] tensor,
+//   upsampled x2 bilinearly as it is loaded (C's rows are the pixels of `width`-wide frames).
+// - pool: after C, the per-channel sums of each 32-row tile of C (ops/sums.rs), for a gate
+//   pooled downstream.
 
 struct Params {
     m: u32, n: u32, k: u32, act: u32,
-    has_bias: u32, has_gate: u32, has_add: u32, has_plus: u32,
-    frame_rows: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    has_bias: u32, gate_mode: u32, has_add: u32, plus_mode: u32,
+    frame_rows: u32, pool: u32, width: u32, plus_h: u32,
+    plus_w: u32, src_c: u32, src_groups: u32, src_pixels: u32,
+    src_off: u32, plus_groups: u32, plus_pixels: u32, plus_off: u32,
+    fc_layers: u32, hidden: u32, w1_off: u32, b1_off: u32,
+    w2_off: u32, b2_off: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -23,11 +37,76 @@ struct Params {
 const TILE: u32 = 32u;
 const TILE_K: u32 = 16u;
 const THREADS: u32 = 64u;
+// Widest pooled gate: channels in, hidden and out (checked on the host).
+const MAX_GATE: u32 = 256u;
 
 var<workgroup> a_tile: array<array<f32, TILE_K>, TILE>;
 var<workgroup> b_tile: array<array<f32, TILE>, TILE_K>;
+var<workgroup> pooled: array<f32, MAX_GATE>;
+var<workgroup> hidden: array<f32, MAX_GATE>;
+var<workgroup> gate_k: array<f32, MAX_GATE>;
+var<workgroup> column_sums: array<array<f32, TILE>, 8>;
 
 // Part: epilogue (shaders/parts/).
+
+// FC output o over `ins` inputs (the pooled means, or the hidden layer): bias + w[o, :] . in.
+fn fc(o: u32, w_off: u32, b_off: u32, ins: u32, from_hidden: bool) -> f32 {
+    var s = f32(b[b_off + o]);
+    for (var c = 0u; c < ins; c++) {
+        s += f32(b[w_off + o * ins + c]) * select(pooled[c], hidden[c], from_hidden);
+    }
+    return s;
+}
+
+// Frame `frame`'s squeeze-excite gate into gate_k (gate_mode 2).
+fn pooled_gate(li: u32, frame: u32) {
+    for (var c = li; c < p.src_c; c += THREADS) {
+        var s = 0.0;
+        for (var g = 0u; g < p.src_groups; g++) {
+            s += gate[p.src_off + (frame * p.src_groups + g) * p.src_c + c];
+        }
+        var mean = s / f32(p.src_pixels);
+        if (p.plus_groups > 0u) {
+            var t = 0.0;
+            for (var g = 0u; g < p.plus_groups; g++) {
+                t += plus[p.plus_off + (frame * p.plus_groups + g) * p.src_c + c];
+            }
+            mean += t / f32(p.plus_pixels);
+        }
+        pooled[c] = mean;
+    }
+    workgroupBarrier();
+    if (p.fc_layers == 1u) {
+        for (var o = li; o < p.k; o += THREADS) {
+            gate_k[o] = activate(fc(o, p.w1_off, p.b1_off, p.src_c, false), ACT_SIGMOID);
+        }
+    } else {
+        for (var o = li; o < p.hidden; o += THREADS) {
+            hidden[o] = activate(fc(o, p.w1_off, p.b1_off, p.src_c, false), ACT_RELU);
+        }
+        workgroupBarrier();
+        for (var o = li; o < p.k; o += THREADS) {
+            gate_k[o] = activate(fc(o, p.w2_off, p.b2_off, p.hidden, true), ACT_SIGMOID);
+        }
+    }
+    workgroupBarrier();
+}
+
+// Channel c of the skip at row `row` of C: plus[row, c], or the x2 bilinear sample of the
+// half-resolution plus (as cpu::resize_bilinear).
+fn skip(row: u32, c: u32) -> f32 {
+    if (p.plus_mode == 1u) { return plus[row * p.k + c]; }
+    let frame = row / p.frame_rows;
+    let px = row % p.frame_rows;
+    let ty = taps(px / p.width, p.plus_h, 2u * p.plus_h);
+    let tx = taps(px % p.width, p.plus_w, 2u * p.plus_w);
+    let base = frame * p.plus_h * p.plus_w;
+    let v00 = plus[(base + u32(ty.x) * p.plus_w + u32(tx.x)) * p.k + c];
+    let v01 = plus[(base + u32(ty.x) * p.plus_w + u32(tx.y)) * p.k + c];
+    let v10 = plus[(base + u32(ty.y) * p.plus_w + u32(tx.x)) * p.k + c];
+    let v11 = plus[(base + u32(ty.y) * p.plus_w + u32(tx.y)) * p.k + c];
+    return bilerp(v00, v01, v10, v11, tx, ty);
+}
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
@@ -35,6 +114,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let row0 = wg.y * TILE;
     let col0 = wg.x * TILE;
+    // A pooled gate needs the tile inside one frame (frame_rows a multiple of TILE: checked).
+    if (p.gate_mode == 2u) { pooled_gate(li, row0 / p.frame_rows); }
     var acc: array<array<f32, 4>, 4>;
     for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
         for (var i = li; i < TILE * TILE_K; i += THREADS) {
@@ -42,10 +123,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             let c = i % TILE_K;
             var v = 0.0;
             if (row0 + r < p.m && k0 + c < p.k) {
-                let i = (row0 + r) * p.k + k0 + c;
-                v = a[i];
-                if (p.has_gate != 0u) { v *= gate[((row0 + r) / p.frame_rows) * p.k + k0 + c]; }
-                if (p.has_plus != 0u) { v += plus[i]; }
+                v = a[(row0 + r) * p.k + k0 + c];
+                if (p.gate_mode == 1u) { v *= gate[((row0 + r) / p.frame_rows) * p.k + k0 + c]; }
+                if (p.gate_mode == 2u) { v *= gate_k[k0 + c]; }
+                if (p.plus_mode != 0u) { v += skip(row0 + r, k0 + c); }
             }
             a_tile[r][c] = v;
         }
@@ -70,6 +151,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         }
         workgroupBarrier();
     }
+    var sums: array<f32, 4>;
     for (var i = 0u; i < 4u; i++) {
         let r = row0 + lid.y + 8u * i;
         for (var j = 0u; j < 4u; j++) {
@@ -77,8 +159,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             if (r < p.m && c < p.n) {
                 var v = acc[i][j];
                 if (p.has_bias != 0u) { v += f32(bias[c]); }
-                store(r * p.n + c, v);
+                sums[j] += store(r * p.n + c, v);
             }
+        }
+    }
+    if (p.pool != 0u) {
+        for (var j = 0u; j < 4u; j++) { column_sums[lid.y][lid.x + 8u * j] = sums[j]; }
+        workgroupBarrier();
+        let c = col0 + li;
+        if (li < TILE && c < p.n) {
+            var total = 0.0;
+            for (var y = 0u; y < 8u; y++) { total += column_sums[y][li]; }
+            out[p.m * p.n + wg.y * p.n + c] = total;
         }
     }
 }

@@ -98,12 +98,13 @@ fn gpu_plan_is_compact() {
     let stats = segmenter.plan_stats().unwrap();
     println!("{stats:#?}");
     // One dispatch per node of the rewritten graph plus preprocessing, fewer than the network
-    // as written has nodes; the arena reuses buffers across layers.
+    // as written has nodes; the arena reuses buffers across layers (at least half of what one
+    // buffer per value would take: the fused graph has fewer, mostly large, values).
     let rewritten = stats.passes.last().unwrap().nodes.1;
     assert_eq!(stats.dispatches_per_frame, rewritten + 1);
     assert!(rewritten < segmenter.network().nodes.len());
     assert!(stats.macs_per_frame < segmenter.network().macs());
-    assert!(stats.arena_bytes * 3 < stats.unshared_bytes, "{stats:?}");
+    assert!(stats.arena_bytes * 2 < stats.unshared_bytes, "{stats:?}");
 }
 
 /// Intersection over union of the masks thresholded at 0.5 (1 when both are empty).

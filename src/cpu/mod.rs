@@ -24,7 +24,7 @@ pub use resize::{bilinear_taps, resize_bilinear};
 pub use softmax::softmax;
 
 use crate::error::Result;
-use crate::network::{Network, Node, Op, Value, check_input};
+use crate::network::{Gate, Network, Node, Op, Value, check_input};
 use crate::tensor::Tensor;
 
 /// The network on the CPU reference. `input` is the 256x256x3 image in [0, 1]; returns the
@@ -56,10 +56,29 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
             plus,
             layer,
         } => {
-            let gated = gate.map(|g| mul_channels(v(input), v(&g)));
+            // The skip as loaded: the value itself, or its x2 upsampling.
+            let plus = plus.map(|p| {
+                let s = v(&p.value).shape;
+                match p.upsampled {
+                    true => resize_bilinear(v(&p.value), 2 * s.height, 2 * s.width),
+                    false => v(&p.value).clone(),
+                }
+            });
+            let gate = gate.as_ref().map(|g| match g {
+                Gate::Value(g) => v(g).clone(),
+                Gate::Pooled {
+                    input,
+                    with_plus,
+                    layers,
+                } => match (with_plus, &plus) {
+                    (true, Some(p)) => channel_gate(&add(v(input), p), layers),
+                    _ => channel_gate(v(input), layers),
+                },
+            });
+            let gated = gate.map(|g| mul_channels(v(input), &g));
             let x = gated.as_ref().unwrap_or(v(input));
             match plus {
-                Some(p) => pointwise_conv(&add(x, v(p)), &layer.weight, &layer.bias),
+                Some(p) => pointwise_conv(&add(x, &p), &layer.weight, &layer.bias),
                 None => pointwise_conv(x, &layer.weight, &layer.bias),
             }
         }

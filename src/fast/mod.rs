@@ -11,7 +11,7 @@ mod misc;
 mod par;
 
 use crate::error::Result;
-use crate::network::{Network, Node, OUTPUT, Op, Value, check_input, check_output};
+use crate::network::{Epilogue, Gate, Network, Node, OUTPUT, Op, Value, check_input, check_output};
 use crate::passes::{self, PassReport};
 use crate::tensor::Tensor;
 use conv::{Conv2d, Window};
@@ -62,7 +62,7 @@ struct State {
 
 impl Engine {
     pub fn new(network: &Network) -> Engine {
-        let (network, passes) = passes::optimize(network);
+        let (network, passes) = passes::optimize_with(network, passes::SHARED);
         let (slot_of, capacities) = passes::arena_layout(&network);
         let packed = network.nodes.iter().map(pack).collect();
         let scratch = network
@@ -199,10 +199,41 @@ fn eval<'a>(
             Packed::Pointwise(pw),
         ) => {
             let x = value(*input);
+            let c = network.shape(*input).channels;
+            // The GPU's fusions (passes::GPU_FUSIONS), which this engine's pass list leaves
+            // out: materialised here so any graph runs (tests feed them).
+            let upsampled = plus.filter(|p| p.upsampled).map(|p| {
+                let s = network.shape(p.value);
+                let mut up = vec![0.0; 4 * s.len()];
+                let size = (2 * s.height, 2 * s.width);
+                misc::resize(s, value(p.value), size, &mut up, Epilogue::default());
+                up
+            });
+            let plus = match (&upsampled, plus) {
+                (Some(up), _) => Some(up.as_slice()),
+                (None, p) => p.map(|p| value(p.value)),
+            };
+            let pooled = match gate {
+                Some(Gate::Pooled {
+                    input,
+                    with_plus,
+                    layers,
+                }) => {
+                    let mut g = vec![0.0; c];
+                    let plus = plus.filter(|_| *with_plus);
+                    let pooled_c = network.shape(*input).channels;
+                    misc::channel_gate(value(*input), plus, pooled_c, layers, &mut g);
+                    Some(g)
+                }
+                _ => None,
+            };
+            let gate = match (&pooled, gate) {
+                (Some(g), _) => Some(g.as_slice()),
+                (None, g) => g.as_ref().map(|g| value(g.value())),
+            };
             if gate.is_some() || plus.is_some() {
                 let a = &mut scratch[..x.len()];
-                let c = network.shape(*input).channels;
-                matmul::gated(x, c, gate.map(value), plus.map(value), a);
+                matmul::gated(x, c, gate, plus, a);
                 pw.run(a, out, epilogue)
             } else {
                 pw.run(x, out, epilogue)

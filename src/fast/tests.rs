@@ -123,7 +123,7 @@ fn graph(shapes: &[Shape], node: Node) -> Network {
     Network { nodes }
 }
 
-use crate::network::{Activation, Epilogue};
+use crate::network::{Activation, Epilogue, Gate, Plus};
 use crate::tensor::Shape;
 
 /// Odd shapes (channels not a multiple of 8, padding on every side, single pixels) for every
@@ -199,8 +199,8 @@ fn odd_shapes() {
         let out = Shape::new(input.height, input.width, cout);
         let op = Op::Pointwise {
             input: Value(1),
-            gate: Some(Value(2)),
-            plus: Some(Value(3)),
+            gate: Some(Gate::Value(Value(2))),
+            plus: Some(Plus::of(Value(3))),
             layer: layer(cout * input.channels, cout, 30 + i as u64),
         };
         cases.push(graph(
@@ -221,6 +221,56 @@ fn odd_shapes() {
             &[input],
             Node {
                 op: plain,
+                epilogue: Epilogue::default(),
+                shape: out,
+            },
+        ));
+    }
+    // The GPU's fusions (this engine materialises them): a gate pooled from the input plus an
+    // upsampled skip, and a one-layer gate pooled from another tensor.
+    for (i, &(half, cout)) in [(Shape::new(3, 2, 5), 4), (Shape::new(1, 1, 3), 2)]
+        .iter()
+        .enumerate()
+    {
+        let input = Shape::new(2 * half.height, 2 * half.width, half.channels);
+        let c = half.channels;
+        let op = Op::Pointwise {
+            input: Value(1),
+            gate: Some(Gate::Pooled {
+                input: Value(1),
+                with_plus: true,
+                layers: vec![layer(3 * c, 3, 60 + i as u64), layer(c * 3, c, 62)],
+            }),
+            plus: Some(Plus {
+                value: Value(2),
+                upsampled: true,
+            }),
+            layer: layer(cout * c, cout, 64 + i as u64),
+        };
+        let out = Shape::new(input.height, input.width, cout);
+        cases.push(graph(
+            &[input, half],
+            Node {
+                op,
+                epilogue: act_add(Activation::Relu, None),
+                shape: out,
+            },
+        ));
+        let other = Shape::new(2, 3, 6);
+        let op = Op::Pointwise {
+            input: Value(1),
+            gate: Some(Gate::Pooled {
+                input: Value(2),
+                with_plus: false,
+                layers: vec![layer(c * 6, c, 66 + i as u64)],
+            }),
+            plus: None,
+            layer: layer(cout * c, cout, 68 + i as u64),
+        };
+        cases.push(graph(
+            &[input, other],
+            Node {
+                op,
                 epilogue: Epilogue::default(),
                 shape: out,
             },

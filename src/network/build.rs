@@ -2,7 +2,7 @@
 //! every tensor's shape checked against the data flowing in.
 
 use super::{
-    Activation, Epilogue, Layer, Network, Node, OUTPUT, Op, Value, same_padding, value_shape,
+    Activation, Epilogue, Gate, Layer, Network, Node, OUTPUT, Op, Value, same_padding, value_shape,
 };
 use crate::error::Result;
 use crate::tensor::Shape;
@@ -171,7 +171,7 @@ impl Builder<'_> {
         self.push(
             Op::Pointwise {
                 input: x,
-                gate,
+                gate: gate.map(Gate::Value),
                 plus: None,
                 layer,
             },

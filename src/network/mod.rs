@@ -129,6 +129,53 @@ impl Layer {
     }
 }
 
+/// A tensor added to a 1x1 convolution's input as it is loaded (a skip folded into the loads): the
+/// value itself, or, when `upsampled`, its bilinear x2 upsampling (half-pixel centres, as
+/// [`Op::Upsample2x`]), sampled from the low-resolution value so the upsampled one is never stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plus {
+    pub value: Value,
+    pub upsampled: bool,
+}
+
+impl Plus {
+    pub const fn of(value: Value) -> Plus {
+        Plus {
+            value,
+            upsampled: false,
+        }
+    }
+}
+
+/// Where a 1x1 convolution's per-channel input gate (a squeeze-excite gate) comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Gate {
+    /// A gate another node computed ([1, 1, c], an [`Op::ChannelGate`]).
+    Value(Value),
+    /// Computed in the convolution's own prologue, as [`Op::ChannelGate`] would: the mean over
+    /// pixels of `input` (plus the convolution's `plus` when `with_plus`), then the FC layers.
+    Pooled {
+        input: Value,
+        with_plus: bool,
+        layers: Vec<Layer>,
+    },
+}
+
+impl Gate {
+    /// The value the gate reads: the gate itself, or the tensor it pools.
+    pub fn value(&self) -> Value {
+        match self {
+            Gate::Value(v) | Gate::Pooled { input: v, .. } => *v,
+        }
+    }
+
+    fn value_mut(&mut self) -> &mut Value {
+        match self {
+            Gate::Value(v) | Gate::Pooled { input: v, .. } => v,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// KxK convolution over all input channels, SAME padding (the stem).
@@ -142,8 +189,8 @@ pub enum Op {
     /// shape) are folded into the matmul's loads.
     Pointwise {
         input: Value,
-        gate: Option<Value>,
-        plus: Option<Value>,
+        gate: Option<Gate>,
+        plus: Option<Plus>,
         layer: Layer,
     },
     /// KxK depthwise convolution, SAME padding.
@@ -170,15 +217,21 @@ pub enum Op {
 }
 
 impl Op {
-    /// The layers whose parameters this op reads, in order (none for the element-wise ops).
-    pub fn layers(&self) -> &[Layer] {
+    /// The layers whose parameters this op reads, in order (none for the element-wise ops); a
+    /// 1x1 convolution's own layer comes before its pooled gate's.
+    pub fn layers(&self) -> Vec<&Layer> {
         match self {
+            Op::Pointwise {
+                layer,
+                gate: Some(Gate::Pooled { layers, .. }),
+                ..
+            } => std::iter::once(layer).chain(layers).collect(),
             Op::Conv2d { layer, .. }
             | Op::Pointwise { layer, .. }
             | Op::Depthwise { layer, .. }
-            | Op::TransposedConv2x2 { layer, .. } => std::slice::from_ref(layer),
-            Op::ChannelGate { layers, .. } => layers,
-            Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => &[],
+            | Op::TransposedConv2x2 { layer, .. } => vec![layer],
+            Op::ChannelGate { layers, .. } => layers.iter().collect(),
+            Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => vec![],
         }
     }
 
@@ -193,7 +246,10 @@ impl Op {
             Op::ChannelGate { input, plus, .. } => std::iter::once(input).chain(plus).collect(),
             Op::Pointwise {
                 input, gate, plus, ..
-            } => std::iter::once(input).chain(gate).chain(plus).collect(),
+            } => std::iter::once(input)
+                .chain(gate.as_mut().map(Gate::value_mut))
+                .chain(plus.as_mut().map(|p| &mut p.value))
+                .collect(),
             Op::ScaleChannels { input, gate } => vec![input, gate],
         }
     }
@@ -209,7 +265,10 @@ impl Op {
             Op::ChannelGate { input, plus, .. } => std::iter::once(*input).chain(*plus).collect(),
             Op::Pointwise {
                 input, gate, plus, ..
-            } => std::iter::once(*input).chain(*gate).chain(*plus).collect(),
+            } => std::iter::once(*input)
+                .chain(gate.as_ref().map(Gate::value))
+                .chain(plus.map(|p| p.value))
+                .collect(),
             Op::ScaleChannels { input, gate } => vec![*input, *gate],
         }
     }
@@ -230,17 +289,23 @@ impl Node {
 
     /// Multiply-accumulates of this node (0 for the element-wise ones).
     pub fn macs(&self) -> u64 {
+        let fc = |layers: &[Layer]| layers.iter().map(|l| l.weight.len() as u64).sum::<u64>();
         match &self.op {
-            Op::Conv2d { layer, .. }
-            | Op::Pointwise { layer, .. }
-            | Op::Depthwise { layer, .. } => {
+            Op::Pointwise { layer, gate, .. } => {
+                let gate = match gate {
+                    Some(Gate::Pooled { layers, .. }) => fc(layers),
+                    _ => 0,
+                };
+                (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64 + gate
+            }
+            Op::Conv2d { layer, .. } | Op::Depthwise { layer, .. } => {
                 (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64
             }
             // Each output pixel takes one of the four kernel taps.
             Op::TransposedConv2x2 { layer, .. } => {
                 (self.shape.len() * (layer.weight.len() / layer.bias.len() / 4)) as u64
             }
-            Op::ChannelGate { layers, .. } => layers.iter().map(|l| l.weight.len() as u64).sum(),
+            Op::ChannelGate { layers, .. } => fc(layers),
             Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => 0,
         }
     }
@@ -258,14 +323,21 @@ impl Node {
     pub fn label(&self) -> String {
         let kind = match &self.op {
             Op::Conv2d { .. } => "conv2d",
-            Op::Pointwise {
-                gate: Some(_),
-                plus: Some(_),
-                ..
-            } => "pointwise+gate+skip",
-            Op::Pointwise { gate: Some(_), .. } => "pointwise+gate",
-            Op::Pointwise { plus: Some(_), .. } => "pointwise+skip",
-            Op::Pointwise { .. } => "pointwise",
+            Op::Pointwise { gate, plus, .. } => {
+                let gate = match gate {
+                    Some(Gate::Value(_)) => "+gate",
+                    Some(Gate::Pooled { .. }) => "+pooled gate",
+                    None => "",
+                };
+                let plus = match plus {
+                    Some(Plus {
+                        upsampled: true, ..
+                    }) => "+upsampled skip",
+                    Some(_) => "+skip",
+                    None => "",
+                };
+                return format!("pointwise{gate}{plus} {}", self.shape);
+            }
             Op::Depthwise { layer, stride, .. } => {
                 return format!("depthwise {0}x{0}/s{stride} {1}", layer.kernel, self.shape);
             }

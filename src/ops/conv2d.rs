@@ -3,6 +3,7 @@
 
 use super::binding::{Epilogue, check, check_params, optional, to_u32};
 use super::kernels::{CONV2D, Kernels};
+use super::sums::Sums;
 use super::wgsl::WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
@@ -47,25 +48,41 @@ pub(crate) struct WindowParams {
     act: u32,
     has_add: u32,
     frames: u32,
-    _pad: [u32; 3],
+    pool_groups: u32,
+    pool_pixels: u32,
+    _pad: u32,
+}
+
+/// The output's per-channel sums too, after the output ([`Sums`]), when `pool`; else nothing.
+pub(crate) fn window_sums(out: Shape, pool: bool) -> Option<Sums> {
+    pool.then(|| Sums::windowed(out.pixels(), out.channels))
 }
 
 impl WindowParams {
-    /// Checks the input, output and optional add buffers, then lays out the window geometry.
+    /// Checks the input, output and optional add buffers, then lays out the window geometry
+    /// (and the sums the output is followed by, when pooling). Returns the grid too.
     pub(crate) fn checked<'a>(
         gpu: &'a Gpu,
         input: &wgpu::Buffer,
         out_buffer: &wgpu::Buffer,
         epilogue: &Epilogue<'a>,
         geometry: (Shape, Shape, usize, usize),
-        frames: usize,
+        (frames, pool): (usize, bool),
         what: &str,
-    ) -> Result<(WindowParams, &'a wgpu::Buffer)> {
+    ) -> Result<(WindowParams, &'a wgpu::Buffer, [u32; 3])> {
         let (s, out, kernel, stride) = geometry;
         let (_, pad_top, pad_left) = same_geometry(s, kernel, stride, out.channels)?;
+        let sums = window_sums(out, pool);
+        if out.channels > WG as usize && sums.is_some() {
+            return Err(Error::InvalidInput(format!(
+                "{what}: pooling {} channels (at most {WG})",
+                out.channels
+            )));
+        }
+        let sums_len = sums.map_or(0, |s| s.len());
         check(input, frames * s.len(), what)?;
-        check(out_buffer, frames * out.len(), what)?;
-        to_u32(frames * out.len(), what)?;
+        check(out_buffer, frames * (out.len() + sums_len), what)?;
+        to_u32(frames * (out.len() + sums_len), what)?;
         let (add, has_add) = optional(gpu, epilogue.add, frames * out.len(), what)?;
         let params = WindowParams {
             in_h: s.height as u32,
@@ -81,9 +98,15 @@ impl WindowParams {
             act: epilogue.act as u32,
             has_add,
             frames: frames as u32,
-            _pad: [0; 3],
+            pool_groups: sums.map_or(0, |s| s.groups() as u32),
+            pool_pixels: sums.map_or(0, |s| s.per_group as u32),
+            _pad: 0,
         };
-        Ok((params, add))
+        let workgroups = match sums {
+            Some(s) => [to_u32(s.groups(), what)?, to_u32(frames, what)?, 1],
+            None => grid(frames * out.len(), WG),
+        };
+        Ok((params, add, workgroups))
     }
 }
 
@@ -100,6 +123,8 @@ pub struct Conv2d<'a> {
     pub epilogue: Epilogue<'a>,
     /// Images one after another in every buffer (1 for one image).
     pub frames: usize,
+    /// Also write the output's per-channel [`Sums`] after it (for a gate pooled downstream).
+    pub pool: bool,
 }
 
 impl Conv2d<'_> {
@@ -117,13 +142,13 @@ impl Conv2d<'_> {
         let s = self.input_shape;
         let out = self.output_shape()?;
         let geometry = (s, out, self.kernel, self.stride);
-        let (params, add) = WindowParams::checked(
+        let (params, add, workgroups) = WindowParams::checked(
             gpu,
             self.input,
             self.out,
             &self.epilogue,
             geometry,
-            self.frames,
+            (self.frames, self.pool),
             "conv2d",
         )?;
         let weights = self.out_channels * self.kernel * self.kernel * s.channels;
@@ -132,7 +157,7 @@ impl Conv2d<'_> {
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
             .get(&CONV2D)
-            .bind(gpu, &params, &buffers, grid(self.frames * out.len(), WG)))
+            .bind(gpu, &params, &buffers, workgroups))
     }
 }
 
@@ -162,8 +187,9 @@ mod tests {
             let per_frame: Vec<_> = xs.iter().map(conv).collect();
             let expected = concat(&per_frame);
             let [gx, gw, gb] = upload_all(gpu, [&concat(&xs), &w, &b]);
-            let out = gpu.storage("out", expected.len());
-            let op = Conv2d {
+            let pooled = Sums::windowed(per_frame[0].shape.pixels(), cout);
+            let out = gpu.storage("out", expected.len() + frames * pooled.len());
+            let mut op = Conv2d {
                 input: &gx,
                 input_shape: shape,
                 weight: &gw,
@@ -177,16 +203,14 @@ mod tests {
                     add: None,
                 },
                 frames,
+                pool: false,
             };
             assert_eq!(op.output_shape().unwrap(), per_frame[0].shape);
-            run_and_check(
-                gpu,
-                op.bind(gpu, kernels),
-                &out,
-                &expected,
-                1e-5,
-                &format!("conv2d {shape} k{k} s{stride} x{frames}"),
-            );
+            let what = format!("conv2d {shape} k{k} s{stride} x{frames}");
+            run_and_check(gpu, op.bind(gpu, kernels), &out, &expected, 1e-5, &what);
+            op.pool = true;
+            let check = (expected.as_slice(), pooled, frames);
+            run_and_check_pooled(gpu, op.bind(gpu, kernels), &out, check, &what);
         }
     }
 }

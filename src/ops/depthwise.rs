@@ -4,9 +4,8 @@
 use super::binding::{Epilogue, check_params};
 use super::conv2d::{WindowParams, same_geometry};
 use super::kernels::{DEPTHWISE, Kernels};
-use super::wgsl::WG;
 use crate::error::Result;
-use crate::gpu::{Dispatch, Gpu, grid};
+use crate::gpu::{Dispatch, Gpu};
 use crate::tensor::Shape;
 
 /// Depthwise KxK convolution: weight [k, k, c], bias [c].
@@ -21,6 +20,9 @@ pub struct Depthwise<'a> {
     pub epilogue: Epilogue<'a>,
     /// Images one after another in every buffer (1 for one image).
     pub frames: usize,
+    /// Also write the output's per-channel [`Sums`](super::Sums) after it (for a gate pooled
+    /// downstream).
+    pub pool: bool,
 }
 
 impl Depthwise<'_> {
@@ -28,13 +30,13 @@ impl Depthwise<'_> {
         let s = self.input_shape;
         let (out, _, _) = same_geometry(s, self.kernel, self.stride, s.channels)?;
         let geometry = (s, out, self.kernel, self.stride);
-        let (params, add) = WindowParams::checked(
+        let (params, add, workgroups) = WindowParams::checked(
             gpu,
             self.input,
             self.out,
             &self.epilogue,
             geometry,
-            self.frames,
+            (self.frames, self.pool),
             "depthwise",
         )?;
         check_params(
@@ -47,7 +49,7 @@ impl Depthwise<'_> {
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
             .get(&DEPTHWISE)
-            .bind(gpu, &params, &buffers, grid(self.frames * out.len(), WG)))
+            .bind(gpu, &params, &buffers, workgroups))
     }
 }
 
@@ -84,8 +86,9 @@ mod tests {
                 .collect();
             let expected = concat(&sums);
             let [gx, gw, gb, ga] = upload_all(gpu, [&concat(&xs), &w, &b, &concat(&adds)]);
-            let out = gpu.storage("out", expected.len());
-            let op = Depthwise {
+            let pooled = super::super::sums::Sums::windowed(sums[0].shape.pixels(), shape.channels);
+            let out = gpu.storage("out", expected.len() + frames * pooled.len());
+            let mut op = Depthwise {
                 input: &gx,
                 input_shape: shape,
                 weight: &gw,
@@ -98,15 +101,13 @@ mod tests {
                     add: Some(&ga),
                 },
                 frames,
+                pool: false,
             };
-            run_and_check(
-                gpu,
-                op.bind(gpu, kernels),
-                &out,
-                &expected,
-                1e-5,
-                &format!("depthwise {shape} k{k} s{stride} x{frames}"),
-            );
+            let what = format!("depthwise {shape} k{k} s{stride} x{frames}");
+            run_and_check(gpu, op.bind(gpu, kernels), &out, &expected, 1e-5, &what);
+            op.pool = true;
+            let check = (expected.as_slice(), pooled, frames);
+            run_and_check_pooled(gpu, op.bind(gpu, kernels), &out, check, &what);
         }
     }
 }

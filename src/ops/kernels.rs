@@ -11,6 +11,7 @@ use web_time::Instant;
 const WINDOW_PARAMS: &str = include_str!("../../shaders/parts/window_params.wgsl");
 const LAYER_IO: &str = include_str!("../../shaders/parts/layer_io.wgsl");
 const EPILOGUE: &str = include_str!("../../shaders/parts/epilogue.wgsl");
+const WINDOW_MAIN: &str = include_str!("../../shaders/parts/window_main.wgsl");
 
 /// Declares each kernel's [`Shader`] (its WGSL file in shaders/, after the parts it uses) and
 /// lists them all in SHADERS.
@@ -29,8 +30,8 @@ macro_rules! shaders {
 // Adding an op adds its line here (docs/ARCHITECTURE.md).
 shaders! {
     MATMUL = "matmul" [EPILOGUE],
-    CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE],
-    DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE],
+    CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN],
+    DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN],
     TRANSPOSED_CONV = "transposed_conv" [LAYER_IO, EPILOGUE],
     CHANNEL_GATE = "channel_gate" [],
     ELEMENTWISE = "elementwise" [EPILOGUE],

@@ -1,30 +1,119 @@
 //! matmul: C[m, n] = act((A[m, k] * gate[k] + plus[m, k]) . B[k, n] + bias[n]) + add[m, n],
-//! row-major.
+//! row-major; the gate may be computed in the kernel's prologue (a pooled squeeze-excite gate),
+//! the skip sampled from a half-resolution tensor (a folded x2 upsampling), and C's per-channel
+//! sums written after it (for a gate pooled downstream).
 //! Kernel: shaders/matmul.wgsl. CPU twin: [`cpu::matmul`](crate::cpu::matmul) (the pointwise
 //! convolutions are this with A = pixels x in-channels).
 
 use super::binding::{Epilogue, check, check_params, optional, to_u32};
 use super::kernels::{Kernels, MATMUL};
+use super::sums::Sums;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
+use crate::network::Layer;
 
 #[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
     m: u32,
     n: u32,
     k: u32,
     act: u32,
     has_bias: u32,
-    has_gate: u32,
+    gate_mode: u32,
     has_add: u32,
-    has_plus: u32,
+    plus_mode: u32,
     frame_rows: u32,
-    _pad: [u32; 3],
+    pool: u32,
+    width: u32,
+    plus_h: u32,
+    plus_w: u32,
+    src_c: u32,
+    src_groups: u32,
+    src_pixels: u32,
+    src_off: u32,
+    plus_groups: u32,
+    plus_pixels: u32,
+    plus_off: u32,
+    fc_layers: u32,
+    hidden: u32,
+    fc_offsets: [u32; 4],
+    _pad: [u32; 2],
 }
 
-/// Output tile edge of one workgroup (see the kernel).
+/// Output tile edge of one workgroup (see the kernel): also the rows per group of C's sums.
 const TILE: usize = 32;
+/// The widest pooled gate (channels in, hidden, out): the kernel's workgroup arrays.
+const MAX_GATE: usize = 256;
+
+/// Where a matmul's per-frame gate on A's columns comes from.
+#[derive(Clone, Copy)]
+pub enum MatmulGate<'a> {
+    /// A buffer of [frames, k] gates.
+    Buffer(&'a wgpu::Buffer),
+    /// Computed per workgroup in the prologue (see [`PooledGate`]).
+    Pooled(PooledGate<'a>),
+}
+
+/// A squeeze-excite gate the matmul computes itself: the mean of a tensor from the per-channel
+/// sums its producer left after it (plus, with `plus_sums`, the mean of the matmul's own skip
+/// from the sums after it), then the FC layers packed after B ([`GateFc::pack`]).
+#[derive(Clone, Copy)]
+pub struct PooledGate<'a> {
+    /// The pooled tensor: `frames` frames of `source_sums.pixels` x `source_sums.channels`, then
+    /// their sums.
+    pub source: &'a wgpu::Buffer,
+    pub source_sums: Sums,
+    /// The skip's sums (after the skip in its buffer), when the gate pools `source + plus`.
+    pub plus_sums: Option<Sums>,
+    pub fc: GateFc,
+}
+
+/// A pooled gate's FC layers (one: to k, sigmoid; two: relu between) where they lie in B's
+/// buffer, in parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateFc {
+    pub layers: usize,
+    pub hidden: usize,
+    /// Weight and bias of the first layer, then of the second.
+    pub offsets: [usize; 4],
+}
+
+impl GateFc {
+    /// `b` followed by the layers' weights ([out, in]) and biases, and where each lies.
+    pub fn pack(b: &[f32], layers: &[&Layer]) -> (Vec<f32>, GateFc) {
+        let mut packed = b.to_vec();
+        for layer in layers.iter().take(2) {
+            packed.extend(&layer.weight);
+            packed.extend(&layer.bias);
+        }
+        (packed, Self::layout(b.len(), layers))
+    }
+
+    /// Where [`pack`](Self::pack) puts the layers after `b_len` parameters.
+    pub fn layout(b_len: usize, layers: &[&Layer]) -> GateFc {
+        let mut offsets = [0; 4];
+        let mut at = b_len;
+        for (i, layer) in layers.iter().take(2).enumerate() {
+            offsets[2 * i] = at;
+            offsets[2 * i + 1] = at + layer.weight.len();
+            at += layer.weight.len() + layer.bias.len();
+        }
+        GateFc {
+            layers: layers.len(),
+            hidden: layers.first().map_or(0, |l| l.bias.len()),
+            offsets,
+        }
+    }
+}
+
+/// A skip added to A as it is loaded: [m, k], or half-resolution frames of `half` (height,
+/// width) pixels, upsampled x2 bilinearly on the fly.
+#[derive(Clone, Copy)]
+pub struct MatmulPlus<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub half: Option<(usize, usize)>,
+}
 
 pub struct Matmul<'a> {
     pub a: &'a wgpu::Buffer,
@@ -35,11 +124,13 @@ pub struct Matmul<'a> {
     pub n: usize,
     pub bias: Option<&'a wgpu::Buffer>,
     /// Scales A's columns (a squeeze-excite gate folded into the loads).
-    pub gate: Option<&'a wgpu::Buffer>,
-    /// Added to A after the gate (a skip folded into the loads), [m, k].
-    pub plus: Option<&'a wgpu::Buffer>,
+    pub gate: Option<MatmulGate<'a>>,
+    /// Added to A after the gate (a skip folded into the loads).
+    pub plus: Option<MatmulPlus<'a>>,
     /// Frames the m rows split into evenly; each has its own gate (k values).
     pub frames: usize,
+    /// Also write C's per-channel sums after it ([`Matmul::sums`]).
+    pub pool: bool,
     pub epilogue: Epilogue<'a>,
 }
 
@@ -64,39 +155,88 @@ impl<'a> Matmul<'a> {
             gate: None,
             plus: None,
             frames: 1,
+            pool: false,
             epilogue: Epilogue::default(),
         }
     }
 
+    /// How C's sums are grouped when `pool`: one group per 32-row tile of a frame's rows.
+    pub fn sums(rows_per_frame: usize, n: usize) -> Sums {
+        Sums::new(rows_per_frame, n, TILE)
+    }
+
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
         let (m, k, n) = (self.m, self.k, self.n);
-        check(self.a, m * k, "matmul A")?;
-        check_params(kernels, self.b, k * n, "matmul B")?;
-        check(self.out, m * n, "matmul out")?;
-        let (bias, has_bias) = match self.bias {
-            Some(b) => check_params(kernels, b, n, "matmul bias").map(|()| (b, 1))?,
-            None => (&gpu.empty, 0),
-        };
         if self.frames == 0 || !m.is_multiple_of(self.frames) {
             return Err(Error::InvalidInput(format!(
                 "matmul: {m} rows do not split into {} frames",
                 self.frames
             )));
         }
-        let (gate, has_gate) = optional(gpu, self.gate, self.frames * k, "matmul gate")?;
-        let (plus, has_plus) = optional(gpu, self.plus, m * k, "matmul plus")?;
+        let rows = m / self.frames;
+        let tiled = |what: &str| match rows.is_multiple_of(TILE) {
+            true => Ok(()),
+            false => Err(Error::InvalidInput(format!(
+                "matmul: {what} needs frames of a multiple of {TILE} rows, not {rows}"
+            ))),
+        };
+        let pool_len = match self.pool {
+            true => tiled("pooling").map(|()| Self::sums(rows, n).len())?,
+            false => 0,
+        };
+        check(self.a, m * k, "matmul A")?;
+        check_params(kernels, self.b, k * n, "matmul B")?;
+        check(self.out, m * n + self.frames * pool_len, "matmul out")?;
+        let (bias, has_bias) = match self.bias {
+            Some(b) => check_params(kernels, b, n, "matmul bias").map(|()| (b, 1))?,
+            None => (&gpu.empty, 0),
+        };
         let (add, has_add) = optional(gpu, self.epilogue.add, m * n, "matmul add")?;
-        let params = Params {
+        let mut params = Params {
             m: to_u32(m, "m")?,
             n: to_u32(n, "n")?,
             k: to_u32(k, "k")?,
             act: self.epilogue.act as u32,
             has_bias,
-            has_gate,
             has_add,
-            has_plus,
-            frame_rows: to_u32(m / self.frames, "rows per frame")?,
-            _pad: [0; 3],
+            frame_rows: to_u32(rows, "rows per frame")?,
+            pool: self.pool as u32,
+            ..Params::default()
+        };
+        let plus = match self.plus {
+            None => &gpu.empty,
+            Some(MatmulPlus { buffer, half: None }) => {
+                check(buffer, m * k, "matmul plus")?;
+                params.plus_mode = 1;
+                buffer
+            }
+            Some(MatmulPlus {
+                buffer,
+                half: Some((h, w)),
+            }) => {
+                if rows != 4 * h * w {
+                    return Err(Error::InvalidInput(format!(
+                        "matmul: {rows} rows per frame are not a x2 upsampling of {h}x{w}"
+                    )));
+                }
+                check(buffer, self.frames * h * w * k, "matmul plus")?;
+                (params.plus_mode, params.width) = (2, to_u32(2 * w, "width")?);
+                (params.plus_h, params.plus_w) = (to_u32(h, "plus")?, to_u32(w, "plus")?);
+                buffer
+            }
+        };
+        let gate = match self.gate {
+            None => &gpu.empty,
+            Some(MatmulGate::Buffer(g)) => {
+                check(g, self.frames * k, "matmul gate")?;
+                params.gate_mode = 1;
+                g
+            }
+            Some(MatmulGate::Pooled(pooled)) => {
+                tiled("a pooled gate")?;
+                self.pooled_gate(kernels, &pooled, plus, &mut params)?;
+                pooled.source
+            }
         };
         let workgroups = [
             to_u32(n.div_ceil(TILE), "n tiles")?,
@@ -109,6 +249,62 @@ impl<'a> Matmul<'a> {
             &[self.a, self.b, bias, gate, add, self.out, plus],
             workgroups,
         ))
+    }
+
+    /// Checks a pooled gate's buffers and shapes and writes its part of the parameters.
+    fn pooled_gate(
+        &self,
+        kernels: &Kernels,
+        gate: &PooledGate,
+        plus: &wgpu::Buffer,
+        params: &mut Params,
+    ) -> Result<()> {
+        let (frames, k) = (self.frames, self.k);
+        let (src, fc) = (gate.source_sums, gate.fc);
+        let out_width = if fc.layers == 1 { fc.hidden } else { k };
+        let widths_fit = [src.channels, fc.hidden, k].iter().all(|&w| w <= MAX_GATE);
+        if !(1..=2).contains(&fc.layers) || !widths_fit || (fc.layers == 1 && fc.hidden != k) {
+            return Err(Error::InvalidInput(format!(
+                "matmul: a pooled gate of {} layers, {} -> {} -> {out_width} channels for k = {k} \
+                 (at most {MAX_GATE} wide)",
+                fc.layers, src.channels, fc.hidden
+            )));
+        }
+        let src_len = src.pixels * src.channels;
+        check(
+            gate.source,
+            frames * (src_len + src.len()),
+            "matmul pooled gate",
+        )?;
+        let fc_end = match fc.layers {
+            1 => fc.offsets[1] + k,
+            _ => fc.offsets[3] + k,
+        };
+        check_params(kernels, self.b, fc_end, "matmul gate FC")?;
+        if let Some(ps) = gate.plus_sums {
+            let plus_len = ps.pixels * k;
+            if ps.channels != k || src.channels != k || params.plus_mode == 0 {
+                return Err(Error::InvalidInput(format!(
+                    "matmul: pooling a skip of {} channels with k = {k}",
+                    ps.channels
+                )));
+            }
+            check(plus, frames * (plus_len + ps.len()), "matmul plus sums")?;
+            params.plus_groups = to_u32(ps.groups(), "plus groups")?;
+            params.plus_pixels = to_u32(ps.pixels, "plus pixels")?;
+            params.plus_off = to_u32(frames * plus_len, "plus sums")?;
+        }
+        params.gate_mode = 2;
+        params.src_c = src.channels as u32;
+        params.src_groups = to_u32(src.groups(), "gate groups")?;
+        params.src_pixels = to_u32(src.pixels, "gate pixels")?;
+        params.src_off = to_u32(frames * src_len, "gate sums")?;
+        params.fc_layers = fc.layers as u32;
+        params.hidden = fc.hidden as u32;
+        for (p, o) in params.fc_offsets.iter_mut().zip(fc.offsets) {
+            *p = to_u32(o, "gate FC offset")?;
+        }
+        Ok(())
     }
 }
 
@@ -186,8 +382,11 @@ mod tests {
         let out = gpu.storage("out", m * n);
         let op = Matmul {
             bias: Some(&bufs[2]),
-            gate: Some(&bufs[3]),
-            plus: Some(&bufs[5]),
+            gate: Some(MatmulGate::Buffer(&bufs[3])),
+            plus: Some(MatmulPlus {
+                buffer: &bufs[5],
+                half: None,
+            }),
             epilogue: Epilogue {
                 act: Activation::HardSwish,
                 add: Some(&bufs[4]),
@@ -203,6 +402,147 @@ mod tests {
             1e-5,
             "fused matmul",
         );
+    }
+
+    /// A layer of random parameters, `outs` x `ins`.
+    fn fc_layer(ins: usize, outs: usize, seed: u64) -> Layer {
+        Layer {
+            name: format!("fc{seed}"),
+            weight: random(outs * ins, seed),
+            bias: random(outs, seed + 1),
+            kernel: 1,
+        }
+    }
+
+    /// The fusions around the product against the CPU twins run one by one (cpu::resize_bilinear,
+    /// channel_gate, mul_channels, add, matmul): a two-layer gate pooled from A plus a skip
+    /// upsampled on the fly, a one-layer gate pooled from another tensor, and C's sums, on odd
+    /// channel counts and two frames.
+    #[test]
+    fn pooled_gate_upsampled_skip_and_sums_match_cpu() {
+        use crate::tensor::{Shape, Tensor};
+        let Some((gpu, kernels)) = gpu() else { return };
+        // (half-resolution frame, k, n): rows per frame 4 * h * w, a multiple of 32.
+        for (case, &(half, k, n, two_layers)) in [
+            ((2, 4), 5, 7, true),
+            ((4, 4), 3, 37, false),
+            ((4, 8), 24, 16, true),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let seed = 10 * case as u64;
+            let frames = 2;
+            let (h, w) = half;
+            let full = Shape::new(2 * h, 2 * w, k);
+            let rows = full.pixels();
+            let m = frames * rows;
+            let a: Vec<Tensor> = (0..frames as u64).map(|f| tensor(full, seed + f)).collect();
+            let low: Vec<Tensor> = (0..frames as u64)
+                .map(|f| tensor(Shape::new(h, w, k), seed + 5 + f))
+                .collect();
+            let other: Vec<Tensor> = (0..frames as u64)
+                .map(|f| tensor(Shape::new(3, 5, 6), seed + 7 + f))
+                .collect();
+            let layers = match two_layers {
+                true => vec![fc_layer(k, 3, seed + 20), fc_layer(3, k, seed + 22)],
+                false => vec![fc_layer(6, k, seed + 24)],
+            };
+            let (b, bias, add) = (
+                random(k * n, seed + 30),
+                random(n, seed + 31),
+                random(m * n, seed + 32),
+            );
+            // CPU: the skip upsampled, the gate, then the product.
+            let mut expected = Vec::new();
+            for f in 0..frames {
+                let up = cpu::resize_bilinear(&low[f], 2 * h, 2 * w);
+                let gate = match two_layers {
+                    true => cpu::channel_gate(&cpu::add(&a[f], &up), &layers),
+                    false => cpu::channel_gate(&other[f], &layers),
+                };
+                let x = cpu::add(&cpu::mul_channels(&a[f], &gate), &up);
+                let c = cpu::matmul(&x.data, &b, rows, k, n);
+                expected.extend(
+                    c.iter()
+                        .enumerate()
+                        .map(|(i, v)| cpu::relu(v + bias[i % n]) + add[f * rows * n + i]),
+                );
+            }
+            // GPU: each pooled tensor followed by its sums, as its producer leaves them.
+            let with_sums = |t: &[Tensor], sums: Sums| {
+                let mut data = concat(t);
+                data.extend(sums.of(&concat(t), frames));
+                data
+            };
+            let a_sums = Matmul::sums(rows, k);
+            let low_sums = Sums::windowed(h * w, k);
+            let other_sums = Sums::windowed(15, 6);
+            let (packed, fc) = GateFc::pack(&b, &layers.iter().collect::<Vec<_>>());
+            let [ga, glow, gother, gb, gbias, gadd] = upload_all(
+                gpu,
+                [
+                    &with_sums(&a, a_sums),
+                    &with_sums(&low, low_sums),
+                    &with_sums(&other, other_sums),
+                    &packed,
+                    &bias,
+                    &add,
+                ],
+            );
+            let pooled = match two_layers {
+                true => PooledGate {
+                    source: &ga,
+                    source_sums: a_sums,
+                    plus_sums: Some(low_sums),
+                    fc,
+                },
+                false => PooledGate {
+                    source: &gother,
+                    source_sums: other_sums,
+                    plus_sums: None,
+                    fc,
+                },
+            };
+            let out_sums = Matmul::sums(rows, n);
+            let out = gpu.storage("out", m * n + frames * out_sums.len());
+            let op = Matmul {
+                bias: Some(&gbias),
+                gate: Some(MatmulGate::Pooled(pooled)),
+                plus: Some(MatmulPlus {
+                    buffer: &glow,
+                    half: Some(half),
+                }),
+                epilogue: Epilogue {
+                    act: Activation::Relu,
+                    add: Some(&gadd),
+                },
+                frames,
+                pool: true,
+                ..Matmul::new(&ga, &gb, &out, m, k, n)
+            };
+            let what = format!("fused matmul {case}: {full} -> {n}");
+            run_and_check_pooled(
+                gpu,
+                op.bind(gpu, kernels),
+                &out,
+                (&expected, out_sums, frames),
+                &what,
+            );
+        }
+    }
+
+    #[test]
+    fn pooling_needs_whole_row_tiles_per_frame() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let buf = gpu.storage("any", 4096);
+        let op = Matmul {
+            pool: true,
+            frames: 2,
+            ..Matmul::new(&buf, &buf, &buf, 2 * 20, 4, 4)
+        };
+        let err = op.bind(gpu, kernels).unwrap_err();
+        assert!(err.to_string().contains("multiple of 32 rows"), "{err}");
     }
 
     #[test]

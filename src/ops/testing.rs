@@ -109,6 +109,23 @@ pub fn run_and_check(
     assert_close(&gpu.read(out, expected.len()).unwrap(), expected, rel, what);
 }
 
+/// [`run_and_check`] for an op that pools too: `out` holds `expected`, then its `sums`
+/// ([`Sums::of`](crate::ops::Sums::of) on the CPU's output; f32 sums in another order: 1e-4).
+pub fn run_and_check_pooled(
+    gpu: &Gpu,
+    dispatch: Result<Dispatch>,
+    out: &wgpu::Buffer,
+    (expected, sums, frames): (&[f32], crate::ops::Sums, usize),
+    what: &str,
+) {
+    dispatch.unwrap().run(gpu).unwrap();
+    let got = gpu.read(out, expected.len() + frames * sums.len()).unwrap();
+    let (values, pooled) = got.split_at(expected.len());
+    assert_close(values, expected, 1e-5, what);
+    let want = sums.of(expected, frames);
+    assert_close(pooled, &want, 1e-4, &format!("{what}: sums"));
+}
+
 /// Uploads each slice as an f32 storage buffer.
 pub fn upload_all<const N: usize>(gpu: &Gpu, data: [&[f32]; N]) -> [wgpu::Buffer; N] {
     data.map(|d| gpu.upload("test input", d))

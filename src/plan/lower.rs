@@ -5,10 +5,10 @@
 //!
 //! [`cpu::eval_node`]: crate::cpu::eval_node
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Precision};
-use crate::network::{Layer, Network, Node, Op, Value};
-use crate::ops::{self, Kernels};
+use crate::network::{Gate, Layer, Network, Node, Op, Value};
+use crate::ops::{self, Kernels, Sums};
 
 /// A layer's parameters on the GPU.
 pub(super) struct LayerBuffers {
@@ -16,16 +16,72 @@ pub(super) struct LayerBuffers {
     pub bias: wgpu::Buffer,
 }
 
-/// The op's parameters on the GPU; pointwise weights are transposed to [in, out] for the matmul.
+/// The op's parameters on the GPU; pointwise weights are transposed to [in, out] for the matmul,
+/// a pooled gate's FC layers packed after them ([`ops::GateFc::pack`]).
 pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<LayerBuffers> {
     let upload = |l: &Layer, weight: &[f32]| LayerBuffers {
         weight: gpu.upload_as(&l.name, weight, precision),
         bias: gpu.upload_as(&l.name, &l.bias, precision),
     };
     match op {
-        Op::Pointwise { layer, .. } => vec![upload(layer, &layer.weight_in_out())],
+        Op::Pointwise { layer, gate, .. } => {
+            let b = layer.weight_in_out();
+            let packed = match gate {
+                Some(Gate::Pooled { layers, .. }) => {
+                    ops::GateFc::pack(&b, &layers.iter().collect::<Vec<_>>()).0
+                }
+                _ => b,
+            };
+            vec![upload(layer, &packed)]
+        }
         _ => op.layers().iter().map(|l| upload(l, &l.weight)).collect(),
     }
+}
+
+/// Which values a pooled gate reads the sums of (their producers write them after the value).
+pub(super) fn pooled_values(network: &Network) -> Vec<bool> {
+    let mut pooled = vec![false; network.nodes.len() + 1];
+    for node in &network.nodes {
+        if let Op::Pointwise {
+            gate: Some(Gate::Pooled {
+                input, with_plus, ..
+            }),
+            plus,
+            ..
+        } = &node.op
+        {
+            pooled[input.0] = true;
+            if let (true, Some(p)) = (with_plus, plus) {
+                pooled[p.value.0] = true;
+            }
+        }
+    }
+    pooled
+}
+
+/// How the producer of `v` groups the sums it writes after `v` when pooling: the matmul by row
+/// tiles, the windowed convolutions in a few large groups; other ops do not pool.
+pub(super) fn sums_of(network: &Network, v: Value) -> Result<Sums> {
+    let shape = network.shape(v);
+    match v.0.checked_sub(1).map(|i| &network.nodes[i].op) {
+        Some(Op::Pointwise { .. }) => Ok(ops::Matmul::sums(shape.pixels(), shape.channels)),
+        Some(Op::Conv2d { .. } | Op::Depthwise { .. }) => {
+            Ok(Sums::windowed(shape.pixels(), shape.channels))
+        }
+        _ => Err(Error::InvalidInput(format!(
+            "a gate pools value {} ({shape}), whose producer cannot leave sums",
+            v.0
+        ))),
+    }
+}
+
+/// f32s of `v`'s buffer per frame: the value, and the sums after it when a gate pools it.
+pub(super) fn footprint(network: &Network, pooled: &[bool], v: Value) -> usize {
+    let sums = match pooled[v.0] {
+        true => sums_of(network, v).map_or(0, |s| s.len()),
+        false => 0,
+    };
+    network.shape(v).len() + sums
 }
 
 /// Bytes the nodes' dispatches read and write per frame: each value a node reads, its
@@ -36,7 +92,21 @@ pub(super) fn bytes_moved(network: &Network, precision: Precision) -> u64 {
         .nodes
         .iter()
         .map(|node| {
-            let reads: u64 = node.reads().map(value).sum();
+            let mut read: Vec<Value> = node.reads().collect();
+            // A pooled gate reads its tensor's sums only.
+            let mut sums = 0;
+            if let Op::Pointwise {
+                input,
+                gate: Some(Gate::Pooled { input: pooled, .. }),
+                ..
+            } = &node.op
+            {
+                read.retain(|v| v != pooled || v == input);
+                sums = sums_of(network, *pooled).map_or(0, |s| s.len() as u64 * 4);
+            }
+            read.sort_unstable();
+            read.dedup();
+            let reads: u64 = read.into_iter().map(value).sum::<u64>() + sums;
             let parameters = (node.parameters() * precision.bytes()) as u64;
             reads + parameters + node.shape.len() as u64 * 4
         })
@@ -52,8 +122,12 @@ pub(super) fn bind_nodes(
 ) -> Result<Vec<Dispatch>> {
     let buffer = |v: Value| &arena[slot_of[v.0]];
     let nodes = &target.network.nodes;
+    let pooled = pooled_values(target.network);
     (0..nodes.len())
-        .map(|i| bind_node(target, &nodes[i], &layers[i], &buffer, buffer(Value(i + 1))))
+        .map(|i| {
+            let out = buffer(Value(i + 1));
+            bind_node(target, &nodes[i], &layers[i], &buffer, (out, pooled[i + 1]))
+        })
         .collect()
 }
 
@@ -67,14 +141,25 @@ pub(super) struct Target<'a> {
     pub frames: usize,
 }
 
-/// The dispatch that computes `node` into `out`, reading values through `buffer`.
+/// The dispatch that computes `node` into `out`, reading values through `buffer`; with `pool`,
+/// the output's sums after it too (a later gate pools it).
 pub(super) fn bind_node<'a>(
     target: Target,
     node: &Node,
     layers: &[LayerBuffers],
     buffer: &impl Fn(Value) -> &'a wgpu::Buffer,
-    out: &wgpu::Buffer,
+    (out, pool): (&wgpu::Buffer, bool),
 ) -> Result<Dispatch> {
+    let poolable = matches!(
+        node.op,
+        Op::Pointwise { .. } | Op::Conv2d { .. } | Op::Depthwise { .. }
+    );
+    if pool && !poolable {
+        return Err(Error::InvalidInput(format!(
+            "{} cannot leave sums for a gate",
+            node.label()
+        )));
+    }
     let Target {
         gpu,
         kernels,
@@ -98,18 +183,47 @@ pub(super) fn bind_node<'a>(
             stride: *stride,
             epilogue,
             frames,
+            pool,
         }
         .bind(gpu, kernels),
         Op::Pointwise {
-            input, gate, plus, ..
+            input,
+            gate,
+            plus,
+            layer,
         } => {
             let s = network.shape(*input);
+            let gate = match gate {
+                None => None,
+                Some(Gate::Value(g)) => Some(ops::MatmulGate::Buffer(buffer(*g))),
+                Some(Gate::Pooled {
+                    input: pooled,
+                    with_plus,
+                    layers: fc,
+                }) => Some(ops::MatmulGate::Pooled(ops::PooledGate {
+                    source: buffer(*pooled),
+                    source_sums: sums_of(network, *pooled)?,
+                    plus_sums: match (with_plus, plus) {
+                        (true, Some(p)) => Some(sums_of(network, p.value)?),
+                        _ => None,
+                    },
+                    fc: ops::GateFc::layout(layer.weight.len(), &fc.iter().collect::<Vec<_>>()),
+                })),
+            };
+            let plus = plus.map(|p| ops::MatmulPlus {
+                buffer: buffer(p.value),
+                half: p.upsampled.then(|| {
+                    let low = network.shape(p.value);
+                    (low.height, low.width)
+                }),
+            });
             ops::Matmul {
                 bias: Some(&layers[0].bias),
-                gate: gate.map(buffer),
-                plus: plus.map(buffer),
+                gate,
+                plus,
                 epilogue,
                 frames,
+                pool,
                 ..ops::Matmul::new(
                     buffer(*input),
                     &layers[0].weight,
@@ -135,6 +249,7 @@ pub(super) fn bind_node<'a>(
             stride: *stride,
             epilogue,
             frames,
+            pool,
         }
         .bind(gpu, kernels),
         Op::ChannelGate {
@@ -237,8 +352,11 @@ mod tests {
         }
     }
 
-    /// Every node of `net` at its exact shapes and with its real weights, on random inputs.
+    /// Every node of `net` at its exact shapes and with its real weights, on random inputs; a
+    /// value a gate pools gets its sums after it (as its producer leaves them), and a node whose
+    /// output a gate pools is checked for its sums too.
     fn every_node_of(gpu: &Gpu, kernels: &Kernels, net: &Network) {
+        let pooled = pooled_values(net);
         for (i, node) in net.nodes.iter().enumerate() {
             let reads: Vec<Value> = node.reads().collect();
             let mut values = vec![Tensor::zeros(Shape::new(0, 0, 0)); i + 1];
@@ -256,11 +374,15 @@ mod tests {
                         }
                     })
                     .collect();
+                let mut stored = data.clone();
+                if pooled[v.0] {
+                    stored.extend(sums_of(net, *v).unwrap().of(&data, 1));
+                }
                 values[v.0] = Tensor::from_vec(shape, data);
-                buffers.insert(*v, gpu.upload("value", &values[v.0].data));
+                buffers.insert(*v, gpu.upload("value", &stored));
             }
             let expected = eval_node(node, &values);
-            let out = gpu.storage("out", node.shape.len());
+            let out = gpu.storage("out", footprint(net, &pooled, Value(i + 1)));
             let layers = upload_layers(gpu, &node.op, Precision::F32);
             let target = Target {
                 gpu,
@@ -268,17 +390,16 @@ mod tests {
                 network: net,
                 frames: 1,
             };
-            bind_node(target, node, &layers, &|v| &buffers[&v], &out)
-                .unwrap()
-                .run(gpu)
-                .unwrap();
-            let what = format!("node {i} {:?}", std::mem::discriminant(&node.op));
-            assert_close(
-                &gpu.read(&out, node.shape.len()).unwrap(),
-                &expected.data,
-                1e-5,
-                &what,
-            );
+            let pool = pooled[i + 1];
+            let dispatch = bind_node(target, node, &layers, &|v| &buffers[&v], (&out, pool));
+            let what = format!("node {i} {}", node.label());
+            if pool {
+                let sums = sums_of(net, Value(i + 1)).unwrap();
+                let check = (expected.data.as_slice(), sums, 1);
+                run_and_check_pooled(gpu, dispatch, &out, check, &what);
+            } else {
+                run_and_check(gpu, dispatch, &out, &expected.data, 1e-5, &what);
+            }
         }
     }
 }

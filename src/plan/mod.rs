@@ -132,7 +132,13 @@ impl Plan {
         let original = network;
         let (network, passes) = passes::optimize(original);
         let precision = kernels.precision;
-        let (slot_of, capacities) = passes::arena_layout(&network);
+        let (slot_of, mut capacities) = passes::arena_layout(&network);
+        // A value a gate pools carries its producer's sums after it.
+        let pooled = lower::pooled_values(&network);
+        for (v, &slot) in slot_of.iter().enumerate() {
+            let need = lower::footprint(&network, &pooled, Value(v));
+            capacities[slot] = capacities[slot].max(need);
+        }
         let build = || -> Result<_> {
             let arena: Vec<wgpu::Buffer> = capacities
                 .iter()
