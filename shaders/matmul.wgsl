@@ -12,6 +12,10 @@
 //   `plus`): mean, FC (-> relu -> FC) -> sigmoid, the FC parameters in `b` after B.
 // - plus_mode 1: plus is [m, k]. 2: plus is the half-resolution [plus_h, plus_w, k] tensor,
 //   upsampled x2 bilinearly as it is loaded (C's rows are the pixels of `width`-wide frames).
+// - a_mode 1 (a depthwise-separable convolution): A is not stored but computed as it is loaded,
+//   act(depthwise KxK of `a`, [frames, in_h, in_w, k], SAME padding) with its weights [K, K, k]
+//   and bias in `b` after B; the depthwise's add comes in as plus (plus_mode 1). C's rows are
+//   the pixels of `width`-wide frames.
 // - pool: after C, the per-channel sums of each 32-row tile of C (ops/sums.rs), for a gate
 //   pooled downstream.
 
@@ -22,7 +26,9 @@ struct Params {
     plus_w: u32, src_c: u32, src_groups: u32, src_pixels: u32,
     src_off: u32, plus_groups: u32, plus_pixels: u32, plus_off: u32,
     fc_layers: u32, hidden: u32, w1_off: u32, b1_off: u32,
-    w2_off: u32, b2_off: u32, _pad0: u32, _pad1: u32,
+    w2_off: u32, b2_off: u32, a_mode: u32, dw_act: u32,
+    in_h: u32, in_w: u32, dw_kernel: u32, dw_stride: u32,
+    pad_top: u32, pad_left: u32, dw_w_off: u32, dw_b_off: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -108,6 +114,27 @@ fn skip(row: u32, c: u32) -> f32 {
     return bilerp(v00, v01, v10, v11, tx, ty);
 }
 
+// A[row, c] of a depthwise-separable convolution (a_mode 1): the depthwise at that pixel.
+fn depthwise_a(row: u32, c: u32) -> f32 {
+    let frame = row / p.frame_rows;
+    let px = row % p.frame_rows;
+    let oy = px / p.width;
+    let ox = px % p.width;
+    let base = frame * p.in_h * p.in_w * p.k;
+    var sum = f32(b[p.dw_b_off + c]);
+    for (var ky = 0u; ky < p.dw_kernel; ky++) {
+        let iy = window_tap(oy, ky, p.dw_stride, p.pad_top, p.in_h);
+        if (iy < 0) { continue; }
+        for (var kx = 0u; kx < p.dw_kernel; kx++) {
+            let ix = window_tap(ox, kx, p.dw_stride, p.pad_left, p.in_w);
+            if (ix < 0) { continue; }
+            let w = f32(b[p.dw_w_off + (ky * p.dw_kernel + kx) * p.k + c]);
+            sum += a[base + (u32(iy) * p.in_w + u32(ix)) * p.k + c] * w;
+        }
+    }
+    return activate(sum, p.dw_act);
+}
+
 @compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>,
@@ -123,7 +150,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             let c = i % TILE_K;
             var v = 0.0;
             if (row0 + r < p.m && k0 + c < p.k) {
-                v = a[(row0 + r) * p.k + k0 + c];
+                if (p.a_mode == 1u) {
+                    v = depthwise_a(row0 + r, k0 + c);
+                } else {
+                    v = a[(row0 + r) * p.k + k0 + c];
+                }
                 if (p.gate_mode == 1u) { v *= gate[((row0 + r) / p.frame_rows) * p.k + k0 + c]; }
                 if (p.gate_mode == 2u) { v *= gate_k[k0 + c]; }
                 if (p.plus_mode != 0u) { v += skip(row0 + r, k0 + c); }

@@ -104,6 +104,27 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
         Op::TransposedConv2x2 { input, layer } => {
             transposed_conv2x2(v(input), &layer.weight, &layer.bias)
         }
+        Op::Separable {
+            input,
+            depthwise,
+            stride,
+            mid,
+            pointwise,
+        } => {
+            let dw = depthwise_conv2d(
+                v(input),
+                &depthwise.weight,
+                &depthwise.bias,
+                depthwise.kernel,
+                *stride,
+            );
+            let dw = map(&dw, |x| mid.act.apply(x));
+            let dw = match mid.add {
+                Some(a) => add(&dw, v(&a)),
+                None => dw,
+            };
+            pointwise_conv(&dw, &pointwise.weight, &pointwise.bias)
+        }
     };
     let out = map(&raw, |x| node.epilogue.act.apply(x));
     match node.epilogue.add {

@@ -13,7 +13,7 @@ mod par;
 use crate::error::Result;
 use crate::network::{Epilogue, Gate, Network, Node, OUTPUT, Op, Value, check_input, check_output};
 use crate::passes::{self, PassReport};
-use crate::tensor::Tensor;
+use crate::tensor::{Shape, Tensor};
 use conv::{Conv2d, Window};
 use matmul::Pointwise;
 use std::sync::Mutex;
@@ -160,7 +160,10 @@ fn pack(node: &Node) -> Packed {
         Op::Conv2d { layer, .. } => {
             Packed::Conv2d(Conv2d::pack(&layer.weight, &layer.bias, layer.kernel))
         }
-        Op::Pointwise { layer, .. } => Packed::Pointwise(Pointwise::pack(layer)),
+        Op::Pointwise { layer, .. }
+        | Op::Separable {
+            pointwise: layer, ..
+        } => Packed::Pointwise(Pointwise::pack(layer)),
         _ => Packed::AsIs,
     }
 }
@@ -291,7 +294,32 @@ fn eval<'a>(
             out,
             epilogue,
         ),
-        (Op::Conv2d { .. } | Op::Pointwise { .. }, _) => unreachable!("packed at build"),
+        (
+            Op::Separable {
+                input,
+                depthwise,
+                stride,
+                mid,
+                ..
+            },
+            Packed::Pointwise(pw),
+        ) => {
+            // A GPU fusion (passes::FUSIONS), materialised: the depthwise, then the 1x1.
+            let window = Window {
+                input: network.shape(*input),
+                kernel: depthwise.kernel,
+                stride: *stride,
+            };
+            let mid_shape = Shape::new(node.shape.height, node.shape.width, window.input.channels);
+            let mut dw = vec![0.0; mid_shape.len()];
+            let (weight, bias) = (&depthwise.weight, &depthwise.bias);
+            let mid = mid.map(value);
+            conv::depthwise(window, value(*input), weight, bias, &mut dw, mid);
+            pw.run(&dw, out, epilogue)
+        }
+        (Op::Conv2d { .. } | Op::Pointwise { .. } | Op::Separable { .. }, _) => {
+            unreachable!("packed at build")
+        }
     }
 }
 

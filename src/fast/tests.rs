@@ -276,6 +276,36 @@ fn odd_shapes() {
             },
         ));
     }
+    for (i, &(input, k, stride, cout)) in [
+        (Shape::new(7, 5, 6), 3, 2, 5),
+        (Shape::new(4, 3, 9), 5, 1, 3),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (h, w) = (input.height.div_ceil(stride), input.width.div_ceil(stride));
+        let mid = Shape::new(h, w, input.channels);
+        let c = input.channels;
+        let op = Op::Separable {
+            input: Value(1),
+            depthwise: crate::network::Layer {
+                kernel: k,
+                ..layer(k * k * c, c, 70 + i as u64)
+            },
+            stride,
+            mid: act_add(Activation::Relu, Some(Value(2))),
+            pointwise: layer(cout * c, cout, 72 + i as u64),
+        };
+        let out = Shape::new(mid.height, mid.width, cout);
+        cases.push(graph(
+            &[input, mid],
+            Node {
+                op,
+                epilogue: act_add(Activation::HardSwish, None),
+                shape: out,
+            },
+        ));
+    }
     for (i, &(input, cout)) in [(Shape::new(3, 5, 7), 2), (Shape::new(1, 1, 1), 1)]
         .iter()
         .enumerate()

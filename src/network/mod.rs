@@ -214,6 +214,16 @@ pub enum Op {
     Upsample2x { input: Value },
     /// 2x2 transposed convolution, stride 2 (the segmentation head).
     TransposedConv2x2 { input: Value, layer: Layer },
+    /// A depthwise KxK convolution (SAME padding) whose result, after `mid` (`act(dw) + add`),
+    /// feeds a 1x1 convolution straight away: a depthwise-separable convolution, the depthwise's
+    /// output never stored (the GPU computes it as the 1x1 loads it).
+    Separable {
+        input: Value,
+        depthwise: Layer,
+        stride: usize,
+        mid: Epilogue,
+        pointwise: Layer,
+    },
 }
 
 impl Op {
@@ -231,6 +241,11 @@ impl Op {
             | Op::Depthwise { layer, .. }
             | Op::TransposedConv2x2 { layer, .. } => vec![layer],
             Op::ChannelGate { layers, .. } => layers.iter().collect(),
+            Op::Separable {
+                depthwise,
+                pointwise,
+                ..
+            } => vec![pointwise, depthwise],
             Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => vec![],
         }
     }
@@ -251,6 +266,9 @@ impl Op {
                 .chain(plus.as_mut().map(|p| &mut p.value))
                 .collect(),
             Op::ScaleChannels { input, gate } => vec![input, gate],
+            Op::Separable { input, mid, .. } => {
+                std::iter::once(input).chain(mid.add.as_mut()).collect()
+            }
         }
     }
 
@@ -270,6 +288,7 @@ impl Op {
                 .chain(plus.map(|p| p.value))
                 .collect(),
             Op::ScaleChannels { input, gate } => vec![*input, *gate],
+            Op::Separable { input, mid, .. } => std::iter::once(*input).chain(mid.add).collect(),
         }
     }
 }
@@ -306,6 +325,16 @@ impl Node {
                 (self.shape.len() * (layer.weight.len() / layer.bias.len() / 4)) as u64
             }
             Op::ChannelGate { layers, .. } => fc(layers),
+            // The depthwise runs at the pointwise's resolution (every call site's shape).
+            Op::Separable {
+                depthwise,
+                pointwise,
+                ..
+            } => {
+                let pixels = self.shape.pixels() as u64;
+                let taps = depthwise.kernel * depthwise.kernel * depthwise.bias.len();
+                pixels * (taps + pointwise.weight.len()) as u64
+            }
             Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => 0,
         }
     }
@@ -347,6 +376,12 @@ impl Node {
             Op::Identity { .. } => "add",
             Op::Upsample2x { .. } => "upsample",
             Op::TransposedConv2x2 { .. } => "transposed",
+            Op::Separable {
+                depthwise, stride, ..
+            } => {
+                let k = depthwise.kernel;
+                return format!("depthwise {k}x{k}/s{stride} + pointwise {}", self.shape);
+            }
         };
         format!("{kind} {}", self.shape)
     }

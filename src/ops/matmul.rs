@@ -6,11 +6,13 @@
 //! convolutions are this with A = pixels x in-channels).
 
 use super::binding::{Epilogue, check, check_params, optional, to_u32};
+use super::conv2d::same_geometry;
 use super::kernels::{Kernels, MATMUL};
 use super::sums::Sums;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
-use crate::network::Layer;
+use crate::network::{Activation, Layer};
+use crate::tensor::Shape;
 
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -38,7 +40,16 @@ struct Params {
     fc_layers: u32,
     hidden: u32,
     fc_offsets: [u32; 4],
-    _pad: [u32; 2],
+    a_mode: u32,
+    dw_act: u32,
+    in_h: u32,
+    in_w: u32,
+    dw_kernel: u32,
+    dw_stride: u32,
+    pad_top: u32,
+    pad_left: u32,
+    dw_w_off: u32,
+    dw_b_off: u32,
 }
 
 /// Output tile edge of one workgroup (see the kernel): also the rows per group of C's sums.
@@ -115,6 +126,20 @@ pub struct MatmulPlus<'a> {
     pub half: Option<(usize, usize)>,
 }
 
+/// A computed as it is loaded: `act(depthwise KxK of a)` (SAME padding), for a
+/// depthwise-separable convolution; `a` then holds frames of `input` and the depthwise's weights
+/// [K, K, k] and bias lie in B's buffer at `weight_offset` and `bias_offset` (parameters). Its
+/// add, if any, is the matmul's `plus`.
+#[derive(Clone, Copy, Debug)]
+pub struct DepthwiseA {
+    pub input: Shape,
+    pub kernel: usize,
+    pub stride: usize,
+    pub act: Activation,
+    pub weight_offset: usize,
+    pub bias_offset: usize,
+}
+
 pub struct Matmul<'a> {
     pub a: &'a wgpu::Buffer,
     pub b: &'a wgpu::Buffer,
@@ -127,6 +152,8 @@ pub struct Matmul<'a> {
     pub gate: Option<MatmulGate<'a>>,
     /// Added to A after the gate (a skip folded into the loads).
     pub plus: Option<MatmulPlus<'a>>,
+    /// A is a depthwise convolution of `a`, computed as it is loaded.
+    pub depthwise: Option<DepthwiseA>,
     /// Frames the m rows split into evenly; each has its own gate (k values).
     pub frames: usize,
     /// Also write C's per-channel sums after it ([`Matmul::sums`]).
@@ -154,6 +181,7 @@ impl<'a> Matmul<'a> {
             bias: None,
             gate: None,
             plus: None,
+            depthwise: None,
             frames: 1,
             pool: false,
             epilogue: Epilogue::default(),
@@ -184,7 +212,6 @@ impl<'a> Matmul<'a> {
             true => tiled("pooling").map(|()| Self::sums(rows, n).len())?,
             false => 0,
         };
-        check(self.a, m * k, "matmul A")?;
         check_params(kernels, self.b, k * n, "matmul B")?;
         check(self.out, m * n + self.frames * pool_len, "matmul out")?;
         let (bias, has_bias) = match self.bias {
@@ -203,6 +230,10 @@ impl<'a> Matmul<'a> {
             pool: self.pool as u32,
             ..Params::default()
         };
+        match self.depthwise {
+            None => check(self.a, m * k, "matmul A")?,
+            Some(dw) => self.depthwise_a(kernels, &dw, &mut params)?,
+        }
         let plus = match self.plus {
             None => &gpu.empty,
             Some(MatmulPlus { buffer, half: None }) => {
@@ -249,6 +280,37 @@ impl<'a> Matmul<'a> {
             &[self.a, self.b, bias, gate, add, self.out, plus],
             workgroups,
         ))
+    }
+
+    /// Checks a computed A's input and weights and writes its part of the parameters.
+    fn depthwise_a(&self, kernels: &Kernels, dw: &DepthwiseA, params: &mut Params) -> Result<()> {
+        let (s, k) = (dw.input, self.k);
+        let (out, pad_top, pad_left) = same_geometry(s, dw.kernel, dw.stride, k)?;
+        if s.channels != k || out.pixels() * self.frames != self.m {
+            return Err(Error::InvalidInput(format!(
+                "matmul: a depthwise of {s} (k{} s{}) does not give {} rows of {k}",
+                dw.kernel, dw.stride, self.m
+            )));
+        }
+        check(self.a, self.frames * s.len(), "matmul depthwise input")?;
+        let taps = dw.kernel * dw.kernel * k;
+        check_params(
+            kernels,
+            self.b,
+            dw.weight_offset + taps,
+            "matmul depthwise weight",
+        )?;
+        check_params(kernels, self.b, dw.bias_offset + k, "matmul depthwise bias")?;
+        params.a_mode = 1;
+        params.dw_act = dw.act as u32;
+        params.width = to_u32(out.width, "width")?;
+        (params.in_h, params.in_w) = (to_u32(s.height, "in h")?, to_u32(s.width, "in w")?);
+        params.dw_kernel = to_u32(dw.kernel, "depthwise kernel")?;
+        params.dw_stride = to_u32(dw.stride, "depthwise stride")?;
+        (params.pad_top, params.pad_left) = (pad_top, pad_left);
+        params.dw_w_off = to_u32(dw.weight_offset, "depthwise weight offset")?;
+        params.dw_b_off = to_u32(dw.bias_offset, "depthwise bias offset")?;
+        Ok(())
     }
 
     /// Checks a pooled gate's buffers and shapes and writes its part of the parameters.
@@ -529,6 +591,73 @@ mod tests {
                 (&expected, out_sums, frames),
                 &what,
             );
+        }
+    }
+
+    /// A computed as the depthwise of `a` (odd sizes, strides 1 and 2, its add as plus, two
+    /// frames) against cpu::depthwise_conv2d then cpu::matmul.
+    #[test]
+    fn depthwise_computed_a_matches_cpu() {
+        use crate::tensor::Shape;
+        let Some((gpu, kernels)) = gpu() else { return };
+        for (case, &(input, kernel, stride, n)) in [
+            (Shape::new(7, 5, 6), 3, 2, 5),
+            (Shape::new(9, 8, 19), 3, 1, 33),
+            (Shape::new(6, 6, 4), 5, 1, 2),
+            (Shape::new(32, 32, 24), 3, 1, 16),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let (frames, seed, k) = (2, 40 * case as u64, input.channels);
+            let xs = tensors(input, frames, seed);
+            let (dw_w, dw_b) = (random(kernel * kernel * k, seed + 1), random(k, seed + 2));
+            let dws: Vec<_> = xs
+                .iter()
+                .map(|x| {
+                    cpu::map(
+                        &cpu::depthwise_conv2d(x, &dw_w, &dw_b, kernel, stride),
+                        cpu::relu,
+                    )
+                })
+                .collect();
+            let mid = dws[0].shape;
+            let m = frames * mid.pixels();
+            let (b, bias, plus) = (
+                random(k * n, seed + 3),
+                random(n, seed + 4),
+                random(m * k, seed + 5),
+            );
+            let a: Vec<f32> = concat(&dws).iter().zip(&plus).map(|(d, p)| d + p).collect();
+            let expected: Vec<f32> = cpu::matmul(&a, &b, m, k, n)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + bias[i % n])
+                .collect();
+            let mut packed = b.clone();
+            packed.extend(&dw_w);
+            packed.extend(&dw_b);
+            let [gx, gb, gbias, gplus] = upload_all(gpu, [&concat(&xs), &packed, &bias, &plus]);
+            let out = gpu.storage("out", m * n);
+            let op = Matmul {
+                bias: Some(&gbias),
+                plus: Some(MatmulPlus {
+                    buffer: &gplus,
+                    half: None,
+                }),
+                depthwise: Some(DepthwiseA {
+                    input,
+                    kernel,
+                    stride,
+                    act: Activation::Relu,
+                    weight_offset: k * n,
+                    bias_offset: k * n + dw_w.len(),
+                }),
+                frames,
+                ..Matmul::new(&gx, &gb, &out, m, k, n)
+            };
+            let what = format!("depthwise {input} k{kernel} s{stride} -> matmul n{n}");
+            run_and_check(gpu, op.bind(gpu, kernels), &out, &expected, 1e-5, &what);
         }
     }
 

@@ -11,6 +11,7 @@ mod fold_scale;
 mod fold_sum;
 mod gate_into_reader;
 mod project_first;
+mod separable;
 mod upsample_into_loads;
 
 pub use arena::arena_layout;
@@ -57,6 +58,10 @@ pub const FUSIONS: &[(&str, Pass)] = &[
     (
         "x2 upsampling into its readers' loads",
         upsample_into_loads::upsample_into_loads,
+    ),
+    (
+        "depthwise into its 1x1's loads",
+        separable::depthwise_into_pointwise,
     ),
 ];
 
@@ -193,7 +198,7 @@ mod tests {
             assert!(r.rewrites > 0, "{} found nothing to do", r.pass);
         }
         assert_eq!(original.nodes.len(), 56);
-        assert_eq!(rewritten.nodes.len(), 36);
+        assert_eq!(rewritten.nodes.len(), 32);
         assert!(rewritten.macs() < original.macs() * 9 / 10);
         assert_same_output(&original, &rewritten, 1e-5);
         // Idempotent: a second run finds nothing more.

@@ -34,6 +34,17 @@ pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<Lay
             };
             vec![upload(layer, &packed)]
         }
+        // The depthwise's weight and bias after the 1x1's: what ops::DepthwiseA reads.
+        Op::Separable {
+            depthwise,
+            pointwise,
+            ..
+        } => {
+            let mut packed = pointwise.weight_in_out();
+            packed.extend(&depthwise.weight);
+            packed.extend(&depthwise.bias);
+            vec![upload(pointwise, &packed)]
+        }
         _ => op.layers().iter().map(|l| upload(l, &l.weight)).collect(),
     }
 }
@@ -64,7 +75,9 @@ pub(super) fn pooled_values(network: &Network) -> Vec<bool> {
 pub(super) fn sums_of(network: &Network, v: Value) -> Result<Sums> {
     let shape = network.shape(v);
     match v.0.checked_sub(1).map(|i| &network.nodes[i].op) {
-        Some(Op::Pointwise { .. }) => Ok(ops::Matmul::sums(shape.pixels(), shape.channels)),
+        Some(Op::Pointwise { .. } | Op::Separable { .. }) => {
+            Ok(ops::Matmul::sums(shape.pixels(), shape.channels))
+        }
         Some(Op::Conv2d { .. } | Op::Depthwise { .. }) => {
             Ok(Sums::windowed(shape.pixels(), shape.channels))
         }
@@ -152,7 +165,7 @@ pub(super) fn bind_node<'a>(
 ) -> Result<Dispatch> {
     let poolable = matches!(
         node.op,
-        Op::Pointwise { .. } | Op::Conv2d { .. } | Op::Depthwise { .. }
+        Op::Pointwise { .. } | Op::Separable { .. } | Op::Conv2d { .. } | Op::Depthwise { .. }
     );
     if pool && !poolable {
         return Err(Error::InvalidInput(format!(
@@ -295,6 +308,43 @@ pub(super) fn bind_node<'a>(
             frames,
         }
         .bind(gpu, kernels),
+        Op::Separable {
+            input,
+            depthwise,
+            stride,
+            mid,
+            pointwise,
+        } => {
+            let s = network.shape(*input);
+            let b_len = pointwise.weight.len();
+            ops::Matmul {
+                bias: Some(&layers[0].bias),
+                plus: mid.add.map(|a| ops::MatmulPlus {
+                    buffer: buffer(a),
+                    half: None,
+                }),
+                depthwise: Some(ops::DepthwiseA {
+                    input: s,
+                    kernel: depthwise.kernel,
+                    stride: *stride,
+                    act: mid.act,
+                    weight_offset: b_len,
+                    bias_offset: b_len + depthwise.weight.len(),
+                }),
+                epilogue,
+                frames,
+                pool,
+                ..ops::Matmul::new(
+                    buffer(*input),
+                    &layers[0].weight,
+                    out,
+                    frames * node.shape.pixels(),
+                    s.channels,
+                    node.shape.channels,
+                )
+            }
+            .bind(gpu, kernels)
+        }
         Op::TransposedConv2x2 { input, .. } => ops::TransposedConv2x2 {
             input: buffer(*input),
             input_shape: network.shape(*input),
