@@ -12,10 +12,11 @@
 //   `plus`): mean, FC (-> relu -> FC) -> sigmoid, the FC parameters in `b` after B.
 // - plus_mode 1: plus is [m, k]. 2: plus is the half-resolution [plus_h, plus_w, k] tensor,
 //   upsampled x2 bilinearly as it is loaded (C's rows are the pixels of `width`-wide frames).
-// - a_mode 1 (a depthwise-separable convolution): A is not stored but computed as it is loaded,
-//   act(depthwise KxK of `a`, [frames, in_h, in_w, k], SAME padding) with its weights [K, K, k]
-//   and bias in `b` after B; the depthwise's add comes in as plus (plus_mode 1). C's rows are
-//   the pixels of `width`-wide frames.
+// - a_mode 1 and 2: A is not stored but computed as it is loaded, act(op(a)) with the op's
+//   weights and bias in `b` after B (pro_w_off, pro_b_off): 1 a depthwise KxK of `a`
+//   ([frames, in_h, in_w, k], SAME padding, weights [K, K, k]; C's rows are the pixels of
+//   `width`-wide frames), a depthwise-separable convolution whose add comes in as plus; 2 a 1x1
+//   of `a` ([m, in_c], weights [in_c, k]), two 1x1s back to back.
 // - pool: after C, the per-channel sums of each 32-row tile of C (ops/sums.rs), for a gate
 //   pooled downstream.
 
@@ -26,9 +27,10 @@ struct Params {
     plus_w: u32, src_c: u32, src_groups: u32, src_pixels: u32,
     src_off: u32, plus_groups: u32, plus_pixels: u32, plus_off: u32,
     fc_layers: u32, hidden: u32, w1_off: u32, b1_off: u32,
-    w2_off: u32, b2_off: u32, a_mode: u32, dw_act: u32,
+    w2_off: u32, b2_off: u32, a_mode: u32, pro_act: u32,
     in_h: u32, in_w: u32, dw_kernel: u32, dw_stride: u32,
-    pad_top: u32, pad_left: u32, dw_w_off: u32, dw_b_off: u32,
+    pad_top: u32, pad_left: u32, pro_w_off: u32, pro_b_off: u32,
+    in_c: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -121,18 +123,27 @@ fn depthwise_a(row: u32, c: u32) -> f32 {
     let oy = px / p.width;
     let ox = px % p.width;
     let base = frame * p.in_h * p.in_w * p.k;
-    var sum = f32(b[p.dw_b_off + c]);
+    var sum = f32(b[p.pro_b_off + c]);
     for (var ky = 0u; ky < p.dw_kernel; ky++) {
         let iy = window_tap(oy, ky, p.dw_stride, p.pad_top, p.in_h);
         if (iy < 0) { continue; }
         for (var kx = 0u; kx < p.dw_kernel; kx++) {
             let ix = window_tap(ox, kx, p.dw_stride, p.pad_left, p.in_w);
             if (ix < 0) { continue; }
-            let w = f32(b[p.dw_w_off + (ky * p.dw_kernel + kx) * p.k + c]);
+            let w = f32(b[p.pro_w_off + (ky * p.dw_kernel + kx) * p.k + c]);
             sum += a[base + (u32(iy) * p.in_w + u32(ix)) * p.k + c] * w;
         }
     }
-    return activate(sum, p.dw_act);
+    return activate(sum, p.pro_act);
+}
+
+// A[row, c] of two 1x1s back to back (a_mode 2): the first at that pixel.
+fn pointwise_a(row: u32, c: u32) -> f32 {
+    var sum = f32(b[p.pro_b_off + c]);
+    for (var j = 0u; j < p.in_c; j++) {
+        sum += a[row * p.in_c + j] * f32(b[p.pro_w_off + j * p.k + c]);
+    }
+    return activate(sum, p.pro_act);
 }
 
 @compute @workgroup_size(8, 8)
@@ -150,10 +161,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             let c = i % TILE_K;
             var v = 0.0;
             if (row0 + r < p.m && k0 + c < p.k) {
-                if (p.a_mode == 1u) {
-                    v = depthwise_a(row0 + r, k0 + c);
-                } else {
-                    v = a[(row0 + r) * p.k + k0 + c];
+                switch p.a_mode {
+                    case 1u: { v = depthwise_a(row0 + r, k0 + c); }
+                    case 2u: { v = pointwise_a(row0 + r, k0 + c); }
+                    default: { v = a[(row0 + r) * p.k + k0 + c]; }
                 }
                 if (p.gate_mode == 1u) { v *= gate[((row0 + r) / p.frame_rows) * p.k + k0 + c]; }
                 if (p.gate_mode == 2u) { v *= gate_k[k0 + c]; }

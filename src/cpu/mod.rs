@@ -24,7 +24,7 @@ pub use resize::{bilinear_taps, resize_bilinear};
 pub use softmax::softmax;
 
 use crate::error::Result;
-use crate::network::{Gate, Network, Node, Op, Value, check_input};
+use crate::network::{Gate, Network, Node, Op, Prologue, Value, check_input};
 use crate::tensor::Tensor;
 
 /// The network on the CPU reference. `input` is the 256x256x3 image in [0, 1]; returns the
@@ -52,10 +52,24 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
         } => conv2d(v(input), &layer.weight, &layer.bias, layer.kernel, *stride),
         Op::Pointwise {
             input,
+            prologue,
             gate,
             plus,
             layer,
         } => {
+            // The input as loaded: the value, or its producer's op run here.
+            let x = match prologue {
+                None => v(input).clone(),
+                Some(Prologue::Depthwise { layer, stride, act }) => {
+                    let (w, b) = (&layer.weight, &layer.bias);
+                    let dw = depthwise_conv2d(v(input), w, b, layer.kernel, *stride);
+                    map(&dw, |x| act.apply(x))
+                }
+                Some(Prologue::Pointwise { layer, act }) => {
+                    let pw = pointwise_conv(v(input), &layer.weight, &layer.bias);
+                    map(&pw, |x| act.apply(x))
+                }
+            };
             // The skip as loaded: the value itself, or its x2 upsampling.
             let plus = plus.map(|p| {
                 let s = v(&p.value).shape;
@@ -75,11 +89,13 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
                     _ => channel_gate(v(input), layers),
                 },
             });
-            let gated = gate.map(|g| mul_channels(v(input), &g));
-            let x = gated.as_ref().unwrap_or(v(input));
+            let x = match gate {
+                Some(g) => mul_channels(&x, &g),
+                None => x,
+            };
             match plus {
-                Some(p) => pointwise_conv(&add(x, &p), &layer.weight, &layer.bias),
-                None => pointwise_conv(x, &layer.weight, &layer.bias),
+                Some(p) => pointwise_conv(&add(&x, &p), &layer.weight, &layer.bias),
+                None => pointwise_conv(&x, &layer.weight, &layer.bias),
             }
         }
         Op::Depthwise {
@@ -103,27 +119,6 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
         }
         Op::TransposedConv2x2 { input, layer } => {
             transposed_conv2x2(v(input), &layer.weight, &layer.bias)
-        }
-        Op::Separable {
-            input,
-            depthwise,
-            stride,
-            mid,
-            pointwise,
-        } => {
-            let dw = depthwise_conv2d(
-                v(input),
-                &depthwise.weight,
-                &depthwise.bias,
-                depthwise.kernel,
-                *stride,
-            );
-            let dw = map(&dw, |x| mid.act.apply(x));
-            let dw = match mid.add {
-                Some(a) => add(&dw, v(&a)),
-                None => dw,
-            };
-            pointwise_conv(&dw, &pointwise.weight, &pointwise.bias)
         }
     };
     let out = map(&raw, |x| node.epilogue.act.apply(x));

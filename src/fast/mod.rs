@@ -11,7 +11,9 @@ mod misc;
 mod par;
 
 use crate::error::Result;
-use crate::network::{Epilogue, Gate, Network, Node, OUTPUT, Op, Value, check_input, check_output};
+use crate::network::{
+    Epilogue, Gate, Network, Node, OUTPUT, Op, Prologue, Value, check_input, check_output,
+};
 use crate::passes::{self, PassReport};
 use crate::tensor::{Shape, Tensor};
 use conv::{Conv2d, Window};
@@ -160,12 +162,30 @@ fn pack(node: &Node) -> Packed {
         Op::Conv2d { layer, .. } => {
             Packed::Conv2d(Conv2d::pack(&layer.weight, &layer.bias, layer.kernel))
         }
-        Op::Pointwise { layer, .. }
-        | Op::Separable {
-            pointwise: layer, ..
-        } => Packed::Pointwise(Pointwise::pack(layer)),
+        Op::Pointwise { layer, .. } => Packed::Pointwise(Pointwise::pack(layer)),
         _ => Packed::AsIs,
     }
+}
+
+/// A fused producer (`Prologue`) run on its own: the 1x1's input, at its resolution.
+fn run_prologue(prologue: &Prologue, input: Shape, x: &[f32], node: &Node) -> Vec<f32> {
+    let c = prologue.layer().bias.len();
+    let mut out = vec![0.0; node.shape.pixels() * c];
+    match prologue {
+        Prologue::Depthwise { layer, stride, act } => {
+            let window = Window {
+                input,
+                kernel: layer.kernel,
+                stride: *stride,
+            };
+            let (w, b) = (&layer.weight, &layer.bias);
+            conv::depthwise(window, x, w, b, &mut out, Epilogue::act(*act));
+        }
+        Prologue::Pointwise { layer, act } => {
+            Pointwise::pack(layer).run(x, &mut out, Epilogue::act(*act))
+        }
+    }
+    out
 }
 
 /// One node into `out`, reading values through `value`. The one `match` over [`Op`] of this
@@ -197,14 +217,23 @@ fn eval<'a>(
         }
         (
             Op::Pointwise {
-                input, gate, plus, ..
+                input,
+                prologue,
+                gate,
+                plus,
+                ..
             },
             Packed::Pointwise(pw),
         ) => {
-            let x = value(*input);
-            let c = network.shape(*input).channels;
-            // The GPU's fusions (passes::GPU_FUSIONS), which this engine's pass list leaves
-            // out: materialised here so any graph runs (tests feed them).
+            // The GPU's fusions (passes::FUSIONS), which this engine's pass list leaves out:
+            // materialised here so any graph runs (tests feed them).
+            let computed = prologue
+                .as_ref()
+                .map(|p| run_prologue(p, network.shape(*input), value(*input), node));
+            let x = computed.as_deref().unwrap_or(value(*input));
+            let c = prologue
+                .as_ref()
+                .map_or(network.shape(*input).channels, |p| p.layer().bias.len());
             let upsampled = plus.filter(|p| p.upsampled).map(|p| {
                 let s = network.shape(p.value);
                 let mut up = vec![0.0; 4 * s.len()];
@@ -235,7 +264,16 @@ fn eval<'a>(
                 (None, g) => g.as_ref().map(|g| value(g.value())),
             };
             if gate.is_some() || plus.is_some() {
-                let a = &mut scratch[..x.len()];
+                // The scratch fits every gated input of this engine's graph; a fused one (in
+                // tests) may be larger.
+                let mut larger = Vec::new();
+                let a = match scratch.get_mut(..x.len()) {
+                    Some(a) => a,
+                    None => {
+                        larger.resize(x.len(), 0.0);
+                        &mut larger
+                    }
+                };
                 matmul::gated(x, c, gate, plus, a);
                 pw.run(a, out, epilogue)
             } else {
@@ -294,32 +332,7 @@ fn eval<'a>(
             out,
             epilogue,
         ),
-        (
-            Op::Separable {
-                input,
-                depthwise,
-                stride,
-                mid,
-                ..
-            },
-            Packed::Pointwise(pw),
-        ) => {
-            // A GPU fusion (passes::FUSIONS), materialised: the depthwise, then the 1x1.
-            let window = Window {
-                input: network.shape(*input),
-                kernel: depthwise.kernel,
-                stride: *stride,
-            };
-            let mid_shape = Shape::new(node.shape.height, node.shape.width, window.input.channels);
-            let mut dw = vec![0.0; mid_shape.len()];
-            let (weight, bias) = (&depthwise.weight, &depthwise.bias);
-            let mid = mid.map(value);
-            conv::depthwise(window, value(*input), weight, bias, &mut dw, mid);
-            pw.run(&dw, out, epilogue)
-        }
-        (Op::Conv2d { .. } | Op::Pointwise { .. } | Op::Separable { .. }, _) => {
-            unreachable!("packed at build")
-        }
+        (Op::Conv2d { .. } | Op::Pointwise { .. }, _) => unreachable!("packed at build"),
     }
 }
 

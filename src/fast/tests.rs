@@ -123,7 +123,7 @@ fn graph(shapes: &[Shape], node: Node) -> Network {
     Network { nodes }
 }
 
-use crate::network::{Activation, Epilogue, Gate, Plus};
+use crate::network::{Activation, Epilogue, Gate, Plus, Prologue};
 use crate::tensor::Shape;
 
 /// Odd shapes (channels not a multiple of 8, padding on every side, single pixels) for every
@@ -199,6 +199,7 @@ fn odd_shapes() {
         let out = Shape::new(input.height, input.width, cout);
         let op = Op::Pointwise {
             input: Value(1),
+            prologue: None,
             gate: Some(Gate::Value(Value(2))),
             plus: Some(Plus::of(Value(3))),
             layer: layer(cout * input.channels, cout, 30 + i as u64),
@@ -213,6 +214,7 @@ fn odd_shapes() {
         ));
         let plain = Op::Pointwise {
             input: Value(1),
+            prologue: None,
             gate: None,
             plus: None,
             layer: layer(cout * input.channels, cout, 35 + i as u64),
@@ -236,6 +238,7 @@ fn odd_shapes() {
         let c = half.channels;
         let op = Op::Pointwise {
             input: Value(1),
+            prologue: None,
             gate: Some(Gate::Pooled {
                 input: Value(1),
                 with_plus: true,
@@ -259,6 +262,7 @@ fn odd_shapes() {
         let other = Shape::new(2, 3, 6);
         let op = Op::Pointwise {
             input: Value(1),
+            prologue: None,
             gate: Some(Gate::Pooled {
                 input: Value(2),
                 with_plus: false,
@@ -286,15 +290,20 @@ fn odd_shapes() {
         let (h, w) = (input.height.div_ceil(stride), input.width.div_ceil(stride));
         let mid = Shape::new(h, w, input.channels);
         let c = input.channels;
-        let op = Op::Separable {
+        // A depthwise prologue with its add as the skip, then a 1x1 prologue under a gate.
+        let op = Op::Pointwise {
             input: Value(1),
-            depthwise: crate::network::Layer {
-                kernel: k,
-                ..layer(k * k * c, c, 70 + i as u64)
-            },
-            stride,
-            mid: act_add(Activation::Relu, Some(Value(2))),
-            pointwise: layer(cout * c, cout, 72 + i as u64),
+            prologue: Some(Prologue::Depthwise {
+                layer: crate::network::Layer {
+                    kernel: k,
+                    ..layer(k * k * c, c, 70 + i as u64)
+                },
+                stride,
+                act: Activation::Relu,
+            }),
+            gate: None,
+            plus: Some(Plus::of(Value(2))),
+            layer: layer(cout * c, cout, 72 + i as u64),
         };
         let out = Shape::new(mid.height, mid.width, cout);
         cases.push(graph(
@@ -303,6 +312,24 @@ fn odd_shapes() {
                 op,
                 epilogue: act_add(Activation::HardSwish, None),
                 shape: out,
+            },
+        ));
+        let op = Op::Pointwise {
+            input: Value(1),
+            prologue: Some(Prologue::Pointwise {
+                layer: layer(cout * c, cout, 74 + i as u64),
+                act: Activation::Relu,
+            }),
+            gate: Some(Gate::Value(Value(2))),
+            plus: None,
+            layer: layer(2 * cout, 2, 76 + i as u64),
+        };
+        cases.push(graph(
+            &[input, Shape::new(1, 1, cout)],
+            Node {
+                op,
+                epilogue: Epilogue::default(),
+                shape: Shape::new(input.height, input.width, 2),
             },
         ));
     }

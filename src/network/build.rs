@@ -171,6 +171,7 @@ impl Builder<'_> {
         self.push(
             Op::Pointwise {
                 input: x,
+                prologue: None,
                 gate: gate.map(Gate::Value),
                 plus: None,
                 layer,

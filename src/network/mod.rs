@@ -147,6 +147,36 @@ impl Plus {
     }
 }
 
+/// A 1x1 convolution's input computed as it is loaded, never stored: `act(op(input))` for the op
+/// that produced it, at the 1x1's resolution (the GPU computes it in the matmul's tile loads).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Prologue {
+    /// A depthwise KxK convolution, SAME padding (a depthwise-separable convolution).
+    Depthwise {
+        layer: Layer,
+        stride: usize,
+        act: Activation,
+    },
+    /// Another 1x1 convolution (two back to back).
+    Pointwise { layer: Layer, act: Activation },
+}
+
+impl Prologue {
+    pub fn layer(&self) -> &Layer {
+        match self {
+            Prologue::Depthwise { layer, .. } | Prologue::Pointwise { layer, .. } => layer,
+        }
+    }
+
+    /// Multiply-accumulates per output pixel.
+    fn macs_per_pixel(&self) -> u64 {
+        match self {
+            Prologue::Depthwise { layer, .. } => layer.weight.len() as u64,
+            Prologue::Pointwise { layer, .. } => layer.weight.len() as u64,
+        }
+    }
+}
+
 /// Where a 1x1 convolution's per-channel input gate (a squeeze-excite gate) comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Gate {
@@ -184,11 +214,13 @@ pub enum Op {
         layer: Layer,
         stride: usize,
     },
-    /// 1x1 convolution, i.e. a matmul [pixels, in] x [in, out], of `input * gate + plus`: the
-    /// optional per-channel `gate` (a squeeze-excite gate) and `plus` (a skip of the input's
-    /// shape) are folded into the matmul's loads.
+    /// 1x1 convolution, i.e. a matmul [pixels, in] x [in, out], of `x * gate + plus` where x is
+    /// `input`, or `prologue(input)` when its producer is fused in: the optional per-channel
+    /// `gate` (a squeeze-excite gate) and `plus` (a skip of x's shape) are folded into the
+    /// matmul's loads.
     Pointwise {
         input: Value,
+        prologue: Option<Prologue>,
         gate: Option<Gate>,
         plus: Option<Plus>,
         layer: Layer,
@@ -214,38 +246,32 @@ pub enum Op {
     Upsample2x { input: Value },
     /// 2x2 transposed convolution, stride 2 (the segmentation head).
     TransposedConv2x2 { input: Value, layer: Layer },
-    /// A depthwise KxK convolution (SAME padding) whose result, after `mid` (`act(dw) + add`),
-    /// feeds a 1x1 convolution straight away: a depthwise-separable convolution, the depthwise's
-    /// output never stored (the GPU computes it as the 1x1 loads it).
-    Separable {
-        input: Value,
-        depthwise: Layer,
-        stride: usize,
-        mid: Epilogue,
-        pointwise: Layer,
-    },
 }
 
 impl Op {
     /// The layers whose parameters this op reads, in order (none for the element-wise ops); a
-    /// 1x1 convolution's own layer comes before its pooled gate's.
+    /// 1x1 convolution's own layer comes first, then its prologue's, then its pooled gate's.
     pub fn layers(&self) -> Vec<&Layer> {
         match self {
             Op::Pointwise {
                 layer,
-                gate: Some(Gate::Pooled { layers, .. }),
+                prologue,
+                gate,
                 ..
-            } => std::iter::once(layer).chain(layers).collect(),
+            } => {
+                let gate = match gate {
+                    Some(Gate::Pooled { layers, .. }) => layers.as_slice(),
+                    _ => &[],
+                };
+                std::iter::once(layer)
+                    .chain(prologue.as_ref().map(Prologue::layer))
+                    .chain(gate)
+                    .collect()
+            }
             Op::Conv2d { layer, .. }
-            | Op::Pointwise { layer, .. }
             | Op::Depthwise { layer, .. }
             | Op::TransposedConv2x2 { layer, .. } => vec![layer],
             Op::ChannelGate { layers, .. } => layers.iter().collect(),
-            Op::Separable {
-                depthwise,
-                pointwise,
-                ..
-            } => vec![pointwise, depthwise],
             Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => vec![],
         }
     }
@@ -266,9 +292,6 @@ impl Op {
                 .chain(plus.as_mut().map(|p| &mut p.value))
                 .collect(),
             Op::ScaleChannels { input, gate } => vec![input, gate],
-            Op::Separable { input, mid, .. } => {
-                std::iter::once(input).chain(mid.add.as_mut()).collect()
-            }
         }
     }
 
@@ -288,7 +311,6 @@ impl Op {
                 .chain(plus.map(|p| p.value))
                 .collect(),
             Op::ScaleChannels { input, gate } => vec![*input, *gate],
-            Op::Separable { input, mid, .. } => std::iter::once(*input).chain(mid.add).collect(),
         }
     }
 }
@@ -310,12 +332,21 @@ impl Node {
     pub fn macs(&self) -> u64 {
         let fc = |layers: &[Layer]| layers.iter().map(|l| l.weight.len() as u64).sum::<u64>();
         match &self.op {
-            Op::Pointwise { layer, gate, .. } => {
+            Op::Pointwise {
+                layer,
+                prologue,
+                gate,
+                ..
+            } => {
                 let gate = match gate {
                     Some(Gate::Pooled { layers, .. }) => fc(layers),
                     _ => 0,
                 };
-                (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64 + gate
+                let pixels = self.shape.pixels() as u64;
+                let prologue = prologue.as_ref().map_or(0, |p| pixels * p.macs_per_pixel());
+                (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64
+                    + prologue
+                    + gate
             }
             Op::Conv2d { layer, .. } | Op::Depthwise { layer, .. } => {
                 (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64
@@ -325,16 +356,6 @@ impl Node {
                 (self.shape.len() * (layer.weight.len() / layer.bias.len() / 4)) as u64
             }
             Op::ChannelGate { layers, .. } => fc(layers),
-            // The depthwise runs at the pointwise's resolution (every call site's shape).
-            Op::Separable {
-                depthwise,
-                pointwise,
-                ..
-            } => {
-                let pixels = self.shape.pixels() as u64;
-                let taps = depthwise.kernel * depthwise.kernel * depthwise.bias.len();
-                pixels * (taps + pointwise.weight.len()) as u64
-            }
             Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => 0,
         }
     }
@@ -352,7 +373,19 @@ impl Node {
     pub fn label(&self) -> String {
         let kind = match &self.op {
             Op::Conv2d { .. } => "conv2d",
-            Op::Pointwise { gate, plus, .. } => {
+            Op::Pointwise {
+                prologue,
+                gate,
+                plus,
+                ..
+            } => {
+                let prologue = match prologue {
+                    Some(Prologue::Depthwise { layer, stride, .. }) => {
+                        format!("depthwise {0}x{0}/s{stride}+", layer.kernel)
+                    }
+                    Some(Prologue::Pointwise { .. }) => "pointwise+".into(),
+                    None => String::new(),
+                };
                 let gate = match gate {
                     Some(Gate::Value(_)) => "+gate",
                     Some(Gate::Pooled { .. }) => "+pooled gate",
@@ -365,7 +398,7 @@ impl Node {
                     Some(_) => "+skip",
                     None => "",
                 };
-                return format!("pointwise{gate}{plus} {}", self.shape);
+                return format!("{prologue}pointwise{gate}{plus} {}", self.shape);
             }
             Op::Depthwise { layer, stride, .. } => {
                 return format!("depthwise {0}x{0}/s{stride} {1}", layer.kernel, self.shape);
@@ -376,12 +409,6 @@ impl Node {
             Op::Identity { .. } => "add",
             Op::Upsample2x { .. } => "upsample",
             Op::TransposedConv2x2 { .. } => "transposed",
-            Op::Separable {
-                depthwise, stride, ..
-            } => {
-                let k = depthwise.kernel;
-                return format!("depthwise {k}x{k}/s{stride} + pointwise {}", self.shape);
-            }
         };
         format!("{kind} {}", self.shape)
     }

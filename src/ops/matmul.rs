@@ -41,15 +41,17 @@ struct Params {
     hidden: u32,
     fc_offsets: [u32; 4],
     a_mode: u32,
-    dw_act: u32,
+    pro_act: u32,
     in_h: u32,
     in_w: u32,
     dw_kernel: u32,
     dw_stride: u32,
     pad_top: u32,
     pad_left: u32,
-    dw_w_off: u32,
-    dw_b_off: u32,
+    pro_w_off: u32,
+    pro_b_off: u32,
+    in_c: u32,
+    _pad: [u32; 3],
 }
 
 /// Output tile edge of one workgroup (see the kernel): also the rows per group of C's sums.
@@ -126,18 +128,27 @@ pub struct MatmulPlus<'a> {
     pub half: Option<(usize, usize)>,
 }
 
-/// A computed as it is loaded: `act(depthwise KxK of a)` (SAME padding), for a
-/// depthwise-separable convolution; `a` then holds frames of `input` and the depthwise's weights
-/// [K, K, k] and bias lie in B's buffer at `weight_offset` and `bias_offset` (parameters). Its
-/// add, if any, is the matmul's `plus`.
+/// A computed as it is loaded, `act(op(a))`, its weights and bias in B's buffer at
+/// `weight_offset` and `bias_offset` (parameters): a fused producer (`network::Prologue`).
 #[derive(Clone, Copy, Debug)]
-pub struct DepthwiseA {
-    pub input: Shape,
-    pub kernel: usize,
-    pub stride: usize,
+pub struct ComputedA {
+    pub op: ComputedOp,
     pub act: Activation,
     pub weight_offset: usize,
     pub bias_offset: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum ComputedOp {
+    /// A depthwise KxK convolution (SAME padding) of frames of `input` (k channels), weights
+    /// [K, K, k]: a depthwise-separable convolution.
+    Depthwise {
+        input: Shape,
+        kernel: usize,
+        stride: usize,
+    },
+    /// A 1x1 convolution of `channels`-channel pixels, weights [channels, k].
+    Pointwise { channels: usize },
 }
 
 pub struct Matmul<'a> {
@@ -152,8 +163,8 @@ pub struct Matmul<'a> {
     pub gate: Option<MatmulGate<'a>>,
     /// Added to A after the gate (a skip folded into the loads).
     pub plus: Option<MatmulPlus<'a>>,
-    /// A is a depthwise convolution of `a`, computed as it is loaded.
-    pub depthwise: Option<DepthwiseA>,
+    /// A is computed from `a` as it is loaded.
+    pub computed: Option<ComputedA>,
     /// Frames the m rows split into evenly; each has its own gate (k values).
     pub frames: usize,
     /// Also write C's per-channel sums after it ([`Matmul::sums`]).
@@ -181,7 +192,7 @@ impl<'a> Matmul<'a> {
             bias: None,
             gate: None,
             plus: None,
-            depthwise: None,
+            computed: None,
             frames: 1,
             pool: false,
             epilogue: Epilogue::default(),
@@ -230,9 +241,9 @@ impl<'a> Matmul<'a> {
             pool: self.pool as u32,
             ..Params::default()
         };
-        match self.depthwise {
+        match self.computed {
             None => check(self.a, m * k, "matmul A")?,
-            Some(dw) => self.depthwise_a(kernels, &dw, &mut params)?,
+            Some(computed) => self.computed_a(kernels, &computed, &mut params)?,
         }
         let plus = match self.plus {
             None => &gpu.empty,
@@ -283,33 +294,48 @@ impl<'a> Matmul<'a> {
     }
 
     /// Checks a computed A's input and weights and writes its part of the parameters.
-    fn depthwise_a(&self, kernels: &Kernels, dw: &DepthwiseA, params: &mut Params) -> Result<()> {
-        let (s, k) = (dw.input, self.k);
-        let (out, pad_top, pad_left) = same_geometry(s, dw.kernel, dw.stride, k)?;
-        if s.channels != k || out.pixels() * self.frames != self.m {
-            return Err(Error::InvalidInput(format!(
-                "matmul: a depthwise of {s} (k{} s{}) does not give {} rows of {k}",
-                dw.kernel, dw.stride, self.m
-            )));
-        }
-        check(self.a, self.frames * s.len(), "matmul depthwise input")?;
-        let taps = dw.kernel * dw.kernel * k;
+    fn computed_a(&self, kernels: &Kernels, a: &ComputedA, params: &mut Params) -> Result<()> {
+        let (k, frames) = (self.k, self.frames);
+        let weights = match a.op {
+            ComputedOp::Depthwise {
+                input: s,
+                kernel,
+                stride,
+            } => {
+                let (out, pad_top, pad_left) = same_geometry(s, kernel, stride, k)?;
+                if s.channels != k || out.pixels() * frames != self.m {
+                    return Err(Error::InvalidInput(format!(
+                        "matmul: a depthwise of {s} (k{kernel} s{stride}) does not give {} rows \
+                         of {k}",
+                        self.m
+                    )));
+                }
+                check(self.a, frames * s.len(), "matmul depthwise input")?;
+                params.a_mode = 1;
+                params.width = to_u32(out.width, "width")?;
+                (params.in_h, params.in_w) = (s.height as u32, s.width as u32);
+                params.dw_kernel = to_u32(kernel, "depthwise kernel")?;
+                params.dw_stride = to_u32(stride, "depthwise stride")?;
+                (params.pad_top, params.pad_left) = (pad_top, pad_left);
+                kernel * kernel * k
+            }
+            ComputedOp::Pointwise { channels } => {
+                check(self.a, self.m * channels, "matmul 1x1 input")?;
+                params.a_mode = 2;
+                params.in_c = to_u32(channels, "1x1 input channels")?;
+                channels * k
+            }
+        };
         check_params(
             kernels,
             self.b,
-            dw.weight_offset + taps,
-            "matmul depthwise weight",
+            a.weight_offset + weights,
+            "matmul computed A weight",
         )?;
-        check_params(kernels, self.b, dw.bias_offset + k, "matmul depthwise bias")?;
-        params.a_mode = 1;
-        params.dw_act = dw.act as u32;
-        params.width = to_u32(out.width, "width")?;
-        (params.in_h, params.in_w) = (to_u32(s.height, "in h")?, to_u32(s.width, "in w")?);
-        params.dw_kernel = to_u32(dw.kernel, "depthwise kernel")?;
-        params.dw_stride = to_u32(dw.stride, "depthwise stride")?;
-        (params.pad_top, params.pad_left) = (pad_top, pad_left);
-        params.dw_w_off = to_u32(dw.weight_offset, "depthwise weight offset")?;
-        params.dw_b_off = to_u32(dw.bias_offset, "depthwise bias offset")?;
+        check_params(kernels, self.b, a.bias_offset + k, "matmul computed A bias")?;
+        params.pro_act = a.act as u32;
+        params.pro_w_off = to_u32(a.weight_offset, "computed A weight offset")?;
+        params.pro_b_off = to_u32(a.bias_offset, "computed A bias offset")?;
         Ok(())
     }
 
@@ -645,10 +671,12 @@ mod tests {
                     buffer: &gplus,
                     half: None,
                 }),
-                depthwise: Some(DepthwiseA {
-                    input,
-                    kernel,
-                    stride,
+                computed: Some(ComputedA {
+                    op: ComputedOp::Depthwise {
+                        input,
+                        kernel,
+                        stride,
+                    },
                     act: Activation::Relu,
                     weight_offset: k * n,
                     bias_offset: k * n + dw_w.len(),
@@ -657,6 +685,41 @@ mod tests {
                 ..Matmul::new(&gx, &gb, &out, m, k, n)
             };
             let what = format!("depthwise {input} k{kernel} s{stride} -> matmul n{n}");
+            run_and_check(gpu, op.bind(gpu, kernels), &out, &expected, 1e-5, &what);
+        }
+    }
+
+    /// A computed as a first 1x1 (odd widths, a gate per frame) against two cpu::matmul calls.
+    #[test]
+    fn pointwise_computed_a_matches_cpu() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        for &(frames, rows, c, k, n) in &[(1, 37, 5, 7, 3), (2, 64, 32, 128, 24)] {
+            let m = frames * rows;
+            let (x, w1, b1) = (random(m * c, 1), random(c * k, 2), random(k, 3));
+            let (b, gate) = (random(k * n, 4), random(frames * k, 5));
+            let first: Vec<f32> = cpu::matmul(&x, &w1, m, c, k)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| cpu::relu(v + b1[i % k]) * gate[(i / k / rows) * k + i % k])
+                .collect();
+            let expected = cpu::matmul(&first, &b, m, k, n);
+            let mut packed = b.clone();
+            packed.extend(&w1);
+            packed.extend(&b1);
+            let [gx, gb, gg] = upload_all(gpu, [&x, &packed, &gate]);
+            let out = gpu.storage("out", m * n);
+            let op = Matmul {
+                gate: Some(MatmulGate::Buffer(&gg)),
+                computed: Some(ComputedA {
+                    op: ComputedOp::Pointwise { channels: c },
+                    act: Activation::Relu,
+                    weight_offset: k * n,
+                    bias_offset: k * n + c * k,
+                }),
+                frames,
+                ..Matmul::new(&gx, &gb, &out, m, k, n)
+            };
+            let what = format!("1x1 {c} -> {k} -> matmul {n}, {frames} frames");
             run_and_check(gpu, op.bind(gpu, kernels), &out, &expected, 1e-5, &what);
         }
     }

@@ -53,7 +53,7 @@ pub use downsample::Downsample;
 pub use elementwise::Elementwise;
 pub use guided::Guided;
 pub use kernels::{KERNEL_COUNT, Kernels, kernel_source};
-pub use matmul::{DepthwiseA, GateFc, Matmul, MatmulGate, MatmulPlus, PooledGate};
+pub use matmul::{ComputedA, ComputedOp, GateFc, Matmul, MatmulGate, MatmulPlus, PooledGate};
 pub use postprocess::MaskToLuma8;
 pub use preprocess::Preprocess;
 pub use resize::Resize;

@@ -39,7 +39,7 @@ fn foldable(net: &Network, i: usize) -> Option<(usize, Value, Value, Option<Valu
     let reader = &net.nodes[j];
     let reads_as_input = matches!(
         reader.op,
-        Op::Pointwise { input: v, gate: None, plus: None, .. } if v == Value(i + 1)
+        Op::Pointwise { input: v, prologue: None, gate: None, plus: None, .. } if v == Value(i + 1)
     );
     (reads_as_input && reader.epilogue.add != Some(Value(i + 1))).then_some((
         j,

@@ -10,8 +10,8 @@ mod arena;
 mod fold_scale;
 mod fold_sum;
 mod gate_into_reader;
+mod producer_into_loads;
 mod project_first;
-mod separable;
 mod upsample_into_loads;
 
 pub use arena::arena_layout;
@@ -61,7 +61,11 @@ pub const FUSIONS: &[(&str, Pass)] = &[
     ),
     (
         "depthwise into its 1x1's loads",
-        separable::depthwise_into_pointwise,
+        producer_into_loads::depthwise_into_pointwise,
+    ),
+    (
+        "1x1 into the next 1x1's loads",
+        producer_into_loads::pointwise_into_pointwise,
     ),
 ];
 
@@ -198,7 +202,7 @@ mod tests {
             assert!(r.rewrites > 0, "{} found nothing to do", r.pass);
         }
         assert_eq!(original.nodes.len(), 56);
-        assert_eq!(rewritten.nodes.len(), 32);
+        assert_eq!(rewritten.nodes.len(), 31);
         assert!(rewritten.macs() < original.macs() * 9 / 10);
         assert_same_output(&original, &rewritten, 1e-5);
         // Idempotent: a second run finds nothing more.

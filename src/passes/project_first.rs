@@ -16,6 +16,7 @@ pub fn project_before_upsample(net: &mut Network) -> usize {
             Op::Upsample2x { input: x },
             Op::Pointwise {
                 input,
+                prologue: None,
                 gate,
                 plus,
                 layer,
@@ -40,6 +41,7 @@ pub fn project_before_upsample(net: &mut Network) -> usize {
         let layer = layer.clone();
         net.nodes[i].op = Op::Pointwise {
             input: x,
+            prologue: None,
             gate: None,
             plus: None,
             layer,

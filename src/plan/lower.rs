@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Precision};
-use crate::network::{Gate, Layer, Network, Node, Op, Value};
+use crate::network::{Gate, Layer, Network, Node, Op, Prologue, Value};
 use crate::ops::{self, Kernels, Sums};
 
 /// A layer's parameters on the GPU.
@@ -16,37 +16,52 @@ pub(super) struct LayerBuffers {
     pub bias: wgpu::Buffer,
 }
 
-/// The op's parameters on the GPU; pointwise weights are transposed to [in, out] for the matmul,
-/// a pooled gate's FC layers packed after them ([`ops::GateFc::pack`]).
+/// The op's parameters on the GPU; a 1x1's as [`pointwise_params`] packs them.
 pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<LayerBuffers> {
     let upload = |l: &Layer, weight: &[f32]| LayerBuffers {
         weight: gpu.upload_as(&l.name, weight, precision),
         bias: gpu.upload_as(&l.name, &l.bias, precision),
     };
     match op {
-        Op::Pointwise { layer, gate, .. } => {
-            let b = layer.weight_in_out();
-            let packed = match gate {
-                Some(Gate::Pooled { layers, .. }) => {
-                    ops::GateFc::pack(&b, &layers.iter().collect::<Vec<_>>()).0
-                }
-                _ => b,
-            };
-            vec![upload(layer, &packed)]
-        }
-        // The depthwise's weight and bias after the 1x1's: what ops::DepthwiseA reads.
-        Op::Separable {
-            depthwise,
-            pointwise,
+        Op::Pointwise {
+            layer,
+            prologue,
+            gate,
             ..
-        } => {
-            let mut packed = pointwise.weight_in_out();
-            packed.extend(&depthwise.weight);
-            packed.extend(&depthwise.bias);
-            vec![upload(pointwise, &packed)]
-        }
+        } => vec![upload(layer, &pointwise_params(layer, prologue, gate).0)],
         _ => op.layers().iter().map(|l| upload(l, &l.weight)).collect(),
     }
+}
+
+/// A 1x1's parameters as the matmul reads them from one buffer: B (the weight transposed to
+/// [in, out]), then its prologue's weight ([K, K, c] for a depthwise, [in, out] for a 1x1) and
+/// bias, then its pooled gate's FC layers; and (weight, bias) offsets of the prologue and the
+/// gate's layout.
+fn pointwise_params(
+    layer: &Layer,
+    prologue: &Option<Prologue>,
+    gate: &Option<Gate>,
+) -> (Vec<f32>, Option<(usize, usize)>, Option<ops::GateFc>) {
+    let mut packed = layer.weight_in_out();
+    let prologue_at = prologue.as_ref().map(|p| {
+        let weight_at = packed.len();
+        match p {
+            Prologue::Depthwise { layer, .. } => packed.extend(&layer.weight),
+            Prologue::Pointwise { layer, .. } => packed.extend(layer.weight_in_out()),
+        }
+        let bias_at = packed.len();
+        packed.extend(&p.layer().bias);
+        (weight_at, bias_at)
+    });
+    let fc = match gate {
+        Some(Gate::Pooled { layers, .. }) => {
+            let (all, fc) = ops::GateFc::pack(&packed, &layers.iter().collect::<Vec<_>>());
+            packed = all;
+            Some(fc)
+        }
+        _ => None,
+    };
+    (packed, prologue_at, fc)
 }
 
 /// Which values a pooled gate reads the sums of (their producers write them after the value).
@@ -75,9 +90,7 @@ pub(super) fn pooled_values(network: &Network) -> Vec<bool> {
 pub(super) fn sums_of(network: &Network, v: Value) -> Result<Sums> {
     let shape = network.shape(v);
     match v.0.checked_sub(1).map(|i| &network.nodes[i].op) {
-        Some(Op::Pointwise { .. } | Op::Separable { .. }) => {
-            Ok(ops::Matmul::sums(shape.pixels(), shape.channels))
-        }
+        Some(Op::Pointwise { .. }) => Ok(ops::Matmul::sums(shape.pixels(), shape.channels)),
         Some(Op::Conv2d { .. } | Op::Depthwise { .. }) => {
             Ok(Sums::windowed(shape.pixels(), shape.channels))
         }
@@ -165,7 +178,7 @@ pub(super) fn bind_node<'a>(
 ) -> Result<Dispatch> {
     let poolable = matches!(
         node.op,
-        Op::Pointwise { .. } | Op::Separable { .. } | Op::Conv2d { .. } | Op::Depthwise { .. }
+        Op::Pointwise { .. } | Op::Conv2d { .. } | Op::Depthwise { .. }
     );
     if pool && !poolable {
         return Err(Error::InvalidInput(format!(
@@ -201,18 +214,45 @@ pub(super) fn bind_node<'a>(
         .bind(gpu, kernels),
         Op::Pointwise {
             input,
-            gate,
+            prologue,
+            gate: g,
             plus,
             layer,
         } => {
             let s = network.shape(*input);
-            let gate = match gate {
+            let (_, prologue_at, fc) = pointwise_params(layer, prologue, g);
+            let computed = prologue.as_ref().zip(prologue_at).map(|(p, (w, b))| {
+                let op = match p {
+                    Prologue::Depthwise { layer, stride, .. } => ops::ComputedOp::Depthwise {
+                        input: s,
+                        kernel: layer.kernel,
+                        stride: *stride,
+                    },
+                    Prologue::Pointwise { .. } => ops::ComputedOp::Pointwise {
+                        channels: s.channels,
+                    },
+                };
+                let act = match p {
+                    Prologue::Depthwise { act, .. } | Prologue::Pointwise { act, .. } => *act,
+                };
+                ops::ComputedA {
+                    op,
+                    act,
+                    weight_offset: w,
+                    bias_offset: b,
+                }
+            });
+            // The matmul's k: the channels of the 1x1's input as loaded.
+            let k = prologue
+                .as_ref()
+                .map_or(s.channels, |p| p.layer().bias.len());
+            let gate = match g {
                 None => None,
                 Some(Gate::Value(g)) => Some(ops::MatmulGate::Buffer(buffer(*g))),
                 Some(Gate::Pooled {
                     input: pooled,
                     with_plus,
-                    layers: fc,
+                    ..
                 }) => Some(ops::MatmulGate::Pooled(ops::PooledGate {
                     source: buffer(*pooled),
                     source_sums: sums_of(network, *pooled)?,
@@ -220,7 +260,7 @@ pub(super) fn bind_node<'a>(
                         (true, Some(p)) => Some(sums_of(network, p.value)?),
                         _ => None,
                     },
-                    fc: ops::GateFc::layout(layer.weight.len(), &fc.iter().collect::<Vec<_>>()),
+                    fc: fc.expect("a pooled gate's layers are packed"),
                 })),
             };
             let plus = plus.map(|p| ops::MatmulPlus {
@@ -237,12 +277,13 @@ pub(super) fn bind_node<'a>(
                 epilogue,
                 frames,
                 pool,
+                computed,
                 ..ops::Matmul::new(
                     buffer(*input),
                     &layers[0].weight,
                     out,
-                    frames * s.pixels(),
-                    s.channels,
+                    frames * node.shape.pixels(),
+                    k,
                     node.shape.channels,
                 )
             }
@@ -308,43 +349,6 @@ pub(super) fn bind_node<'a>(
             frames,
         }
         .bind(gpu, kernels),
-        Op::Separable {
-            input,
-            depthwise,
-            stride,
-            mid,
-            pointwise,
-        } => {
-            let s = network.shape(*input);
-            let b_len = pointwise.weight.len();
-            ops::Matmul {
-                bias: Some(&layers[0].bias),
-                plus: mid.add.map(|a| ops::MatmulPlus {
-                    buffer: buffer(a),
-                    half: None,
-                }),
-                depthwise: Some(ops::DepthwiseA {
-                    input: s,
-                    kernel: depthwise.kernel,
-                    stride: *stride,
-                    act: mid.act,
-                    weight_offset: b_len,
-                    bias_offset: b_len + depthwise.weight.len(),
-                }),
-                epilogue,
-                frames,
-                pool,
-                ..ops::Matmul::new(
-                    buffer(*input),
-                    &layers[0].weight,
-                    out,
-                    frames * node.shape.pixels(),
-                    s.channels,
-                    node.shape.channels,
-                )
-            }
-            .bind(gpu, kernels)
-        }
         Op::TransposedConv2x2 { input, .. } => ops::TransposedConv2x2 {
             input: buffer(*input),
             input_shape: network.shape(*input),
