@@ -47,7 +47,8 @@ fn main() -> silhouette::Result<()> {
     let wall = (0..runs)
         .map(|_| {
             let start = Instant::now();
-            plan.run_input(&input, &mut out[..256 * 256]).map(|()| start.elapsed())
+            plan.run_input(&input, &mut out[..256 * 256])
+                .map(|()| start.elapsed())
         })
         .collect::<silhouette::Result<Vec<_>>>()?;
     println!("frame, wall: {:.3} ms", median(wall).as_secs_f64() * 1e3);

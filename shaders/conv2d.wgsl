@@ -10,14 +10,14 @@ fn output(frame: u32, px: u32, o: u32) -> f32 {
     let oy = px / p.out_w;
     let ox = px % p.out_w;
     var sum = f32(bias[o]);
-    for (var ky = 0u; ky < p.kernel; ky++) {
+    for (var ky = 0u; ky < KERNEL; ky++) {
         let iy = window_tap(oy, ky, p.stride, p.pad_top, p.in_h);
         if (iy < 0) { continue; }
-        for (var kx = 0u; kx < p.kernel; kx++) {
+        for (var kx = 0u; kx < KERNEL; kx++) {
             let ix = window_tap(ox, kx, p.stride, p.pad_left, p.in_w);
             if (ix < 0) { continue; }
             let xbase = base + (u32(iy) * p.in_w + u32(ix)) * p.cin;
-            let wbase = ((o * p.kernel + ky) * p.kernel + kx) * p.cin;
+            let wbase = ((o * KERNEL + ky) * KERNEL + kx) * p.cin;
             for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * f32(w[wbase + c]); }
         }
     }

@@ -9,13 +9,13 @@ fn output(frame: u32, px: u32, ch: u32) -> f32 {
     let oy = px / p.out_w;
     let ox = px % p.out_w;
     var sum = f32(bias[ch]);
-    for (var ky = 0u; ky < p.kernel; ky++) {
+    for (var ky = 0u; ky < KERNEL; ky++) {
         let iy = window_tap(oy, ky, p.stride, p.pad_top, p.in_h);
         if (iy < 0) { continue; }
-        for (var kx = 0u; kx < p.kernel; kx++) {
+        for (var kx = 0u; kx < KERNEL; kx++) {
             let ix = window_tap(ox, kx, p.stride, p.pad_left, p.in_w);
             if (ix < 0) { continue; }
-            sum += x[base + (u32(iy) * p.in_w + u32(ix)) * p.cin + ch] * f32(w[(ky * p.kernel + kx) * p.cin + ch]);
+            sum += x[base + (u32(iy) * p.in_w + u32(ix)) * p.cin + ch] * f32(w[(ky * KERNEL + kx) * p.cin + ch]);
         }
     }
     return sum;

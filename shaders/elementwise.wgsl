@@ -3,8 +3,8 @@
 // frame_len elements has its own gate (c values).
 
 struct Params {
-    len: u32, c: u32, act: u32, has_gate: u32,
-    has_add: u32, frame_len: u32, _pad0: u32, _pad1: u32,
+    len: u32, c: u32, has_gate: u32,
+    frame_len: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -6,31 +6,39 @@
 // 16 at a time through workgroup memory. Edges are zero-filled, so any m, n, k works.
 //
 // Fused around it (ops/matmul.rs):
-// - gate_mode 1: the gate is a buffer [frames, k]. 2 (pooled): every workgroup computes its
+// - GATE_MODE 1: the gate is a buffer [frames, k]. 2 (pooled): every workgroup computes its
 //   frame's squeeze-excite gate in a prologue from the per-channel sums (ops/sums.rs) that the
 //   pooled tensor's producer left after it in `gate` (plus, when plus_groups > 0, those of
 //   `plus`): mean, FC (-> relu -> FC) -> sigmoid, the FC parameters in `b` after B.
-// - plus_mode 1: plus is [m, k]. 2: plus is the half-resolution [plus_h, plus_w, k] tensor,
+// - PLUS_MODE 1: plus is [m, k]. 2: plus is the half-resolution [plus_h, plus_w, k] tensor,
 //   upsampled x2 bilinearly as it is loaded (C's rows are the pixels of `width`-wide frames).
-// - a_mode 1 and 2: A is not stored but computed as it is loaded, act(op(a)) with the op's
+// - A_MODE 1 and 2: A is not stored but computed as it is loaded, act(op(a)) with the op's
 //   weights and bias in `b` after B (pro_w_off, pro_b_off): 1 a depthwise KxK of `a`
 //   ([frames, in_h, in_w, k], SAME padding, weights [K, K, k]; C's rows are the pixels of
 //   `width`-wide frames), a depthwise-separable convolution whose add comes in as plus; 2 a 1x1
 //   of `a` ([m, in_c], weights [in_c, k]), two 1x1s back to back.
-// - pool: after C, the per-channel sums of each 32-row tile of C (ops/sums.rs), for a gate
+// - POOL: after C, the per-channel sums of each 32-row tile of C (ops/sums.rs), for a gate
 //   pooled downstream.
 
+// The modes are pipeline constants (ops/matmul.rs sets them per dispatch): no mode is a runtime
+// branch, and the depthwise window's loops unroll.
+override A_MODE: u32 = 0u;
+override GATE_MODE: u32 = 0u;
+override PLUS_MODE: u32 = 0u;
+override POOL: bool = false;
+override HAS_BIAS: bool = false;
+override FC_LAYERS: u32 = 2u;
+override DW_KERNEL: u32 = 3u;
+override PRO_ACT: u32 = 0u;
+
 struct Params {
-    m: u32, n: u32, k: u32, act: u32,
-    has_bias: u32, gate_mode: u32, has_add: u32, plus_mode: u32,
-    frame_rows: u32, pool: u32, width: u32, plus_h: u32,
-    plus_w: u32, src_c: u32, src_groups: u32, src_pixels: u32,
-    src_off: u32, plus_groups: u32, plus_pixels: u32, plus_off: u32,
-    fc_layers: u32, hidden: u32, w1_off: u32, b1_off: u32,
-    w2_off: u32, b2_off: u32, a_mode: u32, pro_act: u32,
-    in_h: u32, in_w: u32, dw_kernel: u32, dw_stride: u32,
-    pad_top: u32, pad_left: u32, pro_w_off: u32, pro_b_off: u32,
-    in_c: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    m: u32, n: u32, k: u32, frame_rows: u32,
+    width: u32, plus_h: u32, plus_w: u32, src_c: u32,
+    src_groups: u32, src_pixels: u32, src_off: u32, plus_groups: u32,
+    plus_pixels: u32, plus_off: u32, hidden: u32, w1_off: u32,
+    b1_off: u32, w2_off: u32, b2_off: u32, in_h: u32,
+    in_w: u32, dw_stride: u32, pad_top: u32, pad_left: u32,
+    pro_w_off: u32, pro_b_off: u32, in_c: u32, _pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -66,7 +74,7 @@ fn fc(o: u32, w_off: u32, b_off: u32, ins: u32, from_hidden: bool) -> f32 {
     return s;
 }
 
-// Frame `frame`'s squeeze-excite gate into gate_k (gate_mode 2).
+// Frame `frame`'s squeeze-excite gate into gate_k (GATE_MODE 2).
 fn pooled_gate(li: u32, frame: u32) {
     for (var c = li; c < p.src_c; c += THREADS) {
         var s = 0.0;
@@ -84,7 +92,7 @@ fn pooled_gate(li: u32, frame: u32) {
         pooled[c] = mean;
     }
     workgroupBarrier();
-    if (p.fc_layers == 1u) {
+    if (FC_LAYERS == 1u) {
         for (var o = li; o < p.k; o += THREADS) {
             gate_k[o] = activate(fc(o, p.w1_off, p.b1_off, p.src_c, false), ACT_SIGMOID);
         }
@@ -103,7 +111,7 @@ fn pooled_gate(li: u32, frame: u32) {
 // Channel c of the skip at row `row` of C: plus[row, c], or the x2 bilinear sample of the
 // half-resolution plus (as cpu::resize_bilinear).
 fn skip(row: u32, c: u32) -> f32 {
-    if (p.plus_mode == 1u) { return plus[row * p.k + c]; }
+    if (PLUS_MODE == 1u) { return plus[row * p.k + c]; }
     let frame = row / p.frame_rows;
     let px = row % p.frame_rows;
     let ty = taps(px / p.width, p.plus_h, 2u * p.plus_h);
@@ -116,7 +124,7 @@ fn skip(row: u32, c: u32) -> f32 {
     return bilerp(v00, v01, v10, v11, tx, ty);
 }
 
-// A[row, c] of a depthwise-separable convolution (a_mode 1): the depthwise at that pixel.
+// A[row, c] of a depthwise-separable convolution (A_MODE 1): the depthwise at that pixel.
 fn depthwise_a(row: u32, c: u32) -> f32 {
     let frame = row / p.frame_rows;
     let px = row % p.frame_rows;
@@ -124,26 +132,26 @@ fn depthwise_a(row: u32, c: u32) -> f32 {
     let ox = px % p.width;
     let base = frame * p.in_h * p.in_w * p.k;
     var sum = f32(b[p.pro_b_off + c]);
-    for (var ky = 0u; ky < p.dw_kernel; ky++) {
+    for (var ky = 0u; ky < DW_KERNEL; ky++) {
         let iy = window_tap(oy, ky, p.dw_stride, p.pad_top, p.in_h);
         if (iy < 0) { continue; }
-        for (var kx = 0u; kx < p.dw_kernel; kx++) {
+        for (var kx = 0u; kx < DW_KERNEL; kx++) {
             let ix = window_tap(ox, kx, p.dw_stride, p.pad_left, p.in_w);
             if (ix < 0) { continue; }
-            let w = f32(b[p.pro_w_off + (ky * p.dw_kernel + kx) * p.k + c]);
+            let w = f32(b[p.pro_w_off + (ky * DW_KERNEL + kx) * p.k + c]);
             sum += a[base + (u32(iy) * p.in_w + u32(ix)) * p.k + c] * w;
         }
     }
-    return activate(sum, p.pro_act);
+    return activate(sum, PRO_ACT);
 }
 
-// A[row, c] of two 1x1s back to back (a_mode 2): the first at that pixel.
+// A[row, c] of two 1x1s back to back (A_MODE 2): the first at that pixel.
 fn pointwise_a(row: u32, c: u32) -> f32 {
     var sum = f32(b[p.pro_b_off + c]);
     for (var j = 0u; j < p.in_c; j++) {
         sum += a[row * p.in_c + j] * f32(b[p.pro_w_off + j * p.k + c]);
     }
-    return activate(sum, p.pro_act);
+    return activate(sum, PRO_ACT);
 }
 
 @compute @workgroup_size(8, 8)
@@ -153,7 +161,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     let row0 = wg.y * TILE;
     let col0 = wg.x * TILE;
     // A pooled gate needs the tile inside one frame (frame_rows a multiple of TILE: checked).
-    if (p.gate_mode == 2u) { pooled_gate(li, row0 / p.frame_rows); }
+    if (GATE_MODE == 2u) { pooled_gate(li, row0 / p.frame_rows); }
     var acc: array<array<f32, 4>, 4>;
     for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
         for (var i = li; i < TILE * TILE_K; i += THREADS) {
@@ -161,14 +169,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             let c = i % TILE_K;
             var v = 0.0;
             if (row0 + r < p.m && k0 + c < p.k) {
-                switch p.a_mode {
+                switch A_MODE {
                     case 1u: { v = depthwise_a(row0 + r, k0 + c); }
                     case 2u: { v = pointwise_a(row0 + r, k0 + c); }
                     default: { v = a[(row0 + r) * p.k + k0 + c]; }
                 }
-                if (p.gate_mode == 1u) { v *= gate[((row0 + r) / p.frame_rows) * p.k + k0 + c]; }
-                if (p.gate_mode == 2u) { v *= gate_k[k0 + c]; }
-                if (p.plus_mode != 0u) { v += skip(row0 + r, k0 + c); }
+                if (GATE_MODE == 1u) { v *= gate[((row0 + r) / p.frame_rows) * p.k + k0 + c]; }
+                if (GATE_MODE == 2u) { v *= gate_k[k0 + c]; }
+                if (PLUS_MODE != 0u) { v += skip(row0 + r, k0 + c); }
             }
             a_tile[r][c] = v;
         }
@@ -200,12 +208,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             let c = col0 + lid.x + 8u * j;
             if (r < p.m && c < p.n) {
                 var v = acc[i][j];
-                if (p.has_bias != 0u) { v += f32(bias[c]); }
+                if (HAS_BIAS) { v += f32(bias[c]); }
                 sums[j] += store(r * p.n + c, v);
             }
         }
     }
-    if (p.pool != 0u) {
+    if (POOL) {
         for (var j = 0u; j < 4u; j++) { column_sums[lid.y][lid.x + 8u * j] = sums[j]; }
         workgroupBarrier();
         let c = col0 + li;

@@ -4,7 +4,7 @@
 
 struct Params {
     in_h: u32, in_w: u32, out_h: u32, out_w: u32,
-    c: u32, act: u32, has_add: u32, frames: u32,
+    c: u32, frames: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -4,7 +4,7 @@
 
 struct Params {
     in_h: u32, in_w: u32, cin: u32, cout: u32,
-    act: u32, has_add: u32, frames: u32, _pad0: u32,
+    frames: u32, _pad0: u32,
 }
 
 // Parts: layer_io, epilogue (shaders/parts/).

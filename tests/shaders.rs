@@ -32,6 +32,20 @@ fn kernels() -> Vec<(String, String)> {
     out
 }
 
+/// The module with its pipeline-overridable constants at their defaults, as a pipeline gets it
+/// (the engine sets them per dispatch; every `override` has a default).
+fn with_default_constants<'a>(
+    name: &str,
+    module: &'a naga::Module,
+    info: &'a naga::valid::ModuleInfo,
+) -> (
+    std::borrow::Cow<'a, naga::Module>,
+    std::borrow::Cow<'a, naga::valid::ModuleInfo>,
+) {
+    naga::back::pipeline_constants::process_overrides(module, info, None, &Default::default())
+        .unwrap_or_else(|e| panic!("{name}: constants: {e}"))
+}
+
 /// The f16-storage variants: valid WGSL with `enable f16`, and translatable where wgpu offers
 /// SHADER_F16 (Vulkan, Metal, DX12 with shader model 6.2; wgpu's GL backend never offers it).
 #[test]
@@ -43,6 +57,7 @@ fn every_f16_kernel_validates_and_translates() {
         let info = Validator::new(ValidationFlags::all(), Capabilities::SHADER_FLOAT16)
             .validate(&module)
             .unwrap_or_else(|e| panic!("{name} f16: {}", e.emit_to_string(&source)));
+        let (module, info) = with_default_constants(&name, &module, &info);
         spv::write_vec(&module, &info, &spv::Options::default(), None)
             .unwrap_or_else(|e| panic!("{name} f16 -> SPIR-V: {e}"));
         let entry = Some((naga::ShaderStage::Compute, "main".to_string()));
@@ -79,6 +94,7 @@ fn every_kernel_validates_and_translates_to_every_backend() {
         let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
             .validate(&module)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        let (module, info) = with_default_constants(&name, &module, &info);
 
         let words = spv::write_vec(&module, &info, &spv::Options::default(), None)
             .unwrap_or_else(|e| panic!("{name} -> SPIR-V: {e}"));

@@ -10,10 +10,11 @@ use wgpu::util::DeviceExt;
 #[cfg(not(target_arch = "wasm32"))]
 use {std::time::Duration, web_time::Instant};
 
-/// One compute pipeline.
+/// One compute pipeline: a kernel's module with its pipeline-overridable constants set.
 #[derive(Clone, Debug)]
 pub struct Kernel {
     pub name: &'static str,
+    module: wgpu::ShaderModule,
     pipeline: wgpu::ComputePipeline,
     /// Fetched once: every `get_bind_group_layout` call makes a new layout object.
     layout: wgpu::BindGroupLayout,
@@ -38,7 +39,7 @@ impl Kernel {
         .await
     }
 
-    /// The pipeline, unscoped: callers catch errors.
+    /// The pipeline with every constant at its default, unscoped: callers catch errors.
     pub(crate) fn create(gpu: &Gpu, name: &'static str, source: String) -> Kernel {
         let module = gpu
             .device
@@ -46,6 +47,22 @@ impl Kernel {
                 label: Some(name),
                 source: wgpu::ShaderSource::Wgsl(source.into()),
             });
+        Self::pipeline(gpu, name, module, &[])
+    }
+
+    /// The same module with pipeline-overridable `constants` set (WGSL `override`s: the driver
+    /// compiles the variant with them folded in, so their branches and loop bounds are
+    /// constants), unscoped: callers catch errors.
+    pub fn specialize(&self, gpu: &Gpu, constants: &[(&str, f64)]) -> Kernel {
+        Self::pipeline(gpu, self.name, self.module.clone(), constants)
+    }
+
+    fn pipeline(
+        gpu: &Gpu,
+        name: &'static str,
+        module: wgpu::ShaderModule,
+        constants: &[(&str, f64)],
+    ) -> Kernel {
         let pipeline = gpu
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -53,12 +70,16 @@ impl Kernel {
                 layout: None,
                 module: &module,
                 entry_point: Some("main"),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    ..Default::default()
+                },
                 cache: None,
             });
         let layout = pipeline.get_bind_group_layout(0);
         Kernel {
             name,
+            module,
             pipeline,
             layout,
         }

@@ -1,12 +1,21 @@
 //! What every op's binding shares: the epilogue on buffers, and buffer checks that turn a wrong
 //! size into a typed error before the GPU would raise a validation error.
 
-use super::kernels::Kernels;
+use super::kernels::{Constants, Kernels};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 
 /// What an op does with its result before storing it, on buffers: `act(result) + add`.
 pub type Epilogue<'a> = crate::network::Epilogue<&'a wgpu::Buffer>;
+
+/// The pipeline constants of the epilogue part (shaders/parts/epilogue.wgsl): its activation and
+/// whether it adds.
+pub(crate) fn epilogue_constants(epilogue: &Epilogue) -> Constants {
+    vec![
+        ("ACT", epilogue.act as u32),
+        ("HAS_ADD", epilogue.add.is_some() as u32),
+    ]
+}
 
 /// A typed error instead of a GPU validation error when a buffer is too small for `elements`
 /// 4-byte values (f32 activations, packed RGBA8 pixels).

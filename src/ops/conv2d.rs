@@ -1,8 +1,8 @@
 //! KxK convolution over all input channels (the stem), NHWC, TFLite SAME padding.
 //! Kernel: shaders/conv2d.wgsl. CPU twin: [`cpu::conv2d`](crate::cpu::conv2d).
 
-use super::binding::{Epilogue, check, check_params, optional, to_u32};
-use super::kernels::{CONV2D, Kernels};
+use super::binding::{Epilogue, check, check_params, epilogue_constants, optional, to_u32};
+use super::kernels::{CONV2D, Constants, Kernels};
 use super::sums::Sums;
 use super::wgsl::WG;
 use crate::error::{Error, Result};
@@ -41,16 +41,21 @@ pub(crate) struct WindowParams {
     out_h: u32,
     out_w: u32,
     cout: u32,
-    kernel: u32,
     stride: u32,
     pad_top: u32,
     pad_left: u32,
-    act: u32,
-    has_add: u32,
     frames: u32,
     pool_groups: u32,
     pool_pixels: u32,
     _pad: u32,
+}
+
+/// The windowed convolutions' pipeline constants: the epilogue's, and the kernel size (so the
+/// window loops unroll).
+pub(crate) fn window_constants(epilogue: &Epilogue, kernel: usize) -> Constants {
+    let mut constants = epilogue_constants(epilogue);
+    constants.push(("KERNEL", kernel as u32));
+    constants
 }
 
 /// The output's per-channel sums too, after the output ([`Sums`]), when `pool`; else nothing.
@@ -83,7 +88,7 @@ impl WindowParams {
         check(input, frames * s.len(), what)?;
         check(out_buffer, frames * (out.len() + sums_len), what)?;
         to_u32(frames * (out.len() + sums_len), what)?;
-        let (add, has_add) = optional(gpu, epilogue.add, frames * out.len(), what)?;
+        let (add, _) = optional(gpu, epilogue.add, frames * out.len(), what)?;
         let params = WindowParams {
             in_h: s.height as u32,
             in_w: s.width as u32,
@@ -91,12 +96,9 @@ impl WindowParams {
             out_h: out.height as u32,
             out_w: out.width as u32,
             cout: out.channels as u32,
-            kernel: kernel as u32,
             stride: stride as u32,
             pad_top,
             pad_left,
-            act: epilogue.act as u32,
-            has_add,
             frames: frames as u32,
             pool_groups: sums.map_or(0, |s| s.groups() as u32),
             pool_pixels: sums.map_or(0, |s| s.per_group as u32),
@@ -156,7 +158,7 @@ impl Conv2d<'_> {
         check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
-            .get(&CONV2D)
+            .variant(gpu, &CONV2D, window_constants(&self.epilogue, self.kernel))
             .bind(gpu, &params, &buffers, workgroups))
     }
 }

@@ -2,7 +2,7 @@
 //! Kernel: shaders/depthwise.wgsl. CPU twin: [`cpu::depthwise_conv2d`](crate::cpu::depthwise_conv2d).
 
 use super::binding::{Epilogue, check_params};
-use super::conv2d::{WindowParams, same_geometry};
+use super::conv2d::{WindowParams, same_geometry, window_constants};
 use super::kernels::{DEPTHWISE, Kernels};
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu};
@@ -48,7 +48,11 @@ impl Depthwise<'_> {
         check_params(kernels, self.bias, s.channels, "depthwise bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
-            .get(&DEPTHWISE)
+            .variant(
+                gpu,
+                &DEPTHWISE,
+                window_constants(&self.epilogue, self.kernel),
+            )
             .bind(gpu, &params, &buffers, workgroups))
     }
 }

@@ -1,7 +1,7 @@
 //! out = act(x * gate[c]) + add: the per-channel broadcast multiply, skip/residual adds and plain
 //! activations. Kernel: shaders/elementwise.wgsl. CPU twins: mul_channels, add, map in [`crate::cpu`].
 
-use super::binding::{Epilogue, check, optional, to_u32};
+use super::binding::{Epilogue, check, epilogue_constants, optional, to_u32};
 use super::kernels::{ELEMENTWISE, Kernels};
 use super::wgsl::WG;
 use crate::error::{Error, Result};
@@ -12,9 +12,7 @@ use crate::gpu::{Dispatch, Gpu, grid};
 struct Params {
     len: u32,
     c: u32,
-    act: u32,
     has_gate: u32,
-    has_add: u32,
     frame_len: u32,
     _pad: [u32; 2],
 }
@@ -50,22 +48,22 @@ impl Elementwise<'_> {
         check(self.out, self.len, "elementwise out")?;
         let gate_len = self.frames * self.channels;
         let (gate, has_gate) = optional(gpu, self.gate, gate_len, "elementwise gate")?;
-        let (add, has_add) = optional(gpu, self.epilogue.add, self.len, "elementwise add")?;
+        let (add, _) = optional(gpu, self.epilogue.add, self.len, "elementwise add")?;
         let params = Params {
             len: to_u32(self.len, "len")?,
             c: self.channels as u32,
-            act: self.epilogue.act as u32,
             has_gate,
-            has_add,
             frame_len: frame_len as u32,
             _pad: [0; 2],
         };
-        Ok(kernels.get(&ELEMENTWISE).bind(
-            gpu,
-            &params,
-            &[self.input, gate, add, self.out],
-            grid(self.len, WG),
-        ))
+        Ok(kernels
+            .variant(gpu, &ELEMENTWISE, epilogue_constants(&self.epilogue))
+            .bind(
+                gpu,
+                &params,
+                &[self.input, gate, add, self.out],
+                grid(self.len, WG),
+            ))
     }
 }
 

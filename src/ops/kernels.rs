@@ -4,6 +4,8 @@
 use super::wgsl::{self, Shader};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Kernel, Precision};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use web_time::Instant;
 
@@ -58,11 +60,17 @@ pub fn kernel_source(name: &str, precision: Precision) -> Option<String> {
         .map(|s| wgsl::source(s, precision))
 }
 
-/// The whole kernel set, compiled once per device.
+/// A kernel's pipeline-overridable constants for one use: (name, value) pairs, e.g. the
+/// epilogue's activation.
+pub type Constants = Vec<(&'static str, u32)>;
+
+/// The whole kernel set, compiled once per device; variants with other constants are compiled
+/// on first use and kept.
 #[derive(Clone, Debug)]
 pub struct Kernels {
-    /// In [`SHADERS`] order.
+    /// In [`SHADERS`] order, every constant at its default.
     kernels: Vec<Kernel>,
+    variants: Arc<Mutex<HashMap<(&'static str, Constants), Kernel>>>,
     pub precision: Precision,
     /// Wall time spent creating the pipelines.
     pub compile_time: Duration,
@@ -98,16 +106,32 @@ impl Kernels {
         let kernels = gpu.scoped_async("compiling the kernels", compile).await?;
         Ok(Kernels {
             kernels,
+            variants: Default::default(),
             precision,
             compile_time: start.elapsed(),
         })
     }
 
-    /// The compiled pipeline of `shader`.
+    /// The compiled pipeline of `shader`, every constant at its default.
     pub fn get(&self, shader: &Shader) -> &Kernel {
         self.kernels
             .iter()
             .find(|k| k.name == shader.name)
             .unwrap_or_else(|| panic!("{} was not compiled", shader.name))
+    }
+
+    /// `shader`'s pipeline with `constants` set (WGSL `override`s), compiled on first use. A
+    /// compile failure surfaces in the caller's error scope (plans build inside one).
+    pub fn variant(&self, gpu: &Gpu, shader: &Shader, constants: Constants) -> Kernel {
+        let key = (shader.name, constants);
+        let mut variants = self.variants.lock().unwrap_or_else(|p| p.into_inner());
+        variants
+            .entry(key)
+            .or_insert_with_key(|(_, constants)| {
+                let values: Vec<(&str, f64)> =
+                    constants.iter().map(|&(n, v)| (n, v as f64)).collect();
+                self.get(shader).specialize(gpu, &values)
+            })
+            .clone()
     }
 }

@@ -5,7 +5,7 @@
 //! Kernel: shaders/matmul.wgsl. CPU twin: [`cpu::matmul`](crate::cpu::matmul) (the pointwise
 //! convolutions are this with A = pixels x in-channels).
 
-use super::binding::{Epilogue, check, check_params, optional, to_u32};
+use super::binding::{Epilogue, check, check_params, epilogue_constants, optional, to_u32};
 use super::conv2d::same_geometry;
 use super::kernels::{Kernels, MATMUL};
 use super::sums::Sums;
@@ -20,13 +20,7 @@ struct Params {
     m: u32,
     n: u32,
     k: u32,
-    act: u32,
-    has_bias: u32,
-    gate_mode: u32,
-    has_add: u32,
-    plus_mode: u32,
     frame_rows: u32,
-    pool: u32,
     width: u32,
     plus_h: u32,
     plus_w: u32,
@@ -37,21 +31,47 @@ struct Params {
     plus_groups: u32,
     plus_pixels: u32,
     plus_off: u32,
-    fc_layers: u32,
     hidden: u32,
     fc_offsets: [u32; 4],
-    a_mode: u32,
-    pro_act: u32,
     in_h: u32,
     in_w: u32,
-    dw_kernel: u32,
     dw_stride: u32,
     pad_top: u32,
     pad_left: u32,
     pro_w_off: u32,
     pro_b_off: u32,
     in_c: u32,
-    _pad: [u32; 3],
+    _pad: u32,
+}
+
+/// The kernel's modes, set as pipeline constants (see matmul.wgsl).
+#[derive(Clone, Copy, Default)]
+struct Modes {
+    a: u32,
+    gate: u32,
+    plus: u32,
+    pool: bool,
+    bias: bool,
+    fc_layers: u32,
+    dw_kernel: u32,
+    prologue_act: u32,
+}
+
+impl Modes {
+    fn constants(&self, epilogue: &Epilogue) -> super::kernels::Constants {
+        let mut constants = epilogue_constants(epilogue);
+        constants.extend([
+            ("A_MODE", self.a),
+            ("GATE_MODE", self.gate),
+            ("PLUS_MODE", self.plus),
+            ("POOL", self.pool as u32),
+            ("HAS_BIAS", self.bias as u32),
+            ("FC_LAYERS", self.fc_layers.max(1)),
+            ("DW_KERNEL", self.dw_kernel.max(1)),
+            ("PRO_ACT", self.prologue_act),
+        ]);
+        constants
+    }
 }
 
 /// Output tile edge of one workgroup (see the kernel): also the rows per group of C's sums.
@@ -225,31 +245,32 @@ impl<'a> Matmul<'a> {
         };
         check_params(kernels, self.b, k * n, "matmul B")?;
         check(self.out, m * n + self.frames * pool_len, "matmul out")?;
-        let (bias, has_bias) = match self.bias {
-            Some(b) => check_params(kernels, b, n, "matmul bias").map(|()| (b, 1))?,
-            None => (&gpu.empty, 0),
+        let bias = match self.bias {
+            Some(b) => check_params(kernels, b, n, "matmul bias").map(|()| b)?,
+            None => &gpu.empty,
         };
-        let (add, has_add) = optional(gpu, self.epilogue.add, m * n, "matmul add")?;
+        let (add, _) = optional(gpu, self.epilogue.add, m * n, "matmul add")?;
+        let mut modes = Modes {
+            pool: self.pool,
+            bias: self.bias.is_some(),
+            ..Modes::default()
+        };
         let mut params = Params {
             m: to_u32(m, "m")?,
             n: to_u32(n, "n")?,
             k: to_u32(k, "k")?,
-            act: self.epilogue.act as u32,
-            has_bias,
-            has_add,
             frame_rows: to_u32(rows, "rows per frame")?,
-            pool: self.pool as u32,
             ..Params::default()
         };
         match self.computed {
             None => check(self.a, m * k, "matmul A")?,
-            Some(computed) => self.computed_a(kernels, &computed, &mut params)?,
+            Some(computed) => self.computed_a(kernels, &computed, (&mut params, &mut modes))?,
         }
         let plus = match self.plus {
             None => &gpu.empty,
             Some(MatmulPlus { buffer, half: None }) => {
                 check(buffer, m * k, "matmul plus")?;
-                params.plus_mode = 1;
+                modes.plus = 1;
                 buffer
             }
             Some(MatmulPlus {
@@ -262,7 +283,7 @@ impl<'a> Matmul<'a> {
                     )));
                 }
                 check(buffer, self.frames * h * w * k, "matmul plus")?;
-                (params.plus_mode, params.width) = (2, to_u32(2 * w, "width")?);
+                (modes.plus, params.width) = (2, to_u32(2 * w, "width")?);
                 (params.plus_h, params.plus_w) = (to_u32(h, "plus")?, to_u32(w, "plus")?);
                 buffer
             }
@@ -271,12 +292,12 @@ impl<'a> Matmul<'a> {
             None => &gpu.empty,
             Some(MatmulGate::Buffer(g)) => {
                 check(g, self.frames * k, "matmul gate")?;
-                params.gate_mode = 1;
+                modes.gate = 1;
                 g
             }
             Some(MatmulGate::Pooled(pooled)) => {
                 tiled("a pooled gate")?;
-                self.pooled_gate(kernels, &pooled, plus, &mut params)?;
+                self.pooled_gate(kernels, &pooled, plus, (&mut params, &mut modes))?;
                 pooled.source
             }
         };
@@ -285,16 +306,23 @@ impl<'a> Matmul<'a> {
             to_u32(m.div_ceil(TILE), "m tiles")?,
             1,
         ];
-        Ok(kernels.get(&MATMUL).bind(
-            gpu,
-            &params,
-            &[self.a, self.b, bias, gate, add, self.out, plus],
-            workgroups,
-        ))
+        Ok(kernels
+            .variant(gpu, &MATMUL, modes.constants(&self.epilogue))
+            .bind(
+                gpu,
+                &params,
+                &[self.a, self.b, bias, gate, add, self.out, plus],
+                workgroups,
+            ))
     }
 
     /// Checks a computed A's input and weights and writes its part of the parameters.
-    fn computed_a(&self, kernels: &Kernels, a: &ComputedA, params: &mut Params) -> Result<()> {
+    fn computed_a(
+        &self,
+        kernels: &Kernels,
+        a: &ComputedA,
+        (params, modes): (&mut Params, &mut Modes),
+    ) -> Result<()> {
         let (k, frames) = (self.k, self.frames);
         let weights = match a.op {
             ComputedOp::Depthwise {
@@ -311,17 +339,17 @@ impl<'a> Matmul<'a> {
                     )));
                 }
                 check(self.a, frames * s.len(), "matmul depthwise input")?;
-                params.a_mode = 1;
+                modes.a = 1;
                 params.width = to_u32(out.width, "width")?;
                 (params.in_h, params.in_w) = (s.height as u32, s.width as u32);
-                params.dw_kernel = to_u32(kernel, "depthwise kernel")?;
+                modes.dw_kernel = to_u32(kernel, "depthwise kernel")?;
                 params.dw_stride = to_u32(stride, "depthwise stride")?;
                 (params.pad_top, params.pad_left) = (pad_top, pad_left);
                 kernel * kernel * k
             }
             ComputedOp::Pointwise { channels } => {
                 check(self.a, self.m * channels, "matmul 1x1 input")?;
-                params.a_mode = 2;
+                modes.a = 2;
                 params.in_c = to_u32(channels, "1x1 input channels")?;
                 channels * k
             }
@@ -333,7 +361,7 @@ impl<'a> Matmul<'a> {
             "matmul computed A weight",
         )?;
         check_params(kernels, self.b, a.bias_offset + k, "matmul computed A bias")?;
-        params.pro_act = a.act as u32;
+        modes.prologue_act = a.act as u32;
         params.pro_w_off = to_u32(a.weight_offset, "computed A weight offset")?;
         params.pro_b_off = to_u32(a.bias_offset, "computed A bias offset")?;
         Ok(())
@@ -345,7 +373,7 @@ impl<'a> Matmul<'a> {
         kernels: &Kernels,
         gate: &PooledGate,
         plus: &wgpu::Buffer,
-        params: &mut Params,
+        (params, modes): (&mut Params, &mut Modes),
     ) -> Result<()> {
         let (frames, k) = (self.frames, self.k);
         let (src, fc) = (gate.source_sums, gate.fc);
@@ -371,7 +399,7 @@ impl<'a> Matmul<'a> {
         check_params(kernels, self.b, fc_end, "matmul gate FC")?;
         if let Some(ps) = gate.plus_sums {
             let plus_len = ps.pixels * k;
-            if ps.channels != k || src.channels != k || params.plus_mode == 0 {
+            if ps.channels != k || src.channels != k || modes.plus == 0 {
                 return Err(Error::InvalidInput(format!(
                     "matmul: pooling a skip of {} channels with k = {k}",
                     ps.channels
@@ -382,12 +410,12 @@ impl<'a> Matmul<'a> {
             params.plus_pixels = to_u32(ps.pixels, "plus pixels")?;
             params.plus_off = to_u32(frames * plus_len, "plus sums")?;
         }
-        params.gate_mode = 2;
+        modes.gate = 2;
         params.src_c = src.channels as u32;
         params.src_groups = to_u32(src.groups(), "gate groups")?;
         params.src_pixels = to_u32(src.pixels, "gate pixels")?;
         params.src_off = to_u32(frames * src_len, "gate sums")?;
-        params.fc_layers = fc.layers as u32;
+        modes.fc_layers = fc.layers as u32;
         params.hidden = fc.hidden as u32;
         for (p, o) in params.fc_offsets.iter_mut().zip(fc.offsets) {
             *p = to_u32(o, "gate FC offset")?;

@@ -1,7 +1,7 @@
 //! Bilinear resize, half-pixel centres, any sizes. Kernel: shaders/resize.wgsl.
 //! CPU twin: [`cpu::resize_bilinear`](crate::cpu::resize_bilinear).
 
-use super::binding::{Epilogue, check, optional, to_u32};
+use super::binding::{Epilogue, check, epilogue_constants, optional, to_u32};
 use super::kernels::{Kernels, RESIZE};
 use super::wgsl::WG;
 use crate::error::{Error, Result};
@@ -16,8 +16,6 @@ struct Params {
     out_h: u32,
     out_w: u32,
     c: u32,
-    act: u32,
-    has_add: u32,
     frames: u32,
 }
 
@@ -42,24 +40,24 @@ impl Resize<'_> {
         let out_len = self.frames * out.len();
         check(self.input, self.frames * s.len(), "resize input")?;
         check(self.out, out_len, "resize out")?;
-        let (add, has_add) = optional(gpu, self.epilogue.add, out_len, "resize add")?;
+        let (add, _) = optional(gpu, self.epilogue.add, out_len, "resize add")?;
         let params = Params {
             in_h: s.height as u32,
             in_w: s.width as u32,
             out_h: out.height as u32,
             out_w: out.width as u32,
             c: s.channels as u32,
-            act: self.epilogue.act as u32,
-            has_add,
             frames: self.frames as u32,
         };
         to_u32(out_len, "resize output size")?;
-        Ok(kernels.get(&RESIZE).bind(
-            gpu,
-            &params,
-            &[self.input, add, self.out],
-            grid(out_len, WG),
-        ))
+        Ok(kernels
+            .variant(gpu, &RESIZE, epilogue_constants(&self.epilogue))
+            .bind(
+                gpu,
+                &params,
+                &[self.input, add, self.out],
+                grid(out_len, WG),
+            ))
     }
 }
 

@@ -2,7 +2,7 @@
 //! Kernel: shaders/transposed_conv.wgsl. CPU twin:
 //! [`cpu::transposed_conv2x2`](crate::cpu::transposed_conv2x2).
 
-use super::binding::{Epilogue, check, check_params, optional, to_u32};
+use super::binding::{Epilogue, check, check_params, epilogue_constants, optional, to_u32};
 use super::kernels::{Kernels, TRANSPOSED_CONV};
 use super::wgsl::WG;
 use crate::error::Result;
@@ -16,8 +16,6 @@ struct TransposedParams {
     in_w: u32,
     cin: u32,
     cout: u32,
-    act: u32,
-    has_add: u32,
     frames: u32,
     _pad: u32,
 }
@@ -53,21 +51,19 @@ impl TransposedConv2x2<'_> {
             "transposed conv bias",
         )?;
         check(self.out, out_len, "transposed conv out")?;
-        let (add, has_add) = optional(gpu, self.epilogue.add, out_len, "transposed conv add")?;
+        let (add, _) = optional(gpu, self.epilogue.add, out_len, "transposed conv add")?;
         let params = TransposedParams {
             in_h: s.height as u32,
             in_w: s.width as u32,
             cin: s.channels as u32,
             cout: self.out_channels as u32,
-            act: self.epilogue.act as u32,
-            has_add,
             frames: self.frames as u32,
             _pad: 0,
         };
         to_u32(out_len, "transposed conv output size")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         Ok(kernels
-            .get(&TRANSPOSED_CONV)
+            .variant(gpu, &TRANSPOSED_CONV, epilogue_constants(&self.epilogue))
             .bind(gpu, &params, &buffers, grid(out_len, WG)))
     }
 }
