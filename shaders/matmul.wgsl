@@ -1,8 +1,8 @@
 // C[m, n] = act((A[m, k] * gate[k] + plus[m, k]) . B[k, n] + bias[n]) + add[m, n], where each
 // frame of frame_rows rows has its own gate (k values).
 // The pointwise (1x1) convolutions are this with m = pixels, k = in channels, n = out channels.
-// Tiles: a 8x8 workgroup computes a 32x32 block of C, each thread a 4x4 micro-tile strided by 8 so
-// that neighbouring threads touch neighbouring columns (coalesced loads and stores). K advances
+// Tiles: a 8x8 workgroup computes a 32 x (8 * COLS) block of C, each thread a 4 x COLS micro-tile
+// strided by 8 so that neighbouring threads touch neighbouring columns (coalesced loads, stores). K advances
 // 16 at a time through workgroup memory. Edges are zero-filled, so any m, n, k works.
 //
 // Fused around it (ops/matmul.rs):
@@ -51,6 +51,10 @@ struct Params {
 @group(0) @binding(7) var<storage, read> plus: array<f32>;
 
 const TILE: u32 = 32u;
+// Output columns per thread (1..4; ops/matmul.rs picks the fewest idle columns for n): a
+// workgroup's tile is TILE rows by TILE_N = 8 * COLS columns, so a 16-wide layer idles no thread.
+override COLS: u32 = 4u;
+override TILE_N: u32 = 8u * COLS;
 const TILE_K: u32 = 16u;
 const THREADS: u32 = 64u;
 // Widest pooled gate: channels in, hidden and out (checked on the host).
@@ -159,7 +163,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let row0 = wg.y * TILE;
-    let col0 = wg.x * TILE;
+    let col0 = wg.x * TILE_N;
     // A pooled gate needs the tile inside one frame (frame_rows a multiple of TILE: checked).
     if (GATE_MODE == 2u) { pooled_gate(li, row0 / p.frame_rows); }
     var acc: array<array<f32, 4>, 4>;
@@ -180,9 +184,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
             }
             a_tile[r][c] = v;
         }
-        for (var i = li; i < TILE_K * TILE; i += THREADS) {
-            let r = i / TILE;
-            let c = i % TILE;
+        for (var i = li; i < TILE_K * TILE_N; i += THREADS) {
+            let r = i / TILE_N;
+            let c = i % TILE_N;
             var v = 0.0;
             if (k0 + r < p.k && col0 + c < p.n) { v = f32(b[(k0 + r) * p.n + col0 + c]); }
             b_tile[r][c] = v;
@@ -191,12 +195,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         for (var kk = 0u; kk < TILE_K; kk++) {
             var av: array<f32, 4>;
             var bv: array<f32, 4>;
+            for (var i = 0u; i < 4u; i++) { av[i] = a_tile[lid.y + 8u * i][kk]; }
+            for (var j = 0u; j < COLS; j++) { bv[j] = b_tile[kk][lid.x + 8u * j]; }
             for (var i = 0u; i < 4u; i++) {
-                av[i] = a_tile[lid.y + 8u * i][kk];
-                bv[i] = b_tile[kk][lid.x + 8u * i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) { acc[i][j] += av[i] * bv[j]; }
+                for (var j = 0u; j < COLS; j++) { acc[i][j] += av[i] * bv[j]; }
             }
         }
         workgroupBarrier();
@@ -204,7 +206,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     var sums: array<f32, 4>;
     for (var i = 0u; i < 4u; i++) {
         let r = row0 + lid.y + 8u * i;
-        for (var j = 0u; j < 4u; j++) {
+        for (var j = 0u; j < COLS; j++) {
             let c = col0 + lid.x + 8u * j;
             if (r < p.m && c < p.n) {
                 var v = acc[i][j];
@@ -214,10 +216,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         }
     }
     if (POOL) {
-        for (var j = 0u; j < 4u; j++) { column_sums[lid.y][lid.x + 8u * j] = sums[j]; }
+        for (var j = 0u; j < COLS; j++) { column_sums[lid.y][lid.x + 8u * j] = sums[j]; }
         workgroupBarrier();
         let c = col0 + li;
-        if (li < TILE && c < p.n) {
+        if (li < TILE_N && c < p.n) {
             var total = 0.0;
             for (var y = 0u; y < 8u; y++) { total += column_sums[y][li]; }
             out[p.m * p.n + wg.y * p.n + c] = total;

@@ -55,6 +55,8 @@ struct Modes {
     fc_layers: u32,
     dw_kernel: u32,
     prologue_act: u32,
+    /// Output columns per thread: the tile is 8 * cols wide.
+    cols: u32,
 }
 
 impl Modes {
@@ -69,6 +71,7 @@ impl Modes {
             ("FC_LAYERS", self.fc_layers.max(1)),
             ("DW_KERNEL", self.dw_kernel.max(1)),
             ("PRO_ACT", self.prologue_act),
+            ("COLS", self.cols),
         ]);
         constants
     }
@@ -78,6 +81,20 @@ impl Modes {
 const TILE: usize = 32;
 /// The widest pooled gate (channels in, hidden, out): the kernel's workgroup arrays.
 const MAX_GATE: usize = 256;
+
+/// Output columns per thread (1 to 4) for `n` columns (8 threads across, so a tile is 8 * cols
+/// wide): the widest tile that leaves at most an eighth of its columns idle. Wider tiles load
+/// each A tile fewer times; idle columns are threads computing zeros.
+fn columns_per_thread(n: usize) -> u32 {
+    (1..=4u32)
+        .rev()
+        .find(|&c| {
+            let width = 8 * c as usize;
+            let padded = n.div_ceil(width) * width;
+            (padded - n) * 8 <= padded
+        })
+        .unwrap_or(1)
+}
 
 /// Where a matmul's per-frame gate on A's columns comes from.
 #[derive(Clone, Copy)]
@@ -253,6 +270,7 @@ impl<'a> Matmul<'a> {
         let mut modes = Modes {
             pool: self.pool,
             bias: self.bias.is_some(),
+            cols: columns_per_thread(n),
             ..Modes::default()
         };
         let mut params = Params {
@@ -302,7 +320,7 @@ impl<'a> Matmul<'a> {
             }
         };
         let workgroups = [
-            to_u32(n.div_ceil(TILE), "n tiles")?,
+            to_u32(n.div_ceil(8 * modes.cols as usize), "n tiles")?,
             to_u32(m.div_ceil(TILE), "m tiles")?,
             1,
         ];
@@ -763,6 +781,23 @@ mod tests {
         };
         let err = op.bind(gpu, kernels).unwrap_err();
         assert!(err.to_string().contains("multiple of 32 rows"), "{err}");
+    }
+
+    #[test]
+    fn tiles_fit_the_network_s_widths() {
+        // (n, columns per thread): at most an eighth of the tile idle, widest first.
+        for (n, cols) in [
+            (1, 1),
+            (8, 1),
+            (16, 2),
+            (24, 3),
+            (32, 4),
+            (72, 3),
+            (88, 4),
+            (128, 4),
+        ] {
+            assert_eq!(columns_per_thread(n), cols, "n = {n}");
+        }
     }
 
     #[test]
