@@ -14,7 +14,6 @@ use {std::time::Duration, web_time::Instant};
 #[derive(Clone, Debug)]
 pub struct Kernel {
     pub name: &'static str,
-    module: wgpu::ShaderModule,
     pipeline: wgpu::ComputePipeline,
     /// Fetched once: every `get_bind_group_layout` call makes a new layout object.
     layout: wgpu::BindGroupLayout,
@@ -41,23 +40,22 @@ impl Kernel {
 
     /// The pipeline with every constant at its default, unscoped: callers catch errors.
     pub(crate) fn create(gpu: &Gpu, name: &'static str, source: String) -> Kernel {
-        let module = gpu
-            .device
+        Self::from_module(gpu, name, Self::module(gpu, name, source), &[])
+    }
+
+    /// WGSL `source` parsed and validated (no pipeline yet), unscoped: callers catch errors.
+    pub(crate) fn module(gpu: &Gpu, name: &'static str, source: String) -> wgpu::ShaderModule {
+        gpu.device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(name),
                 source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
-        Self::pipeline(gpu, name, module, &[])
+            })
     }
 
-    /// The same module with pipeline-overridable `constants` set (WGSL `override`s: the driver
-    /// compiles the variant with them folded in, so their branches and loop bounds are
+    /// `module`'s pipeline with pipeline-overridable `constants` set (WGSL `override`s: the
+    /// driver compiles the variant with them folded in, so their branches and loop bounds are
     /// constants), unscoped: callers catch errors.
-    pub fn specialize(&self, gpu: &Gpu, constants: &[(&str, f64)]) -> Kernel {
-        Self::pipeline(gpu, self.name, self.module.clone(), constants)
-    }
-
-    fn pipeline(
+    pub(crate) fn from_module(
         gpu: &Gpu,
         name: &'static str,
         module: wgpu::ShaderModule,
@@ -79,7 +77,6 @@ impl Kernel {
         let layout = pipeline.get_bind_group_layout(0);
         Kernel {
             name,
-            module,
             pipeline,
             layout,
         }

@@ -199,6 +199,14 @@ impl Gate {
         }
     }
 
+    /// The FC layers a pooled gate runs (none for a given gate).
+    pub fn layers(&self) -> &[Layer] {
+        match self {
+            Gate::Value(_) => &[],
+            Gate::Pooled { layers, .. } => layers,
+        }
+    }
+
     fn value_mut(&mut self) -> &mut Value {
         match self {
             Gate::Value(v) | Gate::Pooled { input: v, .. } => v,
@@ -259,10 +267,7 @@ impl Op {
                 gate,
                 ..
             } => {
-                let gate = match gate {
-                    Some(Gate::Pooled { layers, .. }) => layers.as_slice(),
-                    _ => &[],
-                };
+                let gate = gate.as_ref().map_or(&[][..], Gate::layers);
                 std::iter::once(layer)
                     .chain(prologue.as_ref().map(Prologue::layer))
                     .chain(gate)
@@ -338,10 +343,7 @@ impl Node {
                 gate,
                 ..
             } => {
-                let gate = match gate {
-                    Some(Gate::Pooled { layers, .. }) => fc(layers),
-                    _ => 0,
-                };
+                let gate = gate.as_ref().map_or(0, |g| fc(g.layers()));
                 let pixels = self.shape.pixels() as u64;
                 let prologue = prologue.as_ref().map_or(0, |p| pixels * p.macs_per_pixel());
                 (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64

@@ -68,8 +68,10 @@ pub type Constants = Vec<(&'static str, u32)>;
 /// on first use and kept.
 #[derive(Clone, Debug)]
 pub struct Kernels {
-    /// In [`SHADERS`] order, every constant at its default.
+    /// The kernels without constants, in [`SHADERS`] order.
     kernels: Vec<Kernel>,
+    /// The kernels with constants: only their modules, each use compiles a variant.
+    modules: Vec<(&'static str, wgpu::ShaderModule)>,
     variants: Arc<Mutex<HashMap<(&'static str, Constants), Kernel>>>,
     pub precision: Precision,
     /// Wall time spent creating the pipelines.
@@ -97,27 +99,41 @@ impl Kernels {
             )));
         }
         let start = Instant::now();
+        // A kernel with constants gets no pipeline of its defaults: its uses compile variants.
         let compile = || {
-            SHADERS
-                .iter()
-                .map(|s| Kernel::create(gpu, s.name, wgsl::source(s, precision)))
-                .collect()
+            let (mut kernels, mut modules) = (Vec::new(), Vec::new());
+            for s in SHADERS {
+                let source = wgsl::source(s, precision);
+                if source.contains("\noverride ") {
+                    modules.push((s.name, Kernel::module(gpu, s.name, source)));
+                } else {
+                    kernels.push(Kernel::create(gpu, s.name, source));
+                }
+            }
+            (kernels, modules)
         };
-        let kernels = gpu.scoped_async("compiling the kernels", compile).await?;
+        let (kernels, modules) = gpu.scoped_async("compiling the kernels", compile).await?;
         Ok(Kernels {
             kernels,
+            modules,
             variants: Default::default(),
             precision,
             compile_time: start.elapsed(),
         })
     }
 
-    /// The compiled pipeline of `shader`, every constant at its default.
+    /// The compiled pipeline of `shader`, a kernel without constants ([`variant`](Self::variant)
+    /// for the others).
     pub fn get(&self, shader: &Shader) -> &Kernel {
         self.kernels
             .iter()
             .find(|k| k.name == shader.name)
-            .unwrap_or_else(|| panic!("{} was not compiled", shader.name))
+            .unwrap_or_else(|| panic!("{} was not compiled (has it constants?)", shader.name))
+    }
+
+    /// How many specialised variants have been compiled so far (beside the base set).
+    pub fn variant_count(&self) -> usize {
+        self.variants.lock().map_or(0, |v| v.len())
     }
 
     /// `shader`'s pipeline with `constants` set (WGSL `override`s), compiled on first use. A
@@ -130,7 +146,12 @@ impl Kernels {
             .or_insert_with_key(|(_, constants)| {
                 let values: Vec<(&str, f64)> =
                     constants.iter().map(|&(n, v)| (n, v as f64)).collect();
-                self.get(shader).specialize(gpu, &values)
+                let (_, module) = self
+                    .modules
+                    .iter()
+                    .find(|(name, _)| *name == shader.name)
+                    .unwrap_or_else(|| panic!("{} has no constants: use get", shader.name));
+                Kernel::from_module(gpu, shader.name, module.clone(), &values)
             })
             .clone()
     }

@@ -52,8 +52,11 @@ pub struct PlanStats {
     pub bytes_per_frame_as_written: u64,
     /// What each graph pass did before lowering.
     pub passes: Vec<PassReport>,
-    /// Creating the kernels' pipelines.
+    /// Creating the kernels' base pipelines.
     pub compile_time: Duration,
+    /// Specialised pipelines the plan's dispatches use (compiled during the plan build, once
+    /// per device).
+    pub pipeline_variants: usize,
     /// Building the plan (passes, arena, uploads, bind groups).
     pub build_time: Duration,
 }
@@ -181,6 +184,7 @@ impl Plan {
             bytes_per_frame_as_written: lower::bytes_moved(original, precision),
             passes,
             compile_time: kernels.compile_time,
+            pipeline_variants: kernels.variant_count(),
             build_time: start.elapsed(),
         };
         Ok(Plan {

@@ -73,6 +73,10 @@ fn facts(segmenter: &Segmenter) -> Vec<(&'static str, Value)> {
             gpu(&|s| Value::Millis(s.compile_time.as_secs_f64() * 1e3)),
         ),
         (
+            "pipeline_variants",
+            gpu(&|s| Value::Count(s.pipeline_variants as u64)),
+        ),
+        (
             "plan_build_ms",
             gpu(&|s| Value::Millis(s.build_time.as_secs_f64() * 1e3)),
         ),
