@@ -2,9 +2,11 @@
 // skip add, and standalone activations are all this one pass over memory. Each frame of
 // frame_len elements has its own gate (c values).
 
+// Whether a gate multiplies: a pipeline constant (ops/elementwise.rs).
+override HAS_GATE: bool = false;
+
 struct Params {
-    len: u32, c: u32, has_gate: u32,
-    frame_len: u32, _pad0: u32, _pad1: u32,
+    len: u32, c: u32, frame_len: u32, _pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -20,6 +22,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let i = linear_index(gid, groups);
     if (i >= p.len) { return; }
     var v = x[i];
-    if (p.has_gate != 0u) { v *= gate[(i / p.frame_len) * p.c + i % p.c]; }
+    if (HAS_GATE) { v *= gate[(i / p.frame_len) * p.c + i % p.c]; }
     store(i, v);
 }

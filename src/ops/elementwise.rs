@@ -12,9 +12,8 @@ use crate::gpu::{Dispatch, Gpu, grid};
 struct Params {
     len: u32,
     c: u32,
-    has_gate: u32,
     frame_len: u32,
-    _pad: [u32; 2],
+    _pad: u32,
 }
 
 pub struct Elementwise<'a> {
@@ -48,16 +47,17 @@ impl Elementwise<'_> {
         check(self.out, self.len, "elementwise out")?;
         let gate_len = self.frames * self.channels;
         let (gate, has_gate) = optional(gpu, self.gate, gate_len, "elementwise gate")?;
+        let mut constants = epilogue_constants(&self.epilogue);
+        constants.push(("HAS_GATE", has_gate));
         let (add, _) = optional(gpu, self.epilogue.add, self.len, "elementwise add")?;
         let params = Params {
             len: to_u32(self.len, "len")?,
             c: self.channels as u32,
-            has_gate,
             frame_len: frame_len as u32,
-            _pad: [0; 2],
+            _pad: 0,
         };
         Ok(kernels
-            .variant(gpu, &ELEMENTWISE, epilogue_constants(&self.epilogue))
+            .variant(gpu, &ELEMENTWISE, constants)
             .bind(
                 gpu,
                 &params,
