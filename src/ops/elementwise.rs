@@ -56,14 +56,12 @@ impl Elementwise<'_> {
             frame_len: frame_len as u32,
             _pad: 0,
         };
-        Ok(kernels
-            .variant(gpu, &ELEMENTWISE, constants)
-            .bind(
-                gpu,
-                &params,
-                &[self.input, gate, add, self.out],
-                grid(self.len, WG),
-            ))
+        Ok(kernels.variant(gpu, &ELEMENTWISE, constants).bind(
+            gpu,
+            &params,
+            &[self.input, gate, add, self.out],
+            grid(self.len, WG),
+        ))
     }
 }
 
