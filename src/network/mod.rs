@@ -168,6 +168,12 @@ impl Prologue {
         }
     }
 
+    pub fn act(&self) -> Activation {
+        match self {
+            Prologue::Depthwise { act, .. } | Prologue::Pointwise { act, .. } => *act,
+        }
+    }
+
     /// Multiply-accumulates per output pixel.
     fn macs_per_pixel(&self) -> u64 {
         match self {

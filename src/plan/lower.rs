@@ -28,40 +28,49 @@ pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<Lay
             prologue,
             gate,
             ..
-        } => vec![upload(layer, &pointwise_params(layer, prologue, gate).0)],
+        } => vec![upload(layer, &pointwise_params(layer, prologue, gate))],
         _ => op.layers().iter().map(|l| upload(l, &l.weight)).collect(),
     }
 }
 
-/// A 1x1's parameters as the matmul reads them from one buffer: B (the weight transposed to
-/// [in, out]), then its prologue's weight ([K, K, c] for a depthwise, [in, out] for a 1x1) and
-/// bias, then its pooled gate's FC layers; and (weight, bias) offsets of the prologue and the
-/// gate's layout.
-fn pointwise_params(
-    layer: &Layer,
-    prologue: &Option<Prologue>,
-    gate: &Option<Gate>,
-) -> (Vec<f32>, Option<(usize, usize)>, Option<ops::GateFc>) {
+/// A 1x1's parameters as the matmul reads them from one buffer, in [`pointwise_layout`]'s
+/// order: B (the weight transposed to [in, out]), then its prologue's weight ([K, K, c] for a
+/// depthwise, [in, out] for a 1x1) and bias, then its pooled gate's FC layers.
+fn pointwise_params(layer: &Layer, prologue: &Option<Prologue>, gate: &Option<Gate>) -> Vec<f32> {
     let mut packed = layer.weight_in_out();
-    let prologue_at = prologue.as_ref().map(|p| {
-        let weight_at = packed.len();
+    if let Some(p) = prologue {
         match p {
             Prologue::Depthwise { layer, .. } => packed.extend(&layer.weight),
             Prologue::Pointwise { layer, .. } => packed.extend(layer.weight_in_out()),
         }
-        let bias_at = packed.len();
         packed.extend(&p.layer().bias);
-        (weight_at, bias_at)
+    }
+    let fc = gate.as_ref().map_or(&[][..], Gate::layers);
+    ops::GateFc::pack(&packed, &fc.iter().collect::<Vec<_>>()).0
+}
+
+/// Where [`pointwise_params`] puts the prologue's (weight, bias) and the pooled gate's layers,
+/// from the layers' sizes alone (binding needs the offsets, not the packed parameters).
+fn pointwise_layout(
+    layer: &Layer,
+    prologue: &Option<Prologue>,
+    gate: &Option<Gate>,
+) -> (Option<(usize, usize)>, Option<ops::GateFc>) {
+    let b_len = layer.weight.len();
+    let prologue_at = prologue
+        .as_ref()
+        .map(|p| (b_len, b_len + p.layer().weight.len()));
+    let fc_at = prologue.as_ref().map_or(b_len, |p| {
+        b_len + p.layer().weight.len() + p.layer().bias.len()
     });
     let fc = match gate {
-        Some(Gate::Pooled { layers, .. }) => {
-            let (all, fc) = ops::GateFc::pack(&packed, &layers.iter().collect::<Vec<_>>());
-            packed = all;
-            Some(fc)
-        }
+        Some(Gate::Pooled { layers, .. }) => Some(ops::GateFc::layout(
+            fc_at,
+            &layers.iter().collect::<Vec<_>>(),
+        )),
         _ => None,
     };
-    (packed, prologue_at, fc)
+    (prologue_at, fc)
 }
 
 /// Which values a pooled gate reads the sums of (their producers write them after the value).
@@ -220,7 +229,7 @@ pub(super) fn bind_node<'a>(
             layer,
         } => {
             let s = network.shape(*input);
-            let (_, prologue_at, fc) = pointwise_params(layer, prologue, g);
+            let (prologue_at, fc) = pointwise_layout(layer, prologue, g);
             let computed = prologue.as_ref().zip(prologue_at).map(|(p, (w, b))| {
                 let op = match p {
                     Prologue::Depthwise { layer, stride, .. } => ops::ComputedOp::Depthwise {
@@ -232,12 +241,9 @@ pub(super) fn bind_node<'a>(
                         channels: s.channels,
                     },
                 };
-                let act = match p {
-                    Prologue::Depthwise { act, .. } | Prologue::Pointwise { act, .. } => *act,
-                };
                 ops::ComputedA {
                     op,
-                    act,
+                    act: p.act(),
                     weight_offset: w,
                     bias_offset: b,
                 }
