@@ -1,5 +1,6 @@
 //! The fast CPU engine against the plain reference on one frame, same process:
-//! `cargo run --release --example cpu_speed`.
+//! `cargo run --release --example cpu_speed [-- --nodes]`; `-- --profile` runs only the fast
+//! engine, 1000 frames, for `perf record`.
 
 use silhouette::network::Network;
 use std::time::{Duration, Instant};
@@ -29,6 +30,12 @@ fn main() -> silhouette::Result<()> {
     let engine = silhouette::fast::Engine::new(&network);
     let mut out = vec![0.0; 256 * 256];
     engine.run(&input, &mut out)?;
+    if std::env::args().any(|a| a == "--profile") {
+        for _ in 0..1000 {
+            engine.run(&input, &mut out)?;
+        }
+        return Ok(());
+    }
     let fast = median(|| engine.run(&input, &mut out).unwrap(), 30);
     let reference = median(|| drop(silhouette::cpu::run(&network, &input).unwrap()), 5);
     println!(

@@ -119,14 +119,34 @@ impl Site {
     }
 }
 
-/// `f(pixel, site)` for each output pixel of `rows` (output rows `y0..`, `cout` channels).
+/// Output pixels a microkernel computes together: each keeps its own accumulators, so their adds
+/// run side by side instead of waiting on one another, and each weight load serves all of them.
+const PIXELS: usize = 4;
+
+/// The output columns whose windows lie inside the input across: `lo..hi`.
+fn interior(window: &Window) -> Range<usize> {
+    let (_, _, ow, pl) = window.geometry();
+    let (k, s, width) = (window.kernel, window.stride, window.input.width);
+    let lo = pl.div_ceil(s).min(ow);
+    let hi = if width + pl >= k {
+        ((width + pl - k) / s + 1).min(ow)
+    } else {
+        0
+    };
+    lo..hi.max(lo)
+}
+
+/// `f(pixels, sites)` for each output row of `rows` (output rows `y0..`, `cout` channels), in runs
+/// of up to [`PIXELS`] consecutive pixels. A run never mixes pixels whose windows lie inside the
+/// input across with ones that reach into the padding, so a full run of inside pixels can take
+/// a kernel's fast path.
 #[inline(always)]
-fn each_pixel(
+fn each_run(
     window: &Window,
     cout: usize,
     rows: &mut [f32],
     y0: usize,
-    mut f: impl FnMut(&mut [f32], &Site),
+    mut f: impl FnMut(&mut [f32], &[Site]),
 ) {
     let (_, pt, ow, pl) = window.geometry();
     let Window {
@@ -134,72 +154,203 @@ fn each_pixel(
         kernel: k,
         stride: s,
     } = *window;
+    let inside = interior(window);
+    let site = |iy0, ky: &Range<usize>, ox| {
+        let (ix0, kx) = taps(ox, k, s, pl, input.width);
+        Site {
+            iy0,
+            ky: ky.clone(),
+            ix0,
+            kx,
+        }
+    };
     for (r, row) in rows.chunks_exact_mut(ow * cout).enumerate() {
         let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
-        for (ox, px) in row.chunks_exact_mut(cout).enumerate() {
-            let (ix0, kx) = taps(ox, k, s, pl, input.width);
-            f(
-                px,
-                &Site {
-                    iy0,
-                    ky: ky.clone(),
-                    ix0,
-                    kx,
-                },
-            );
+        for part in [0..inside.start, inside.clone(), inside.end..ow] {
+            for first in part.clone().step_by(PIXELS) {
+                let n = PIXELS.min(part.end - first);
+                let sites: [Site; PIXELS] =
+                    std::array::from_fn(|p| site(iy0, &ky, first + p.min(n - 1)));
+                f(&mut row[first * cout..(first + n) * cout], &sites[..n]);
+            }
+        }
+    }
+}
+
+/// Taps times input channels the stem kernel gathers per pixel (3x3 x RGB = 27).
+const MAX_PATCH: usize = 32;
+
+/// [`PIXELS`] pixels' windows times weight [depth, B * 8] plus bias, into `px` (the run's `n`
+/// pixels). Window row `r` of `rows` is `len` consecutive inputs of `source` for each pixel,
+/// starting at `starts(r)[p]`, and meets weight rows `r * len..`.
+#[inline(always)]
+fn window_product<const B: usize>(
+    source: &[f32],
+    rows: Range<usize>,
+    starts: impl Fn(usize) -> [usize; PIXELS],
+    len: usize,
+    weight: &[f32],
+    bias: &[f32],
+    px: &mut [f32],
+) {
+    let cout = B * LANES;
+    let mut acc = [[[0.0f32; LANES]; B]; PIXELS];
+    for pixel in acc.iter_mut() {
+        for (b, lanes8) in pixel.iter_mut().enumerate() {
+            *lanes8 = lanes(bias, b * LANES);
+        }
+    }
+    for r in rows {
+        let starts = starts(r);
+        let inputs = starts.map(|s| &source[s..s + len]);
+        for (j, w) in weight[r * len * cout..(r + 1) * len * cout]
+            .chunks_exact(cout)
+            .enumerate()
+        {
+            for b in 0..B {
+                let w8 = lanes(w, b * LANES);
+                for p in 0..PIXELS {
+                    let v = inputs[p][j];
+                    for l in 0..LANES {
+                        acc[p][b][l] += v * w8[l];
+                    }
+                }
+            }
+        }
+    }
+    for (out, pixel) in px.chunks_exact_mut(cout).zip(&acc) {
+        for (b, lanes8) in pixel.iter().enumerate() {
+            out[b * LANES..(b + 1) * LANES].copy_from_slice(lanes8);
         }
     }
 }
 
 simd_kernel! {
     /// Output rows `y0..` of a KxK convolution into `rows` (weight packed [k, k, cin, cout]).
+    /// With 8 or 16 outputs (the stem), [`PIXELS`] pixels at a time: straight from the input
+    /// where their windows lie inside it across, else from windows gathered with zero padding.
+    /// Otherwise one pixel at a time.
     fn conv_rows(window: Window, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
-        let (cin, cout) = (window.input.channels, bias.len());
-        each_pixel(&window, cout, rows, y0, |px, site| {
-            accumulate(
-                px,
-                bias,
-                |c0, acc| {
-                    site.each_tap(&window, |tap, at| {
-                        let w0 = tap * cin * cout + c0;
-                        for i in 0..cin {
-                            let (v, w) = (x[at * cin + i], lanes(weight, w0 + i * cout));
-                            for l in 0..LANES {
-                                acc[l] += v * w[l];
-                            }
-                        }
-                    })
-                },
-                |c, acc| {
-                    site.each_tap(&window, |tap, at| {
-                        for i in 0..cin {
-                            *acc += x[at * cin + i] * weight[(tap * cin + i) * cout + c];
-                        }
-                    })
-                },
-            )
+        let Window { input, kernel: k, stride: s } = window;
+        let (cin, cout) = (input.channels, bias.len());
+        let depth = k * k * cin;
+        let product = |source: &[f32], rows, starts: &dyn Fn(usize) -> [usize; PIXELS], len, px: &mut [f32]| match cout {
+            8 => window_product::<1>(source, rows, starts, len, weight, bias, px),
+            _ => window_product::<2>(source, rows, starts, len, weight, bias, px),
+        };
+        each_run(&window, cout, rows, y0, |pixels, sites| {
+            let site = &sites[0];
+            if !matches!(cout, 8 | 16) {
+                return one_by_one(&window, x, weight, bias, pixels, sites);
+            }
+            if sites.len() == PIXELS && site.kx.len() == k {
+                let row = k * cin;
+                let starts = |ty: usize| {
+                    let line = (site.iy0 + ty as isize) as usize * input.width + site.ix0 as usize;
+                    std::array::from_fn(|p| (line + p * s) * cin)
+                };
+                return product(x, site.ky.clone(), &starts, row, pixels);
+            }
+            if depth > MAX_PATCH {
+                return one_by_one(&window, x, weight, bias, pixels, sites);
+            }
+            let mut patch = [0.0f32; PIXELS * MAX_PATCH];
+            for (p, site) in sites.iter().enumerate() {
+                // Element by element: a copy_from_slice of 3 floats is a memmove call.
+                site.each_tap(&window, |tap, at| {
+                    for i in 0..cin {
+                        patch[p * MAX_PATCH + tap * cin + i] = x[at * cin + i];
+                    }
+                });
+            }
+            product(&patch, 0..1, &|_| std::array::from_fn(|p| p * MAX_PATCH), depth, pixels);
         });
     }
 }
 
-simd_kernel! {
-    /// Output rows `y0..` of a depthwise KxK convolution into `rows` (weight [k, k, c]).
-    fn depthwise_rows(window: Window, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
-        let c = window.input.channels;
-        each_pixel(&window, c, rows, y0, |px, site| {
-            accumulate(
-                px,
-                bias,
-                |c0, acc| {
-                    site.each_tap(&window, |tap, at| {
-                        let (xs, ws) = (lanes(x, at * c + c0), lanes(weight, tap * c + c0));
+/// Each pixel of a run on its own, each block of 8 output channels accumulated over the window.
+#[inline(always)]
+fn one_by_one(
+    window: &Window,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    pixels: &mut [f32],
+    sites: &[Site],
+) {
+    let (cin, cout) = (window.input.channels, bias.len());
+    for (px, site) in pixels.chunks_exact_mut(cout).zip(sites) {
+        accumulate(
+            px,
+            bias,
+            |c0, acc| {
+                site.each_tap(window, |tap, at| {
+                    let w0 = tap * cin * cout + c0;
+                    for i in 0..cin {
+                        let (v, w) = (x[at * cin + i], lanes(weight, w0 + i * cout));
                         for l in 0..LANES {
-                            acc[l] += xs[l] * ws[l];
+                            acc[l] += v * w[l];
                         }
-                    })
-                },
-                |ch, acc| site.each_tap(&window, |tap, at| *acc += x[at * c + ch] * weight[tap * c + ch]),
-            )
+                    }
+                })
+            },
+            |c, acc| {
+                site.each_tap(window, |tap, at| {
+                    for i in 0..cin {
+                        *acc += x[at * cin + i] * weight[(tap * cin + i) * cout + c];
+                    }
+                })
+            },
+        );
+    }
+}
+
+simd_kernel! {
+    /// Output rows `y0..` of a depthwise KxK convolution into `rows` (weight [k, k, c]). A full
+    /// run of pixels whose windows lie inside the input across is computed 8 channels x
+    /// [`PIXELS`] pixels at a time, each tap's weights loaded once for all of them.
+    fn depthwise_rows(window: Window, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
+        let Window { input, kernel: k, stride: s } = window;
+        let c = input.channels;
+        each_run(&window, c, rows, y0, |pixels, sites| {
+            let site = &sites[0];
+            if sites.len() == PIXELS && site.kx.len() == k && c % LANES == 0 {
+                let ix0 = site.ix0 as usize;
+                for c0 in (0..c).step_by(LANES) {
+                    let mut acc = [lanes(bias, c0); PIXELS];
+                    for ty in site.ky.clone() {
+                        let line = (site.iy0 + ty as isize) as usize * input.width + ix0;
+                        for tx in 0..k {
+                            let w = lanes(weight, (ty * k + tx) * c + c0);
+                            for (p, acc) in acc.iter_mut().enumerate() {
+                                let xs = lanes(x, (line + p * s + tx) * c + c0);
+                                for l in 0..LANES {
+                                    acc[l] += xs[l] * w[l];
+                                }
+                            }
+                        }
+                    }
+                    for (p, acc) in acc.iter().enumerate() {
+                        pixels[p * c + c0..p * c + c0 + LANES].copy_from_slice(acc);
+                    }
+                }
+                return;
+            }
+            for (px, site) in pixels.chunks_exact_mut(c).zip(sites) {
+                accumulate(
+                    px,
+                    bias,
+                    |c0, acc| {
+                        site.each_tap(&window, |tap, at| {
+                            let (xs, ws) = (lanes(x, at * c + c0), lanes(weight, tap * c + c0));
+                            for l in 0..LANES {
+                                acc[l] += xs[l] * ws[l];
+                            }
+                        })
+                    },
+                    |ch, acc| site.each_tap(&window, |tap, at| *acc += x[at * c + ch] * weight[tap * c + ch]),
+                );
+            }
         });
     }
 }

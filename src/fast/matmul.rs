@@ -1,5 +1,5 @@
 //! 1x1 convolutions as one packed SIMD GEMM per block of pixel rows (matrixmultiply: AVX2/FMA
-//! detected at run time, NEON, wasm simd128), bias preloaded, epilogue fused per block.
+//! detected at run time, NEON, wasm simd128), bias added in the fused epilogue per block.
 //! Reference: [`cpu::pointwise_conv`](crate::cpu::pointwise_conv).
 
 use super::{epilogue, par};
@@ -33,9 +33,6 @@ impl Pointwise {
         par::chunks(out, block * n, |i, c| {
             let r0 = i * block;
             let m = c.len() / n;
-            for row in c.chunks_exact_mut(n) {
-                row.copy_from_slice(&self.bias);
-            }
             let a = &x[r0 * k..(r0 + m) * k];
             // SAFETY: a is m x k, weight k x n, c m x n, all row-major and in bounds.
             unsafe {
@@ -50,14 +47,15 @@ impl Pointwise {
                     self.weight.as_ptr(),
                     n as isize,
                     1,
-                    1.0,
+                    0.0,
                     c.as_mut_ptr(),
                     n as isize,
                     1,
                 );
             }
             let add = epilogue.add.map(|a| &a[r0 * n..(r0 + m) * n]);
-            epilogue::apply(c, epilogue.act, add);
+            // The bias joins the epilogue's pass rather than prefilling C (a pass of its own).
+            epilogue::with_bias(c, &self.bias, epilogue.act, add);
         });
     }
 }

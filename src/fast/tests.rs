@@ -135,6 +135,9 @@ fn odd_shapes() {
         (Shape::new(7, 5, 3), 4, 3, 2),
         (Shape::new(9, 9, 2), 17, 5, 2),
         (Shape::new(1, 1, 3), 2, 3, 2),
+        // The gathered path (8 or 16 outputs), runs cut short by the row's end.
+        (Shape::new(11, 13, 3), 16, 3, 2),
+        (Shape::new(6, 10, 2), 8, 3, 1),
     ]
     .iter()
     .enumerate()
@@ -162,6 +165,9 @@ fn odd_shapes() {
         (Shape::new(7, 3, 6), 3, 2),
         (Shape::new(9, 8, 13), 3, 1),
         (Shape::new(6, 6, 24), 5, 1),
+        // Runs of inside pixels (the fast path) and the edges around them.
+        (Shape::new(9, 14, 16), 3, 1),
+        (Shape::new(13, 23, 8), 5, 2),
     ]
     .iter()
     .enumerate()
