@@ -95,6 +95,17 @@ fn lanes(s: &[f32], at: usize) -> [f32; LANES] {
     s[at..at + LANES].try_into().unwrap()
 }
 
+/// 8 values from `at`, unchecked.
+///
+/// # Safety
+/// `at + 8 <= s.len()`.
+#[inline(always)]
+unsafe fn lanes_unchecked(s: &[f32], at: usize) -> [f32; LANES] {
+    debug_assert!(at + LANES <= s.len());
+    // SAFETY: in bounds (the caller's promise); [f32; 8] is aligned like f32.
+    unsafe { s.as_ptr().add(at).cast::<[f32; LANES]>().read() }
+}
+
 /// Where one output pixel's window lies: the input row and column of tap (0, 0) (negative in
 /// the padding) and the taps inside the input on each axis.
 #[derive(Clone)]
@@ -315,20 +326,28 @@ simd_kernel! {
         each_run(&window, c, rows, y0, |pixels, sites| {
             let site = &sites[0];
             if sites.len() == PIXELS && site.kx.len() == k && c % LANES == 0 {
-                let ix0 = site.ix0 as usize;
+                // Every load below lies inside the run's window: checked once here, not per
+                // tap (the checks cost more than the arithmetic).
+                let first = (site.iy0 + site.ky.start as isize) as usize * input.width + site.ix0 as usize;
+                let last = (site.iy0 + site.ky.end as isize - 1) as usize * input.width
+                    + site.ix0 as usize + (PIXELS - 1) * s + k;
+                assert!(last * c <= x.len() && k * k * c <= weight.len());
+                let step = s * c;
                 for c0 in (0..c).step_by(LANES) {
                     let mut acc = [lanes(bias, c0); PIXELS];
+                    let mut at = first * c + c0;
                     for ty in site.ky.clone() {
-                        let line = (site.iy0 + ty as isize) as usize * input.width + ix0;
                         for tx in 0..k {
-                            let w = lanes(weight, (ty * k + tx) * c + c0);
+                            // SAFETY: inside the window checked above.
+                            let w = unsafe { lanes_unchecked(weight, (ty * k + tx) * c + c0) };
                             for (p, acc) in acc.iter_mut().enumerate() {
-                                let xs = lanes(x, (line + p * s + tx) * c + c0);
+                                let xs = unsafe { lanes_unchecked(x, at + p * step + tx * c) };
                                 for l in 0..LANES {
                                     acc[l] += xs[l] * w[l];
                                 }
                             }
                         }
+                        at += input.width * c;
                     }
                     for (p, acc) in acc.iter().enumerate() {
                         pixels[p * c + c0..p * c + c0 + LANES].copy_from_slice(acc);
