@@ -355,6 +355,12 @@ simd_kernel! {
                 }
                 return;
             }
+            if c % LANES == 0 {
+                for (px, site) in pixels.chunks_exact_mut(c).zip(sites) {
+                    depthwise_pixel(&window, x, weight, bias, px, site);
+                }
+                return;
+            }
             for (px, site) in pixels.chunks_exact_mut(c).zip(sites) {
                 accumulate(
                     px,
@@ -371,6 +377,60 @@ simd_kernel! {
                 );
             }
         });
+    }
+}
+
+/// Channel blocks of 8 a depthwise edge pixel accumulates side by side.
+const BLOCKS: usize = 4;
+
+/// One depthwise output pixel `px` whose window may reach into the padding (channels a
+/// multiple of 8): [`BLOCKS`] blocks of 8 channels at a time, so their adds overlap.
+#[inline(always)]
+fn depthwise_pixel(
+    window: &Window,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    px: &mut [f32],
+    site: &Site,
+) {
+    let (k, c, width) = (window.kernel, window.input.channels, window.input.width);
+    if site.ky.is_empty() || site.kx.is_empty() {
+        return px.copy_from_slice(bias);
+    }
+    // Every load below lies inside the window: checked once here, not per tap.
+    let row = |ty: usize| (site.iy0 + ty as isize) as usize * width;
+    let column = |tx: usize| (site.ix0 + tx as isize) as usize;
+    assert!(
+        (row(site.ky.end - 1) + column(site.kx.end - 1) + 1) * c <= x.len()
+            && k * k * c <= weight.len()
+    );
+    let mut c0 = 0;
+    while c0 < c {
+        let blocks = BLOCKS.min((c - c0) / LANES);
+        let mut acc: [[f32; LANES]; BLOCKS] =
+            std::array::from_fn(|b| lanes(bias, c0 + b.min(blocks - 1) * LANES));
+        for ty in site.ky.clone() {
+            for tx in site.kx.clone() {
+                let (at, tap) = ((row(ty) + column(tx)) * c + c0, (ty * k + tx) * c + c0);
+                for (b, acc) in acc.iter_mut().enumerate().take(blocks) {
+                    // SAFETY: inside the window checked above (c0 + 8 * (b + 1) <= c).
+                    let (xs, ws) = unsafe {
+                        (
+                            lanes_unchecked(x, at + b * LANES),
+                            lanes_unchecked(weight, tap + b * LANES),
+                        )
+                    };
+                    for l in 0..LANES {
+                        acc[l] += xs[l] * ws[l];
+                    }
+                }
+            }
+        }
+        for (b, acc) in acc.iter().enumerate().take(blocks) {
+            px[c0 + b * LANES..c0 + (b + 1) * LANES].copy_from_slice(acc);
+        }
+        c0 += blocks * LANES;
     }
 }
 
