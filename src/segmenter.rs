@@ -306,8 +306,8 @@ impl Segmenter {
                 return Ok(done);
             }
         }
-        let alpha = cpu::finish::alpha(photo, &self.probabilities(photo)?, refine);
-        Ok(cpu::finish::compose(photo, &alpha, background))
+        let alpha = fast::finish::alpha(photo, &self.probabilities(photo)?, refine);
+        Ok(fast::finish::compose(photo, &alpha, background))
     }
 
     /// For apps that own the device ([`with_device`](Self::with_device)): texture in, texture
@@ -399,9 +399,9 @@ impl Mask {
     }
 
     /// The mask at the image's resolution, 0 (background) to 255 (person), resized bilinearly
-    /// (see [`cpu::finish::alpha`] for edges that follow the photo).
+    /// (see [`fast::finish::alpha`] for edges that follow the photo).
     pub fn to_luma8(&self) -> GrayImage {
-        cpu::finish::upsample(&self.probabilities, self.width, self.height)
+        fast::finish::upsample(&self.probabilities, self.width, self.height)
     }
 
     /// The raw 256x256 output as 16-bit gray, value = round(p * 65535).

@@ -18,7 +18,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("passes", &["network", "tensor"]),
     ("cpu", &["error", "finish", "network", "pixels", "tensor"]),
     ("gpu", &["error"]),
-    ("fast", &["cpu", "error", "network", "passes", "tensor"]),
+    (
+        "fast",
+        &["cpu", "error", "finish", "network", "passes", "tensor"],
+    ),
     (
         "ops",
         &["error", "finish", "gpu", "network", "pixels", "tensor"],

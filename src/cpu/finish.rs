@@ -116,23 +116,34 @@ pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, P
             p.data[y * w2 + x] = mask.sample(x, y, w2, h2);
         }
     }
+    guided_from(&guide, &p, box_mean)
+}
+
+/// The guided filter's steps after the guide `i` and the mask `p` are at working resolution:
+/// box means (by `box_mean`, the reference's or a faster one) of I, p, I*p and I*I, the
+/// coefficients (a, b), and their box means.
+pub fn guided_from(
+    i: &Plane,
+    p: &Plane,
+    box_mean: impl Fn(&Plane, usize) -> Plane,
+) -> (Plane, Plane) {
     let product = |a: &Plane, b: &Plane| Plane {
         data: a.data.iter().zip(&b.data).map(|(x, y)| x * y).collect(),
         ..a.clone()
     };
-    let (mean_i, mean_p) = (box_mean(&guide, GUIDE_RADIUS), box_mean(&p, GUIDE_RADIUS));
+    let (mean_i, mean_p) = (box_mean(i, GUIDE_RADIUS), box_mean(p, GUIDE_RADIUS));
     let (corr_ip, corr_ii) = (
-        box_mean(&product(&guide, &p), GUIDE_RADIUS),
-        box_mean(&product(&guide, &guide), GUIDE_RADIUS),
+        box_mean(&product(i, p), GUIDE_RADIUS),
+        box_mean(&product(i, i), GUIDE_RADIUS),
     );
-    let mut a = Plane::new(w2, h2);
-    let mut b = Plane::new(w2, h2);
-    for i in 0..w2 * h2 {
-        (a.data[i], b.data[i]) = guided_ab(
-            mean_i.data[i],
-            mean_p.data[i],
-            corr_ip.data[i],
-            corr_ii.data[i],
+    let mut a = Plane::new(i.width, i.height);
+    let mut b = Plane::new(i.width, i.height);
+    for k in 0..i.data.len() {
+        (a.data[k], b.data[k]) = guided_ab(
+            mean_i.data[k],
+            mean_p.data[k],
+            corr_ip.data[k],
+            corr_ii.data[k],
         );
     }
     (box_mean(&a, GUIDE_RADIUS), box_mean(&b, GUIDE_RADIUS))
@@ -168,6 +179,15 @@ pub fn alpha(image: &RgbImage, probabilities: &[f32], refine: bool) -> GrayImage
 /// A Gaussian-blurred copy of `image` at working resolution (area-downsampled, then a separable
 /// Gaussian of sigma `radius` scaled to that resolution), sampled bilinearly when composited.
 pub fn blurred_background(image: &RgbImage, radius: f32) -> [Plane; 3] {
+    blurred_with(image, radius, separable)
+}
+
+/// [`blurred_background`] with the Gaussian done by `separable` (the reference's or a faster one).
+pub fn blurred_with(
+    image: &RgbImage,
+    radius: f32,
+    separable: impl Fn(&Plane, &[f32]) -> Plane,
+) -> [Plane; 3] {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
     let sigma = work_sigma(radius, w, w2);
@@ -175,6 +195,7 @@ pub fn blurred_background(image: &RgbImage, radius: f32) -> [Plane; 3] {
     let taps = gaussian_taps(sigma);
     planes.map(|p| separable(&p, &taps))
 }
+
 /// Horizontal then vertical convolution with symmetric `taps`, edges clamped.
 pub fn separable(p: &Plane, taps: &[f32]) -> Plane {
     let (w, h) = (p.width as isize, p.height as isize);

@@ -195,6 +195,7 @@ const MAX_PATCH: usize = 32;
 /// pixels). Window row `r` of `rows` is `len` consecutive inputs of `source` for each pixel,
 /// starting at `starts(r)[p]`, and meets weight rows `r * len..`.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // indexed like the register tile it is: acc[pixel][block]
 fn window_product<const B: usize>(
     source: &[f32],
     rows: Range<usize>,

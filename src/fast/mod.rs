@@ -6,6 +6,7 @@
 
 mod conv;
 mod epilogue;
+pub mod finish;
 mod matmul;
 mod misc;
 mod par;

@@ -6,7 +6,7 @@ use crate::error::CliError;
 use crate::say;
 use indicatif::{ProgressBar, ProgressStyle};
 use silhouette::imageio::{self, OutputFormat};
-use silhouette::{Background, Error, Mask, Segmenter, Smoothing, Stream, cpu};
+use silhouette::{Background, Error, Mask, Segmenter, Smoothing, Stream, fast};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -103,7 +103,7 @@ impl Job {
         probabilities: &[f32],
         background: Option<&Background>,
     ) -> Result<image::DynamicImage, Error> {
-        let alpha = || cpu::finish::alpha(photo, probabilities, self.refine);
+        let alpha = || fast::finish::alpha(photo, probabilities, self.refine);
         Ok(match (&self.effect, background) {
             (Effect::Mask { raw: true }, _) => {
                 let mask = Mask::from_probabilities(
@@ -114,7 +114,7 @@ impl Job {
                 image::DynamicImage::ImageLuma16(mask.to_raw_luma16())
             }
             (_, Some(background)) => {
-                image::DynamicImage::ImageRgba8(cpu::finish::compose(photo, &alpha(), background))
+                image::DynamicImage::ImageRgba8(fast::finish::compose(photo, &alpha(), background))
             }
             _ => image::DynamicImage::ImageLuma8(alpha()),
         })

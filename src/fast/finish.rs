@@ -1,0 +1,380 @@
+//! The finish on the fast path (what `Backend::Cpu` and the CLI composite with): the reference
+//! [`cpu::finish`](crate::cpu::finish)'s arithmetic in the same order, so every result is
+//! bit-identical to it (tested), laid out so the loops run over whole rows: each plane row is
+//! resampled across once and kept while output rows need it (not four taps and two `floor`s per
+//! pixel), box means and the Gaussian as row additions over padded rows.
+
+use crate::cpu::bilinear_taps;
+use crate::cpu::finish::{Plane, area_downsample, blurred_with, guided_from};
+use crate::finish::{Background, Cover, luma, to_u8, work_size};
+use crate::network::OUTPUT;
+use image::{GrayImage, RgbImage, RgbaImage};
+
+/// A plane resampled to `width` x `height` (half-pixel bilinear) one output row at a time,
+/// exactly as [`Plane::sample`] does it per pixel.
+struct Upsampler<'a> {
+    plane: &'a Plane,
+    height: usize,
+    columns: Vec<(usize, usize, f32)>,
+    /// The plane rows last resampled across, by index (top tap, bottom tap).
+    across: [(usize, Vec<f32>); 2],
+    line: Vec<f32>,
+}
+
+impl<'a> Upsampler<'a> {
+    fn new(plane: &'a Plane, width: usize, height: usize) -> Upsampler<'a> {
+        let columns = (0..width)
+            .map(|x| bilinear_taps(x, plane.width, width))
+            .collect();
+        Upsampler {
+            plane,
+            height,
+            columns,
+            across: [
+                (usize::MAX, vec![0.0; width]),
+                (usize::MAX, vec![0.0; width]),
+            ],
+            line: vec![0.0; width],
+        }
+    }
+
+    /// Makes slot `slot` hold plane row `row` resampled across.
+    fn keep(&mut self, slot: usize, row: usize) {
+        if self.across[slot].0 == row {
+            return;
+        }
+        // Moving down, the bottom row becomes the top one. (Where both taps are one row, at
+        // a clamped edge, the bottom slot resamples it again rather than losing the top.)
+        if slot == 0 && self.across[1].0 == row {
+            self.across.swap(0, 1);
+            return;
+        }
+        let src = &self.plane.data[row * self.plane.width..][..self.plane.width];
+        let out = &mut self.across[slot].1;
+        for (o, &(x0, x1, fx)) in out.iter_mut().zip(&self.columns) {
+            *o = src[x0] * (1.0 - fx) + src[x1] * fx;
+        }
+        self.across[slot].0 = row;
+    }
+
+    /// Output row `y`.
+    fn row(&mut self, y: usize) -> &[f32] {
+        let (y0, y1, fy) = bilinear_taps(y, self.plane.height, self.height);
+        self.keep(0, y0);
+        self.keep(1, y1);
+        let [(_, top), (_, bottom)] = &self.across;
+        for ((o, t), b) in self.line.iter_mut().zip(top).zip(bottom) {
+            *o = t * (1.0 - fy) + b * fy;
+        }
+        &self.line
+    }
+}
+
+/// The 256x256 probabilities resized to `w` x `h`, as 8-bit: [`cpu::finish::upsample`].
+pub fn upsample(probabilities: &[f32], w: u32, h: u32) -> GrayImage {
+    let mask = mask_plane(probabilities);
+    let mut rows = Upsampler::new(&mask, w as usize, h as usize);
+    let mut out = GrayImage::new(w, h);
+    for (y, line) in out.chunks_exact_mut(w as usize).enumerate() {
+        for (o, v) in line.iter_mut().zip(rows.row(y)) {
+            *o = to_u8(*v);
+        }
+    }
+    out
+}
+
+fn mask_plane(probabilities: &[f32]) -> Plane {
+    Plane {
+        width: OUTPUT.width,
+        height: OUTPUT.height,
+        data: probabilities.to_vec(),
+    }
+}
+
+/// Mean over the (2r+1)^2 window clipped at the borders: [`cpu::finish::box_mean`], each sum
+/// taken in the same order, the inside of each row as whole-row additions.
+pub fn box_mean(p: &Plane, r: usize) -> Plane {
+    let (w, h) = (p.width, p.height);
+    let clipped = |i: usize, n: usize| (i.saturating_sub(r), (i + r).min(n - 1));
+    let mut rows = Plane {
+        data: vec![0.0; w * h],
+        ..*p
+    };
+    let inside = r.min(w)..w.saturating_sub(r).max(r.min(w));
+    for (src, out) in p.data.chunks_exact(w).zip(rows.data.chunks_exact_mut(w)) {
+        let span = inside.len();
+        for i in 0..=2 * r {
+            if span > 0 {
+                let from = &src[inside.start - r + i..][..span];
+                out[inside.clone()]
+                    .iter_mut()
+                    .zip(from)
+                    .for_each(|(o, v)| *o += v);
+            }
+        }
+        for x in (0..w).filter(|x| !inside.contains(x)) {
+            let (a, b) = clipped(x, w);
+            out[x] = src[a..=b].iter().sum::<f32>();
+        }
+        let n = (2 * r + 1) as f32;
+        for (x, o) in out.iter_mut().enumerate() {
+            let count = if inside.contains(&x) {
+                n
+            } else {
+                let (a, b) = clipped(x, w);
+                (b - a + 1) as f32
+            };
+            *o /= count;
+        }
+    }
+    let mut out = Plane {
+        data: vec![0.0; w * h],
+        ..*p
+    };
+    for (y, line) in out.data.chunks_exact_mut(w).enumerate() {
+        let (a, b) = clipped(y, h);
+        for j in a..=b {
+            line.iter_mut()
+                .zip(&rows.data[j * w..][..w])
+                .for_each(|(o, v)| *o += v);
+        }
+        let count = (b - a + 1) as f32;
+        line.iter_mut().for_each(|o| *o /= count);
+    }
+    out
+}
+
+/// The guided filter's coefficients: [`cpu::finish::guided_coefficients`].
+pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, Plane) {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let (w2, h2) = work_size(w, h);
+    let [guide, _, _] = area_downsample(image, w2, h2, |p| [luma(p), 0.0, 0.0]);
+    let mask = mask_plane(probabilities);
+    let mut rows = Upsampler::new(&mask, w2, h2);
+    let mut p = Plane {
+        data: vec![0.0; w2 * h2],
+        ..guide
+    };
+    for (y, line) in p.data.chunks_exact_mut(w2).enumerate() {
+        line.copy_from_slice(rows.row(y));
+    }
+    guided_from(&guide, &p, box_mean)
+}
+
+/// The alpha at the photo's resolution: [`cpu::finish::alpha`].
+pub fn alpha(image: &RgbImage, probabilities: &[f32], refine: bool) -> GrayImage {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    if !refine {
+        return upsample(probabilities, w as u32, h as u32);
+    }
+    let (a, b) = guided_coefficients(image, probabilities);
+    let (mut a_rows, mut b_rows) = (Upsampler::new(&a, w, h), Upsampler::new(&b, w, h));
+    let mut out = GrayImage::new(w as u32, h as u32);
+    let pixels = image.as_raw().chunks_exact(3 * w);
+    for (y, (line, photo)) in out.chunks_exact_mut(w).zip(pixels).enumerate() {
+        let (a, b) = (a_rows.row(y), b_rows.row(y));
+        for (((o, a), b), px) in line.iter_mut().zip(a).zip(b).zip(photo.chunks_exact(3)) {
+            *o = to_u8(a * luma(image::Rgb([px[0], px[1], px[2]])) + b);
+        }
+    }
+    out
+}
+
+/// Horizontal then vertical convolution with symmetric `taps`, edges clamped:
+/// [`cpu::finish::separable`], each row padded by its edge values so the taps are row additions.
+pub fn separable(p: &Plane, taps: &[f32]) -> Plane {
+    let (w, h, n) = (p.width, p.height, taps.len() - 1);
+    let mut across = Plane {
+        data: vec![0.0; w * h],
+        ..*p
+    };
+    let mut padded = vec![0.0; w + 2 * n];
+    for (src, out) in p.data.chunks_exact(w).zip(across.data.chunks_exact_mut(w)) {
+        padded[..n].fill(src[0]);
+        padded[n..n + w].copy_from_slice(src);
+        padded[n + w..].fill(src[w - 1]);
+        out.iter_mut().zip(src).for_each(|(o, v)| *o = taps[0] * v);
+        for (d, t) in taps.iter().enumerate().skip(1) {
+            let (before, after) = (&padded[n - d..][..w], &padded[n + d..][..w]);
+            for ((o, a), b) in out.iter_mut().zip(before).zip(after) {
+                *o += t * (a + b);
+            }
+        }
+    }
+    let mut out = Plane {
+        data: vec![0.0; w * h],
+        ..*p
+    };
+    let row = |y: isize| &across.data[y.clamp(0, h as isize - 1) as usize * w..][..w];
+    for (y, line) in out.data.chunks_exact_mut(w).enumerate() {
+        let y = y as isize;
+        line.iter_mut()
+            .zip(row(y))
+            .for_each(|(o, v)| *o = taps[0] * v);
+        for (d, t) in taps.iter().enumerate().skip(1) {
+            let (before, after) = (row(y - d as isize), row(y + d as isize));
+            for ((o, a), b) in line.iter_mut().zip(before).zip(after) {
+                *o += t * (a + b);
+            }
+        }
+    }
+    out
+}
+
+/// The photo over `background` with `alpha`: [`cpu::finish::compose`].
+pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> RgbaImage {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let blurred = match background {
+        Background::Blur { radius } => Some(blurred_with(image, *radius, separable)),
+        _ => None,
+    };
+    let mut blurred_rows = blurred
+        .as_ref()
+        .map(|planes| planes.each_ref().map(|p| Upsampler::new(p, w, h)));
+    let cover = match background {
+        Background::Image(bg) => Some(Cover::new(bg, w, h)),
+        _ => None,
+    };
+    let mut out = RgbaImage::new(w as u32, h as u32);
+    let rows = out
+        .chunks_exact_mut(4 * w)
+        .zip(image.as_raw().chunks_exact(3 * w))
+        .zip(alpha.as_raw().chunks_exact(w));
+    for (y, ((line, photo), alphas)) in rows.enumerate() {
+        let behind_rows = blurred_rows
+            .as_mut()
+            .map(|[r, g, b]| [r.row(y), g.row(y), b.row(y)]);
+        let pixels = line
+            .chunks_exact_mut(4)
+            .zip(photo.chunks_exact(3))
+            .zip(alphas);
+        for (x, ((o, fg), &a)) in pixels.enumerate() {
+            let behind: [f32; 3] = match background {
+                Background::Transparent => {
+                    o.copy_from_slice(&[fg[0], fg[1], fg[2], a]);
+                    continue;
+                }
+                Background::Color(c) => c.map(f32::from),
+                Background::Blur { .. } => {
+                    let planes = behind_rows.as_ref().expect("made above");
+                    [0, 1, 2].map(|c| planes[c][x])
+                }
+                Background::Image(bg) => cover.as_ref().expect("made above").sample(bg, x, y),
+            };
+            let t = a as f32 / 255.0;
+            let px = [0, 1, 2].map(|c| to_u8((fg[c] as f32 * t + behind[c] * (1.0 - t)) / 255.0));
+            o.copy_from_slice(&[px[0], px[1], px[2], 255]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::finish as reference;
+    use crate::finish::gaussian_taps;
+
+    /// A photo with edges, gradients and noise, `w` x `h`.
+    fn photo(w: u32, h: u32, seed: u32) -> RgbImage {
+        let mut s = seed | 1;
+        RgbImage::from_fn(w, h, |x, y| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            let inside = (x as i64 - w as i64 / 2).pow(2) + (y as i64 - h as i64 / 3).pow(2)
+                < (w.min(h) as i64 / 3).pow(2);
+            let base = if inside { 200 } else { 40 };
+            image::Rgb([0, 1, 2].map(|c| (base + (x * 7 + y * 3 + c * 50) % 40 + s % 16) as u8))
+        })
+    }
+
+    fn probabilities(seed: u32) -> Vec<f32> {
+        (0..OUTPUT.len())
+            .map(|i| {
+                let (x, y) = ((i % 256) as f32, (i / 256) as f32);
+                let d = ((x - 128.0).powi(2) + (y - 100.0).powi(2)).sqrt();
+                (1.0 / (1.0 + ((d - 70.0 - seed as f32) / 6.0).exp())).clamp(0.0, 1.0)
+            })
+            .collect()
+    }
+
+    /// Equal images, or the first pixel that differs.
+    fn same<P: image::Pixel<Subpixel = u8> + std::fmt::Debug + PartialEq>(
+        ours: &image::ImageBuffer<P, Vec<u8>>,
+        theirs: &image::ImageBuffer<P, Vec<u8>>,
+        what: &str,
+    ) {
+        assert_eq!(ours.dimensions(), theirs.dimensions(), "{what}: size");
+        if let Some((x, y, a, b)) = ours
+            .enumerate_pixels()
+            .zip(theirs.pixels())
+            .find(|((_, _, a), b)| a != b)
+            .map(|((x, y, a), b)| (x, y, a, b))
+        {
+            panic!("{what}: pixel ({x}, {y}): fast {a:?}, reference {b:?}");
+        }
+    }
+
+    #[test]
+    fn every_step_is_bit_identical_to_the_reference() {
+        // Odd sizes, one above the working size (so the planes are downsampled), tiny ones.
+        for (i, &(w, h)) in [(37, 23), (641, 479), (1, 1), (9, 700), (256, 256)]
+            .iter()
+            .enumerate()
+        {
+            let (img, probs) = (photo(w, h, i as u32 + 1), probabilities(i as u32));
+            let what = format!("{w}x{h}");
+            same(
+                &upsample(&probs, w, h),
+                &reference::upsample(&probs, w, h),
+                &format!("{what} upsample"),
+            );
+            for refine in [false, true] {
+                let alpha = alpha(&img, &probs, refine);
+                same(
+                    &alpha,
+                    &reference::alpha(&img, &probs, refine),
+                    &format!("{what} alpha {refine}"),
+                );
+                let bg = photo(50, 31, 9);
+                for background in [
+                    Background::Transparent,
+                    Background::Color([10, 200, 30]),
+                    Background::Blur {
+                        radius: 1.0 + i as f32 * 4.0,
+                    },
+                    Background::Image(bg),
+                ] {
+                    let kind = background.kind();
+                    same(
+                        &compose(&img, &alpha, &background),
+                        &reference::compose(&img, &alpha, &background),
+                        &format!("{what} compose {kind:?} refine {refine}"),
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn box_means_and_blurs_match_on_planes_narrower_than_their_window() {
+        for (w, h) in [(1, 1), (3, 2), (9, 9), (20, 5)] {
+            let data = (0..w * h).map(|i| ((i * 37) % 11) as f32 / 3.0).collect();
+            let p = Plane {
+                width: w,
+                height: h,
+                data,
+            };
+            for r in [1, 4, 12] {
+                assert_eq!(box_mean(&p, r), reference::box_mean(&p, r), "{w}x{h} r{r}");
+            }
+            let taps = gaussian_taps(3.0);
+            assert_eq!(
+                separable(&p, &taps),
+                reference::separable(&p, &taps),
+                "{w}x{h}"
+            );
+        }
+    }
+}
