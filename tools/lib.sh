@@ -32,12 +32,18 @@ ensure_chromium() {
         as_root apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
     fi
-    if [ ! -d examples/web/e2e/node_modules ]; then
+    ensure_npm_packages
+}
+
+# The npm packages of examples/web/e2e (from its lockfile): the e2e tests' browser driver and
+# onnxruntime-web, and binaryen's wasm-opt for the build.
+ensure_npm_packages() {
+    if [ ! -x examples/web/e2e/node_modules/.bin/wasm-opt ] || [ ! -d examples/web/e2e/node_modules/playwright-core ]; then
         (cd examples/web/e2e && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
     fi
 }
 
-# The browser package: examples/web/pkg (wasm + JS glue), size-optimised.
+# The browser package: examples/web/pkg (wasm + JS glue): fast, then shrunk by wasm-opt.
 build_web() {
     ensure_web_toolchain
     # simd128: the CPU engine's GEMM and channel loops run 4 wide (every browser with WebGPU has
@@ -46,4 +52,12 @@ build_web() {
         cargo build -p silhouette-web --target wasm32-unknown-unknown --profile web
     wasm-bindgen --target web --remove-name-section --remove-producers-section \
         --out-dir examples/web/pkg target/wasm32-unknown-unknown/web/silhouette_web.wasm
+    # The web profile is opt-level 3 (rustc vectorises loops only at 2 and 3); binaryen then wins
+    # back the size (704 -> 674 KB on 2026-12-01) without losing the speed. Only the features
+    # the Rust target already uses are enabled, so wasm-opt introduces none.
+    ensure_npm_packages
+    examples/web/e2e/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory \
+        --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+        --enable-multivalue --enable-reference-types \
+        examples/web/pkg/silhouette_web_bg.wasm -o examples/web/pkg/silhouette_web_bg.wasm
 }
