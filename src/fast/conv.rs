@@ -5,7 +5,7 @@
 //! [`cpu::transposed_conv2x2`](crate::cpu::transposed_conv2x2).
 
 use super::epilogue;
-use super::par::{self, simd_kernel};
+use super::par::{self, lanes_unchecked, madd, simd_kernel};
 use crate::network::{Epilogue, same_padding};
 use crate::tensor::Shape;
 use std::ops::Range;
@@ -93,17 +93,6 @@ fn accumulate(
 #[inline(always)]
 fn lanes(s: &[f32], at: usize) -> [f32; LANES] {
     s[at..at + LANES].try_into().unwrap()
-}
-
-/// 8 values from `at`, unchecked.
-///
-/// # Safety
-/// `at + 8 <= s.len()`.
-#[inline(always)]
-unsafe fn lanes_unchecked(s: &[f32], at: usize) -> [f32; LANES] {
-    debug_assert!(at + LANES <= s.len());
-    // SAFETY: in bounds (the caller's promise); [f32; 8] is aligned like f32.
-    unsafe { s.as_ptr().add(at).cast::<[f32; LANES]>().read() }
 }
 
 /// Where one output pixel's window lies: the input row and column of tap (0, 0) (negative in
@@ -197,6 +186,7 @@ const MAX_PATCH: usize = 32;
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // indexed like the register tile it is: acc[pixel][block]
 fn window_product<const B: usize>(
+    fma: bool,
     source: &[f32],
     rows: Range<usize>,
     starts: impl Fn(usize) -> [usize; PIXELS],
@@ -224,7 +214,7 @@ fn window_product<const B: usize>(
                 for p in 0..PIXELS {
                     let v = inputs[p][j];
                     for l in 0..LANES {
-                        acc[p][b][l] += v * w8[l];
+                        acc[p][b][l] = madd(fma, v, w8[l], acc[p][b][l]);
                     }
                 }
             }
@@ -247,13 +237,13 @@ simd_kernel! {
         let (cin, cout) = (input.channels, bias.len());
         let depth = k * k * cin;
         let product = |source: &[f32], rows, starts: &dyn Fn(usize) -> [usize; PIXELS], len, px: &mut [f32]| match cout {
-            8 => window_product::<1>(source, rows, starts, len, weight, bias, px),
-            _ => window_product::<2>(source, rows, starts, len, weight, bias, px),
+            8 => window_product::<1>(FMA, source, rows, starts, len, weight, bias, px),
+            _ => window_product::<2>(FMA, source, rows, starts, len, weight, bias, px),
         };
         each_run(&window, cout, rows, y0, |pixels, sites| {
             let site = &sites[0];
             if !matches!(cout, 8 | 16) {
-                return one_by_one(&window, x, weight, bias, pixels, sites);
+                return one_by_one(FMA, &window, x, weight, bias, pixels, sites);
             }
             if sites.len() == PIXELS && site.kx.len() == k {
                 let row = k * cin;
@@ -264,7 +254,7 @@ simd_kernel! {
                 return product(x, site.ky.clone(), &starts, row, pixels);
             }
             if depth > MAX_PATCH {
-                return one_by_one(&window, x, weight, bias, pixels, sites);
+                return one_by_one(FMA, &window, x, weight, bias, pixels, sites);
             }
             let mut patch = [0.0f32; PIXELS * MAX_PATCH];
             for (p, site) in sites.iter().enumerate() {
@@ -282,7 +272,9 @@ simd_kernel! {
 
 /// Each pixel of a run on its own, each block of 8 output channels accumulated over the window.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn one_by_one(
+    fma: bool,
     window: &Window,
     x: &[f32],
     weight: &[f32],
@@ -301,7 +293,7 @@ fn one_by_one(
                     for i in 0..cin {
                         let (v, w) = (x[at * cin + i], lanes(weight, w0 + i * cout));
                         for l in 0..LANES {
-                            acc[l] += v * w[l];
+                            acc[l] = madd(fma, v, w[l], acc[l]);
                         }
                     }
                 })
@@ -344,7 +336,7 @@ simd_kernel! {
                             for (p, acc) in acc.iter_mut().enumerate() {
                                 let xs = unsafe { lanes_unchecked(x, at + p * step + tx * c) };
                                 for l in 0..LANES {
-                                    acc[l] += xs[l] * w[l];
+                                    acc[l] = madd(FMA, xs[l], w[l], acc[l]);
                                 }
                             }
                         }
@@ -358,7 +350,7 @@ simd_kernel! {
             }
             if c % LANES == 0 {
                 for (px, site) in pixels.chunks_exact_mut(c).zip(sites) {
-                    depthwise_pixel(&window, x, weight, bias, px, site);
+                    depthwise_pixel(FMA, &window, x, weight, bias, px, site);
                 }
                 return;
             }
@@ -370,7 +362,7 @@ simd_kernel! {
                         site.each_tap(&window, |tap, at| {
                             let (xs, ws) = (lanes(x, at * c + c0), lanes(weight, tap * c + c0));
                             for l in 0..LANES {
-                                acc[l] += xs[l] * ws[l];
+                                acc[l] = madd(FMA, xs[l], ws[l], acc[l]);
                             }
                         })
                     },
@@ -387,7 +379,9 @@ const BLOCKS: usize = 4;
 /// One depthwise output pixel `px` whose window may reach into the padding (channels a
 /// multiple of 8): [`BLOCKS`] blocks of 8 channels at a time, so their adds overlap.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn depthwise_pixel(
+    fma: bool,
     window: &Window,
     x: &[f32],
     weight: &[f32],
@@ -423,7 +417,7 @@ fn depthwise_pixel(
                         )
                     };
                     for l in 0..LANES {
-                        acc[l] += xs[l] * ws[l];
+                        acc[l] = madd(fma, xs[l], ws[l], acc[l]);
                     }
                 }
             }

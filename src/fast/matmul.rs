@@ -1,8 +1,10 @@
-//! 1x1 convolutions as one packed SIMD GEMM per block of pixel rows (matrixmultiply: AVX2/FMA
-//! detected at run time, NEON, wasm simd128), bias added in the fused epilogue per block.
+//! 1x1 convolutions as one GEMM per block of pixel rows: a direct kernel for the network's
+//! small K (no packing), matrixmultiply's packed SIMD GEMM (AVX2/FMA detected at run time,
+//! NEON, wasm simd128) beyond it; bias added in the fused epilogue per block.
 //! Reference: [`cpu::pointwise_conv`](crate::cpu::pointwise_conv).
 
-use super::{epilogue, par};
+use super::epilogue;
+use super::par::{self, lanes_unchecked, madd, simd_kernel};
 use crate::network::{Epilogue, Layer};
 
 /// A pointwise layer's parameters, packed at build: `weight` is [cin, cout] row-major (the
@@ -34,29 +36,103 @@ impl Pointwise {
             let r0 = i * block;
             let m = c.len() / n;
             let a = &x[r0 * k..(r0 + m) * k];
-            // SAFETY: a is m x k, weight k x n, c m x n, all row-major and in bounds.
-            unsafe {
-                matrixmultiply::sgemm(
-                    m,
-                    k,
-                    n,
-                    1.0,
-                    a.as_ptr(),
-                    k as isize,
-                    1,
-                    self.weight.as_ptr(),
-                    n as isize,
-                    1,
-                    0.0,
-                    c.as_mut_ptr(),
-                    n as isize,
-                    1,
-                );
+            if n % LANES == 0 && k <= DIRECT_MAX_K {
+                direct(a, &self.weight, k, n, c);
+            } else {
+                // SAFETY: a is m x k, weight k x n, c m x n, all row-major and in bounds.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.as_ptr(),
+                        k as isize,
+                        1,
+                        self.weight.as_ptr(),
+                        n as isize,
+                        1,
+                        0.0,
+                        c.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    );
+                }
             }
             let add = epilogue.add.map(|a| &a[r0 * n..(r0 + m) * n]);
             // The bias joins the epilogue's pass rather than prefilling C (a pass of its own).
             epilogue::with_bias(c, &self.bias, epilogue.act, add);
         });
+    }
+}
+
+/// Lanes of one register.
+const LANES: usize = 8;
+/// Rows of A one step of [`direct`] multiplies together.
+const ROWS: usize = 4;
+/// The deepest K that [`direct`] takes (every 1x1 of the network: 16 to 128 inputs); deeper
+/// ones go to matrixmultiply, whose packing then pays for itself.
+const DIRECT_MAX_K: usize = 128;
+
+simd_kernel! {
+    /// `c = a . w` (a: m x k, w: k x n, c: m x n, row-major; n a multiple of 8) straight from
+    /// the operands, without packing them: 4 rows x 16 columns of C in registers at a time, each
+    /// weight load shared by the 4 rows. With K this small (16-128) packing A costs about as
+    /// much as the multiply.
+    fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
+        let m = c.len() / n;
+        assert!(a.len() >= m * k && w.len() >= k * n && c.len() == m * n);
+        for r0 in (0..m).step_by(ROWS) {
+            let rows = ROWS.min(m - r0);
+            let mut n0 = 0;
+            while n0 < n {
+                let blocks = if n - n0 >= 2 * LANES { 2 } else { 1 };
+                match blocks {
+                    2 => tile::<2>(FMA, a, w, k, n, c, r0, rows, n0),
+                    _ => tile::<1>(FMA, a, w, k, n, c, r0, rows, n0),
+                }
+                n0 += blocks * LANES;
+            }
+        }
+    }
+}
+
+/// Rows `r0..r0 + rows` (at most 4) x columns `n0..n0 + 8B` of C. Missing rows repeat the last
+/// one (computed, not stored), so the loop has no branch.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // acc[row][block]: registers
+fn tile<const B: usize>(
+    fma: bool,
+    a: &[f32],
+    w: &[f32],
+    k: usize,
+    n: usize,
+    c: &mut [f32],
+    r0: usize,
+    rows: usize,
+    n0: usize,
+) {
+    let mut acc = [[[0.0f32; LANES]; B]; ROWS];
+    let a_rows: [usize; ROWS] = std::array::from_fn(|r| (r0 + r.min(rows - 1)) * k);
+    for kk in 0..k {
+        // SAFETY: kk < k, n0 + 8B <= n and every row < m, all checked against the lengths in
+        // `direct`.
+        let ws: [[f32; LANES]; B] =
+            std::array::from_fn(|b| unsafe { lanes_unchecked(w, kk * n + n0 + b * LANES) });
+        for r in 0..ROWS {
+            let v = unsafe { *a.get_unchecked(a_rows[r] + kk) };
+            for b in 0..B {
+                for l in 0..LANES {
+                    acc[r][b][l] = madd(fma, v, ws[b][l], acc[r][b][l]);
+                }
+            }
+        }
+    }
+    for r in 0..rows {
+        for b in 0..B {
+            let at = (r0 + r) * n + n0 + b * LANES;
+            c[at..at + LANES].copy_from_slice(&acc[r][b]);
+        }
     }
 }
 

@@ -45,7 +45,8 @@ pub fn has_avx2() -> bool {
 
 /// Defines a kernel function twice from one body: compiled for AVX2 + FMA (used on x86-64 CPUs
 /// that have them, so its channel loops vectorise 8 wide) and as built (SSE2 on x86-64, NEON on
-/// aarch64, simd128 in a wasm build with it). Closures inside the body inherit the features.
+/// aarch64, simd128 in a wasm build with it). Closures inside the body inherit the features; the
+/// body sees `FMA`, whether that version has fused multiply-adds (for [`madd`]).
 macro_rules! simd_kernel {
     ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$doc])*
@@ -55,14 +56,39 @@ macro_rules! simd_kernel {
             {
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                fn wide($($arg: $ty),*) $body
+                fn wide($($arg: $ty),*) {
+                    #[allow(dead_code)]
+                    const FMA: bool = true;
+                    $body
+                }
                 if $crate::fast::par::has_avx2() {
                     // SAFETY: the CPU has AVX2 and FMA (checked just above).
                     return unsafe { wide($($arg),*) };
                 }
             }
+            #[allow(dead_code)]
+            const FMA: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
             $body
         }
     };
 }
+
+/// `a * b + c`: one fused multiply-add where the kernel is compiled with FMA (`fma` is the
+/// kernel's `FMA` constant, so the branch folds away), else a multiply and an add (without the
+/// instruction, `mul_add` is a libm call).
+#[inline(always)]
+pub fn madd(fma: bool, a: f32, b: f32, c: f32) -> f32 {
+    if fma { a.mul_add(b, c) } else { a * b + c }
+}
 pub(crate) use simd_kernel;
+
+/// 8 values from `at`, unchecked.
+///
+/// # Safety
+/// `at + 8 <= s.len()`.
+#[inline(always)]
+pub unsafe fn lanes_unchecked(s: &[f32], at: usize) -> [f32; 8] {
+    debug_assert!(at + 8 <= s.len());
+    // SAFETY: in bounds (the caller's promise); [f32; 8] is aligned like f32.
+    unsafe { s.as_ptr().add(at).cast::<[f32; 8]>().read() }
+}

@@ -197,6 +197,10 @@ fn odd_shapes() {
         (Shape::new(3, 7, 5), 9),
         (Shape::new(1, 1, 1), 1),
         (Shape::new(4, 4, 16), 24),
+        // The direct GEMM with rows left over (9 = 2 x 4 + 1) and one 8-wide block; a K too
+        // deep for it (matrixmultiply).
+        (Shape::new(3, 3, 5), 8),
+        (Shape::new(5, 1, 130), 16),
     ]
     .iter()
     .enumerate()
