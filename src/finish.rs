@@ -82,9 +82,12 @@ pub fn luma(p: Rgb<u8>) -> f32 {
     (0.299 * p.0[0] as f32 + 0.587 * p.0[1] as f32 + 0.114 * p.0[2] as f32) / 255.0
 }
 
-/// floor(v * 255 + 0.5), clamped: how every 8-bit value is made here and on the GPU.
+/// floor(v * 255 + 0.5), clamped to 0..=255: how every 8-bit value is made here and on the GPU.
+/// Written as Rust's saturating cast, which is the same for every input (truncation is floor
+/// from 0 up, anything below 0 or NaN becomes 0, anything from 255 up 255) without a call to
+/// libm's `floorf` per channel (x86-64's baseline has no rounding instruction).
 pub fn to_u8(v: f32) -> u8 {
-    (v * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8
+    (v * 255.0 + 0.5) as u8
 }
 
 /// The widest blur, as sigma at the working resolution. At 512 px a Gaussian this wide already
@@ -141,5 +144,25 @@ impl Cover {
         [0, 1, 2].map(|i| {
             (a[i] * (1.0 - fx) + b[i] * fx) * (1.0 - fy) + (c[i] * (1.0 - fx) + d[i] * fx) * fy
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn to_u8_is_floor_of_v_times_255_plus_a_half_clamped() {
+        let floor_clamped = |v: f32| (v * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8;
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            1.0,
+            254.5 / 255.0,
+        ];
+        let dense = (-40_000..=300_000).map(|i| i as f32 / 255_000.0);
+        for v in specials.into_iter().chain(dense) {
+            assert_eq!(super::to_u8(v), floor_clamped(v), "v = {v}");
+        }
     }
 }

@@ -184,7 +184,7 @@ const MAX_PATCH: usize = 32;
 /// pixels). Window row `r` of `rows` is `len` consecutive inputs of `source` for each pixel,
 /// starting at `starts(r)[p]`, and meets weight rows `r * len..`.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // indexed like the register tile it is: acc[pixel][block]
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)] // acc[pixel][block]: registers
 fn window_product<const B: usize>(
     fma: bool,
     source: &[f32],
