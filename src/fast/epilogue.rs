@@ -19,7 +19,7 @@ fn exp(x: f32) -> f32 {
         + 0.166_666_65)
         * r
         + 0.5;
-    let scale = f32::from_bits((t.to_bits().wrapping_sub(SHIFT.to_bits()) + 127) << 23);
+    let scale = f32::from_bits(t.to_bits().wrapping_sub(SHIFT.to_bits()).wrapping_add(127) << 23);
     (p * r * r + r + 1.0) * scale
 }
 
