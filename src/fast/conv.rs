@@ -5,7 +5,7 @@
 //! [`cpu::transposed_conv2x2`](crate::cpu::transposed_conv2x2).
 
 use super::epilogue;
-use super::par::{self, lanes_unchecked, madd, simd_kernel};
+use super::par::{self, LANES, lanes_unchecked, madd, simd_kernel};
 use crate::network::{Epilogue, same_padding};
 use crate::tensor::Shape;
 use std::ops::Range;
@@ -62,9 +62,6 @@ impl Window {
         });
     }
 }
-
-/// Lanes per step of the channel loops (every channel count in the network is a multiple of 8).
-const LANES: usize = 8;
 
 /// Fills one output pixel `px`: each block of 8 channels starts from `bias` and is accumulated
 /// by `block(first_channel, acc)` in registers, then stored once; channels past the last full

@@ -100,12 +100,18 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
         data: vec![0.0; w * h],
         ..*p
     };
-    let inside = r.min(w)..w.saturating_sub(r).max(r.min(w));
+    // The columns whose whole window lies in the row (none where the row is narrower).
+    let inside = if w > 2 * r { r..w - r } else { 0..0 };
+    let counts: Vec<f32> = (0..w)
+        .map(|x| {
+            let (a, b) = clipped(x, w);
+            (b - a + 1) as f32
+        })
+        .collect();
     for (src, out) in p.data.chunks_exact(w).zip(rows.data.chunks_exact_mut(w)) {
-        let span = inside.len();
-        for i in 0..=2 * r {
-            if span > 0 {
-                let from = &src[inside.start - r + i..][..span];
+        if !inside.is_empty() {
+            for i in 0..=2 * r {
+                let from = &src[i..][..inside.len()];
                 out[inside.clone()]
                     .iter_mut()
                     .zip(from)
@@ -116,16 +122,7 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
             let (a, b) = clipped(x, w);
             out[x] = src[a..=b].iter().sum::<f32>();
         }
-        let n = (2 * r + 1) as f32;
-        for (x, o) in out.iter_mut().enumerate() {
-            let count = if inside.contains(&x) {
-                n
-            } else {
-                let (a, b) = clipped(x, w);
-                (b - a + 1) as f32
-            };
-            *o /= count;
-        }
+        out.iter_mut().zip(&counts).for_each(|(o, n)| *o /= n);
     }
     let mut out = Plane {
         data: vec![0.0; w * h],

@@ -4,7 +4,7 @@
 //! Reference: [`cpu::pointwise_conv`](crate::cpu::pointwise_conv).
 
 use super::epilogue;
-use super::par::{self, lanes_unchecked, madd, simd_kernel};
+use super::par::{self, LANES, lanes_unchecked, madd, simd_kernel};
 use crate::network::{Epilogue, Layer};
 
 /// A pointwise layer's parameters, packed at build: `weight` is [cin, cout] row-major (the
@@ -66,8 +66,6 @@ impl Pointwise {
     }
 }
 
-/// Lanes of one register.
-const LANES: usize = 8;
 /// Rows of A one step of [`direct`] multiplies together.
 const ROWS: usize = 4;
 /// The deepest K that [`direct`] takes (every 1x1 of the network: 16 to 128 inputs); deeper
@@ -86,12 +84,13 @@ simd_kernel! {
             let rows = ROWS.min(m - r0);
             let mut n0 = 0;
             while n0 < n {
-                let blocks = if n - n0 >= 2 * LANES { 2 } else { 1 };
-                match blocks {
-                    2 => tile::<2>(FMA, a, w, k, n, c, r0, rows, n0),
-                    _ => tile::<1>(FMA, a, w, k, n, c, r0, rows, n0),
+                if n - n0 >= 2 * LANES {
+                    tile::<2>(FMA, a, w, k, n, c, r0, rows, n0);
+                    n0 += 2 * LANES;
+                } else {
+                    tile::<1>(FMA, a, w, k, n, c, r0, rows, n0);
+                    n0 += LANES;
                 }
-                n0 += blocks * LANES;
             }
         }
     }

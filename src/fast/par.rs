@@ -82,13 +82,17 @@ pub fn madd(fma: bool, a: f32, b: f32, c: f32) -> f32 {
 }
 pub(crate) use simd_kernel;
 
-/// 8 values from `at`, unchecked.
+/// Lanes per step of the channel loops (every channel count in the network is a multiple of 8):
+/// one AVX2 register, two of SSE2, NEON or wasm simd128.
+pub const LANES: usize = 8;
+
+/// [`LANES`] values from `at`, unchecked.
 ///
 /// # Safety
-/// `at + 8 <= s.len()`.
+/// `at + LANES <= s.len()`.
 #[inline(always)]
-pub unsafe fn lanes_unchecked(s: &[f32], at: usize) -> [f32; 8] {
-    debug_assert!(at + 8 <= s.len());
-    // SAFETY: in bounds (the caller's promise); [f32; 8] is aligned like f32.
-    unsafe { s.as_ptr().add(at).cast::<[f32; 8]>().read() }
+pub unsafe fn lanes_unchecked(s: &[f32], at: usize) -> [f32; LANES] {
+    debug_assert!(at + LANES <= s.len());
+    // SAFETY: in bounds (the caller's promise); [f32; LANES] is aligned like f32.
+    unsafe { s.as_ptr().add(at).cast::<[f32; LANES]>().read() }
 }
