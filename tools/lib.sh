@@ -38,6 +38,11 @@ ensure_chromium() {
 # The npm packages of examples/web/e2e (from its lockfile): the e2e tests' browser driver and
 # onnxruntime-web, and binaryen's wasm-opt for the build.
 ensure_npm_packages() {
+    if ! command -v npm >/dev/null; then
+        echo "== installing Node.js and npm (Debian)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    fi
     if [ ! -x examples/web/e2e/node_modules/.bin/wasm-opt ] || [ ! -d examples/web/e2e/node_modules/playwright-core ]; then
         (cd examples/web/e2e && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
     fi
