@@ -1,7 +1,7 @@
 //! The GPU plan on one frame and on batches, same process: dispatches, GPU time per frame from
 //! timestamp queries, wall time per frame, and frames/s at batch sizes 1, 8 and 64.
 //! `cargo run --release --example gpu_speed [-- RUNS [--kernels]]` (default 9 runs per figure,
-//! medians; `--kernels`: each node's dispatch timed alone).
+//! medians; `--kernels`: each node's dispatch timed alone; `--no-batches`: skip the batch figures).
 //! On a software rasterizer (lavapipe) only ratios between two builds in one session mean
 //! anything.
 
@@ -52,7 +52,12 @@ fn main() -> silhouette::Result<()> {
         })
         .collect::<silhouette::Result<Vec<_>>>()?;
     println!("frame, wall: {:.3} ms", median(wall).as_secs_f64() * 1e3);
-    for batch in [1, 8, 64] {
+    let batches: &[usize] = if std::env::args().any(|a| a == "--no-batches") {
+        &[]
+    } else {
+        &[1, 8, 64]
+    };
+    for &batch in batches {
         let inputs = vec![input.clone(); batch];
         let out = &mut out[..batch * 256 * 256];
         plan.run_batch(&inputs, out)?;

@@ -1,7 +1,10 @@
 // A layer's bindings (ops/conv2d.rs, depthwise.rs, transposed_conv.rs bind them in this order):
 // its parameters, the input x, weights and bias at the parameter precision, the epilogue's
 // optional add, and the output.
-@group(0) @binding(0) var<uniform> p: Params;
+// The parameters are read from storage, not a uniform, for the reason separable.wgsl gives:
+// with a uniform, lavapipe JIT-compiled a fresh variant of the 16-channel stem on every
+// dispatch and kept it (tests/cli_hardening.rs's folder memory test caught 0.7 MB a photo).
+@group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<param_t>;
 @group(0) @binding(3) var<storage, read> bias: array<param_t>;

@@ -1,8 +1,9 @@
 // The entry point of the windowed convolutions (conv2d, depthwise): each defines
-// `output(frame, px, ch)`, the raw result of one output element (before the epilogue).
+// `output(frame, px, ch)`, the raw result of one output element (before the epilogue), and
+// `plain(i)`, which computes and stores plain item i (its own blocking of the output).
 //
-// Plain: one thread per output element, channel fastest (neighbouring threads read neighbouring
-// channels of the same pixel: coalesced).
+// Plain: one thread per item, p.plain_items per frame (each kernel's blocking: several pixels
+// or several channels per thread).
 // Pooling (p.pool_groups > 0, for a squeeze-excite gate a later 1x1 computes in its prologue):
 // workgroup (g, frame) computes pixels [g * pool_pixels, (g + 1) * pool_pixels) of its frame,
 // each thread one channel of WG / cout pixels at a time, and writes that group's per-channel
@@ -18,9 +19,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let per_frame = pixels * p.cout;
     if (p.pool_groups == 0u) {
         let i = linear_index(gid, groups);
-        if (i < p.frames * per_frame) {
-            store(i, output(i / per_frame, (i % per_frame) / p.cout, i % p.cout));
-        }
+        if (i < p.frames * p.plain_items) { plain(i); }
         return;
     }
     let frame = wg.y;

@@ -47,7 +47,19 @@ pub(crate) struct WindowParams {
     frames: u32,
     pool_groups: u32,
     pool_pixels: u32,
-    _pad: u32,
+    plain_items: u32,
+}
+
+/// The most output channels one thread of conv2d.wgsl's plain mode computes (its `GROUP`).
+pub(crate) const CONV_GROUP: usize = 16;
+
+/// Output channels per thread of conv2d.wgsl's plain mode: the largest divisor of `cout` up
+/// to [`CONV_GROUP`], so every thread has a full group.
+fn outs_per_thread(cout: usize) -> usize {
+    (1..=CONV_GROUP.min(cout))
+        .rev()
+        .find(|&d| cout.is_multiple_of(d))
+        .unwrap_or(1)
 }
 
 /// The windowed convolutions' pipeline constants: the epilogue's, and the kernel size (so the
@@ -65,7 +77,9 @@ pub(crate) fn window_sums(out: Shape, pool: bool) -> Option<Sums> {
 
 impl WindowParams {
     /// Checks the input, output and optional add buffers, then lays out the window geometry
-    /// (and the sums the output is followed by, when pooling). Returns the grid too.
+    /// (and the sums the output is followed by, when pooling). `plain_items`: the threads one
+    /// frame takes without pooling (the kernel's blocking). Returns the grid too.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn checked<'a>(
         gpu: &'a Gpu,
         input: &wgpu::Buffer,
@@ -73,6 +87,7 @@ impl WindowParams {
         epilogue: &Epilogue<'a>,
         geometry: (Shape, Shape, usize, usize),
         (frames, pool): (usize, bool),
+        plain_items: usize,
         what: &str,
     ) -> Result<(WindowParams, &'a wgpu::Buffer, [u32; 3])> {
         let (s, out, kernel, stride) = geometry;
@@ -88,6 +103,7 @@ impl WindowParams {
         check(input, frames * s.len(), what)?;
         check(out_buffer, frames * (out.len() + sums_len), what)?;
         to_u32(frames * (out.len() + sums_len), what)?;
+        to_u32(frames * plain_items, what)?;
         let (add, _) = optional(gpu, epilogue.add, frames * out.len(), what)?;
         let params = WindowParams {
             in_h: s.height as u32,
@@ -102,11 +118,11 @@ impl WindowParams {
             frames: frames as u32,
             pool_groups: sums.map_or(0, |s| s.groups() as u32),
             pool_pixels: sums.map_or(0, |s| s.per_group as u32),
-            _pad: 0,
+            plain_items: plain_items as u32,
         };
         let workgroups = match sums {
             Some(s) => [to_u32(s.groups(), what)?, to_u32(frames, what)?, 1],
-            None => grid(frames * out.len(), WG),
+            None => grid(frames * plain_items, WG),
         };
         Ok((params, add, workgroups))
     }
@@ -151,14 +167,18 @@ impl Conv2d<'_> {
             &self.epilogue,
             geometry,
             (self.frames, self.pool),
+            out.pixels() * (self.out_channels / outs_per_thread(self.out_channels)),
             "conv2d",
         )?;
         let weights = self.out_channels * self.kernel * self.kernel * s.channels;
         check_params(kernels, self.weight, weights, "conv2d weight")?;
         check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
+        let mut constants = window_constants(&self.epilogue, self.kernel);
+        constants.push(("OUTS", outs_per_thread(self.out_channels) as u32));
+        constants.push(("CIN", s.channels as u32));
         Ok(kernels
-            .variant(gpu, &CONV2D, window_constants(&self.epilogue, self.kernel))
+            .variant(gpu, &CONV2D, constants)
             .bind(gpu, &params, &buffers, workgroups))
     }
 }
@@ -171,6 +191,16 @@ mod tests {
     use crate::ops::testing::*;
 
     #[test]
+    fn the_channel_group_is_the_kernels() {
+        let source = crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32).unwrap();
+        assert!(source.contains(&format!("const GROUP: u32 = {CONV_GROUP}u;")));
+        assert_eq!(outs_per_thread(16), 16);
+        assert_eq!(outs_per_thread(21), 7);
+        assert_eq!(outs_per_thread(17), 1);
+        assert_eq!(outs_per_thread(5), 5);
+    }
+
+    #[test]
     fn conv2d_matches_cpu() {
         let Some((gpu, kernels)) = gpu() else { return };
         // (input, cout, kernel, stride): odd sizes, asymmetric padding, and the network's stem.
@@ -179,6 +209,7 @@ mod tests {
             (Shape::new(9, 9, 2), 5, 5, 2),
             (Shape::new(6, 11, 1), 3, 3, 1),
             (Shape::new(1, 1, 3), 2, 3, 2),
+            (Shape::new(8, 6, 3), 21, 3, 2),
             (Shape::new(256, 256, 3), 16, 3, 2),
         ];
         for (seed, &(shape, cout, k, stride)) in cases.iter().enumerate() {

@@ -4,7 +4,7 @@
 use super::binding::{Epilogue, check_params};
 use super::conv2d::{WindowParams, same_geometry, window_constants};
 use super::kernels::{DEPTHWISE, Kernels};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
 use crate::tensor::Shape;
 
@@ -25,10 +25,28 @@ pub struct Depthwise<'a> {
     pub pool: bool,
 }
 
+/// The widest window row one thread holds (depthwise.wgsl's `MAX_SPAN`).
+const MAX_SPAN: usize = 16;
+/// The most outputs of a row one thread computes (the size of depthwise.wgsl's `sums`).
+const MAX_PIXELS: usize = 4;
+
+/// Outputs per thread for a kernel and stride: the most whose window row fits in registers.
+fn pixels_per_thread(kernel: usize, stride: usize) -> Option<usize> {
+    (1..=MAX_PIXELS)
+        .rev()
+        .find(|&n| (n - 1) * stride + kernel <= MAX_SPAN)
+}
+
 impl Depthwise<'_> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
         let s = self.input_shape;
         let (out, _, _) = same_geometry(s, self.kernel, self.stride, s.channels)?;
+        let pixels = pixels_per_thread(self.kernel, self.stride).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "depthwise: kernel {} (at most {MAX_SPAN})",
+                self.kernel
+            ))
+        })?;
         let geometry = (s, out, self.kernel, self.stride);
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
@@ -37,6 +55,7 @@ impl Depthwise<'_> {
             &self.epilogue,
             geometry,
             (self.frames, self.pool),
+            out.height * out.width.div_ceil(pixels) * out.channels,
             "depthwise",
         )?;
         check_params(
@@ -47,12 +66,11 @@ impl Depthwise<'_> {
         )?;
         check_params(kernels, self.bias, s.channels, "depthwise bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
+        let mut constants = window_constants(&self.epilogue, self.kernel);
+        constants.push(("STRIDE", self.stride as u32));
+        constants.push(("PIXELS", pixels as u32));
         Ok(kernels
-            .variant(
-                gpu,
-                &DEPTHWISE,
-                window_constants(&self.epilogue, self.kernel),
-            )
+            .variant(gpu, &DEPTHWISE, constants)
             .bind(gpu, &params, &buffers, workgroups))
     }
 }
@@ -63,6 +81,18 @@ mod tests {
     use crate::cpu;
     use crate::network::Activation;
     use crate::ops::testing::*;
+
+    #[test]
+    fn the_blocking_fits_the_kernels_registers() {
+        let source = crate::ops::kernel_source("depthwise", crate::gpu::Precision::F32).unwrap();
+        assert!(source.contains(&format!("const MAX_SPAN: u32 = {MAX_SPAN}u;")));
+        assert!(source.contains(&format!("var sums: array<f32, {MAX_PIXELS}>;")));
+        assert_eq!(pixels_per_thread(3, 1), Some(4));
+        assert_eq!(pixels_per_thread(5, 2), Some(4));
+        assert_eq!(pixels_per_thread(7, 4), Some(3));
+        assert_eq!(pixels_per_thread(16, 1), Some(1));
+        assert_eq!(pixels_per_thread(17, 1), None);
+    }
 
     #[test]
     fn depthwise_matches_cpu() {
