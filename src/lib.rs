@@ -42,8 +42,8 @@ pub mod plan;
 
 // The front door.
 pub mod segmenter;
-// Native: it drives the blocking API (the web demo runs its own frame loop).
-#[cfg(not(target_arch = "wasm32"))]
+// Temporal smoothing (`Stream` drives the blocking API, so it is native only; the browser
+// build runs `Smoother` in its own frame loop).
 pub mod stream;
 
 pub use error::{Error, Result};
@@ -54,5 +54,6 @@ pub use image;
 pub use pixels::Pixels;
 pub use segmenter::{Backend, Mask, Options, Segmenter};
 #[cfg(not(target_arch = "wasm32"))]
-pub use stream::{Smoothing, Stream};
+pub use stream::Stream;
+pub use stream::{Smoother, Smoothing};
 pub use weights::Weights;

@@ -3,7 +3,9 @@
 //! (motion: follow at once, no ghosting) or when the whole picture changed (a cut: start over).
 //! Buffers are allocated once; frames allocate nothing.
 
-use crate::network::OUTPUT;
+use crate::error::Result;
+use crate::network::{OUTPUT, check_output};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::segmenter::Segmenter;
 use image::RgbImage;
 
@@ -30,22 +32,21 @@ impl Default for Smoothing {
 
 const THUMB: usize = 32;
 
-pub struct Stream<'a> {
-    segmenter: &'a Segmenter,
+/// The smoothing on its own, for callers that compute each frame's probabilities themselves
+/// (the browser build, where the network runs asynchronously): [`Stream`] is a segmenter and
+/// one of these.
+pub struct Smoother {
     smoothing: Smoothing,
-    raw: Vec<f32>,
     smoothed: Vec<f32>,
     thumb: Vec<f32>,
     previous_thumb: Vec<f32>,
     frames: u64,
 }
 
-impl<'a> Stream<'a> {
-    pub fn new(segmenter: &'a Segmenter, smoothing: Smoothing) -> Stream<'a> {
-        Stream {
-            segmenter,
+impl Smoother {
+    pub fn new(smoothing: Smoothing) -> Smoother {
+        Smoother {
             smoothing,
-            raw: vec![0.0; OUTPUT.len()],
             smoothed: vec![0.0; OUTPUT.len()],
             thumb: vec![0.0; THUMB * THUMB],
             previous_thumb: vec![0.0; THUMB * THUMB],
@@ -58,9 +59,10 @@ impl<'a> Stream<'a> {
         self.frames = 0;
     }
 
-    /// The smoothed 256x256 probabilities for the next frame.
-    pub fn next(&mut self, frame: &RgbImage) -> crate::error::Result<&[f32]> {
-        self.segmenter.probabilities_into(frame, &mut self.raw)?;
+    /// Blends `raw`, the 256x256 probabilities of `frame`, into the history; returns the
+    /// smoothed probabilities.
+    pub fn smooth(&mut self, frame: &RgbImage, raw: &[f32]) -> Result<&[f32]> {
+        check_output(raw.len(), 1)?;
         thumbnail(frame, &mut self.thumb);
         let scene_change = self
             .thumb
@@ -71,10 +73,10 @@ impl<'a> Stream<'a> {
             / self.thumb.len() as f32;
         std::mem::swap(&mut self.thumb, &mut self.previous_thumb);
         if self.frames == 0 || scene_change > self.smoothing.scene_change {
-            self.smoothed.copy_from_slice(&self.raw);
+            self.smoothed.copy_from_slice(raw);
         } else {
             let s = self.smoothing;
-            for (out, &p) in self.smoothed.iter_mut().zip(&self.raw) {
+            for (out, &p) in self.smoothed.iter_mut().zip(raw) {
                 let still = 1.0 - ((p - *out).abs() / s.motion).min(1.0);
                 let history = s.strength * still;
                 *out = history * *out + (1.0 - history) * p;
@@ -82,6 +84,36 @@ impl<'a> Stream<'a> {
         }
         self.frames += 1;
         Ok(&self.smoothed)
+    }
+}
+
+/// A segmenter and a [`Smoother`]: frame in, smoothed probabilities out.
+#[cfg(not(target_arch = "wasm32"))]
+pub struct Stream<'a> {
+    segmenter: &'a Segmenter,
+    raw: Vec<f32>,
+    smoother: Smoother,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl<'a> Stream<'a> {
+    pub fn new(segmenter: &'a Segmenter, smoothing: Smoothing) -> Stream<'a> {
+        Stream {
+            segmenter,
+            raw: vec![0.0; OUTPUT.len()],
+            smoother: Smoother::new(smoothing),
+        }
+    }
+
+    /// Forget the history: the next frame's mask is taken as it is.
+    pub fn reset(&mut self) {
+        self.smoother.reset();
+    }
+
+    /// The smoothed 256x256 probabilities for the next frame.
+    pub fn next(&mut self, frame: &RgbImage) -> Result<&[f32]> {
+        self.segmenter.probabilities_into(frame, &mut self.raw)?;
+        self.smoother.smooth(frame, &self.raw)
     }
 }
 

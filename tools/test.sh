@@ -20,9 +20,10 @@ cargo test --doc
 echo "== fuzz: every target for 30 s (nightly + cargo-fuzz, installed if missing)"
 tools/fuzz.sh 30
 
-echo "== browser: building examples/web/pkg"
+echo "== browser: building and packing examples/web/package"
 ensure_chromium
 build_web
+pack_web
 profile=$(mktemp -d)
 cat > examples/web/webdriver.json <<JSON
 {
@@ -39,4 +40,4 @@ CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT=600 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p silhouette-web --target wasm32-unknown-unknown
 echo "== browser: the demo page end to end (screenshots in target/e2e/)"
-(cd examples/web/e2e && node --test demo.test.mjs)
+(cd examples/web/e2e && node --test demo.test.mjs package.test.mjs)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the browser package into examples/web/pkg, then:
+# Builds the browser package (examples/web/package, packed into target/web/), then:
 #   tools/web.sh serve   serves the demo at http://127.0.0.1:8080/ (any static server will do)
 #   tools/web.sh race    races it against onnxruntime-web in headless Chromium; prints the table
 #                        and appends it to benches/RESULTS.md (RACE_FRAMES=30 by default)
@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib.sh
 build_web
-ls -l examples/web/pkg/*.wasm examples/web/pkg/*.js
+pack_web
+ls -l examples/web/package/pkg/*.wasm examples/web/package/pkg/*.js
 case "${1:-}" in
     serve)
         echo "== serving examples/web at http://127.0.0.1:8080/"

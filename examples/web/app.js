@@ -1,16 +1,10 @@
 // The demo: pick or drop a photo, or start the camera; cut out, blur or replace the background.
 // Tests read window.silhouetteDemo (state, backend, the last mask and its time).
-import { load } from "./silhouette.js";
+import { load } from "silhouette-web";
 
 const $ = (id) => document.getElementById(id);
 const demo = (window.silhouetteDemo = { state: "loading", backend: null, lastMask: null, lastMs: null, error: null });
 const output = $("output");
-const context = output.getContext("2d");
-const maskCanvas = new OffscreenCanvas(256, 256);
-const maskContext = maskCanvas.getContext("2d");
-const maskPixels = new ImageData(256, 256);
-const person = new OffscreenCanvas(1, 1);
-const personContext = person.getContext("2d");
 let engine = null;
 let source = null; // the photo or video being shown
 let running = false;
@@ -36,46 +30,22 @@ function fail(error) {
   $("status").textContent = `Error: ${error}`;
 }
 
-// The mask as an alpha image, scaled to the picture by the canvas (bilinear).
-function drawPerson(mask, width, height) {
-  const data = maskPixels.data;
-  for (let i = 0; i < mask.length; i++) data[4 * i + 3] = Math.round(mask[i] * 255);
-  maskContext.putImageData(maskPixels, 0, 0);
-  if (person.width !== width || person.height !== height) { person.width = width; person.height = height; }
-  personContext.globalCompositeOperation = "copy";
-  personContext.drawImage(source, 0, 0, width, height);
-  personContext.globalCompositeOperation = "destination-in";
-  personContext.drawImage(maskCanvas, 0, 0, width, height);
-}
-
-function composite(mask, width, height) {
-  if (output.width !== width || output.height !== height) { output.width = width; output.height = height; }
-  drawPerson(mask, width, height);
+// The engine's own finish (the CLI's: guided-filter edges, a blur clamped at the borders),
+// at the picture's size, drawn into the output canvas.
+function options() {
   const effect = $("effect").value;
-  context.filter = "none";
-  context.clearRect(0, 0, width, height);
-  if (effect === "blur") {
-    context.filter = `blur(${$("radius").value}px)`;
-    context.drawImage(source, 0, 0, width, height);
-    context.filter = "none";
-  } else if (effect === "replace") {
-    context.fillStyle = $("color").value;
-    context.fillRect(0, 0, width, height);
-  }
-  context.drawImage(person, 0, 0);
+  const background = effect === "blur" ? "blur" : effect === "replace" ? $("color").value : "transparent";
+  return { background, radius: Number($("radius").value), refine: true, smooth: source === $("video") };
 }
 
 async function process() {
-  const width = source.videoWidth || source.width;
-  const height = source.videoHeight || source.height;
   demo.state = "busy";
   const start = performance.now();
-  const mask = await engine.segment(source);
+  await engine.drawTo(output, source, options());
   const ms = performance.now() - start;
-  composite(mask, width, height);
-  demo.lastMask = mask.slice();
+  demo.lastMask = (await engine.lastMask()).slice();
   demo.lastMs = ms;
-  $("timing").textContent = `${ms.toFixed(1)} ms per frame (${engine.backend})`;
+  $("timing").textContent = `${ms.toFixed(1)} ms per frame, network and finish (${engine.backend})`;
   $("download").disabled = false;
   demo.state = "done";
 }
@@ -100,7 +70,7 @@ drop.addEventListener("drop", (e) => {
   drop.classList.remove("over");
   if (e.dataTransfer.files[0]) showPhoto(e.dataTransfer.files[0]);
 });
-for (const id of ["effect", "radius", "color"]) $(id).addEventListener("input", () => source && demo.lastMask && composite(demo.lastMask, output.width, output.height));
+for (const id of ["effect", "radius", "color"]) $(id).addEventListener("change", () => source && !running && demo.state === "done" && process().catch(fail));
 $("effect").addEventListener("change", () => {
   $("blur-label").classList.toggle("hidden", $("effect").value !== "blur");
   $("color-label").classList.toggle("hidden", $("effect").value !== "replace");

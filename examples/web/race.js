@@ -16,7 +16,7 @@ async function inputImage() {
 }
 
 async function ours(backend) {
-  const { load } = await import("./silhouette.js");
+  const { load } = await import("./package/silhouette.js");
   const engine = await load({ backend });
   return { run: (image) => engine.segment(image), describe: `${engine.backend}` };
 }

@@ -1,6 +1,7 @@
 // Offline after the first visit: the page's own files, cache first. Nothing else is ever fetched.
-const CACHE = "silhouette-v1";
-const FILES = ["./", "index.html", "app.js", "silhouette.js", "style.css", "pkg/silhouette_web.js", "pkg/silhouette_web_bg.wasm"];
+const CACHE = "silhouette-v2";
+const FILES = ["./", "index.html", "app.js", "style.css", "package/silhouette.js", "package/pkg/silhouette_web.js",
+  "package/pkg/silhouette_web_bg.wasm"];
 
 self.addEventListener("install", (event) => event.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES))));
 self.addEventListener("activate", (event) => event.waitUntil(

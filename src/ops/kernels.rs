@@ -10,10 +10,13 @@ use std::time::Duration;
 use web_time::Instant;
 
 /// WGSL shared by several kernels, placed before their own file (WGSL has no includes).
-const WINDOW_PARAMS: &str = include_str!("../../shaders/parts/window_params.wgsl");
-const LAYER_IO: &str = include_str!("../../shaders/parts/layer_io.wgsl");
-const EPILOGUE: &str = include_str!("../../shaders/parts/epilogue.wgsl");
-const WINDOW_MAIN: &str = include_str!("../../shaders/parts/window_main.wgsl");
+const WINDOW_PARAMS: &str = include_str!(concat!(
+    env!("OUT_DIR"),
+    "/shaders/parts/window_params.wgsl"
+));
+const LAYER_IO: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/layer_io.wgsl"));
+const EPILOGUE: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/epilogue.wgsl"));
+const WINDOW_MAIN: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/window_main.wgsl"));
 
 /// Declares each kernel's [`Shader`] (its WGSL file in shaders/, after the parts it uses) and
 /// lists them all in SHADERS.
@@ -22,7 +25,7 @@ macro_rules! shaders {
         $(pub(crate) const $konst: Shader = Shader {
             name: $name,
             parts: &[$($part),*],
-            body: include_str!(concat!("../../shaders/", $name, ".wgsl")),
+            body: include_str!(concat!(env!("OUT_DIR"), "/shaders/", $name, ".wgsl")),
         };)*
         /// Every kernel of the engine, in compile order.
         const SHADERS: &[Shader] = &[$($konst),*];

@@ -19,7 +19,8 @@ pub struct Shader {
 /// Threads per workgroup of the 1-D kernels (`@workgroup_size(WG)` in WGSL).
 pub const WG: u32 = 256;
 
-const COMMON: &str = include_str!("../../shaders/common.wgsl");
+/// Without comments (build.rs strips every kernel's source; shaders/ has the readable one).
+const COMMON: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/common.wgsl"));
 
 /// The full source of `shader`: header, prelude, common.wgsl, its parts, its own file.
 pub(crate) fn source(shader: &Shader, precision: Precision) -> String {

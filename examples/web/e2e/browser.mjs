@@ -10,16 +10,17 @@ export const ROOT = resolve(WEB, "../..");
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
   ".wasm": "application/wasm", ".png": "image/png", ".onnx": "application/octet-stream", ".json": "application/json" };
 
-/** Serves examples/web on 127.0.0.1, plus tests/data under /data/, benches/*.onnx under /model/ and
- *  onnxruntime-web's dist under /vendor/ort/ (for the race); counts the bytes served per path. */
-export async function serve() {
+/** Serves `root` (examples/web by default) on 127.0.0.1, plus tests/data under /data/,
+ *  benches/*.onnx under /model/ and onnxruntime-web's dist under /vendor/ort/ (for the race);
+ *  counts the bytes served per path. */
+export async function serve({ root = WEB } = {}) {
   const served = new Map();
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     const file = path.startsWith("/data/") ? join(ROOT, "tests", normalize(path))
       : path.startsWith("/model/") ? join(ROOT, "benches", normalize(path).slice("/model/".length))
       : path.startsWith("/vendor/ort/") ? join(WEB, "e2e", "node_modules", "onnxruntime-web", "dist", normalize(path).slice("/vendor/ort/".length))
-      : join(WEB, normalize(path === "/" ? "/index.html" : path));
+      : join(root, normalize(path === "/" ? "/index.html" : path));
     try {
       const body = await readFile(file);
       served.set(path, body.length);
@@ -33,13 +34,15 @@ export async function serve() {
   return { url: `http://127.0.0.1:${server.address().port}`, served, close: () => server.close() };
 }
 
-/** Headless Chromium as the project runs it; `webgpu: false` leaves WebGPU off. */
-export async function launch({ webgpu = true } = {}) {
+/** Headless Chromium as the project runs it; `webgpu: false` leaves WebGPU off; `extra`: more
+ *  command-line switches (e.g. a fake camera). */
+export async function launch({ webgpu = true, extra = [] } = {}) {
   const profile = await mkdtemp(join(tmpdir(), "silhouette-chromium-"));
   const args = ["--headless=new", "--no-sandbox", "--disable-gpu-sandbox", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"];
   if (webgpu) args.push("--enable-unsafe-webgpu");
   else args.push("--disable-features=WebGPU,Vulkan", "--disable-gpu");
+  args.push(...extra);
   return chromium.launchPersistentContext(profile, { executablePath: "/usr/lib/chromium/chromium", headless: false, args });
 }
 

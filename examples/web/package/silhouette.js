@@ -1,0 +1,181 @@
+// silhouette-web: person segmentation and background effects on this device (WebGPU, else
+// WebAssembly on the CPU). Nothing is fetched but this package's own files; no pixel leaves
+// the browser. API and examples: README.md; types: silhouette.d.ts.
+import init, { Silhouette, MASK_SIZE } from "./pkg/silhouette_web.js";
+
+let wasm = null; // one instance per page or worker
+
+/** Loads the engine: `backend` "auto" (WebGPU when the browser has an adapter, else the CPU),
+ *  "gpu" or "cpu". */
+export async function load({ backend = "auto" } = {}) {
+  await (wasm ??= init());
+  return new Engine(await Silhouette.create(backend));
+}
+
+class Engine {
+  #engine;
+  #size = MASK_SIZE();
+  #mask = new Float32Array(this.#size * this.#size);
+  #canvas = null; // reused to read any drawable's pixels
+  #context = null;
+  #out = null; // the last composite's ImageData, reused while the size stays
+  #background = null; // the background the wasm holds, as a key
+  #queue = Promise.resolve(); // frames run one at a time, in call order
+
+  constructor(engine) {
+    this.#engine = engine;
+    this.backend = engine.backend;
+    this.device = engine.device;
+    this.notice = engine.notice ?? null;
+    this.maskSize = this.#size;
+  }
+
+  /** 256x256 person probabilities of `source`, row-major. The array is reused (overwritten)
+   *  by the next call: copy it to keep it. */
+  segment(source) {
+    return this.#run(async () => {
+      const image = this.#pixels(source);
+      await this.#engine.segment(image.data, image.width, image.height, this.#mask);
+      return this.#mask;
+    });
+  }
+
+  /** `source` at its own size with the background replaced, as ImageData (reused by the next
+   *  call of the same size). Options: `background` "blur" (default), "transparent", a CSS hex
+   *  colour "#rrggbb", or a drawable picture; `radius` the blur's strength in pixels (default
+   *  1% of the long side, as the CLI); `refine` edges along the photo's (default true);
+   *  `smooth` blend with earlier frames where nothing moves (default false; on for tracks). */
+  composite(source, { background = "blur", radius, refine = true, smooth = false } = {}) {
+    return this.#run(async () => {
+      const image = this.#pixels(source);
+      this.#setBackground(background, radius ?? Math.max(image.width, image.height) / 100);
+      if (this.#out?.width !== image.width || this.#out?.height !== image.height) {
+        this.#out = new ImageData(image.width, image.height);
+      }
+      await this.#engine.composite(image.data, image.width, image.height, refine, smooth, this.#out.data);
+      return this.#out;
+    });
+  }
+
+  /** The 256x256 probabilities of the last frame `composite` or `segment` ran (before
+   *  smoothing), in the array `segment` returns. */
+  lastMask() {
+    return this.#run(async () => {
+      this.#engine.lastMask(this.#mask);
+      return this.#mask;
+    });
+  }
+
+  /** `composite`, drawn into a canvas (resized to the source). */
+  async drawTo(canvas, source, options) {
+    const image = await this.composite(source, options);
+    if (canvas.width !== image.width || canvas.height !== image.height) {
+      canvas.width = image.width;
+      canvas.height = image.height;
+    }
+    canvas.getContext("2d").putImageData(image, 0, 0);
+    return canvas;
+  }
+
+  /** Forget the smoothing's history (a new video, a cut). */
+  resetSmoothing() {
+    return this.#run(async () => this.#engine.resetSmoothing());
+  }
+
+  /** Frees the engine's memory; it cannot be used afterwards. */
+  dispose() {
+    return this.#run(async () => this.#engine.free());
+  }
+
+  #run(work) {
+    const result = this.#queue.then(work);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  #setBackground(background, radius) {
+    const key = typeof background === "string" ? `${background}:${background === "blur" ? radius : ""}` : background;
+    if (key === this.#background) return;
+    if (background === "blur" || background === "transparent") {
+      this.#engine.setBackground(background, radius, 0);
+    } else if (typeof background === "string" && /^#[0-9a-f]{6}$/i.test(background)) {
+      this.#engine.setBackground("color", 0, parseInt(background.slice(1), 16));
+    } else if (typeof background === "string") {
+      throw new Error(`background ${JSON.stringify(background)}: use "blur", "transparent", "#rrggbb" or a picture`);
+    } else {
+      const picture = this.#pixels(background);
+      this.#engine.setBackgroundImage(picture.data, picture.width, picture.height);
+    }
+    this.#background = key;
+  }
+
+  // Pixels of any drawable source (ImageData, VideoFrame, video, image, bitmap, canvas),
+  // through one reused canvas.
+  #pixels(source) {
+    if (source instanceof ImageData) return source;
+    const width = source.displayWidth || source.videoWidth || source.naturalWidth || source.width;
+    const height = source.displayHeight || source.videoHeight || source.naturalHeight || source.height;
+    if (!width || !height) throw new Error("the source has no pixels yet");
+    if (!this.#canvas || this.#canvas.width !== width || this.#canvas.height !== height) {
+      this.#canvas = new OffscreenCanvas(width, height);
+      this.#context = this.#canvas.getContext("2d", { willReadFrequently: true });
+    }
+    this.#context.drawImage(source, 0, 0, width, height);
+    return this.#context.getImageData(0, 0, width, height);
+  }
+}
+
+/** A camera track with its background blurred, as a new track (the input keeps running; stop
+ *  both when done). Options: those of `composite` (`radius`, `refine`), `engine` (a loaded
+ *  engine to share) or `backend`. */
+export function backgroundBlur(track, { radius, ...options } = {}) {
+  return processTrack(track, { ...options, background: "blur", radius });
+}
+
+/** A camera track with its background replaced by `color` ("#rrggbb") or `image` (a drawable
+ *  picture), as a new track. Other options as `backgroundBlur`. */
+export function backgroundReplace(track, { color, image, ...options } = {}) {
+  const background = image ?? color;
+  if (!background) throw new Error("backgroundReplace needs a color or an image");
+  return processTrack(track, { ...options, background });
+}
+
+async function processTrack(track, { engine, backend, ...options }) {
+  engine ??= await load({ backend });
+  await engine.resetSmoothing();
+  const frameOptions = { ...options, smooth: true };
+  const canvas = new OffscreenCanvas(1, 1);
+  // Chromium: frames in and out of the track, no <video> element (MediaStreamTrackGenerator
+  // on the main thread; VideoTrackGenerator is the standard's name, in workers).
+  const Generator = globalThis.MediaStreamTrackGenerator;
+  if (globalThis.MediaStreamTrackProcessor && Generator) {
+    const input = new MediaStreamTrackProcessor({ track }).readable;
+    const output = new Generator({ kind: "video" });
+    input.pipeThrough(new TransformStream({
+      async transform(frame, controller) {
+        try {
+          await engine.drawTo(canvas, frame, frameOptions);
+          controller.enqueue(new VideoFrame(canvas, { timestamp: frame.timestamp }));
+        } finally {
+          frame.close();
+        }
+      },
+    })).pipeTo(output.writable).catch(() => {});
+    return output;
+  }
+  // Elsewhere: play the track in a hidden video, draw each new frame, capture the canvas.
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.srcObject = new MediaStream([track]);
+  await video.play();
+  const shown = document.createElement("canvas");
+  const output = shown.captureStream().getVideoTracks()[0];
+  const next = async () => {
+    if (output.readyState === "ended" || track.readyState === "ended") return;
+    await engine.drawTo(shown, video, frameOptions);
+    video.requestVideoFrameCallback(next);
+  };
+  video.requestVideoFrameCallback(next);
+  return output;
+}
