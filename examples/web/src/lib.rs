@@ -123,18 +123,13 @@ impl Silhouette {
             if mask.length() as usize != out.len() {
                 return Err(JsError::new(&format!("mask must hold {} floats", out.len())).into());
             }
-            pixels.resize(rgba.length() as usize, 0);
-            rgba.copy_to(&mut pixels);
-            let frame = Pixels::Rgba {
-                bytes: &pixels,
-                width: width as usize,
-                height: height as usize,
-            };
-            state
-                .segmenter
-                .pixels_into_async(frame, &mut out)
-                .await
-                .map_err(js_error)?;
+            network(
+                &state.segmenter,
+                (&rgba, width, height),
+                &mut pixels,
+                &mut out,
+            )
+            .await?;
             mask.copy_from(&out);
             Ok(JsValue::UNDEFINED)
         };
@@ -242,18 +237,8 @@ impl Silhouette {
                 ))
                 .into());
             }
-            pixels.resize(rgba.length() as usize, 0);
-            rgba.copy_to(&mut pixels);
-            let frame = Pixels::Rgba {
-                bytes: &pixels,
-                width: width as usize,
-                height: height as usize,
-            };
-            state
-                .segmenter
-                .pixels_into_async(frame, &mut probabilities)
-                .await
-                .map_err(js_error)?;
+            let frame = (&rgba, width, height);
+            network(&state.segmenter, frame, &mut pixels, &mut probabilities).await?;
             let reused = std::mem::replace(&mut *photo, RgbImage::new(0, 0));
             *photo = rgb_of(&pixels, width, height, reused)?;
             let mask = if smooth {
@@ -274,6 +259,26 @@ impl Silhouette {
         cell.try_borrow_mut()
             .map_err(|_| js_error(silhouette::Error::Busy))
     }
+}
+
+/// Runs the network on a frame's RGBA bytes (copied into `pixels`, reused) into `out`.
+async fn network(
+    segmenter: &Segmenter,
+    (rgba, width, height): (&js_sys::Uint8ClampedArray, u32, u32),
+    pixels: &mut Vec<u8>,
+    out: &mut [f32],
+) -> Result<(), JsValue> {
+    pixels.resize(rgba.length() as usize, 0);
+    rgba.copy_to(pixels);
+    let frame = Pixels::Rgba {
+        bytes: pixels,
+        width: width as usize,
+        height: height as usize,
+    };
+    segmenter
+        .pixels_into_async(frame, out)
+        .await
+        .map_err(js_error)
 }
 
 /// `width` x `height` RGBA bytes as RGB (alpha dropped), into `reuse`'s buffer.
