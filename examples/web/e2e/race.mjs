@@ -44,6 +44,30 @@ for (const engine of ENGINES) {
   }
 }
 
+// Ours on the CPU and ORT wasm alternated frame by frame in one page: the ratio least moved by
+// the machine's drift between the engines' separate runs above.
+let alternated = null;
+{
+  const server = await serve();
+  const context = await launch({ webgpu: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/race.html?engine=alternate-cpu&frames=${FRAMES}`);
+    await page.waitForFunction(() => ["done", "error"].includes(window.race?.state), null, { timeout: 600_000 });
+    const race = await page.evaluate(() => window.race);
+    if (race.state !== "done") throw new Error(`alternate-cpu: ${race.error}`);
+    for (const mask of race.masks) {
+      const diff = maxAbsDiff(mask, reference);
+      if (!(diff <= 5e-4)) throw new Error(`alternate-cpu: a mask differs from MediaPipe by ${diff}`);
+    }
+    alternated = race.alternate;
+    console.error(`alternated: ours-cpu ${alternated.ours.toFixed(2)} ms, ort-wasm ${alternated.ort.toFixed(2)} ms, ratio ${alternated.ratio.toFixed(2)}`);
+  } finally {
+    await context.close();
+    server.close();
+  }
+}
+
 const ours = results[0];
 const mb = (b) => (b / 1e6).toFixed(2);
 const date = new Date().toISOString().slice(0, 16).replace("T", " ");
@@ -55,6 +79,7 @@ md += `| engine | warm ms / frame | cold start ms | download raw MB | download g
 for (const r of results) {
   md += `| ${r.engine} (${r.describe}) | ${r.warm.toFixed(2)} | ${r.cold.toFixed(0)} | ${mb(r.raw)} | ${mb(r.gzip)} | ${r.diff.toExponential(1)} | ${(r.warm / ours.warm).toFixed(2)} | ${(r.cold / ours.cold).toFixed(2)} |\n`;
 }
+md += `\nours-cpu and ort-wasm alternated frame by frame in one page (${alternated.turns} turns): ours ${alternated.ours.toFixed(2)} ms, ORT ${alternated.ort.toFixed(2)} ms; median of the per-turn ratios ours / ORT: **${alternated.ratio.toFixed(2)}**.\n`;
 md += `\nFiles downloaded per engine: ${results.map((r) => `${r.engine}: ${r.files.join(", ")}`).join("; ")}.\n`;
 process.stdout.write(md);
 await appendFile(join(ROOT, "benches", "RESULTS.md"), md);
