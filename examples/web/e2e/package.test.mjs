@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serve, launch, ROOT } from "./browser.mjs";
+import { serve, launch, golden, maxAbsDiff, ROOT } from "./browser.mjs";
 
 const RADIUS = 6;
 let call; // the empty folder the package is installed into
@@ -40,7 +40,7 @@ test("the tarball installs the entry point, its types and the wasm, and nothing 
   const manifest = JSON.parse(await readFile(join(installed, "package.json"), "utf8"));
   assert.equal(manifest.exports["."].types, "./silhouette.d.ts");
   const files = execFileSync("find", [".", "-type", "f"], { cwd: installed }).toString().trim().split("\n").sort();
-  assert.deepEqual(files, ["./NOTICE", "./README.md", "./package.json", "./pkg/silhouette_web.js", "./pkg/silhouette_web_bg.wasm", "./silhouette.d.ts", "./silhouette.js"]);
+  assert.deepEqual(files, ["./NOTICE", "./README.md", "./package.json", "./pkg/silhouette_web.js", "./pkg/silhouette_web_bg.wasm", "./silhouette.d.ts", "./silhouette.js", "./worker.js"]);
   const raw = (await readFile(join(installed, "pkg", "silhouette_web_bg.wasm"))).length + (await readFile(join(installed, "pkg", "silhouette_web.js"))).length + (await readFile(join(installed, "silhouette.js"))).length;
   // The size is a target, reported here and by the race (tools/web.sh race), not asserted.
   console.log(`download: ${raw} B raw (wasm + glue + wrapper)`);
@@ -192,3 +192,52 @@ for (const backend of ["gpu", "cpu"]) {
     }
   });
 }
+
+// Worker mode: the page that imports only the package composites a photo in a Worker; the result
+// equals the main thread's, and the Worker's mask is MediaPipe's within 5e-4.
+test("loadInWorker composites off the main thread as the main thread does", async () => {
+  const importmap = JSON.stringify({ imports: { "silhouette-web": "./node_modules/silhouette-web/silhouette.js" } });
+  const hash = createHash("sha256").update(importmap).digest("base64");
+  await writeFile(join(call, "worker.html"), `<!doctype html><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'sha256-${hash}'; worker-src 'self'; connect-src 'self'">
+<script type="importmap">${importmap}</script>
+<script type="module" src="worker-page.js"></script>`);
+  await writeFile(join(call, "worker-page.js"), `import { load, loadInWorker } from "silhouette-web";
+window.result = { state: "running" };
+try {
+  const photo = await createImageBitmap(await (await fetch("astronaut.png")).blob(), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+  const worker = await loadInWorker({ backend: "cpu" });
+  let ticks = 0;
+  const ticking = setInterval(() => ticks++, 5);
+  const off = await worker.composite(photo, { background: "#2e7d32" });
+  const mask = await worker.segment(photo);
+  clearInterval(ticking);
+  const main = await load({ backend: "cpu" });
+  const on = await main.composite(photo, { background: "#2e7d32" });
+  let same = off.data.length === on.data.length;
+  for (let i = 0; same && i < on.data.length; i++) same = off.data[i] === on.data[i];
+  await worker.dispose();
+  window.result = { state: "done", backend: worker.backend, same, ticks, mask: Array.from(mask), size: [off.width, off.height] };
+} catch (error) {
+  window.result = { state: "error", error: String(error) };
+}
+`);
+  await writeFile(join(call, "astronaut.png"), await readFile(join(ROOT, "tests", "data", "frames", "astronaut.png")));
+  const context = await launch({ webgpu: false });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/worker.html`);
+    await page.waitForFunction(() => ["done", "error"].includes(window.result?.state), null, { timeout: 300_000 });
+    const result = await page.evaluate(() => window.result);
+    assert.equal(result.state, "done", result.error);
+    assert.equal(result.backend, "cpu");
+    assert.deepEqual(result.size, [256, 256]);
+    assert.ok(result.same, "the Worker's composite differs from the main thread's");
+    const diff = maxAbsDiff(result.mask, await golden("astronaut"));
+    console.log(`worker: max |mask - MediaPipe| = ${diff.toExponential(2)}; the page ticked ${result.ticks} times meanwhile`);
+    assert.ok(diff <= 5e-4, `the Worker's mask differs from MediaPipe by ${diff}`);
+    assert.ok(result.ticks > 0, "the page did not run while the Worker worked");
+  } finally {
+    await context.close();
+  }
+});

@@ -54,6 +54,10 @@ export interface LoadOptions {
 
 export function load(options?: LoadOptions): Promise<Engine>;
 
+/** The engine in a module Worker (the page never blocks); results are the caller's own copies.
+ *  `lastMask` is not offered; `dispose` ends the worker. */
+export function loadInWorker(options?: LoadOptions): Promise<Omit<Engine, "lastMask">>;
+
 export interface TrackOptions extends LoadOptions {
   /** A loaded engine to share; otherwise one is loaded. */
   engine?: Engine;

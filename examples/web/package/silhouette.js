@@ -125,6 +125,63 @@ class Engine {
   }
 }
 
+/** The engine in a module Worker (worker.js, from this package's own URL), so the page never
+ *  blocks: the same `segment`, `composite`, `drawTo` and `resetSmoothing`, each resolving with
+ *  its own copy of the result; `dispose()` ends the worker. Sources are sent as ImageBitmaps. */
+export async function loadInWorker({ backend = "auto" } = {}) {
+  const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  const pending = new Map();
+  let next = 0;
+  worker.onmessage = ({ data: { id, result, error } }) => {
+    const { resolve, reject } = pending.get(id);
+    pending.delete(id);
+    error === undefined ? resolve(result) : reject(new Error(error));
+  };
+  worker.onerror = (event) => {
+    for (const { reject } of pending.values()) reject(new Error(event.message ?? "the worker failed"));
+    pending.clear();
+  };
+  const call = (op, args = {}, transfer = []) => new Promise((resolve, reject) => {
+    const id = next++;
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, op, args }, transfer);
+  });
+  // A copy to transfer, so the caller's source stays usable.
+  const bitmap = (source) => createImageBitmap(source);
+  const info = await call("load", { backend });
+  return {
+    ...info,
+    maskSize: 256,
+    async segment(source) {
+      const image = await bitmap(source);
+      return call("segment", { source: image }, [image]);
+    },
+    async composite(source, options = {}) {
+      const image = await bitmap(source);
+      const sent = { ...options };
+      const transfer = [image];
+      if (options.background && typeof options.background !== "string") {
+        sent.background = await bitmap(options.background);
+        transfer.push(sent.background);
+      }
+      return call("composite", { source: image, options: sent }, transfer);
+    },
+    async drawTo(canvas, source, options) {
+      const image = await this.composite(source, options);
+      if (canvas.width !== image.width || canvas.height !== image.height) {
+        canvas.width = image.width;
+        canvas.height = image.height;
+      }
+      canvas.getContext("2d").putImageData(image, 0, 0);
+      return canvas;
+    },
+    resetSmoothing: () => call("resetSmoothing"),
+    async dispose() {
+      worker.terminate();
+    },
+  };
+}
+
 /** A camera track with its background blurred, as a new track (the input keeps running; stop
  *  both when done). Options: those of `composite` (`radius`, `refine`), `engine` (a loaded
  *  engine to share) or `backend`. */
