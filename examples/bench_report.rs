@@ -124,6 +124,14 @@ fn main() -> silhouette::Result<()> {
         || engine.run(&input, &mut ours_fast).unwrap(),
         || drop(ort.run(&nchw)),
     );
+    // The same with ORT's threads sleeping between runs: its spinning threads may take the
+    // cores from our turns (our workers sleep through its turns).
+    let mut sleepy_ort = ort.sibling(false);
+    let (calm_fast, calm_ort, calm_ratio) = alternated(
+        turns,
+        || engine.run(&input, &mut ours_fast).unwrap(),
+        || drop(sleepy_ort.run(&nchw)),
+    );
     let t_cpu = median(1, (runs / 6).max(3), || {
         drop(silhouette::cpu::run(&network, &input).unwrap())
     });
@@ -219,6 +227,13 @@ fn main() -> silhouette::Result<()> {
         "\nFast CPU engine and ONNX Runtime in alternating turns ({turns} turns of 1 untimed + 4 timed frames each): ours {}, ORT {} per frame; median of the per-turn ratios ours / ORT: **{alt_ratio:.2}**.",
         ms(alt_fast),
         ms(alt_ort)
+    )
+    .unwrap();
+    writeln!(
+        r,
+        "The same with ORT's intra-op spinning off (`session.intra_op.allow_spinning = 0`): ours {}, ORT {} per frame; median ratio **{calm_ratio:.2}**.",
+        ms(calm_fast),
+        ms(calm_ort)
     )
     .unwrap();
 

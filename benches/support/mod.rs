@@ -57,6 +57,8 @@ pub mod ort_engine {
     }
 
     impl Ort {
+        /// A session as ONNX Runtime configures it by default (its intra-op threads spin
+        /// between runs); [`sibling`](Self::sibling) makes one whose threads sleep.
         pub fn new() -> Ort {
             let library = std::env::var("ORT_DYLIB_PATH")
                 .expect("ORT_DYLIB_PATH: run tools/bench.sh, which installs ONNX Runtime");
@@ -64,13 +66,28 @@ pub mod ort_engine {
                 .expect("load ONNX Runtime")
                 .build()
                 .expect("ORT environment");
+            Ort::session(environment, library, true)
+        }
+
+        /// Another session in this one's environment (a process may hold only one).
+        pub fn sibling(&self, spinning: bool) -> Ort {
+            Ort::session(self._environment.clone(), self.library.clone(), spinning)
+        }
+
+        fn session(
+            environment: ort::environment::Environment,
+            library: String,
+            spinning: bool,
+        ) -> Ort {
             let threads = std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1);
             let mut builder = Session::builder(&environment)
                 .expect("session builder")
                 .with_intra_threads(threads)
-                .unwrap_or_else(|e| panic!("threads: {e}"));
+                .unwrap_or_else(|e| panic!("threads: {e}"))
+                .with_intra_op_spinning(spinning)
+                .unwrap_or_else(|e| panic!("spinning: {e}"));
             let session = builder
                 .commit_from_memory(ONNX)
                 .expect("ONNX Runtime session");
