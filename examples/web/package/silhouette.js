@@ -12,6 +12,16 @@ export async function load({ backend = "auto" } = {}) {
   return new Engine(await Silhouette.create(backend));
 }
 
+// `image` into a 2-D canvas, resized to it.
+function draw(canvas, image) {
+  if (canvas.width !== image.width || canvas.height !== image.height) {
+    canvas.width = image.width;
+    canvas.height = image.height;
+  }
+  canvas.getContext("2d").putImageData(image, 0, 0);
+  return canvas;
+}
+
 class Engine {
   #engine;
   #size = MASK_SIZE();
@@ -68,13 +78,7 @@ class Engine {
 
   /** `composite`, drawn into a canvas (resized to the source). */
   async drawTo(canvas, source, options) {
-    const image = await this.composite(source, options);
-    if (canvas.width !== image.width || canvas.height !== image.height) {
-      canvas.width = image.width;
-      canvas.height = image.height;
-    }
-    canvas.getContext("2d").putImageData(image, 0, 0);
-    return canvas;
+    return draw(canvas, await this.composite(source, options));
   }
 
   /** Forget the smoothing's history (a new video, a cut). */
@@ -167,13 +171,7 @@ export async function loadInWorker({ backend = "auto" } = {}) {
       return call("composite", { source: image, options: sent }, transfer);
     },
     async drawTo(canvas, source, options) {
-      const image = await this.composite(source, options);
-      if (canvas.width !== image.width || canvas.height !== image.height) {
-        canvas.width = image.width;
-        canvas.height = image.height;
-      }
-      canvas.getContext("2d").putImageData(image, 0, 0);
-      return canvas;
+      return draw(canvas, await this.composite(source, options));
     },
     resetSmoothing: () => call("resetSmoothing"),
     async dispose() {
