@@ -46,6 +46,30 @@ test("the tarball installs the entry point, its types and the wasm, and nothing 
   console.log(`download: ${raw} B raw (wasm + glue + wrapper)`);
 });
 
+// A page of the call folder as a developer would write it: it imports only "silhouette-web"
+// (through an import map the CSP allows by its hash), under a CSP that reaches this origin only
+// (`csp`: its other sources), and runs `script` (saved as `scriptFile`).
+async function writePage(file, csp, scriptFile, script) {
+  const importmap = JSON.stringify({ imports: { "silhouette-web": "./node_modules/silhouette-web/silhouette.js" } });
+  const hash = createHash("sha256").update(importmap).digest("base64");
+  await writeFile(join(call, file), `<!doctype html><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'sha256-${hash}'; connect-src 'self'; ${csp}">
+<script type="importmap">${importmap}</script>
+<script type="module" src="${scriptFile}"></script>`);
+  await writeFile(join(call, scriptFile), script);
+}
+
+// RGBA of PNG bytes, decoded by the page's Chromium (Node has no PNG decoder).
+async function decodePng(page, png) {
+  return page.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bytes]), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+    const c = new OffscreenCanvas(bitmap.width, bitmap.height).getContext("2d");
+    c.drawImage(bitmap, 0, 0);
+    return { rgba: Array.from(c.getImageData(0, 0, bitmap.width, bitmap.height).data), width: bitmap.width, height: bitmap.height };
+  }, Buffer.from(png).toString("base64"));
+}
+
 // RGBA of a bundled frame, decoded by Chromium; then a 2-frame y4m (I420, BT.601 studio swing,
 // which is what Chromium's fake camera reads).
 async function cameraVideo(name) {
@@ -54,15 +78,7 @@ async function cameraVideo(name) {
   try {
     const page = await context.newPage();
     await page.goto(`${server.url}/blank.html`);
-    const png = (await readFile(join(ROOT, "tests", "data", "frames", `${name}.png`))).toString("base64");
-    ({ rgba, width, height } = await page.evaluate(async (b64) => {
-      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const bitmap = await createImageBitmap(new Blob([bytes]), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
-      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-      const c = canvas.getContext("2d");
-      c.drawImage(bitmap, 0, 0);
-      return { rgba: Array.from(c.getImageData(0, 0, bitmap.width, bitmap.height).data), width: bitmap.width, height: bitmap.height };
-    }, png));
+    ({ rgba, width, height } = await decodePng(page, await readFile(join(ROOT, "tests", "data", "frames", `${name}.png`))));
   } finally {
     await context.close();
   }
@@ -85,13 +101,7 @@ async function cameraVideo(name) {
 // The call page: imports only the package, blurs the camera track, and reports one input
 // frame (as PNG, for the CLI) and the processed frame, as RGBA.
 async function writeCallPage() {
-  const importmap = JSON.stringify({ imports: { "silhouette-web": "./node_modules/silhouette-web/silhouette.js" } });
-  const hash = createHash("sha256").update(importmap).digest("base64");
-  await writeFile(join(call, "index.html"), `<!doctype html><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'sha256-${hash}'; connect-src 'self'; media-src 'self' blob: mediastream:">
-<script type="importmap">${importmap}</script>
-<script type="module" src="call.js"></script>`);
-  await writeFile(join(call, "call.js"), `import { backgroundBlur, load } from "silhouette-web";
+  await writePage("index.html", "media-src 'self' blob: mediastream:", "call.js", `import { backgroundBlur, load } from "silhouette-web";
 const params = new URLSearchParams(location.search);
 window.call = { state: "starting" };
 async function rgbaOf(frame) {
@@ -132,14 +142,7 @@ async function cliBlur(page, png) {
   await writeFile(input, Buffer.from(png));
   await rm(output, { force: true });
   execFileSync(cli, ["blur", input, "-o", output, "--radius", String(RADIUS), "--backend", "cpu"], { stdio: "pipe" });
-  const b64 = (await readFile(output)).toString("base64");
-  return page.evaluate(async (b64) => {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const bitmap = await createImageBitmap(new Blob([bytes]), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
-    const c = new OffscreenCanvas(bitmap.width, bitmap.height).getContext("2d");
-    c.drawImage(bitmap, 0, 0);
-    return Array.from(c.getImageData(0, 0, bitmap.width, bitmap.height).data);
-  }, b64);
+  return (await decodePng(page, await readFile(output))).rgba;
 }
 
 const luma = (d, k) => 0.299 * d[k] + 0.587 * d[k + 1] + 0.114 * d[k + 2];
@@ -196,13 +199,7 @@ for (const backend of ["gpu", "cpu"]) {
 // Worker mode: the page that imports only the package composites a photo in a Worker; the result
 // equals the main thread's, and the Worker's mask is MediaPipe's within 5e-4.
 test("loadInWorker composites off the main thread as the main thread does", async () => {
-  const importmap = JSON.stringify({ imports: { "silhouette-web": "./node_modules/silhouette-web/silhouette.js" } });
-  const hash = createHash("sha256").update(importmap).digest("base64");
-  await writeFile(join(call, "worker.html"), `<!doctype html><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'sha256-${hash}'; worker-src 'self'; connect-src 'self'">
-<script type="importmap">${importmap}</script>
-<script type="module" src="worker-page.js"></script>`);
-  await writeFile(join(call, "worker-page.js"), `import { load, loadInWorker } from "silhouette-web";
+  await writePage("worker.html", "worker-src 'self'", "worker-page.js", `import { load, loadInWorker } from "silhouette-web";
 window.result = { state: "running" };
 try {
   const photo = await createImageBitmap(await (await fetch("astronaut.png")).blob(), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
