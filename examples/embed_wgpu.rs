@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &view_out,
         (w, h),
         &Background::Color([46, 125, 50]),
-        true,
+        silhouette::TextureOptions::default(), // refined edges; see its fields for video
     )?;
     // ... the app would now sample `frame_out` in its own render pass.
 

@@ -77,6 +77,32 @@ pub fn work_size(w: usize, h: usize) -> (usize, usize) {
     )
 }
 
+/// How strongly to smooth masks over a video's frames: the rule of `stream::Smoother` (CPU
+/// reference in [`crate::cpu::smoothing`]) and of the GPU's `ops::Smooth`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Smoothing {
+    /// Weight of the history where nothing moves, in [0, 1): 0 is no smoothing.
+    pub strength: f32,
+    /// Per-pixel change of probability at which the history is dropped entirely.
+    pub motion: f32,
+    /// Mean luminance change (in [0, 1]) of a [`THUMB`]x[`THUMB`] thumbnail that counts as a
+    /// new scene.
+    pub scene_change: f32,
+}
+
+impl Default for Smoothing {
+    fn default() -> Self {
+        Smoothing {
+            strength: 0.6,
+            motion: 0.5,
+            scene_change: 0.12,
+        }
+    }
+}
+
+/// Side of the thumbnail (mean luma of blocks) whose change tells a new scene.
+pub const THUMB: usize = 32;
+
 /// Rec. 601 luma in [0, 1].
 pub fn luma(p: Rgb<u8>) -> f32 {
     (0.299 * p.0[0] as f32 + 0.587 * p.0[1] as f32 + 0.114 * p.0[2] as f32) / 255.0

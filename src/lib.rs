@@ -52,6 +52,7 @@ pub use gpu::Precision;
 /// The `image` crate at the version our API speaks.
 pub use image;
 pub use pixels::Pixels;
+pub use plan::TextureOptions;
 pub use segmenter::{Backend, Mask, Options, Segmenter};
 #[cfg(not(target_arch = "wasm32"))]
 pub use stream::Stream;

@@ -3,13 +3,12 @@
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::fast;
-#[cfg(not(target_arch = "wasm32"))]
 use crate::finish::Background;
-use crate::gpu::{Gpu, Precision};
+use crate::gpu::{Gpu, GpuErrors, Precision};
 use crate::network::{self, Network, OUTPUT};
 use crate::ops::Kernels;
 use crate::pixels::Pixels;
-use crate::plan::{Plan, PlanStats};
+use crate::plan::{Plan, PlanStats, TextureOptions};
 use crate::weights::Weights;
 use image::{GrayImage, ImageBuffer, Luma, RgbImage, RgbaImage};
 use std::sync::{Arc, Mutex};
@@ -313,7 +312,9 @@ impl Segmenter {
     /// For apps that own the device ([`with_device`](Self::with_device)): texture in, texture
     /// out, no CPU readback. `input` is the w x h photo (any float colour format with
     /// TEXTURE_BINDING), `output` an rgba8unorm texture with STORAGE_BINDING; one submit on the
-    /// queue, so the app's later commands see the result. See examples/embed_wgpu.rs.
+    /// queue, so the app's later commands see the result. `options`: refined edges, masks
+    /// smoothed over a video's frames on the GPU, premultiplied output. See
+    /// examples/embed_wgpu.rs.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn composite_texture(
         &self,
@@ -321,14 +322,81 @@ impl Segmenter {
         output: &wgpu::TextureView,
         size: (u32, u32),
         background: &Background,
-        refine: bool,
+        options: TextureOptions,
     ) -> Result<()> {
+        pollster::block_on(self.composite_texture_async(input, output, size, background, options))
+    }
+
+    /// [`composite_texture`](Self::composite_texture) without blocking.
+    pub async fn composite_texture_async(
+        &self,
+        input: &wgpu::TextureView,
+        output: &wgpu::TextureView,
+        size: (u32, u32),
+        background: &Background,
+        options: TextureOptions,
+    ) -> Result<()> {
+        self.composite_texture_submit(input, output, size, background, options)
+            .await?
+            .await
+    }
+
+    /// [`composite_texture_async`](Self::composite_texture_async) in two halves (the browser's
+    /// way: a video frame copied into a texture, the result written into a WebGPU canvas):
+    /// resolves once the work is submitted, with a future of the GPU's errors. A canvas must
+    /// be read (a VideoFrame made of it) in the task that drew it, before awaiting that future.
+    pub async fn composite_texture_submit(
+        &self,
+        input: &wgpu::TextureView,
+        output: &wgpu::TextureView,
+        size: (u32, u32),
+        background: &Background,
+        options: TextureOptions,
+    ) -> Result<GpuErrors> {
         match &self.engine {
-            Engine::Gpu { plan, owned } => pollster::block_on(self.current_plan(plan, *owned))?
-                .composite_texture(input, output, size, background, refine),
+            Engine::Gpu { plan, owned } => self
+                .current_plan(plan, *owned)
+                .await?
+                .composite_texture_submit(input, output, size, background, options),
             Engine::Cpu(_) => Err(Error::BackendUnavailable(
                 "textures need the GPU backend".into(),
             )),
+        }
+    }
+
+    /// The 256x256 probabilities of the last frame [`composite_texture`](Self::composite_texture)
+    /// ran (before smoothing), read back from the GPU into `out`. GPU backend only.
+    pub async fn last_probabilities_async(&self, out: &mut [f32]) -> Result<()> {
+        match &self.engine {
+            Engine::Gpu { plan, .. } => {
+                let plan = lock(plan).clone();
+                plan.read_probabilities_async(out).await
+            }
+            Engine::Cpu(_) => Err(Error::BackendUnavailable(
+                "the CPU backend keeps no frame on a GPU".into(),
+            )),
+        }
+    }
+
+    /// Forget the history of [`composite_texture`](Self::composite_texture)'s smoothing (a cut
+    /// the caller knows of, a new video). Nothing to do on the CPU backend.
+    pub fn reset_smoothing(&self) -> Result<()> {
+        match &self.engine {
+            Engine::Gpu { plan, .. } => lock(plan).reset_smoothing(),
+            Engine::Cpu(_) => Ok(()),
+        }
+    }
+
+    /// The GPU device and queue the network runs on (`None` on the CPU backend): for textures
+    /// the caller creates for [`composite_texture`](Self::composite_texture). After a device
+    /// loss the segmenter moves to a new device: ask again.
+    pub fn wgpu_device(&self) -> Option<(wgpu::Device, wgpu::Queue)> {
+        match &self.engine {
+            Engine::Gpu { plan, .. } => {
+                let gpu = lock(plan).gpu().clone();
+                Some((gpu.device, gpu.queue))
+            }
+            Engine::Cpu(_) => None,
         }
     }
 

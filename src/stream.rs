@@ -3,34 +3,14 @@
 //! (motion: follow at once, no ghosting) or when the whole picture changed (a cut: start over).
 //! Buffers are allocated once; frames allocate nothing.
 
+use crate::cpu::smoothing::{blend, scene_change, thumbnail};
 use crate::error::Result;
+pub use crate::finish::Smoothing;
+use crate::finish::THUMB;
 use crate::network::{OUTPUT, check_output};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::segmenter::Segmenter;
 use image::RgbImage;
-
-/// How strongly to smooth.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Smoothing {
-    /// Weight of the history where nothing moves, in [0, 1): 0 is no smoothing.
-    pub strength: f32,
-    /// Per-pixel change of probability at which the history is dropped entirely.
-    pub motion: f32,
-    /// Mean luminance change (in [0, 1]) of a 32x32 thumbnail that counts as a new scene.
-    pub scene_change: f32,
-}
-
-impl Default for Smoothing {
-    fn default() -> Self {
-        Smoothing {
-            strength: 0.6,
-            motion: 0.5,
-            scene_change: 0.12,
-        }
-    }
-}
-
-const THUMB: usize = 32;
 
 /// The smoothing on its own, for callers that compute each frame's probabilities themselves
 /// (the browser build, where the network runs asynchronously): [`Stream`] is a segmenter and
@@ -64,24 +44,14 @@ impl Smoother {
     pub fn smooth(&mut self, frame: &RgbImage, raw: &[f32]) -> Result<&[f32]> {
         check_output(raw.len(), 1)?;
         thumbnail(frame, &mut self.thumb);
-        let scene_change = self
-            .thumb
-            .iter()
-            .zip(&self.previous_thumb)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f32>()
-            / self.thumb.len() as f32;
+        let cut = scene_change(&self.thumb, &self.previous_thumb) > self.smoothing.scene_change;
         std::mem::swap(&mut self.thumb, &mut self.previous_thumb);
-        if self.frames == 0 || scene_change > self.smoothing.scene_change {
-            self.smoothed.copy_from_slice(raw);
-        } else {
-            let s = self.smoothing;
-            for (out, &p) in self.smoothed.iter_mut().zip(raw) {
-                let still = 1.0 - ((p - *out).abs() / s.motion).min(1.0);
-                let history = s.strength * still;
-                *out = history * *out + (1.0 - history) * p;
-            }
-        }
+        blend(
+            &mut self.smoothed,
+            raw,
+            self.frames == 0 || cut,
+            self.smoothing,
+        );
         self.frames += 1;
         Ok(&self.smoothed)
     }
@@ -114,21 +84,6 @@ impl<'a> Stream<'a> {
     pub fn next(&mut self, frame: &RgbImage) -> Result<&[f32]> {
         self.segmenter.probabilities_into(frame, &mut self.raw)?;
         self.smoother.smooth(frame, &self.raw)
-    }
-}
-
-/// Mean luma of THUMB x THUMB blocks of `frame`, into `out`.
-fn thumbnail(frame: &RgbImage, out: &mut [f32]) {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let mut counts = [0u32; THUMB * THUMB];
-    out.fill(0.0);
-    for (x, y, p) in frame.enumerate_pixels() {
-        let i = (y as usize * THUMB / h) * THUMB + x as usize * THUMB / w;
-        out[i] += crate::finish::luma(*p);
-        counts[i] += 1;
-    }
-    for (v, n) in out.iter_mut().zip(counts) {
-        *v /= n.max(1) as f32;
     }
 }
 

@@ -116,56 +116,171 @@ fn read_texture(gpu: &silhouette::gpu::Gpu, texture: &wgpu::Texture) -> Vec<u8> 
         .collect()
 }
 
-#[test]
-fn texture_in_texture_out_matches_compose() {
-    let Some(_) = segmenter(silhouette::Backend::Gpu) else {
-        return;
-    };
-    let gpu = silhouette::gpu::Gpu::new().unwrap();
-    let segmenter =
-        silhouette::Segmenter::with_device(gpu.device.clone(), gpu.queue.clone()).unwrap();
-    let photo = photo(301, 207);
-    let (w, h) = photo.dimensions();
-    let texture = |usage| {
-        gpu.device.create_texture(&wgpu::TextureDescriptor {
-            label: None,
-            size: wgpu::Extent3d {
-                width: w,
-                height: h,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba8Unorm,
-            usage,
-            view_formats: &[],
+/// A device of our own, a segmenter on it, and rgba8unorm textures of `w` x `h` to go in
+/// (holding `photo`) and out.
+struct Textures {
+    gpu: silhouette::gpu::Gpu,
+    segmenter: silhouette::Segmenter,
+    input: wgpu::Texture,
+    output: wgpu::Texture,
+}
+
+impl Textures {
+    fn new(w: u32, h: u32) -> Option<Textures> {
+        segmenter(silhouette::Backend::Gpu)?;
+        let gpu = silhouette::gpu::Gpu::new().unwrap();
+        let segmenter =
+            silhouette::Segmenter::with_device(gpu.device.clone(), gpu.queue.clone()).unwrap();
+        let texture = |usage| {
+            gpu.device.create_texture(&wgpu::TextureDescriptor {
+                label: None,
+                size: wgpu::Extent3d {
+                    width: w,
+                    height: h,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                usage,
+                view_formats: &[],
+            })
+        };
+        let input = texture(wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST);
+        let output = texture(wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_SRC);
+        Some(Textures {
+            gpu,
+            segmenter,
+            input,
+            output,
         })
-    };
-    let input = texture(wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST);
-    let output = texture(wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_SRC);
-    let rgba = silhouette::image::DynamicImage::ImageRgb8(photo.clone()).to_rgba8();
-    gpu.queue.write_texture(
-        input.as_image_copy(),
-        rgba.as_raw(),
-        wgpu::TexelCopyBufferLayout {
-            offset: 0,
-            bytes_per_row: Some(w * 4),
-            rows_per_image: None,
-        },
-        input.size(),
-    );
-    for background in [Background::Transparent, Background::Blur { radius: 5.0 }] {
-        segmenter
+    }
+
+    /// `photo` through `composite_texture`, read back.
+    fn composite(
+        &self,
+        photo: &RgbImage,
+        background: &Background,
+        options: silhouette::TextureOptions,
+    ) -> Vec<u8> {
+        let rgba = silhouette::image::DynamicImage::ImageRgb8(photo.clone()).to_rgba8();
+        self.gpu.queue.write_texture(
+            self.input.as_image_copy(),
+            rgba.as_raw(),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(photo.width() * 4),
+                rows_per_image: None,
+            },
+            self.input.size(),
+        );
+        self.segmenter
             .composite_texture(
-                &input.create_view(&Default::default()),
-                &output.create_view(&Default::default()),
-                (w, h),
-                &background,
-                true,
+                &self.input.create_view(&Default::default()),
+                &self.output.create_view(&Default::default()),
+                photo.dimensions(),
+                background,
+                options,
             )
             .unwrap();
-        let expected = segmenter.compose(&photo, &background, true).unwrap();
-        assert_eq!(read_texture(&gpu, &output), expected.into_raw());
+        read_texture(&self.gpu, &self.output)
+    }
+}
+
+#[test]
+fn texture_in_texture_out_matches_compose() {
+    let photo = photo(301, 207);
+    let Some(textures) = Textures::new(photo.width(), photo.height()) else {
+        return;
+    };
+    for background in [Background::Transparent, Background::Blur { radius: 5.0 }] {
+        let got = textures.composite(&photo, &background, Default::default());
+        let expected = textures
+            .segmenter
+            .compose(&photo, &background, true)
+            .unwrap();
+        assert_eq!(got, expected.into_raw());
+    }
+    // Premultiplied for a canvas: colour times alpha (within a step of rounding).
+    let options = silhouette::TextureOptions {
+        premultiplied: true,
+        ..Default::default()
+    };
+    let got = textures.composite(&photo, &Background::Transparent, options);
+    let straight = textures
+        .segmenter
+        .compose(&photo, &Background::Transparent, true)
+        .unwrap();
+    let mut partial = 0;
+    for (g, s) in got.chunks(4).zip(straight.as_raw().chunks(4)) {
+        partial += (s[3] > 0 && s[3] < 255) as usize;
+        assert_eq!(g[3], s[3]);
+        for c in 0..3 {
+            let want = s[c] as f32 * s[3] as f32 / 255.0;
+            assert!((g[c] as f32 - want).abs() <= 1.0, "{g:?} vs straight {s:?}");
+        }
+    }
+    assert!(
+        partial > 100,
+        "the cut-out has soft edges to premultiply ({partial})"
+    );
+}
+
+/// A video through `composite_texture` with smoothing: the GPU's smoothed frames match the CPU's
+/// `Smoother` and finish, frame by frame, and differ from the unsmoothed ones after the first.
+#[test]
+fn texture_video_is_smoothed_like_the_cpu() {
+    let base = photo(160, 120);
+    let Some(textures) = Textures::new(base.width(), base.height()) else {
+        return;
+    };
+    let clip: Vec<RgbImage> = (0..3u32)
+        .map(|seed| {
+            let mut frame = base.clone();
+            frame.pixels_mut().enumerate().for_each(|(i, p)| {
+                let n =
+                    ((i as u32).wrapping_mul(2654435761).wrapping_add(seed * 977) >> 28) as i32 - 8;
+                p.0 =
+                    p.0.map(|c| (c as i32 + n * seed as i32).clamp(0, 255) as u8);
+            });
+            frame
+        })
+        .collect();
+    let background = Background::Color([20, 200, 90]);
+    let smoothing = silhouette::Smoothing::default();
+    let mut cpu_smoother = silhouette::Smoother::new(smoothing);
+    let video = silhouette::TextureOptions {
+        smoothing: Some(smoothing),
+        ..Default::default()
+    };
+    for (i, frame) in clip.iter().enumerate() {
+        let raw = textures.segmenter.probabilities(frame).unwrap();
+        let smoothed = cpu_smoother.smooth(frame, &raw).unwrap().to_vec();
+        let cpu = compose::compose(frame, &compose::alpha(frame, &smoothed, true), &background);
+        // Unsmoothed first: it resets the history, so the smoothed call below is frame i of
+        // its own history only if the GPU kept it across the calls before.
+        let plain = textures.composite(frame, &background, Default::default());
+        if i == 0 {
+            let got = textures.composite(frame, &background, video);
+            assert_eq!(got, plain, "the first frame is taken as it is");
+            continue;
+        }
+        // Replay the clip so far with smoothing, then compare this frame.
+        for earlier in &clip[..i] {
+            textures.composite(earlier, &background, video);
+        }
+        let got = textures.composite(frame, &background, video);
+        let worst = got
+            .iter()
+            .zip(cpu.as_raw())
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap();
+        assert!(
+            worst <= 2,
+            "frame {i}: worst channel difference {worst} from the CPU"
+        );
+        assert_ne!(got, plain, "frame {i}: smoothing changed nothing");
     }
 }

@@ -17,7 +17,7 @@ load({ backend: requested }).then((e) => {
   demo.backend = e.backend;
   const status = $("status");
   status.textContent = e.backend === "webgpu"
-    ? `Running on WebGPU (${e.device}).`
+    ? `Running on WebGPU (${e.device}): frames stay on the GPU.`
     : `Running on the CPU (WebAssembly): ${e.notice ? "this browser offers no WebGPU adapter" : "as requested"}.`;
   status.title = e.notice ?? "";
   status.className = e.backend;
@@ -38,9 +38,20 @@ function options() {
   return { background, radius: Number($("radius").value), refine: true, smooth: source === $("video") };
 }
 
+// The original beside the result, at the same size, when asked.
+function showBefore() {
+  const before = $("before");
+  before.classList.toggle("hidden", !$("compare").checked);
+  if (!$("compare").checked || !source) return;
+  before.width = source.videoWidth || source.width;
+  before.height = source.videoHeight || source.height;
+  before.getContext("2d").drawImage(source, 0, 0);
+}
+
 async function process() {
   demo.state = "busy";
   const start = performance.now();
+  showBefore();
   await engine.drawTo(output, source, options());
   const ms = performance.now() - start;
   demo.lastMask = (await engine.lastMask()).slice();
@@ -70,6 +81,7 @@ drop.addEventListener("drop", (e) => {
   drop.classList.remove("over");
   if (e.dataTransfer.files[0]) showPhoto(e.dataTransfer.files[0]);
 });
+$("compare").addEventListener("change", showBefore);
 for (const id of ["effect", "radius", "color"]) $(id).addEventListener("change", () => source && !running && demo.state === "done" && process().catch(fail));
 $("effect").addEventListener("change", () => {
   $("blur-label").classList.toggle("hidden", $("effect").value !== "blur");
@@ -77,13 +89,21 @@ $("effect").addEventListener("change", () => {
 });
 $("effect").dispatchEvent(new Event("change"));
 
-$("download").addEventListener("click", () => output.toBlob((blob) => {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = "silhouette.png";
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-}, "image/png"));
+// The result at the picture's own size, made for the download (a WebGPU canvas is not read
+// back: its frame is gone once shown).
+$("download").addEventListener("click", async () => {
+  const image = await engine.composite(source, options());
+  const canvas = document.createElement("canvas");
+  [canvas.width, canvas.height] = [image.width, image.height];
+  canvas.getContext("2d").putImageData(image, 0, 0);
+  canvas.toBlob((blob) => {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "silhouette.png";
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }, "image/png");
+});
 
 const video = $("video");
 $("camera").addEventListener("click", async () => {

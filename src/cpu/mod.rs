@@ -13,6 +13,7 @@ pub mod finish;
 mod matmul;
 mod pixels;
 mod resize;
+pub mod smoothing;
 mod softmax;
 
 pub use channel_gate::{channel_gate, global_avg_pool};

@@ -13,6 +13,13 @@ use wgpu::util::DeviceExt;
 /// on a busy machine is slow but not hung, and a false alarm fails a user's run.
 pub const GPU_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// What a [`Gpu::scoped_deferred`] submission's error scopes caught, once they report.
+#[cfg(not(target_arch = "wasm32"))]
+pub type GpuErrors = std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+/// What a [`Gpu::scoped_deferred`] submission's error scopes caught, once they report.
+#[cfg(target_arch = "wasm32")]
+pub type GpuErrors = std::pin::Pin<Box<dyn Future<Output = Result<()>>>>;
+
 /// A wgpu device and queue, plus what we know about where they came from.
 #[derive(Clone)]
 pub struct Gpu {
@@ -142,22 +149,52 @@ impl Gpu {
 
     /// [`scoped`](Self::scoped) for callers that cannot block (the browser).
     pub async fn scoped_async<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
+        let (value, scopes) = self.in_scopes(f)?;
+        let popped: Vec<_> = scopes.into_iter().rev().map(|s| s.pop()).collect();
+        self.report(what, popped).await?;
+        Ok(value)
+    }
+
+    /// [`scoped_async`](Self::scoped_async) in two halves: `f` runs now inside the error scopes,
+    /// which close now too; the returned future reports what they caught. For a caller that must
+    /// act before the errors arrive: a browser canvas is read in the task that drew it.
+    pub fn scoped_deferred<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<(T, GpuErrors)> {
+        let (value, scopes) = self.in_scopes(f)?;
+        let popped: Vec<_> = scopes.into_iter().rev().map(|s| s.pop()).collect();
+        let (gpu, what) = (self.clone(), what.to_string());
+        Ok((
+            value,
+            Box::pin(async move { gpu.report(&what, popped).await }),
+        ))
+    }
+
+    /// `f` inside validation, out-of-memory and internal error scopes (returned open, outermost
+    /// first: pop them at once, innermost first).
+    fn in_scopes<T>(&self, f: impl FnOnce() -> T) -> Result<(T, [wgpu::ErrorScopeGuard; 3])> {
         self.check_lost()?;
         let scopes = [
             self.device.push_error_scope(wgpu::ErrorFilter::Internal),
             self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
             self.device.push_error_scope(wgpu::ErrorFilter::Validation),
         ];
-        let value = f();
+        Ok((f(), scopes))
+    }
+
+    /// The first error the popped scopes caught, or a loss of the device, as an [`Error`].
+    async fn report<F: Future<Output = Option<wgpu::Error>>>(
+        &self,
+        what: &str,
+        popped: Vec<F>,
+    ) -> Result<()> {
         let mut first = None;
-        for scope in scopes.into_iter().rev() {
-            if let Some(e) = scope.pop().await {
+        for scope in popped {
+            if let Some(e) = scope.await {
                 first.get_or_insert(e);
             }
         }
         self.check_lost()?;
         match first {
-            None => Ok(value),
+            None => Ok(()),
             Some(e) => Err(Error::Gpu(format!("{what}: {e}"))),
         }
     }

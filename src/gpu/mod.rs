@@ -6,6 +6,6 @@ mod context;
 mod kernel;
 mod precision;
 
-pub use context::{GPU_TIMEOUT, Gpu};
+pub use context::{GPU_TIMEOUT, Gpu, GpuErrors};
 pub use kernel::{Dispatch, Kernel, grid};
 pub use precision::Precision;

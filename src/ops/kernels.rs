@@ -50,6 +50,7 @@ shaders! {
     COMPOSE = "compose" [],
     TEXTURE_IN = "texture_in" [],
     TEXTURE_OUT = "texture_out" [],
+    SMOOTH = "smooth" [],
 }
 
 /// How many kernels the engine has (one per file in shaders/, common.wgsl aside).

@@ -39,6 +39,8 @@ pub mod compose;
 pub mod downsample;
 pub mod guided;
 pub mod separable;
+// Video: masks smoothed over frames.
+pub mod smooth;
 
 mod binding;
 mod kernels;
@@ -58,6 +60,7 @@ pub use postprocess::MaskToLuma8;
 pub use preprocess::Preprocess;
 pub use resize::Resize;
 pub use separable::{Filter, Separable};
+pub use smooth::Smooth;
 pub use softmax::Softmax;
 pub use sums::Sums;
 pub use texture_in::TextureIn;

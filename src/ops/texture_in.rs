@@ -9,13 +9,15 @@ use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Kernel, grid};
 
 /// One thread per pixel of a `width` x `height` texture and its `packed` buffer: the binding
-/// both texture kernels share (`resources` at bindings 1 and 2, in the kernel's order).
+/// both texture kernels share (`resources` at bindings 1 and 2, in the kernel's order;
+/// `premultiplied` is texture_out's).
 pub(crate) fn bind_texture_kernel(
     gpu: &Gpu,
     kernel: &Kernel,
     packed: &wgpu::Buffer,
     resources: Vec<wgpu::BindingResource<'_>>,
     (width, height): (usize, usize),
+    premultiplied: bool,
 ) -> Result<Dispatch> {
     if width == 0 || height == 0 {
         return Err(Error::InvalidInput(format!("texture of {width}x{height}")));
@@ -26,7 +28,7 @@ pub(crate) fn bind_texture_kernel(
         width * height,
         &format!("{} packed pixels", kernel.name),
     )?;
-    let size = [width as u32, height as u32, 0, 0];
+    let size = [width as u32, height as u32, premultiplied as u32, 0];
     Ok(kernel.bind_resources(gpu, &size, resources, grid(width * height, WG)))
 }
 
@@ -45,7 +47,8 @@ impl TextureIn<'_> {
             self.packed.as_entire_binding(),
         ];
         let size = (self.width, self.height);
-        bind_texture_kernel(gpu, kernels.get(&TEXTURE_IN), self.packed, resources, size)
+        let kernel = kernels.get(&TEXTURE_IN);
+        bind_texture_kernel(gpu, kernel, self.packed, resources, size, false)
     }
 }
 

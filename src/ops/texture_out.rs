@@ -14,6 +14,8 @@ pub struct TextureOut<'a> {
     pub texture: &'a wgpu::TextureView,
     pub width: usize,
     pub height: usize,
+    /// Colour multiplied by alpha (a canvas configured "premultiplied"); else straight alpha.
+    pub premultiplied: bool,
 }
 
 impl TextureOut<'_> {
@@ -23,7 +25,15 @@ impl TextureOut<'_> {
             wgpu::BindingResource::TextureView(self.texture),
         ];
         let size = (self.width, self.height);
-        bind_texture_kernel(gpu, kernels.get(&TEXTURE_OUT), self.packed, resources, size)
+        let kernel = kernels.get(&TEXTURE_OUT);
+        bind_texture_kernel(
+            gpu,
+            kernel,
+            self.packed,
+            resources,
+            size,
+            self.premultiplied,
+        )
     }
 }
 
@@ -51,6 +61,7 @@ mod tests {
             texture: &view,
             width: w,
             height: h,
+            premultiplied: false,
         };
         out.bind(gpu, kernels).unwrap().run(gpu).unwrap();
         let back = gpu.storage("back", w * h);

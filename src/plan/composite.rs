@@ -1,25 +1,80 @@
 //! The finish on the GPU after the network, in the same submit: a photo composited and read
 //! back ([`Plan::composite`]), or an app's texture in and texture out with no readback
-//! ([`Plan::composite_texture`]). The finish's buffers and dispatches live in [`super::finish`].
+//! ([`Plan::composite_texture`], video frames smoothed on the way if asked). The finish's
+//! buffers and dispatches live in [`super::finish`].
 
 use super::Plan;
 use crate::error::{Error, Result};
-use crate::finish::Background;
+use crate::finish::{Background, Smoothing};
+use crate::gpu::GpuErrors;
 use crate::ops::{TextureIn, TextureOut};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::pixels::Pixels;
+
+/// How [`Plan::composite_texture`] finishes a frame, besides its background.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TextureOptions {
+    /// Edges along the photo's own (guided filter); else the mask upsampled bilinearly.
+    pub refine: bool,
+    /// Smooth the mask over consecutive calls (a video's frames, [`crate::stream`]'s rule, on
+    /// the GPU); `None` takes each frame as it is and forgets the history.
+    pub smoothing: Option<Smoothing>,
+    /// Colour premultiplied by alpha (for a canvas configured "premultiplied"); else straight
+    /// alpha. Only a transparent background leaves alpha below 1.
+    pub premultiplied: bool,
+}
+
+impl Default for TextureOptions {
+    fn default() -> Self {
+        TextureOptions {
+            refine: true,
+            smoothing: None,
+            premultiplied: false,
+        }
+    }
+}
 
 impl Plan {
     /// Texture in, texture out, no CPU readback: reads the app's `input` (w x h, any float colour
     /// format with TEXTURE_BINDING), runs the network and the finish, and writes `output`
     /// (rgba8unorm with STORAGE_BINDING), all in one submit on the device's queue.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn composite_texture(
+        &self,
+        input: &wgpu::TextureView,
+        output: &wgpu::TextureView,
+        size: (u32, u32),
+        background: &Background,
+        options: TextureOptions,
+    ) -> Result<()> {
+        pollster::block_on(self.composite_texture_async(input, output, size, background, options))
+    }
+
+    /// [`composite_texture`](Self::composite_texture) for callers that cannot block (the
+    /// browser): resolves once the work is submitted and checked for errors.
+    pub async fn composite_texture_async(
+        &self,
+        input: &wgpu::TextureView,
+        output: &wgpu::TextureView,
+        size: (u32, u32),
+        background: &Background,
+        options: TextureOptions,
+    ) -> Result<()> {
+        self.composite_texture_submit(input, output, size, background, options)?
+            .await
+    }
+
+    /// [`composite_texture_async`](Self::composite_texture_async) in two halves: submits now,
+    /// and the returned future reports the GPU's errors. A browser canvas must be read (a
+    /// VideoFrame made of it) in the task that drew it, before awaiting anything.
+    pub fn composite_texture_submit(
         &self,
         input: &wgpu::TextureView,
         output: &wgpu::TextureView,
         (w, h): (u32, u32),
         background: &Background,
-        refine: bool,
-    ) -> Result<()> {
+        options: TextureOptions,
+    ) -> Result<GpuErrors> {
         let (w, h) = (w as usize, h as usize);
         if w == 0
             || h == 0
@@ -39,40 +94,69 @@ impl Plan {
             height: h,
         }
         .bind(&self.gpu, &self.kernels)?;
+        let (smooth, mask) = match options.smoothing {
+            Some(smoothing) => {
+                let (dispatches, smoothed) = frame.finish.smooth(
+                    &self.gpu,
+                    &self.kernels,
+                    &upload,
+                    &self.output,
+                    (w, h),
+                    smoothing,
+                )?;
+                (Some(dispatches.clone()), smoothed)
+            }
+            None => {
+                frame.finish.reset_smoothing();
+                (None, self.output.clone())
+            }
+        };
         let (finish, finished) = frame.finish.prepare(
             &self.gpu,
             &self.kernels,
             &upload,
-            &self.output,
+            &mask,
             (w, h),
             background,
-            refine,
+            options.refine,
         )?;
         let copy_out = TextureOut {
             packed: &finished,
             texture: output,
             width: w,
             height: h,
+            premultiplied: options.premultiplied,
         }
         .bind(&self.gpu, &self.kernels)?;
-        self.gpu.scoped("compositing textures", || {
+        let encode = || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
             copy_in.encode(&mut encoder.begin_compute_pass(&Default::default()));
             self.encode_frame(&mut encoder, Some(&preprocess), None);
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
-                finish
+                smooth
                     .iter()
+                    .flatten()
+                    .chain(finish)
                     .chain([&copy_out])
                     .for_each(|d| d.encode(&mut pass));
             }
             self.gpu.queue.submit([encoder.finish()]);
-        })
+        };
+        let ((), errors) = self.gpu.scoped_deferred("compositing textures", encode)?;
+        Ok(errors)
+    }
+
+    /// Forget the smoothing's history (a cut the caller knows of, a new video).
+    pub fn reset_smoothing(&self) -> Result<()> {
+        self.lock_frame()?.finish.reset_smoothing();
+        Ok(())
     }
 
     /// The network and the finish (alpha at full resolution, refined or not, over `background`)
     /// in one submit; only the finished photo is read back. `None` when the photo is too large
     /// for one storage binding: then use [`crate::cpu::finish`] on the CPU.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn composite(
         &self,
         photo: &image::RgbImage,

@@ -2,12 +2,17 @@
 //! background (the finish of [`crate::finish`]; CPU twin [`crate::cpu::finish`]), as the ops
 //! downsample -> separable/guided -> compose. Encoded after the network in the same command
 //! buffer, reading the uploaded photo and the network's output where they already are. Buffers
-//! and dispatches are kept from photo to photo.
+//! and dispatches are kept from photo to photo. For video, the mask can first be smoothed over
+//! the frames (`ops::Smooth`, its history kept here).
 
 use crate::error::Result;
-use crate::finish::{Background, GUIDE_EPS, GUIDE_RADIUS, gaussian_taps, work_sigma, work_size};
+use crate::finish::{
+    Background, GUIDE_EPS, GUIDE_RADIUS, Smoothing, gaussian_taps, work_sigma, work_size,
+};
 use crate::gpu::{Dispatch, Gpu};
-use crate::ops::{Compose, ComposeParams, Downsample, Filter, Guided, Kernels, Separable};
+use crate::network::OUTPUT;
+use crate::ops::smooth::THUMBS_LEN;
+use crate::ops::{Compose, ComposeParams, Downsample, Filter, Guided, Kernels, Separable, Smooth};
 use crate::pixels::pack_rgba;
 
 /// The finish's buffers and dispatches, kept from photo to photo: buffers grow to the largest
@@ -18,11 +23,24 @@ use crate::pixels::pack_rgba;
 pub struct Finish {
     planes: [Grown; Plane::COUNT],
     out: Grown,
+    #[cfg(not(target_arch = "wasm32"))]
     readback: Grown,
     taps: Grown,
     picture: Grown,
     built: Option<(Key, Vec<Dispatch>)>,
     packed: Vec<u32>,
+    video: Video,
+}
+
+/// The smoothing's history on the GPU: thumbnails and the smoothed mask, and the dispatches
+/// bound to them (rebound only when the frame buffer or size changes).
+#[derive(Default)]
+struct Video {
+    thumbs: Grown,
+    smoothed: Grown,
+    /// Frames smoothed since the history started.
+    frame: u64,
+    built: Option<((wgpu::Buffer, usize, usize), [Dispatch; 2])>,
 }
 
 /// Everything the dispatches depend on: the buffers they read and every parameter.
@@ -188,7 +206,57 @@ impl Finish {
         Ok((dispatches, out))
     }
 
+    /// Readies the smoothing of this frame's mask (`raw`, the network's output) with the history
+    /// of the frames before: the two dispatches to encode after the network, and the buffer of
+    /// smoothed probabilities to finish with. `image` holds the w x h frame, packed RGBA8.
+    pub fn smooth(
+        &mut self,
+        gpu: &Gpu,
+        k: &Kernels,
+        image: &wgpu::Buffer,
+        raw: &wgpu::Buffer,
+        (w, h): (usize, usize),
+        smoothing: Smoothing,
+    ) -> Result<(&[Dispatch; 2], wgpu::Buffer)> {
+        let video = &mut self.video;
+        let mut grew = false;
+        let thumbs = video
+            .thumbs
+            .at_least(gpu, "thumbnails", THUMBS_LEN * 4, STORAGE, &mut grew);
+        let smoothed =
+            video
+                .smoothed
+                .at_least(gpu, "smoothed mask", OUTPUT.len() * 4, STORAGE, &mut grew);
+        if grew {
+            video.frame = 0;
+        }
+        let op = Smooth {
+            image,
+            width: w,
+            height: h,
+            raw,
+            thumbs: &thumbs,
+            smoothed: &smoothed,
+            frame: video.frame,
+            smoothing,
+        };
+        let key = (image.clone(), w, h);
+        match &video.built {
+            Some((built, dispatches)) if !grew && *built == key => op.update(gpu, dispatches)?,
+            _ => video.built = Some((key, op.bind(gpu, k)?)),
+        }
+        video.frame += 1;
+        let (_, dispatches) = video.built.as_ref().expect("just built");
+        Ok((dispatches, smoothed))
+    }
+
+    /// Forget the smoothing's history: the next smoothed frame is taken as it is.
+    pub fn reset_smoothing(&mut self) {
+        self.video.frame = 0;
+    }
+
     /// A mappable buffer of at least `bytes` for reading the result back.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn readback(&mut self, gpu: &Gpu, bytes: usize) -> wgpu::Buffer {
         self.readback.at_least(
             gpu,

@@ -6,12 +6,12 @@
 //! - [`run`]: frames (upload, preprocess, network, readback), batches and timing;
 //! - [`composite`] with [`finish`]: the finish after the network in the same submit.
 
-#[cfg(not(target_arch = "wasm32"))]
 mod composite;
-#[cfg(not(target_arch = "wasm32"))]
 mod finish;
 mod lower;
 mod run;
+
+pub use composite::TextureOptions;
 
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, Precision};
@@ -95,7 +95,6 @@ struct Frame {
     batch: Option<(wgpu::Buffer, wgpu::Buffer, usize)>,
     #[cfg(not(target_arch = "wasm32"))]
     batch_dispatches: std::collections::HashMap<usize, Vec<Dispatch>>,
-    #[cfg(not(target_arch = "wasm32"))]
     finish: finish::Finish,
 }
 

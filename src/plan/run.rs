@@ -149,6 +149,24 @@ impl Plan {
             .await
     }
 
+    /// The last frame's 256x256 probabilities (the network's output, before any smoothing),
+    /// read back: for callers of [`composite_texture`](Self::composite_texture) that want the
+    /// mask now and then, a readback only when asked.
+    #[allow(clippy::await_holding_lock)] // as in run_pixels_async
+    pub async fn read_probabilities_async(&self, out: &mut [f32]) -> Result<()> {
+        check_output(out.len(), 1)?;
+        let _frame = self.lock_frame()?;
+        let encode = || {
+            let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+            encoder.copy_buffer_to_buffer(&self.output, 0, &self.readback, 0, self.readback.size());
+            self.gpu.queue.submit([encoder.finish()]);
+        };
+        self.gpu.scoped_async("reading the mask", encode).await?;
+        self.gpu
+            .map_and_copy_async(&self.readback, bytemuck::cast_slice_mut(out))
+            .await
+    }
+
     /// One compute pass: [preprocess], then every node.
     pub(super) fn encode_frame(
         &self,

@@ -40,7 +40,10 @@ export async function launch({ webgpu = true, extra = [] } = {}) {
   const profile = await mkdtemp(join(tmpdir(), "silhouette-chromium-"));
   const args = ["--headless=new", "--no-sandbox", "--disable-gpu-sandbox", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"];
-  if (webgpu) args.push("--enable-unsafe-webgpu");
+  // WebGPU on SwiftShader; its canvases need the GPU process on SwiftShader's Vulkan too (with
+  // the default software GL, creating a WebGPU canvas's swap chain crashes the GPU process).
+  if (webgpu) args.push("--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader",
+    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-vulkan-fallback-to-gl-for-testing");
   else args.push("--disable-features=WebGPU,Vulkan", "--disable-gpu");
   args.push(...extra);
   return chromium.launchPersistentContext(profile, { executablePath: "/usr/lib/chromium/chromium", headless: false, args });

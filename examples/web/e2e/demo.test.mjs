@@ -3,7 +3,7 @@
 // fallback. Run by tools/test.sh after tools/web.sh has built examples/web/pkg.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { serve, launch, golden, maxAbsDiff, ROOT } from "./browser.mjs";
 
@@ -34,6 +34,10 @@ async function runDemo({ webgpu, expectBackend, effect }) {
     console.log(`demo on ${expectBackend}: max |page - MediaPipe| = ${diff.toExponential(2)}, ${ms.toFixed(1)} ms`);
     assert.ok(diff <= 5e-4, `mask differs from MediaPipe by ${diff}`);
     assert.ok(!(await page.isDisabled("#download")));
+    // The download is the picture at its own size (read from the engine, not the canvas).
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    const png = await readFile(await download.path());
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [256, 256], "the PNG's size");
     await page.screenshot({ path: join(ARTEFACTS, `demo-${expectBackend}-${effect}.png`), fullPage: true });
 
     // The CSP is what makes "processed on this device" true: a request elsewhere is refused.

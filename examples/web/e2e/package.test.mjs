@@ -98,40 +98,86 @@ async function cameraVideo(name) {
   return file;
 }
 
-// The call page: imports only the package, blurs the camera track, and reports one input
-// frame (as PNG, for the CLI) and the processed frame, as RGBA.
+// The call page: imports only the package, blurs the camera track (on this page with a loaded
+// engine, or, with ?mode=worker, in the package's own Worker), and reports one input frame (as
+// PNG, for the CLI) and the last of ?frames processed frames, as RGBA. It counts the package's
+// readbacks (GPUBuffer.mapAsync) and canvas reads (getImageData) on this page after the first
+// frame, and samples the JS heap and the wasm memory every 50 frames.
 async function writeCallPage() {
-  await writePage("index.html", "media-src 'self' blob: mediastream:", "call.js", `import { backgroundBlur, load } from "silhouette-web";
+  await writePage("index.html", "media-src 'self' blob: mediastream:; worker-src 'self'", "call.js", `import { backgroundBlur, load } from "silhouette-web";
 const params = new URLSearchParams(location.search);
+const frames = Number(params.get("frames") ?? 3);
 window.call = { state: "starting" };
+const reads = { mapAsync: 0, getImageData: 0 };
+const ownGetImageData = OffscreenCanvasRenderingContext2D.prototype.getImageData; // the page's own reads
+for (const proto of [globalThis.GPUBuffer?.prototype, CanvasRenderingContext2D.prototype, OffscreenCanvasRenderingContext2D.prototype]) {
+  for (const name of ["mapAsync", "getImageData"]) {
+    const original = proto?.[name];
+    if (original) proto[name] = function (...args) { reads[name]++; return original.apply(this, args); };
+  }
+}
 async function rgbaOf(frame) {
   const canvas = new OffscreenCanvas(frame.displayWidth, frame.displayHeight);
   const c = canvas.getContext("2d");
   c.drawImage(frame, 0, 0);
   const png = new Uint8Array(await (await canvas.convertToBlob({ type: "image/png" })).arrayBuffer());
-  return { data: Array.from(c.getImageData(0, 0, canvas.width, canvas.height).data), png: Array.from(png), width: canvas.width, height: canvas.height };
+  return { data: Array.from(ownGetImageData.call(c, 0, 0, canvas.width, canvas.height).data), png: Array.from(png), width: canvas.width, height: canvas.height };
 }
 try {
   const camera = await navigator.mediaDevices.getUserMedia({ video: true });
   const track = camera.getVideoTracks()[0];
-  const engine = await load({ backend: params.get("backend") });
-  const blurred = await backgroundBlur(track.clone(), { engine, radius: ${RADIUS} });
+  const backend = params.get("backend");
+  const engine = params.get("mode") === "worker" ? undefined : await load({ backend });
+  const blurred = await backgroundBlur(track.clone(), { engine, backend, radius: ${RADIUS} });
   const input = new MediaStreamTrackProcessor({ track }).readable.getReader();
   const inputFrame = (await input.read()).value;
   const seen = await rgbaOf(inputFrame);
   inputFrame.close();
   const output = new MediaStreamTrackProcessor({ track: blurred }).readable.getReader();
-  let last = null;
-  for (let i = 0; i < 3; i++) {
+  let last = null, before = null;
+  const memory = [];
+  for (let i = 1; i <= frames; i++) {
     const frame = (await output.read()).value;
-    last = await rgbaOf(frame);
+    if (i === frames) last = await rgbaOf(frame);
     frame.close();
+    before ??= { ...reads }; // after the first frame: what steady frames read
+    if (engine && frames >= 100 && i % 50 === 0) {
+      globalThis.gc?.();
+      memory.push({ frame: i, heap: performance.memory.usedJSHeapSize, wasm: await engine.memoryBytes() });
+    }
   }
-  window.call = { state: "done", backend: engine.backend, input: seen, output: last };
+  const steady = { mapAsync: reads.mapAsync - before.mapAsync, getImageData: reads.getImageData - before.getImageData };
+  window.call = { state: "done", backend: engine?.backend ?? backend, input: seen, output: last, steady, memory };
 } catch (error) {
   window.call = { state: "error", error: String(error) };
 }
 `);
+}
+
+/** The call page in Chromium with a fake camera playing `video`; resolves with window.call. */
+async function runCall(video, { backend, mode = "page", frames = 3 }) {
+  await writeCallPage();
+  const context = await launch({
+    webgpu: backend === "gpu",
+    extra: ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${video}`,
+      "--enable-precise-memory-info", "--js-flags=--expose-gc"],
+  });
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    await page.goto(`${server.url}/?backend=${backend}&mode=${mode}&frames=${frames}`);
+    await page.waitForFunction(() => ["done", "error"].includes(window.call?.state), null, { timeout: 600_000, polling: 1000 });
+    const result = await page.evaluate(() => window.call);
+    assert.equal(result.state, "done", result.error);
+    // A Worker's track does not say which backend ran; a "gpu" one fails without WebGPU.
+    if (mode === "page") assert.equal(result.backend, backend === "gpu" ? "webgpu" : backend);
+    assert.deepEqual(errors, []);
+    if (result.input) result.expected = await cliBlur(page, result.input.png);
+    return result;
+  } finally {
+    await context.close();
+  }
 }
 
 // The native CLI's blur of `png` (bytes), as RGBA (decoded by the page).
@@ -156,45 +202,53 @@ function borderLuma(d, w, h) {
   return sum / n;
 }
 
-for (const backend of ["gpu", "cpu"]) {
-  test(`a camera track comes out background-blurred as the CLI blurs it (${backend})`, async () => {
-    const video = await cameraVideo("astronaut");
-    await writeCallPage();
-    const context = await launch({ webgpu: backend === "gpu", extra: ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${video}`] });
-    try {
-      const page = await context.newPage();
-      const errors = [];
-      page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      await page.goto(`${server.url}/?backend=${backend}`);
-      await page.waitForFunction(() => ["done", "error"].includes(window.call?.state), null, { timeout: 300_000 });
-      const result = await page.evaluate(() => window.call);
-      assert.equal(result.state, "done", result.error);
-      assert.equal(result.backend, backend === "gpu" ? "webgpu" : "cpu");
-      assert.deepEqual(errors, []);
-      const { input, output } = result;
-      assert.deepEqual([output.width, output.height], [input.width, input.height]);
-      const expected = await cliBlur(page, input.png);
-      assert.equal(expected.length, output.data.length);
-      let diff = 0, changed = 0, opaque = true;
-      for (let k = 0; k < expected.length; k++) {
-        if (k % 4 === 3) opaque &&= output.data[k] === 255;
-        else {
-          diff += Math.abs(expected[k] - output.data[k]);
-          changed += Math.abs(input.data[k] - output.data[k]);
-        }
+// Each way a track runs: WebGPU and CPU on the page (the readback counters see the package
+// there), and WebGPU in the package's Worker.
+for (const [backend, mode] of [["gpu", "page"], ["cpu", "page"], ["gpu", "worker"]]) {
+  test(`a camera track comes out background-blurred as the CLI blurs it (${backend}, ${mode})`, async () => {
+    const result = await runCall(await cameraVideo("astronaut"), { backend, mode });
+    const { input, output, expected } = result;
+    assert.deepEqual([output.width, output.height], [input.width, input.height]);
+    assert.equal(expected.length, output.data.length);
+    let diff = 0, changed = 0, opaque = true;
+    for (let k = 0; k < expected.length; k++) {
+      if (k % 4 === 3) opaque &&= output.data[k] === 255;
+      else {
+        diff += Math.abs(expected[k] - output.data[k]);
+        changed += Math.abs(input.data[k] - output.data[k]);
       }
-      const mean = diff / (expected.length * 3 / 4);
-      assert.ok(changed / (expected.length * 3 / 4) > 2, "the processed frame is the camera's: nothing was blurred");
-      const borders = [borderLuma(input.data, input.width, input.height), borderLuma(output.data, output.width, output.height)];
-      console.log(`${backend}: mean |track - CLI| = ${mean.toFixed(3)} of 255; border luma in ${borders[0].toFixed(1)}, out ${borders[1].toFixed(1)}`);
-      assert.ok(opaque, "the processed frame has transparent pixels");
-      assert.ok(mean <= 1, `the processed frame differs from the CLI's blur by ${mean} on average`);
-      assert.ok(Math.abs(borders[0] - borders[1]) < 8, `the borders faded: ${borders}`);
-    } finally {
-      await context.close();
     }
+    const mean = diff / (expected.length * 3 / 4);
+    assert.ok(changed / (expected.length * 3 / 4) > 2, "the processed frame is the camera's: nothing was blurred");
+    const borders = [borderLuma(input.data, input.width, input.height), borderLuma(output.data, output.width, output.height)];
+    console.log(`${backend} (${mode}): mean |track - CLI| = ${mean.toFixed(3)} of 255; border luma in ${borders[0].toFixed(1)}, out ${borders[1].toFixed(1)}; reads on the page over 2 steady frames: ${JSON.stringify(result.steady)}`);
+    if (backend === "gpu" && mode === "page") {
+      assert.deepEqual(result.steady, { mapAsync: 0, getImageData: 0 }, "a WebGPU track read pixels back");
+    } else if (mode === "page") {
+      // The counters see the CPU path's canvas reads, so they would see the GPU path's.
+      assert.ok(result.steady.getImageData > 0, "the instrumented getImageData saw no CPU frame");
+    }
+    assert.ok(opaque, "the processed frame has transparent pixels");
+    assert.ok(mean <= 1, `the processed frame differs from the CLI's blur by ${mean} on average`);
+    assert.ok(Math.abs(borders[0] - borders[1]) < 8, `the borders faded: ${borders}`);
   });
 }
+
+// A long call on the CPU path (SwiftShader is too slow for 600 WebGPU frames in CI): the wasm
+// memory stops growing after the first frames and the JS heap has no per-frame leak.
+test("600 frames of a track: wasm memory flat, JS heap without a per-frame leak (cpu)", async () => {
+  const result = await runCall(await cameraVideo("astronaut"), { backend: "cpu", frames: 600 });
+  const samples = result.memory;
+  assert.equal(samples.length, 12);
+  // Least-squares slope of the heap over frames 100..600 (after warm-up), bytes per frame.
+  const tail = samples.slice(1);
+  const mx = tail.reduce((a, s) => a + s.frame, 0) / tail.length, my = tail.reduce((a, s) => a + s.heap, 0) / tail.length;
+  const slope = tail.reduce((a, s) => a + (s.frame - mx) * (s.heap - my), 0) / tail.reduce((a, s) => a + (s.frame - mx) ** 2, 0);
+  console.log(`600 frames (cpu): JS heap ${samples.map((s) => (s.heap / 1e6).toFixed(2)).join(", ")} MB; slope ${slope.toFixed(1)} B/frame; wasm ${samples.map((s) => s.wasm / 1048576).join(", ")} MiB`);
+  assert.ok(samples.slice(1).every((s) => s.wasm === samples[1].wasm), "the wasm memory grew after frame 100");
+  // A leaked frame (640x480 RGBA) would be 1.2 MB a frame; allow the VM's noise, not a leak.
+  assert.ok(slope < 2048, `the JS heap grows ${slope} bytes per frame`);
+});
 
 // Worker mode: the page that imports only the package composites a photo in a Worker; the result
 // equals the main thread's, and the Worker's mask is MediaPipe's within 5e-4.

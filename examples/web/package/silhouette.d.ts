@@ -37,10 +37,15 @@ export interface Engine {
   segment(source: Drawable): Promise<Float32Array>;
   /** The source at its own size over the background; reused by the next call of that size. */
   composite(source: Drawable, options?: CompositeOptions): Promise<ImageData>;
-  /** The last frame's 256x256 probabilities (before smoothing), in `segment`'s array. */
+  /** The last frame's 256x256 probabilities (before smoothing), in `segment`'s array; after a
+   *  WebGPU `drawTo`, read back from the GPU only now. */
   lastMask(): Promise<Float32Array>;
-  /** `composite`, drawn into `canvas` (resized to the source). */
+  /** `composite`, drawn into `canvas` (resized to the source). On WebGPU the frame stays on the
+   *  GPU and is written into the canvas's WebGPU context (pass a canvas without a 2-D context);
+   *  on the CPU, or into a canvas with a 2-D context, `composite`'s ImageData is put into it. */
   drawTo<C extends HTMLCanvasElement | OffscreenCanvas>(canvas: C, source: Drawable, options?: CompositeOptions): Promise<C>;
+  /** Bytes of the engine's WebAssembly memory (it can only grow): for watching a long call. */
+  memoryBytes(): Promise<number>;
   /** Forget the smoothing's history. */
   resetSmoothing(): Promise<void>;
   /** Free the engine's memory. */
@@ -55,14 +60,19 @@ export interface LoadOptions {
 export function load(options?: LoadOptions): Promise<Engine>;
 
 /** The engine in a module Worker (the page never blocks); results are the caller's own copies.
- *  `lastMask` is not offered; `dispose` ends the worker. */
-export function loadInWorker(options?: LoadOptions): Promise<Omit<Engine, "lastMask">>;
+ *  `lastMask` and `memoryBytes` are not offered; `dispose` ends the worker. */
+export function loadInWorker(options?: LoadOptions): Promise<Omit<Engine, "lastMask" | "memoryBytes">>;
 
 export interface TrackOptions extends LoadOptions {
-  /** A loaded engine to share; otherwise one is loaded. */
+  /** A loaded engine to run the frames on this page; otherwise they run in a Worker of their own
+   *  (where the browser can move a track's frames there: Chromium), else on this page. */
   engine?: Engine;
   refine?: boolean;
 }
+
+/** A track's VideoFrames through `engine` (drawn into an OffscreenCanvas: on the GPU with WebGPU),
+ *  each input frame closed and each output a new frame with its timestamp. */
+export function frameTransform(engine: Engine, options?: CompositeOptions): TransformStream<VideoFrame, VideoFrame>;
 
 /** A new track: `track` with its background blurred, smoothed over frames. */
 export function backgroundBlur(track: MediaStreamTrack, options?: TrackOptions & { radius?: number }): Promise<MediaStreamTrack>;

@@ -12,6 +12,14 @@ export async function load({ backend = "auto" } = {}) {
   return new Engine(await Silhouette.create(backend));
 }
 
+// The pixel size of any drawable source.
+function sizeOf(source) {
+  const width = source.displayWidth || source.videoWidth || source.naturalWidth || source.width;
+  const height = source.displayHeight || source.videoHeight || source.naturalHeight || source.height;
+  if (!width || !height) throw new Error("the source has no pixels yet");
+  return { width, height };
+}
+
 // `image` into a 2-D canvas, resized to it.
 function draw(canvas, image) {
   if (canvas.width !== image.width || canvas.height !== image.height) {
@@ -31,6 +39,7 @@ class Engine {
   #out = null; // the last composite's ImageData, reused while the size stays
   #background = null; // the background the wasm holds, as a key
   #queue = Promise.resolve(); // frames run one at a time, in call order
+  #contexts = new WeakMap(); // canvas -> whether drawTo renders into it with WebGPU
 
   constructor(engine) {
     this.#engine = engine;
@@ -67,18 +76,42 @@ class Engine {
     });
   }
 
-  /** The 256x256 probabilities of the last frame `composite` or `segment` ran (before
-   *  smoothing), in the array `segment` returns. */
+  /** The 256x256 probabilities of the last frame `composite`, `segment` or `drawTo` ran
+   *  (before smoothing), in the array `segment` returns. After a GPU `drawTo` this is the one
+   *  readback, made only when asked. */
   lastMask() {
     return this.#run(async () => {
-      this.#engine.lastMask(this.#mask);
+      await this.#engine.lastMask(this.#mask);
       return this.#mask;
     });
   }
 
-  /** `composite`, drawn into a canvas (resized to the source). */
-  async drawTo(canvas, source, options) {
-    return draw(canvas, await this.composite(source, options));
+  /** `composite`, drawn into a canvas (resized to the source). On WebGPU nothing leaves the
+   *  GPU: the frame is copied into a texture, finished there and written into the canvas's
+   *  WebGPU context (so give it a canvas without a 2-D context). On the CPU, or into a canvas
+   *  that already has a 2-D context, the ImageData of `composite` is put into it. */
+  drawTo(canvas, source, options = {}) {
+    if (this.backend !== "webgpu" || !this.#webgpuCanvas(canvas)) {
+      return this.composite(source, options).then((image) => draw(canvas, image));
+    }
+    const { background = "blur", radius, refine = true, smooth = false } = options;
+    return this.#run(async () => {
+      const { width, height } = source instanceof ImageData ? source : sizeOf(source);
+      this.#setBackground(background, radius ?? Math.max(width, height) / 100);
+      await this.#engine.drawTo(source, width, height, canvas, refine, smooth);
+      return canvas;
+    });
+  }
+
+  // Whether `canvas` takes a WebGPU context (not when it already has a 2-D one).
+  #webgpuCanvas(canvas) {
+    if (!this.#contexts.has(canvas)) this.#contexts.set(canvas, canvas.getContext("webgpu") !== null);
+    return this.#contexts.get(canvas);
+  }
+
+  /** Bytes of the engine's WebAssembly memory (it can only grow): for watching a long call. */
+  async memoryBytes() {
+    return (await wasm).memory.buffer.byteLength;
   }
 
   /** Forget the smoothing's history (a new video, a cut). */
@@ -117,9 +150,7 @@ class Engine {
   // through one reused canvas.
   #pixels(source) {
     if (source instanceof ImageData) return source;
-    const width = source.displayWidth || source.videoWidth || source.naturalWidth || source.width;
-    const height = source.displayHeight || source.videoHeight || source.naturalHeight || source.height;
-    if (!width || !height) throw new Error("the source has no pixels yet");
+    const { width, height } = sizeOf(source);
     if (!this.#canvas || this.#canvas.width !== width || this.#canvas.height !== height) {
       this.#canvas = new OffscreenCanvas(width, height);
       this.#context = this.#canvas.getContext("2d", { willReadFrequently: true });
@@ -177,12 +208,14 @@ export async function loadInWorker({ backend = "auto" } = {}) {
     async dispose() {
       worker.terminate();
     },
+    call, // for the track functions
   };
 }
 
 /** A camera track with its background blurred, as a new track (the input keeps running; stop
- *  both when done). Options: those of `composite` (`radius`, `refine`), `engine` (a loaded
- *  engine to share) or `backend`. */
+ *  both when done). Options: those of `composite` (`radius`, `refine`), and `backend`, or
+ *  `engine`: a loaded engine to run on this page (by default the frames run in a Worker of
+ *  their own where the browser can move a track's frames there: Chromium). */
 export function backgroundBlur(track, { radius, ...options } = {}) {
   return processTrack(track, { ...options, background: "blur", radius });
 }
@@ -195,30 +228,47 @@ export function backgroundReplace(track, { color, image, ...options } = {}) {
   return processTrack(track, { ...options, background });
 }
 
-async function processTrack(track, { engine, backend, ...options }) {
-  engine ??= await load({ backend });
-  await engine.resetSmoothing();
-  const frameOptions = { ...options, smooth: true };
+/** The frames of a track through `engine`, as a TransformStream of VideoFrames (each input
+ *  frame closed, each output a new frame with its timestamp): what the track functions pipe
+ *  through, on the page or in a Worker. */
+export function frameTransform(engine, options) {
   const canvas = new OffscreenCanvas(1, 1);
+  return new TransformStream({
+    async transform(frame, controller) {
+      try {
+        await engine.drawTo(canvas, frame, options);
+        controller.enqueue(new VideoFrame(canvas, { timestamp: frame.timestamp }));
+      } finally {
+        frame.close();
+      }
+    },
+  });
+}
+
+async function processTrack(track, { engine, backend, ...options }) {
+  const frameOptions = { ...options, smooth: true };
   // Chromium: frames in and out of the track, no <video> element (MediaStreamTrackGenerator
   // on the main thread; VideoTrackGenerator is the standard's name, in workers).
   const Generator = globalThis.MediaStreamTrackGenerator;
   if (globalThis.MediaStreamTrackProcessor && Generator) {
     const input = new MediaStreamTrackProcessor({ track }).readable;
     const output = new Generator({ kind: "video" });
-    input.pipeThrough(new TransformStream({
-      async transform(frame, controller) {
-        try {
-          await engine.drawTo(canvas, frame, frameOptions);
-          controller.enqueue(new VideoFrame(canvas, { timestamp: frame.timestamp }));
-        } finally {
-          frame.close();
-        }
-      },
-    })).pipeTo(output.writable).catch(() => {});
+    if (engine) {
+      await engine.resetSmoothing();
+      input.pipeThrough(frameTransform(engine, frameOptions)).pipeTo(output.writable).catch(() => {});
+    } else {
+      // A Worker of its own: the frames' streams are transferred to it, so the page never
+      // blocks; it ends when the track does.
+      const worker = await loadInWorker({ backend });
+      const background = frameOptions.background;
+      const sent = { ...frameOptions, background: typeof background === "string" ? background : await createImageBitmap(background) };
+      await worker.call("track", { input, output: output.writable, options: sent }, [input, output.writable]);
+    }
     return output;
   }
   // Elsewhere: play the track in a hidden video, draw each new frame, capture the canvas.
+  engine ??= await load({ backend });
+  await engine.resetSmoothing();
   const video = document.createElement("video");
   video.muted = true;
   video.playsInline = true;

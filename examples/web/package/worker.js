@@ -1,7 +1,8 @@
-// The engine in a Worker (loadInWorker in silhouette.js): the page never blocks. Messages are
+// The engine in a Worker (loadInWorker in silhouette.js, and the track functions): the page
+// never blocks. Messages are
 // { id, op, args } in, { id, result } or { id, error } out; pictures arrive as ImageBitmaps
 // (transferred) and leave as ImageData or Float32Array copies (their buffers transferred).
-import { load } from "./silhouette.js";
+import { load, frameTransform } from "./silhouette.js";
 
 let engine = null;
 
@@ -23,6 +24,12 @@ const ops = {
   },
   async resetSmoothing() {
     await engine.resetSmoothing();
+  },
+  // A track's frames (transferred streams of VideoFrames) through the engine into a WebGPU (or
+  // 2-D) OffscreenCanvas and out again; this worker ends with the track.
+  async track({ input, output, options }) {
+    await engine.resetSmoothing();
+    input.pipeThrough(frameTransform(engine, options)).pipeTo(output).catch(() => {}).finally(() => self.close());
   },
 };
 

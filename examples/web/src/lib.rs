@@ -10,13 +10,16 @@
 //!
 //! `composite` also finishes the frame at its own size with the engine's finish (the CLI's:
 //! guided-filter edges, a blur clamped at the borders, colour or image backgrounds, temporal
-//! smoothing for video), into an RGBA array the page puts on a canvas.
+//! smoothing for video), into an RGBA array the page puts on a canvas. On WebGPU, `drawTo` does
+//! the same without leaving the GPU: the frame (a VideoFrame, video, image, bitmap or canvas) is
+//! copied into a texture, network, smoothing and finish run in one submit, and the result is
+//! written straight into a WebGPU canvas; nothing is read back.
 //!
 //! The weights are compiled into the wasm: nothing is fetched but the page's own files.
 
 use silhouette::image::RgbImage;
 use silhouette::{Backend, Options, Segmenter, Weights};
-use silhouette::{Background, Pixels, Smoother, Smoothing};
+use silhouette::{Background, Pixels, Smoother, Smoothing, TextureOptions};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -41,6 +44,23 @@ struct State {
     photo: RefCell<RgbImage>,
     smoother: RefCell<Smoother>,
     background: RefCell<Background>,
+    /// The WebGPU canvas `drawTo` last drew into.
+    target: RefCell<Option<Target>>,
+    /// Whether the last frame was drawn on the GPU (its mask is there, not in `probabilities`).
+    drawn_on_gpu: std::cell::Cell<bool>,
+    /// The GPU's verdict on the last `drawTo`, reported by the next call (`drawTo` resolves
+    /// right after its submit, so that the caller reads the canvas in the task that drew it).
+    pending: RefCell<Option<silhouette::gpu::GpuErrors>>,
+}
+
+/// A WebGPU canvas that `drawTo` writes into, and the texture each frame is copied into (both
+/// kept while the canvas and the frame's size stay).
+struct Target {
+    canvas: JsValue,
+    surface: wgpu::Surface<'static>,
+    /// Width, height and premultiplied alpha the surface is configured for.
+    configured: Option<(u32, u32, bool)>,
+    frame: Option<wgpu::Texture>,
 }
 
 fn js_error(e: silhouette::Error) -> JsValue {
@@ -73,6 +93,9 @@ impl Silhouette {
             photo: RefCell::new(RgbImage::new(0, 0)),
             smoother: RefCell::new(Smoother::new(Smoothing::default())),
             background: RefCell::new(Background::Transparent),
+            target: RefCell::default(),
+            drawn_on_gpu: Default::default(),
+            pending: RefCell::default(),
         };
         Ok(Silhouette {
             state: Rc::new(state),
@@ -130,6 +153,7 @@ impl Silhouette {
                 &mut out,
             )
             .await?;
+            state.drawn_on_gpu.set(false);
             mask.copy_from(&out);
             Ok(JsValue::UNDEFINED)
         };
@@ -170,29 +194,114 @@ impl Silhouette {
         Ok(())
     }
 
-    /// The 256x256 probabilities of the last frame `composite` or `segment` ran (before
-    /// smoothing), into `mask`.
+    /// The 256x256 probabilities of the last frame `composite`, `segment` or `drawTo` ran (before
+    /// smoothing), into `mask`. After `drawTo` they are read back from the GPU: only when asked.
     #[wasm_bindgen(js_name = lastMask)]
-    pub fn last_mask(&self, mask: js_sys::Float32Array) -> Result<(), JsValue> {
-        let probabilities = self
-            .state
-            .probabilities
-            .try_borrow()
-            .map_err(|_| js_error(silhouette::Error::Busy))?;
-        if mask.length() as usize != probabilities.len() {
-            return Err(
-                JsError::new(&format!("mask must hold {} floats", probabilities.len())).into(),
-            );
-        }
-        mask.copy_from(&probabilities);
-        Ok(())
+    pub fn last_mask(&self, mask: js_sys::Float32Array) -> js_sys::Promise {
+        let state = self.state.clone();
+        #[allow(clippy::await_holding_refcell_ref)]
+        let read = async move {
+            let Ok(mut probabilities) = state.probabilities.try_borrow_mut() else {
+                return Err(js_error(silhouette::Error::Busy));
+            };
+            if mask.length() as usize != probabilities.len() {
+                return Err(JsError::new(&format!(
+                    "mask must hold {} floats",
+                    probabilities.len()
+                ))
+                .into());
+            }
+            if state.drawn_on_gpu.get() {
+                state
+                    .segmenter
+                    .last_probabilities_async(&mut probabilities)
+                    .await
+                    .map_err(js_error)?;
+            }
+            mask.copy_from(&probabilities);
+            Ok(JsValue::UNDEFINED)
+        };
+        wasm_bindgen_futures::future_to_promise(read)
     }
 
     /// Forget the smoothing's history (a new video, a cut).
     #[wasm_bindgen(js_name = resetSmoothing)]
     pub fn reset_smoothing(&self) -> Result<(), JsValue> {
         self.busy(&self.state.smoother)?.reset();
-        Ok(())
+        self.state.segmenter.reset_smoothing().map_err(js_error)
+    }
+
+    /// WebGPU only: `source` (a VideoFrame, video, image, ImageBitmap, canvas or ImageData of
+    /// `width` x `height`) composited over the background (`setBackground`) straight into
+    /// `canvas` (an HTMLCanvasElement or OffscreenCanvas without a 2-D context; resized to the
+    /// frame), all on the GPU: no pixel is read back. `refine` and `smooth` as `composite`.
+    /// Resolves as soon as the work is submitted, so that the caller can read the canvas (make a
+    /// VideoFrame of it) in the same task: a WebGPU canvas shows its frame once that task ends,
+    /// and is blank to readers after. A GPU error of this frame fails the next call.
+    #[wasm_bindgen(js_name = drawTo)]
+    pub fn draw_to(
+        &self,
+        source: JsValue,
+        width: u32,
+        height: u32,
+        canvas: JsValue,
+        refine: bool,
+        smooth: bool,
+    ) -> js_sys::Promise {
+        let state = self.state.clone();
+        #[allow(clippy::await_holding_refcell_ref)]
+        let frame = async move {
+            let (Ok(mut target), Ok(background), Ok(mut pending)) = (
+                state.target.try_borrow_mut(),
+                state.background.try_borrow(),
+                state.pending.try_borrow_mut(),
+            ) else {
+                return Err(js_error(silhouette::Error::Busy));
+            };
+            if let Some(errors) = pending.take() {
+                errors.await.map_err(js_error)?;
+            }
+            let Some((device, queue)) = state.segmenter.wgpu_device() else {
+                return Err(
+                    JsError::new("drawTo draws on the GPU: this engine runs on the CPU").into(),
+                );
+            };
+            if width == 0 || height == 0 {
+                return Err(JsError::new(&format!("a frame of {width} x {height} pixels")).into());
+            }
+            let target = target_for(&mut target, &canvas)?;
+            // Only a cut-out leaves alpha below 1: the canvas then blends it, premultiplied.
+            let premultiplied = matches!(*background, Background::Transparent);
+            target.fit(&device, (width, height), premultiplied);
+            let frame = target.frame.as_ref().expect("fitted");
+            copy_into(&queue, &source, frame, (width, height))?;
+            let output = match target.surface.get_current_texture() {
+                wgpu::CurrentSurfaceTexture::Success(t)
+                | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+                _ => return Err(JsError::new("the canvas gave no texture to draw into").into()),
+            };
+            let options = TextureOptions {
+                refine,
+                smoothing: smooth.then(Smoothing::default),
+                premultiplied,
+            };
+            let errors = state
+                .segmenter
+                .composite_texture_submit(
+                    &frame.create_view(&Default::default()),
+                    &output.texture.create_view(&Default::default()),
+                    (width, height),
+                    &background,
+                    options,
+                )
+                .await
+                .map_err(js_error)?;
+            *pending = Some(errors);
+            state.drawn_on_gpu.set(true);
+            queue.present(output);
+            Ok(JsValue::UNDEFINED)
+        };
+        wasm_bindgen_futures::future_to_promise(frame)
     }
 
     /// Segments `width` x `height` RGBA pixels and finishes them at that size over the
@@ -239,6 +348,7 @@ impl Silhouette {
             }
             let frame = (&rgba, width, height);
             network(&state.segmenter, frame, &mut pixels, &mut probabilities).await?;
+            state.drawn_on_gpu.set(false);
             let reused = std::mem::replace(&mut *photo, RgbImage::new(0, 0));
             *photo = rgb_of(&pixels, width, height, reused)?;
             let mask = if smooth {
@@ -259,6 +369,114 @@ impl Silhouette {
         cell.try_borrow_mut()
             .map_err(|_| js_error(silhouette::Error::Busy))
     }
+}
+
+/// The target for `canvas`: the current one, or a new surface on it.
+fn target_for<'a>(
+    target: &'a mut Option<Target>,
+    canvas: &JsValue,
+) -> Result<&'a mut Target, JsValue> {
+    if !target
+        .as_ref()
+        .is_some_and(|t| js_sys::Object::is(&t.canvas, canvas))
+    {
+        let surface = if let Some(c) = canvas.dyn_ref::<wgpu::web_sys::HtmlCanvasElement>() {
+            wgpu::SurfaceTarget::Canvas(c.clone())
+        } else if let Some(c) = canvas.dyn_ref::<wgpu::web_sys::OffscreenCanvas>() {
+            wgpu::SurfaceTarget::OffscreenCanvas(c.clone())
+        } else {
+            return Err(JsError::new("drawTo needs a canvas or an OffscreenCanvas").into());
+        };
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = wgpu::Backends::BROWSER_WEBGPU;
+        let surface = wgpu::Instance::new(descriptor)
+            .create_surface(surface)
+            .map_err(|e| {
+                JsError::new(&format!(
+                    "no WebGPU context on this canvas (has it a 2-D one?): {e}"
+                ))
+            })?;
+        *target = Some(Target {
+            canvas: canvas.clone(),
+            surface,
+            configured: None,
+            frame: None,
+        });
+    }
+    Ok(target.as_mut().expect("just set"))
+}
+
+impl Target {
+    /// The surface configured for a `size` frame (which resizes the canvas) and a texture of
+    /// that size to copy frames into.
+    fn fit(&mut self, device: &wgpu::Device, (width, height): (u32, u32), premultiplied: bool) {
+        if self.configured != Some((width, height, premultiplied)) {
+            self.surface.configure(
+                device,
+                &wgpu::SurfaceConfiguration {
+                    // The finish writes the canvas's texture directly (rgba8unorm storage).
+                    usage: wgpu::TextureUsages::STORAGE_BINDING,
+                    format: wgpu::TextureFormat::Rgba8Unorm,
+                    color_space: wgpu::SurfaceColorSpace::Auto,
+                    width,
+                    height,
+                    present_mode: wgpu::PresentMode::Fifo,
+                    desired_maximum_frame_latency: 2,
+                    alpha_mode: if premultiplied {
+                        wgpu::CompositeAlphaMode::PreMultiplied
+                    } else {
+                        wgpu::CompositeAlphaMode::Opaque
+                    },
+                    view_formats: vec![],
+                },
+            );
+            self.configured = Some((width, height, premultiplied));
+        }
+        let size = wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        };
+        if self.frame.as_ref().is_none_or(|f| f.size() != size) {
+            self.frame = Some(device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("drawTo frame"),
+                size,
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                // copyExternalImageToTexture needs COPY_DST and RENDER_ATTACHMENT.
+                usage: wgpu::TextureUsages::COPY_DST
+                    | wgpu::TextureUsages::RENDER_ATTACHMENT
+                    | wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            }));
+        }
+    }
+}
+
+/// `queue.copyExternalImageToTexture({source}, {texture}, [width, height])`, called on the JS
+/// objects so that the browser's refusal (a closed VideoFrame, a cross-origin image) comes back
+/// as an error rather than a panic.
+fn copy_into(
+    queue: &wgpu::Queue,
+    source: &JsValue,
+    texture: &wgpu::Texture,
+    (width, height): (u32, u32),
+) -> Result<(), JsValue> {
+    let (Some(queue), Some(texture)) = (queue.as_webgpu(), texture.as_webgpu()) else {
+        return Err(JsError::new("drawTo needs the WebGPU backend").into());
+    };
+    let queue: &JsValue = queue.as_ref();
+    let copy: js_sys::Function =
+        js_sys::Reflect::get(queue, &"copyExternalImageToTexture".into())?.dyn_into()?;
+    let from = js_sys::Object::new();
+    js_sys::Reflect::set(&from, &"source".into(), source)?;
+    let to = js_sys::Object::new();
+    js_sys::Reflect::set(&to, &"texture".into(), texture.as_ref())?;
+    let size = js_sys::Array::of2(&width.into(), &height.into());
+    copy.call3(queue, &from, &to, &size)?;
+    Ok(())
 }
 
 /// Runs the network on a frame's RGBA bytes (copied into `pixels`, reused) into `out`.
