@@ -6,8 +6,16 @@ use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The converted MediaPipe weights, compiled into the crate so nothing is fetched at run time.
+/// The converted MediaPipe weights file, as shipped in weights/ (what [`Weights::embedded`] reads
+/// is compiled in from it by build.rs), so nothing is fetched at run time.
 pub const EMBEDDED: &[u8] = include_bytes!("../weights/selfie_segmentation.safetensors");
+
+/// [`EMBEDDED`]'s tensors as build.rs laid them out: their bytes one after another, and each
+/// one's (name, dtype, shape, start, end) in them. Reading them needs no JSON parser, and the
+/// file's header is not compiled in: the browser build ships neither.
+const EMBEDDED_DATA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/weights.bin"));
+const EMBEDDED_INDEX: &[(&str, &str, &[usize], usize, usize)] =
+    include!(concat!(env!("OUT_DIR"), "/weights_index.rs"));
 
 /// The largest weights file read. This network's weights take 213 KB; anything far larger is
 /// not them, and must not be read whole into memory to find that out.
@@ -33,7 +41,14 @@ pub struct Weights {
 
 impl Weights {
     pub fn embedded() -> Result<Self> {
-        Self::parse(EMBEDDED, BUILT_IN)
+        let mut weights = Weights::named(BUILT_IN);
+        for &(name, dtype, shape, start, end) in EMBEDDED_INDEX {
+            if dtype != "F16" {
+                return Err(weights.error(format!("{name}: dtype {dtype}, expected F16")));
+            }
+            weights.insert_f16(name.into(), shape.to_vec(), &EMBEDDED_DATA[start..end])?;
+        }
+        Ok(weights)
     }
 
     /// Weights from a safetensors file: a regular file of at most [`MAX_FILE_BYTES`].
@@ -49,10 +64,7 @@ impl Weights {
     /// Every tensor must be f16, of a shape that matches its bytes, and finite: a NaN or an
     /// infinity would turn every mask into garbage without any error.
     fn parse(bytes: &[u8], origin: &str) -> Result<Self> {
-        let mut weights = Weights {
-            params: BTreeMap::new(),
-            origin: origin.into(),
-        };
+        let mut weights = Weights::named(origin);
         let file = SafeTensors::deserialize(bytes)
             .map_err(|e| weights.error(format!("not a valid safetensors file ({e})")))?;
         for (name, view) in file.tensors() {
@@ -61,21 +73,33 @@ impl Weights {
                     weights.error(format!("{name}: dtype {:?}, expected F16", view.dtype()))
                 );
             }
-            let data: Vec<f32> = view
-                .data()
-                .chunks_exact(2)
-                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect();
-            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-                return Err(weights.error(format!(
-                    "{name}: parameter {i} is {}; every parameter must be finite",
-                    data[i]
-                )));
-            }
-            let shape = view.shape().to_vec();
-            weights.params.insert(name, Param { shape, data });
+            weights.insert_f16(name, view.shape().to_vec(), view.data())?;
         }
         Ok(weights)
+    }
+
+    fn named(origin: &str) -> Self {
+        Weights {
+            params: BTreeMap::new(),
+            origin: origin.into(),
+        }
+    }
+
+    /// Adds tensor `name` from its little-endian f16 bytes, widened to f32; refuses a value
+    /// that is not finite.
+    fn insert_f16(&mut self, name: String, shape: Vec<usize>, bytes: &[u8]) -> Result<()> {
+        let data: Vec<f32> = bytes
+            .chunks_exact(2)
+            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect();
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(self.error(format!(
+                "{name}: parameter {i} is {}; every parameter must be finite",
+                data[i]
+            )));
+        }
+        self.params.insert(name, Param { shape, data });
+        Ok(())
     }
 
     /// An [`Error::Weights`] about these weights, naming where they came from.
@@ -108,5 +132,19 @@ impl Weights {
 
     pub fn parameter_count(&self) -> usize {
         self.params.values().map(|p| p.data.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// build.rs's layout of the built-in weights reads as the safetensors parser reads the file.
+    #[test]
+    fn embedded_index_matches_the_parser() {
+        let indexed = Weights::embedded().unwrap();
+        let parsed = Weights::parse(EMBEDDED, BUILT_IN).unwrap();
+        assert_eq!(indexed.params, parsed.params);
+        assert_eq!(indexed.parameter_count(), 106_401);
     }
 }

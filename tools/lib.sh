@@ -50,7 +50,8 @@ ensure_npm_packages() {
 }
 
 # The browser package, examples/web/package (npm: silhouette-web): its wasm + JS glue in pkg/,
-# fast, then shrunk by wasm-opt; the weights' NOTICE beside them.
+# fast, then shrunk by wasm-opt; the bundled, minified wrapper and worker beside them; the
+# weights' NOTICE.
 build_web() {
     ensure_web_toolchain
     # simd128: the CPU engine's GEMM and channel loops run 4 wide (every browser with WebGPU has
@@ -67,11 +68,13 @@ build_web() {
         --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
         --enable-multivalue --enable-reference-types \
         examples/web/package/pkg/silhouette_web_bg.wasm -o examples/web/package/pkg/silhouette_web_bg.wasm
-    # wasm-bindgen's glue, minified (50 -> 23 KB on 2026-12-02); the package's own wrapper stays
-    # readable.
-    examples/web/e2e/node_modules/.bin/esbuild --minify --format=esm --log-level=warning \
-        --outfile=examples/web/package/pkg/silhouette_web.js --allow-overwrite \
-        examples/web/package/pkg/silhouette_web.js
+    # What ships: the wrapper with wasm-bindgen's glue bundled in and minified (pkg/silhouette.js),
+    # and the Worker's the same way (pkg/worker.js); silhouette.js and worker.js beside
+    # package.json stay the readable source (they run as they are, e.g. in race.html).
+    for entry in silhouette worker; do
+        examples/web/e2e/node_modules/.bin/esbuild --bundle --minify --format=esm --log-level=warning \
+            --outfile=examples/web/package/pkg/$entry.js examples/web/package/$entry.js
+    done
     cp weights/NOTICE examples/web/package/NOTICE
     rm -f examples/web/package/pkg/.gitignore examples/web/package/pkg/package.json
 }

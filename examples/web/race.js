@@ -18,7 +18,7 @@ async function inputImage() {
 }
 
 async function ours(backend) {
-  const { load } = await import("./package/silhouette.js");
+  const { load } = await import("./package/pkg/silhouette.js");
   const engine = await load({ backend });
   return { run: (image) => engine.segment(image), describe: `${engine.backend}` };
 }

@@ -1,6 +1,6 @@
 // Offline after the first visit: the page's own files, cache first. Nothing else is ever fetched.
 const CACHE = "silhouette-v3";
-const FILES = ["./", "index.html", "app.js", "style.css", "package/silhouette.js", "package/worker.js", "package/pkg/silhouette_web.js",
+const FILES = ["./", "index.html", "app.js", "style.css", "package/pkg/silhouette.js", "package/pkg/worker.js",
   "package/pkg/silhouette_web_bg.wasm"];
 
 self.addEventListener("install", (event) => event.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES))));

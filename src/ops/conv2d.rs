@@ -193,7 +193,7 @@ mod tests {
     #[test]
     fn the_channel_group_is_the_kernels() {
         let source = crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32).unwrap();
-        assert!(source.contains(&format!("const GROUP: u32 = {CONV_GROUP}u;")));
+        assert!(source.contains(&format!("const GROUP:u32={CONV_GROUP}u;")));
         assert_eq!(outs_per_thread(16), 16);
         assert_eq!(outs_per_thread(21), 7);
         assert_eq!(outs_per_thread(17), 1);

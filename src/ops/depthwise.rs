@@ -85,8 +85,8 @@ mod tests {
     #[test]
     fn the_blocking_fits_the_kernels_registers() {
         let source = crate::ops::kernel_source("depthwise", crate::gpu::Precision::F32).unwrap();
-        assert!(source.contains(&format!("const MAX_SPAN: u32 = {MAX_SPAN}u;")));
-        assert!(source.contains(&format!("var sums: array<f32, {MAX_PIXELS}>;")));
+        assert!(source.contains(&format!("const MAX_SPAN:u32={MAX_SPAN}u;")));
+        assert!(source.contains(&format!("var sums:array<f32,{MAX_PIXELS}>;")));
         assert_eq!(pixels_per_thread(3, 1), Some(4));
         assert_eq!(pixels_per_thread(5, 2), Some(4));
         assert_eq!(pixels_per_thread(7, 4), Some(3));

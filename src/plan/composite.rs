@@ -1,6 +1,6 @@
 //! The finish on the GPU after the network, in the same submit: a photo composited and read
 //! back ([`Plan::composite`]), or an app's texture in and texture out with no readback
-//! ([`Plan::composite_texture`], video frames smoothed on the way if asked). The finish's
+//! ([`Plan::composite_texture_submit`], video frames smoothed on the way if asked). The finish's
 //! buffers and dispatches live in [`super::finish`].
 
 use super::Plan;
@@ -11,7 +11,7 @@ use crate::ops::{TextureIn, TextureOut};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::pixels::Pixels;
 
-/// How [`Plan::composite_texture`] finishes a frame, besides its background.
+/// How [`Plan::composite_texture_submit`] finishes a frame, besides its background.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TextureOptions {
     /// Edges along the photo's own (guided filter); else the mask upsampled bilinearly.
@@ -37,36 +37,10 @@ impl Default for TextureOptions {
 impl Plan {
     /// Texture in, texture out, no CPU readback: reads the app's `input` (w x h, any float colour
     /// format with TEXTURE_BINDING), runs the network and the finish, and writes `output`
-    /// (rgba8unorm with STORAGE_BINDING), all in one submit on the device's queue.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn composite_texture(
-        &self,
-        input: &wgpu::TextureView,
-        output: &wgpu::TextureView,
-        size: (u32, u32),
-        background: &Background,
-        options: TextureOptions,
-    ) -> Result<()> {
-        pollster::block_on(self.composite_texture_async(input, output, size, background, options))
-    }
-
-    /// [`composite_texture`](Self::composite_texture) for callers that cannot block (the
-    /// browser): resolves once the work is submitted and checked for errors.
-    pub async fn composite_texture_async(
-        &self,
-        input: &wgpu::TextureView,
-        output: &wgpu::TextureView,
-        size: (u32, u32),
-        background: &Background,
-        options: TextureOptions,
-    ) -> Result<()> {
-        self.composite_texture_submit(input, output, size, background, options)?
-            .await
-    }
-
-    /// [`composite_texture_async`](Self::composite_texture_async) in two halves: submits now,
-    /// and the returned future reports the GPU's errors. A browser canvas must be read (a
-    /// VideoFrame made of it) in the task that drew it, before awaiting anything.
+    /// (rgba8unorm with STORAGE_BINDING), all in one submit on the device's queue. Returns once
+    /// submitted, with a future of the GPU's errors (so a browser canvas can be read in the task
+    /// that drew it); [`Segmenter::composite_texture`](crate::Segmenter::composite_texture) waits
+    /// for them.
     pub fn composite_texture_submit(
         &self,
         input: &wgpu::TextureView,

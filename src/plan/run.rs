@@ -150,7 +150,7 @@ impl Plan {
     }
 
     /// The last frame's 256x256 probabilities (the network's output, before any smoothing),
-    /// read back: for callers of [`composite_texture`](Self::composite_texture) that want the
+    /// read back: for callers of [`composite_texture_submit`](Self::composite_texture_submit) that want the
     /// mask now and then, a readback only when asked.
     #[allow(clippy::await_holding_lock)] // as in run_pixels_async
     pub async fn read_probabilities_async(&self, out: &mut [f32]) -> Result<()> {

@@ -74,6 +74,10 @@ export interface TrackOptions extends LoadOptions {
  *  each input frame closed and each output a new frame with its timestamp. */
 export function frameTransform(engine: Engine, options?: CompositeOptions): TransformStream<VideoFrame, VideoFrame>;
 
+/** One VideoFrame through `engine` into `canvas`, as a new VideoFrame with its timestamp (made in
+ *  the task that drew it); `frame` is closed. */
+export function drawFrame(engine: Engine, canvas: OffscreenCanvas, frame: VideoFrame, options?: CompositeOptions): Promise<VideoFrame>;
+
 /** A new track: `track` with its background blurred, smoothed over frames. */
 export function backgroundBlur(track: MediaStreamTrack, options?: TrackOptions & { radius?: number }): Promise<MediaStreamTrack>;
 

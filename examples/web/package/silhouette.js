@@ -234,15 +234,19 @@ export function backgroundReplace(track, { color, image, ...options } = {}) {
 export function frameTransform(engine, options) {
   const canvas = new OffscreenCanvas(1, 1);
   return new TransformStream({
-    async transform(frame, controller) {
-      try {
-        await engine.drawTo(canvas, frame, options);
-        controller.enqueue(new VideoFrame(canvas, { timestamp: frame.timestamp }));
-      } finally {
-        frame.close();
-      }
-    },
+    transform: async (frame, controller) => controller.enqueue(await drawFrame(engine, canvas, frame, options)),
   });
+}
+
+/** One VideoFrame through `engine` into `canvas` (an OffscreenCanvas), as a new VideoFrame with
+ *  its timestamp, made in the task that drew it; `frame` is closed. */
+export async function drawFrame(engine, canvas, frame, options) {
+  try {
+    await engine.drawTo(canvas, frame, options);
+    return new VideoFrame(canvas, { timestamp: frame.timestamp });
+  } finally {
+    frame.close();
+  }
 }
 
 async function processTrack(track, { engine, backend, ...options }) {
@@ -257,12 +261,16 @@ async function processTrack(track, { engine, backend, ...options }) {
       await engine.resetSmoothing();
       input.pipeThrough(frameTransform(engine, frameOptions)).pipeTo(output.writable).catch(() => {});
     } else {
-      // A Worker of its own: the frames' streams are transferred to it, so the page never
-      // blocks; it ends when the track does.
+      // A Worker of its own, so the page never blocks: each frame is transferred there and
+      // back (a stream would copy it, leaving the camera's frame open here); the Worker ends
+      // when the track does.
       const worker = await loadInWorker({ backend });
       const background = frameOptions.background;
       const sent = { ...frameOptions, background: typeof background === "string" ? background : await createImageBitmap(background) };
-      await worker.call("track", { input, output: output.writable, options: sent }, [input, output.writable]);
+      await worker.call("track", { options: sent }, typeof background === "string" ? [] : [sent.background]);
+      input.pipeThrough(new TransformStream({
+        transform: async (frame, controller) => controller.enqueue(await worker.call("frame", { frame }, [frame])),
+      })).pipeTo(output.writable).catch(() => {}).finally(() => worker.dispose());
     }
     return output;
   }

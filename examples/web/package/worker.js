@@ -2,9 +2,10 @@
 // never blocks. Messages are
 // { id, op, args } in, { id, result } or { id, error } out; pictures arrive as ImageBitmaps
 // (transferred) and leave as ImageData or Float32Array copies (their buffers transferred).
-import { load, frameTransform } from "./silhouette.js";
+import { load, drawFrame } from "./silhouette.js";
 
 let engine = null;
+let track = null; // the options and canvas of the track this worker serves
 
 const ops = {
   async load({ backend }) {
@@ -25,11 +26,16 @@ const ops = {
   async resetSmoothing() {
     await engine.resetSmoothing();
   },
-  // A track's frames (transferred streams of VideoFrames) through the engine into a WebGPU (or
-  // 2-D) OffscreenCanvas and out again; this worker ends with the track.
-  async track({ input, output, options }) {
+  // A track's frames, each transferred here and back: `track` sets the options (and forgets
+  // the smoothing's history), `frame` draws one into a WebGPU (or 2-D) OffscreenCanvas and
+  // returns a new VideoFrame of it, closing the one it got.
+  async track({ options }) {
     await engine.resetSmoothing();
-    input.pipeThrough(frameTransform(engine, options)).pipeTo(output).catch(() => {}).finally(() => self.close());
+    track = { options, canvas: new OffscreenCanvas(1, 1) };
+  },
+  async frame({ frame }) {
+    const out = await drawFrame(engine, track.canvas, frame, track.options);
+    return [out, [out]];
   },
 };
 
