@@ -235,18 +235,22 @@ for (const [backend, mode] of [["gpu", "page"], ["cpu", "page"], ["gpu", "worker
   });
 }
 
-// A long call on the CPU path (SwiftShader is too slow for 600 WebGPU frames in CI): the wasm
-// memory stops growing after the first frames and the JS heap has no per-frame leak.
-test("600 frames of a track: wasm memory flat, JS heap without a per-frame leak (cpu)", async () => {
-  const result = await runCall(await cameraVideo("astronaut"), { backend: "cpu", frames: 600 });
+// A long call: the wasm memory stops growing after the first frames and the JS heap has no
+// per-frame leak. CI runs 600 frames on the CPU path (SwiftShader takes seconds a WebGPU
+// frame); SOAK_BACKEND=gpu SOAK_FRAMES=N runs the WebGPU path (N >= 150, a multiple of 50).
+const SOAK = { backend: process.env.SOAK_BACKEND ?? "cpu", frames: Number(process.env.SOAK_FRAMES ?? 600) };
+test(`${SOAK.frames} frames of a track: wasm memory flat, JS heap without a per-frame leak (${SOAK.backend})`, async () => {
+  const result = await runCall(await cameraVideo("astronaut"), SOAK);
   const samples = result.memory;
-  assert.equal(samples.length, 12);
+  assert.equal(samples.length, SOAK.frames / 50);
   // Least-squares slope of the heap over frames 100..600 (after warm-up), bytes per frame.
   const tail = samples.slice(1);
   const mx = tail.reduce((a, s) => a + s.frame, 0) / tail.length, my = tail.reduce((a, s) => a + s.heap, 0) / tail.length;
   const slope = tail.reduce((a, s) => a + (s.frame - mx) * (s.heap - my), 0) / tail.reduce((a, s) => a + (s.frame - mx) ** 2, 0);
-  console.log(`600 frames (cpu): JS heap ${samples.map((s) => (s.heap / 1e6).toFixed(2)).join(", ")} MB; slope ${slope.toFixed(1)} B/frame; wasm ${samples.map((s) => s.wasm / 1048576).join(", ")} MiB`);
+  console.log(`${SOAK.frames} frames (${SOAK.backend}): JS heap ${samples.map((s) => (s.heap / 1e6).toFixed(2)).join(", ")} MB; slope ${slope.toFixed(1)} B/frame; wasm ${samples.map((s) => s.wasm / 1048576).join(", ")} MiB`);
   assert.ok(samples.slice(1).every((s) => s.wasm === samples[1].wasm), "the wasm memory grew after frame 100");
+  // No per-frame readback either, on either path's own way of reading pixels back.
+  if (SOAK.backend === "gpu") assert.deepEqual(result.steady, { mapAsync: 0, getImageData: 0 });
   // A leaked frame (256x256 RGBA here) would be 256 KB a frame. The heap after gc() still moves
   // by about a megabyte between samples (a slope of about +-1.3 KB a frame over these 11), so
   // the bound is an eighth of a frame: no noise reaches it, any per-frame leak of pixels does.
