@@ -139,13 +139,14 @@ try {
   const memory = [];
   for (let i = 1; i <= frames; i++) {
     const frame = (await output.read()).value;
-    if (i === frames) last = await rgbaOf(frame);
-    frame.close();
-    before ??= { ...reads }; // after the first frame: what steady frames read
+    // Sampled before the page's own copy of the last frame (megabytes of JS numbers).
     if (engine && frames >= 100 && i % 50 === 0) {
       globalThis.gc?.();
       memory.push({ frame: i, heap: performance.memory.usedJSHeapSize, wasm: await engine.memoryBytes() });
     }
+    if (i === frames) last = await rgbaOf(frame);
+    frame.close();
+    before ??= { ...reads }; // after the first frame: what steady frames read
   }
   const steady = { mapAsync: reads.mapAsync - before.mapAsync, getImageData: reads.getImageData - before.getImageData };
   window.call = { state: "done", backend: engine?.backend ?? backend, input: seen, output: last, steady, memory };
@@ -168,7 +169,8 @@ async function runCall(video, { backend, mode = "page", frames = 3 }) {
     const errors = [];
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     await page.goto(`${server.url}/?backend=${backend}&mode=${mode}&frames=${frames}`);
-    await page.waitForFunction(() => ["done", "error"].includes(window.call?.state), null, { timeout: 600_000, polling: 1000 });
+    // Generous: a WebGPU frame takes seconds on SwiftShader, more on a busy machine.
+    await page.waitForFunction(() => ["done", "error"].includes(window.call?.state), null, { timeout: Math.max(600_000, frames * 6_000), polling: 1000 });
     const result = await page.evaluate(() => window.call);
     assert.equal(result.state, "done", result.error);
     // A Worker's track does not say which backend ran; a "gpu" one fails without WebGPU.

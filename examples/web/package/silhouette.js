@@ -229,8 +229,8 @@ export function backgroundReplace(track, { color, image, ...options } = {}) {
 }
 
 /** The frames of a track through `engine`, as a TransformStream of VideoFrames (each input
- *  frame closed, each output a new frame with its timestamp): what the track functions pipe
- *  through, on the page or in a Worker. */
+ *  frame closed, each output a new frame with its timestamp): what a track on the page pipes
+ *  through (a Worker's track calls `drawFrame` per transferred frame). */
 export function frameTransform(engine, options) {
   const canvas = new OffscreenCanvas(1, 1);
   return new TransformStream({
