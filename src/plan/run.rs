@@ -136,32 +136,36 @@ impl Plan {
 
     /// One command buffer, one submit, then the readback of the output. Callers hold the frame lock.
     async fn submit_async(&self, preprocess: Option<&Dispatch>, out: &mut [f32]) -> Result<()> {
-        check_output(out.len(), 1)?;
-        let encode = || {
-            let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
-            self.encode_frame(&mut encoder, preprocess, None);
-            encoder.copy_buffer_to_buffer(&self.output, 0, &self.readback, 0, self.readback.size());
-            self.gpu.queue.submit([encoder.finish()]);
-        };
-        self.gpu.scoped_async("running the network", encode).await?;
-        self.gpu
-            .map_and_copy_async(&self.readback, bytemuck::cast_slice_mut(out))
+        let network = |encoder: &mut _| self.encode_frame(encoder, preprocess, None);
+        self.submit_and_read("running the network", network, out)
             .await
     }
 
     /// The last frame's 256x256 probabilities (the network's output, before any smoothing),
-    /// read back: for callers of [`composite_texture_submit`](Self::composite_texture_submit) that want the
-    /// mask now and then, a readback only when asked.
+    /// read back: for callers of [`composite_texture_submit`](Self::composite_texture_submit)
+    /// that want the mask now and then, a readback only when asked.
     #[allow(clippy::await_holding_lock)] // as in run_pixels_async
     pub async fn read_probabilities_async(&self, out: &mut [f32]) -> Result<()> {
-        check_output(out.len(), 1)?;
         let _frame = self.lock_frame()?;
-        let encode = || {
+        self.submit_and_read("reading the mask", |_| {}, out).await
+    }
+
+    /// `encode`'s work, then a copy of the output to the readback buffer, in one submit; then
+    /// the output read into `out`.
+    async fn submit_and_read(
+        &self,
+        what: &str,
+        encode: impl FnOnce(&mut wgpu::CommandEncoder),
+        out: &mut [f32],
+    ) -> Result<()> {
+        check_output(out.len(), 1)?;
+        let submit = || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+            encode(&mut encoder);
             encoder.copy_buffer_to_buffer(&self.output, 0, &self.readback, 0, self.readback.size());
             self.gpu.queue.submit([encoder.finish()]);
         };
-        self.gpu.scoped_async("reading the mask", encode).await?;
+        self.gpu.scoped_async(what, submit).await?;
         self.gpu
             .map_and_copy_async(&self.readback, bytemuck::cast_slice_mut(out))
             .await
