@@ -149,9 +149,8 @@ impl Gpu {
 
     /// [`scoped`](Self::scoped) for callers that cannot block (the browser).
     pub async fn scoped_async<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
-        let (value, scopes) = self.in_scopes(f)?;
-        let popped: Vec<_> = scopes.into_iter().rev().map(|s| s.pop()).collect();
-        self.report(what, popped).await?;
+        let (value, errors) = self.scoped_deferred(what, f)?;
+        errors.await?;
         Ok(value)
     }
 
@@ -159,25 +158,18 @@ impl Gpu {
     /// which close now too; the returned future reports what they caught. For a caller that must
     /// act before the errors arrive: a browser canvas is read in the task that drew it.
     pub fn scoped_deferred<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<(T, GpuErrors)> {
-        let (value, scopes) = self.in_scopes(f)?;
-        let popped: Vec<_> = scopes.into_iter().rev().map(|s| s.pop()).collect();
-        let (gpu, what) = (self.clone(), what.to_string());
-        Ok((
-            value,
-            Box::pin(async move { gpu.report(&what, popped).await }),
-        ))
-    }
-
-    /// `f` inside validation, out-of-memory and internal error scopes (returned open, outermost
-    /// first: pop them at once, innermost first).
-    fn in_scopes<T>(&self, f: impl FnOnce() -> T) -> Result<(T, [wgpu::ErrorScopeGuard; 3])> {
         self.check_lost()?;
         let scopes = [
             self.device.push_error_scope(wgpu::ErrorFilter::Internal),
             self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
             self.device.push_error_scope(wgpu::ErrorFilter::Validation),
         ];
-        Ok((f(), scopes))
+        let value = f();
+        // Popped now, innermost first; their verdicts arrive later.
+        let popped: Vec<_> = scopes.into_iter().rev().map(|s| s.pop()).collect();
+        let (gpu, what) = (self.clone(), what.to_string());
+        let errors = Box::pin(async move { gpu.report(&what, popped).await });
+        Ok((value, errors))
     }
 
     /// The first error the popped scopes caught, or a loss of the device, as an [`Error`].
