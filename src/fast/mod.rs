@@ -106,7 +106,7 @@ impl Engine {
     /// The network on a normalised 256x256x3 input; probabilities into `out` (256*256).
     /// Frames are serialised (they share the arena); each uses every core.
     pub fn run(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
-        self.frame(input, out, |_, run| run())
+        par::on_pool(|| self.frame(input, out, |_, run| run()))
     }
 
     /// Wall time of each node (median of `repeats` runs, each on the frame's own inputs),

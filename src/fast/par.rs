@@ -17,6 +17,16 @@ pub fn chunks(out: &mut [f32], chunk_len: usize, f: impl Fn(usize, &mut [f32]) +
         .for_each(|(i, c)| f(i, c));
 }
 
+/// Runs `f` on one of the pool's threads (natively), so that the `chunks` calls inside it split
+/// work from there: the caller's thread then takes part in each layer, and the one hand-off
+/// (and wake-up) between the calling thread and the pool is paid once per frame, not per layer.
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::scope(|_| f());
+    #[cfg(target_arch = "wasm32")]
+    f()
+}
+
 /// Threads the work is split across.
 pub fn threads() -> usize {
     #[cfg(not(target_arch = "wasm32"))]
