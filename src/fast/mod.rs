@@ -106,7 +106,16 @@ impl Engine {
     /// The network on a normalised 256x256x3 input; probabilities into `out` (256*256).
     /// Frames are serialised (they share the arena); each uses every core.
     pub fn run(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
-        par::on_pool(|| self.frame(input, out, |_, run| run()))
+        // The arena is locked here, on the caller's thread, never on a pool thread: a pool
+        // thread waiting inside a frame steals queued work, and another caller's frame blocking
+        // there on this lock would deadlock the pool (a CLI folder with --jobs 2 hung so).
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        par::on_pool(|| self.frame(state, input, out, |_, run| run()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Wall time of each node (median of `repeats` runs, each on the frame's own inputs),
@@ -114,7 +123,7 @@ impl Engine {
     pub fn time_nodes(&self, input: &Tensor, repeats: usize) -> Result<Vec<(String, Duration)>> {
         let mut out = vec![0.0; OUTPUT.len()];
         let mut times = Vec::new();
-        self.frame(input, &mut out, |node, run| {
+        self.frame(&mut self.lock(), input, &mut out, |node, run| {
             let mut runs: Vec<Duration> = (0..repeats.max(1))
                 .map(|_| {
                     let start = Instant::now();
@@ -132,14 +141,14 @@ impl Engine {
     /// into its arena slot.
     fn frame(
         &self,
+        state: &mut State,
         input: &Tensor,
         out: &mut [f32],
         mut around: impl FnMut(&Node, &mut dyn FnMut()),
     ) -> Result<()> {
         check_input(input.shape)?;
         check_output(out.len(), 1)?;
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let State { arena, scratch } = &mut *state;
+        let State { arena, scratch } = state;
         arena[self.slot_of[0]][..input.data.len()].copy_from_slice(&input.data);
         for (i, node) in self.network.nodes.iter().enumerate() {
             let slot = self.slot_of[i + 1];

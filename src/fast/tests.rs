@@ -91,6 +91,45 @@ fn whole_frames_match_the_reference() {
     }
 }
 
+#[test]
+fn frames_from_several_threads_at_once_match_one_at_a_time() {
+    // More callers than pool threads, each frame splitting its layers across the pool: a pool
+    // thread must never wait for the arena's lock (it would deadlock; a CLI folder did).
+    let net = network();
+    let engine = std::sync::Arc::new(Engine::new(&net));
+    let inputs = std::sync::Arc::new(inputs());
+    let alone: std::sync::Arc<Vec<Vec<f32>>> = inputs
+        .iter()
+        .map(|input| {
+            let mut out = vec![0.0; OUTPUT.len()];
+            engine.run(input, &mut out).unwrap();
+            out
+        })
+        .collect::<Vec<_>>()
+        .into();
+    let callers = 2 * par::threads() + 1;
+    let (done, finished) = std::sync::mpsc::channel();
+    for caller in 0..callers {
+        let (engine, inputs, alone, done) =
+            (engine.clone(), inputs.clone(), alone.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut out = vec![0.0; OUTPUT.len()];
+            for turn in 0..4 {
+                let k = (caller + turn) % inputs.len();
+                engine.run(&inputs[k], &mut out).unwrap();
+                assert_eq!(out, alone[k], "caller {caller}, turn {turn}");
+            }
+            done.send(()).unwrap();
+        });
+    }
+    // Generous (a busy CI machine), and a deadlock fails the test instead of hanging the run.
+    for _ in 0..callers {
+        finished
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .expect("a caller failed, or the callers deadlocked");
+    }
+}
+
 /// A layer of random parameters: weight `weight_len`, bias `out`.
 fn layer(weight_len: usize, out: usize, seed: u64) -> crate::network::Layer {
     let mut s = seed | 1;
