@@ -5,16 +5,19 @@
 // window row is loaded once into registers for all PIXELS outputs and each tap's weight once,
 // so a 3x3 stride-1 output costs 4.5 input loads instead of 9. KERNEL, STRIDE and PIXELS are
 // pipeline constants (ops/depthwise.rs): every loop unrolls and the row indexes registers.
-// Pooled: `output`, one element per call (shaders/parts/window_main.wgsl).
+// Pooled: `block`, one element per call (shaders/parts/window_main.wgsl).
 
 // Parts: window_params, layer_io, epilogue, window_main (shaders/parts/).
 
 override STRIDE: u32 = 1u;
 override PIXELS: u32 = 4u;
+// window_main's pooled blocks: one channel.
+const BLOCK_MAX: u32 = 1u;
+const BLOCK: u32 = 1u;
 // The widest window row PIXELS outputs read: (PIXELS - 1) * STRIDE + KERNEL (checked on the host).
 const MAX_SPAN: u32 = 16u;
 
-fn output(frame: u32, px: u32, ch: u32) -> f32 {
+fn block(frame: u32, px: u32, ch: u32) -> array<f32, BLOCK_MAX> {
     let base = p.in_h * p.in_w * p.cin * frame;
     let oy = px / p.out_w;
     let ox = px % p.out_w;
@@ -28,7 +31,7 @@ fn output(frame: u32, px: u32, ch: u32) -> f32 {
             sum += x[base + (u32(iy) * p.in_w + u32(ix)) * p.cin + ch] * f32(w[(ky * KERNEL + kx) * p.cin + ch]);
         }
     }
-    return sum;
+    return array<f32, BLOCK_MAX>(sum);
 }
 
 // Item i of p.plain_items per frame: (frame, row, block of PIXELS columns, channel).

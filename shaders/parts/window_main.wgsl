@@ -1,43 +1,55 @@
 // The entry point of the windowed convolutions (conv2d, depthwise): each defines
-// `output(frame, px, ch)`, the raw result of one output element (before the epilogue), and
-// `plain(i)`, which computes and stores plain item i (its own blocking of the output).
+// `block(frame, px, ch0)`, the raw results (before the epilogue) of BLOCK channels from ch0 at
+// one output pixel, in an array<f32, BLOCK_MAX>, and `plain(i)`, which computes and stores plain
+// item i (its own blocking of the output).
 //
 // Plain: one thread per item, p.plain_items per frame (each kernel's blocking: several pixels
 // or several channels per thread).
-// Pooling (p.pool_groups > 0, for a squeeze-excite gate a later 1x1 computes in its prologue):
+// Pooling (POOL, for a squeeze-excite gate a later 1x1 computes in its prologue):
 // workgroup (g, frame) computes pixels [g * pool_pixels, (g + 1) * pool_pixels) of its frame,
-// each thread one channel of WG / cout pixels at a time, and writes that group's per-channel
-// sums of the stored values after the frames' outputs: out[frames * per_frame + (frame *
-// pool_groups + g) * cout + ch]. Needs cout <= WG (checked on the host).
+// each thread one block of channels of WG / (cout / BLOCK) pixels at a time, and writes that
+// group's per-channel sums of the stored values after the frames' outputs: out[frames *
+// per_frame + (frame * pool_groups + g) * cout + ch]. Needs cout <= WG (checked on the host).
+// A block per call, not an element, matters: the stem's output is pooled, and computing it one
+// channel at a time loaded each window 16 times (20x slower on lavapipe).
 
-var<workgroup> pool_lanes: array<f32, WG>;
+// POOL is a pipeline constant (ops/conv2d.rs `window_constants`), so no dispatch branches on it.
+override POOL: bool = false;
+
+var<workgroup> pool_lanes: array<f32, WG * BLOCK_MAX>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
     let pixels = p.out_h * p.out_w;
     let per_frame = pixels * p.cout;
-    if (p.pool_groups == 0u) {
+    if (!POOL) {
         let i = linear_index(gid, groups);
         if (i < p.frames * p.plain_items) { plain(i); }
         return;
     }
     let frame = wg.y;
-    let ch = t % p.cout;
-    let step = WG / p.cout;
+    let blocks = p.cout / BLOCK;
+    let step = WG / blocks;
     let first = wg.x * p.pool_pixels;
     let end = min(first + p.pool_pixels, pixels);
-    var sum = 0.0;
-    if (t < step * p.cout) {
-        for (var px = first + t / p.cout; px < end; px += step) {
-            sum += store(frame * per_frame + px * p.cout + ch, output(frame, px, ch));
+    var sums: array<f32, BLOCK_MAX>;
+    if (t < step * blocks) {
+        let ch0 = (t % blocks) * BLOCK;
+        for (var px = first + t / blocks; px < end; px += step) {
+            let v = block(frame, px, ch0);
+            let at = frame * per_frame + px * p.cout + ch0;
+            for (var j = 0u; j < BLOCK; j++) { sums[j] += store(at + j, v[j]); }
         }
     }
-    pool_lanes[t] = sum;
+    for (var j = 0u; j < BLOCK; j++) { pool_lanes[t * BLOCK + j] = sums[j]; }
     workgroupBarrier();
     if (t < p.cout) {
+        // Lane l * blocks + t / BLOCK holds this channel's block for its l-th pixel stride.
         var total = 0.0;
-        for (var l = 0u; l < step; l++) { total += pool_lanes[t + l * p.cout]; }
+        for (var l = 0u; l < step; l++) {
+            total += pool_lanes[(l * blocks + t / BLOCK) * BLOCK + t % BLOCK];
+        }
         out[p.frames * per_frame + (frame * p.pool_groups + wg.x) * p.cout + t] = total;
     }
 }

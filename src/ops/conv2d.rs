@@ -50,23 +50,24 @@ pub(crate) struct WindowParams {
     plain_items: u32,
 }
 
-/// The most output channels one thread of conv2d.wgsl's plain mode computes (its `GROUP`).
-pub(crate) const CONV_GROUP: usize = 16;
+/// The most output channels one thread of conv2d.wgsl computes (its `BLOCK_MAX`).
+pub(crate) const CONV_BLOCK: usize = 16;
 
-/// Output channels per thread of conv2d.wgsl's plain mode: the largest divisor of `cout` up
-/// to [`CONV_GROUP`], so every thread has a full group.
+/// Output channels per thread of conv2d.wgsl (its `BLOCK`): the largest divisor of `cout` up
+/// to [`CONV_BLOCK`], so every thread has a full group.
 fn outs_per_thread(cout: usize) -> usize {
-    (1..=CONV_GROUP.min(cout))
+    (1..=CONV_BLOCK.min(cout))
         .rev()
         .find(|&d| cout.is_multiple_of(d))
         .unwrap_or(1)
 }
 
-/// The windowed convolutions' pipeline constants: the epilogue's, and the kernel size (so the
-/// window loops unroll).
-pub(crate) fn window_constants(epilogue: &Epilogue, kernel: usize) -> Constants {
+/// The windowed convolutions' pipeline constants: the epilogue's, the kernel size (so the
+/// window loops unroll) and whether the dispatch pools (so a plain one has no pooled path).
+pub(crate) fn window_constants(epilogue: &Epilogue, kernel: usize, pool: bool) -> Constants {
     let mut constants = epilogue_constants(epilogue);
     constants.push(("KERNEL", kernel as u32));
+    constants.push(("POOL", pool as u32));
     constants
 }
 
@@ -174,8 +175,10 @@ impl Conv2d<'_> {
         check_params(kernels, self.weight, weights, "conv2d weight")?;
         check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
-        let mut constants = window_constants(&self.epilogue, self.kernel);
-        constants.push(("OUTS", outs_per_thread(self.out_channels) as u32));
+        let mut constants = window_constants(&self.epilogue, self.kernel, self.pool);
+        let outs = outs_per_thread(self.out_channels);
+        constants.push(("BLOCK", outs as u32));
+        constants.push(("GROUPS", (self.out_channels / outs) as u32));
         constants.push(("CIN", s.channels as u32));
         Ok(kernels
             .variant(gpu, &CONV2D, constants)
@@ -193,7 +196,7 @@ mod tests {
     #[test]
     fn the_channel_group_is_the_kernels() {
         let source = crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32).unwrap();
-        assert!(source.contains(&format!("const GROUP:u32={CONV_GROUP}u;")));
+        assert!(source.contains(&format!("const BLOCK_MAX:u32={CONV_BLOCK}u;")));
         assert_eq!(outs_per_thread(16), 16);
         assert_eq!(outs_per_thread(21), 7);
         assert_eq!(outs_per_thread(17), 1);

@@ -66,7 +66,7 @@ impl Depthwise<'_> {
         )?;
         check_params(kernels, self.bias, s.channels, "depthwise bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
-        let mut constants = window_constants(&self.epilogue, self.kernel);
+        let mut constants = window_constants(&self.epilogue, self.kernel, self.pool);
         constants.push(("STRIDE", self.stride as u32));
         constants.push(("PIXELS", pixels as u32));
         Ok(kernels
