@@ -54,7 +54,11 @@ pub struct Engine {
     packed: Vec<Packed>,
     slot_of: Vec<usize>,
     passes: Vec<PassReport>,
-    state: Mutex<State>,
+    /// Idle arenas: a frame takes one (or makes one, when every arena is in use) and puts it
+    /// back, so no lock is held while a frame runs.
+    idle: Mutex<Vec<State>>,
+    capacities: Vec<usize>,
+    scratch_len: usize,
 }
 
 /// Reused from frame to frame: the arena's slots and the matmul's gated input.
@@ -68,7 +72,7 @@ impl Engine {
         let (network, passes) = passes::optimize_with(network, passes::SHARED);
         let (slot_of, capacities) = passes::arena_layout(&network);
         let packed = network.nodes.iter().map(pack).collect();
-        let scratch = network
+        let scratch_len = network
             .nodes
             .iter()
             .filter(|n| {
@@ -80,17 +84,42 @@ impl Engine {
             .map(|n| network.shape(n.op.inputs()[0]).len())
             .max()
             .unwrap_or(0);
-        let state = State {
-            arena: capacities.iter().map(|&len| vec![0.0; len]).collect(),
-            scratch: vec![0.0; scratch],
-        };
-        Engine {
+        let engine = Engine {
             network,
             packed,
             slot_of,
             passes,
-            state: Mutex::new(state),
+            idle: Mutex::new(Vec::new()),
+            capacities,
+            scratch_len,
+        };
+        let first = engine.new_state();
+        engine.put_back(first);
+        engine
+    }
+
+    fn new_state(&self) -> State {
+        State {
+            arena: self.capacities.iter().map(|&len| vec![0.0; len]).collect(),
+            scratch: vec![0.0; self.scratch_len],
         }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<State>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle arena, or a new one. No lock is held while a frame runs: a pool thread waiting
+    /// inside a frame runs other queued work, such as another caller's frame, and that frame
+    /// blocking on a lock the first holds would deadlock the pool (a CLI folder with --jobs 2
+    /// hung so when the arena was one locked State).
+    fn take(&self) -> State {
+        let idle = self.idle().pop();
+        idle.unwrap_or_else(|| self.new_state())
+    }
+
+    fn put_back(&self, state: State) {
+        self.idle().push(state);
     }
 
     /// The graph this engine runs (after the passes).
@@ -104,18 +133,12 @@ impl Engine {
     }
 
     /// The network on a normalised 256x256x3 input; probabilities into `out` (256*256).
-    /// Frames are serialised (they share the arena); each uses every core.
+    /// Each frame uses every core; frames from several threads at once each take an arena.
     pub fn run(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
-        // The arena is locked here, on the caller's thread, never on a pool thread: a pool
-        // thread waiting inside a frame steals queued work, and another caller's frame blocking
-        // there on this lock would deadlock the pool (a CLI folder with --jobs 2 hung so).
-        let mut guard = self.lock();
-        let state = &mut *guard;
-        par::on_pool(|| self.frame(state, input, out, |_, run| run()))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        let mut state = self.take();
+        let result = par::on_pool(|| self.frame(&mut state, input, out, |_, run| run()));
+        self.put_back(state);
+        result
     }
 
     /// Wall time of each node (median of `repeats` runs, each on the frame's own inputs),
@@ -123,7 +146,8 @@ impl Engine {
     pub fn time_nodes(&self, input: &Tensor, repeats: usize) -> Result<Vec<(String, Duration)>> {
         let mut out = vec![0.0; OUTPUT.len()];
         let mut times = Vec::new();
-        self.frame(&mut self.lock(), input, &mut out, |node, run| {
+        let mut state = self.take();
+        let result = self.frame(&mut state, input, &mut out, |node, run| {
             let mut runs: Vec<Duration> = (0..repeats.max(1))
                 .map(|_| {
                     let start = Instant::now();
@@ -133,8 +157,9 @@ impl Engine {
                 .collect();
             runs.sort();
             times.push((node.label(), runs[runs.len() / 2]));
-        })?;
-        Ok(times)
+        });
+        self.put_back(state);
+        result.map(|()| times)
     }
 
     /// One frame: `around(node, run)` for each node in order, where `run` computes the node

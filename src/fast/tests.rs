@@ -109,21 +109,30 @@ fn frames_from_several_threads_at_once_match_one_at_a_time() {
         .into();
     let callers = 2 * par::threads() + 1;
     let (done, finished) = std::sync::mpsc::channel();
+    let frames = move |caller: usize| {
+        let mut out = vec![0.0; OUTPUT.len()];
+        for turn in 0..4 {
+            let k = (caller + turn) % inputs.len();
+            engine.run(&inputs[k], &mut out).unwrap();
+            assert_eq!(out, alone[k], "caller {caller}, turn {turn}");
+        }
+    };
     for caller in 0..callers {
-        let (engine, inputs, alone, done) =
-            (engine.clone(), inputs.clone(), alone.clone(), done.clone());
+        let (frames, done) = (frames.clone(), done.clone());
         std::thread::spawn(move || {
-            let mut out = vec![0.0; OUTPUT.len()];
-            for turn in 0..4 {
-                let k = (caller + turn) % inputs.len();
-                engine.run(&inputs[k], &mut out).unwrap();
-                assert_eq!(out, alone[k], "caller {caller}, turn {turn}");
-            }
+            frames(caller);
             done.send(()).unwrap();
         });
     }
+    // And callers that are pool threads themselves (an embedder's own parallel loop).
+    #[cfg(not(target_arch = "wasm32"))]
+    std::thread::spawn(move || {
+        use rayon::prelude::*;
+        (0..callers).into_par_iter().for_each(&frames);
+        done.send(()).unwrap();
+    });
     // Generous (a busy CI machine), and a deadlock fails the test instead of hanging the run.
-    for _ in 0..callers {
+    for _ in 0..callers + 1 {
         finished
             .recv_timeout(std::time::Duration::from_secs(300))
             .expect("a caller failed, or the callers deadlocked");
