@@ -166,7 +166,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     let col0 = wg.x * TILE_N;
     // A pooled gate needs the tile inside one frame (frame_rows a multiple of TILE: checked).
     if (GATE_MODE == 2u) { pooled_gate(li, row0 / p.frame_rows); }
-    var acc: array<array<f32, 4>, 4>;
+    // Column j of the thread's micro-tile in acc_j, its 4 rows as the vector's lanes: vector
+    // arithmetic and no private array indexed in the loop (software rasterizers keep such an
+    // array in memory); COLS is a pipeline constant, so the unused columns' branches fold away.
+    var acc0 = vec4<f32>();
+    var acc1 = vec4<f32>();
+    var acc2 = vec4<f32>();
+    var acc3 = vec4<f32>();
     for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
         for (var i = li; i < TILE * TILE_K; i += THREADS) {
             let r = i / TILE_K;
@@ -193,23 +199,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TILE_K; kk++) {
-            var av: array<f32, 4>;
-            var bv: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) { av[i] = a_tile[lid.y + 8u * i][kk]; }
-            for (var j = 0u; j < COLS; j++) { bv[j] = b_tile[kk][lid.x + 8u * j]; }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < COLS; j++) { acc[i][j] += av[i] * bv[j]; }
-            }
+            let av = vec4<f32>(a_tile[lid.y][kk], a_tile[lid.y + 8u][kk],
+                               a_tile[lid.y + 16u][kk], a_tile[lid.y + 24u][kk]);
+            acc0 += av * b_tile[kk][lid.x];
+            if (COLS > 1u) { acc1 += av * b_tile[kk][lid.x + 8u]; }
+            if (COLS > 2u) { acc2 += av * b_tile[kk][lid.x + 16u]; }
+            if (COLS > 3u) { acc3 += av * b_tile[kk][lid.x + 24u]; }
         }
         workgroupBarrier();
     }
+    let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
     var sums: array<f32, 4>;
     for (var i = 0u; i < 4u; i++) {
         let r = row0 + lid.y + 8u * i;
         for (var j = 0u; j < COLS; j++) {
             let c = col0 + lid.x + 8u * j;
             if (r < p.m && c < p.n) {
-                var v = acc[i][j];
+                var v = acc[j][i];
                 if (HAS_BIAS) { v += f32(bias[c]); }
                 sums[j] += store(r * p.n + c, v);
             }
