@@ -1,11 +1,12 @@
-// General KxK convolution over all input channels, NHWC, weight [out, k, k, in], TFLite SAME
+// General KxK convolution over all input channels, NHWC, TFLite SAME
 // padding (pad_top/pad_left given; the bottom/right remainder falls outside the input). Used by
 // the 3x3 stride-2 stem (3 input channels), where the whole window fits in registers and a GEMM
 // formulation would not pay.
 //
 // One thread computes BLOCK output channels of one pixel (all 16 of the stem), so each input
 // of the window is loaded once, not once per output channel; the weights are the same for every
-// thread of a dispatch (broadcast loads). BLOCK (a divisor of cout, at most BLOCK_MAX), GROUPS
+// thread of a dispatch (broadcast loads), packed at plan build (ops/conv2d.rs `pack_weight`) as
+// [group of BLOCK channels][tap][BLOCK rounded up to 4], so 4 channels' weights are one vec4 load. BLOCK (a divisor of cout, at most BLOCK_MAX), GROUPS
 // (cout / BLOCK) and CIN are pipeline constants (ops/conv2d.rs): the loops unroll, no lane
 // idles, and where one block covers cout (the stem) every weight index is a constant, which a
 // compiler sees as uniform (one load for all lanes, not a gather per lane). Plain and pooled
@@ -13,18 +14,35 @@
 
 // Parts: window_params, layer_io, epilogue, window_main (shaders/parts/).
 
+alias weight_t = vec4<param_t>;
+
 const BLOCK_MAX: u32 = 16u;
 override BLOCK: u32 = 16u;
 override GROUPS: u32 = 1u;
 override CIN: u32 = 3u;
 
-// Output channels [o0, o0 + BLOCK) of pixel px, before the epilogue.
+// Channels [4q, 4q + 4) of the block from o0 at window tap `tap` (zero past the block's end).
+fn weights4(o0: u32, tap: u32, q: u32) -> vec4<f32> {
+    let quads = (BLOCK + 3u) / 4u;
+    return vec4<f32>(w[((o0 / BLOCK) * KERNEL * KERNEL * CIN + tap) * quads + q]);
+}
+
+// Biases past cout are read clamped (WGSL) and their channels never stored.
+fn bias4(o: u32) -> vec4<f32> {
+    return vec4<f32>(f32(bias[o]), f32(bias[o + 1u]), f32(bias[o + 2u]), f32(bias[o + 3u]));
+}
+
+// Output channels [o0, o0 + BLOCK) of pixel px, before the epilogue. Accumulated in four vec4s
+// (channels as lanes), not a private array indexed in the loop, which software rasterizers keep
+// in memory (shaders/matmul.wgsl); the blocks past BLOCK are branches on a constant.
 fn block(frame: u32, px: u32, o0: u32) -> array<f32, BLOCK_MAX> {
     let base = p.in_h * p.in_w * CIN * frame;
     let oy = px / p.out_w;
     let ox = px % p.out_w;
-    var sums: array<f32, BLOCK_MAX>;
-    for (var o = 0u; o < BLOCK; o++) { sums[o] = f32(bias[o0 + o]); }
+    var s0 = bias4(o0);
+    var s1 = bias4(o0 + 4u);
+    var s2 = bias4(o0 + 8u);
+    var s3 = bias4(o0 + 12u);
     for (var ky = 0u; ky < KERNEL; ky++) {
         let iy = window_tap(oy, ky, p.stride, p.pad_top, p.in_h);
         if (iy < 0) { continue; }
@@ -35,13 +53,15 @@ fn block(frame: u32, px: u32, o0: u32) -> array<f32, BLOCK_MAX> {
             for (var c = 0u; c < CIN; c++) {
                 let v = x[xbase + c];
                 let tap = (ky * KERNEL + kx) * CIN + c;
-                for (var o = 0u; o < BLOCK; o++) {
-                    sums[o] += v * f32(w[(o0 + o) * KERNEL * KERNEL * CIN + tap]);
-                }
+                s0 += v * weights4(o0, tap, 0u);
+                if (BLOCK > 4u) { s1 += v * weights4(o0, tap, 1u); }
+                if (BLOCK > 8u) { s2 += v * weights4(o0, tap, 2u); }
+                if (BLOCK > 12u) { s3 += v * weights4(o0, tap, 3u); }
             }
         }
     }
-    return sums;
+    return array<f32, BLOCK_MAX>(s0.x, s0.y, s0.z, s0.w, s1.x, s1.y, s1.z, s1.w,
+                                 s2.x, s2.y, s2.z, s2.w, s3.x, s3.y, s3.z, s3.w);
 }
 
 // Item i of p.plain_items per frame: (frame, pixel, block of BLOCK output channels).

@@ -9,6 +9,8 @@
 
 // Parts: window_params, layer_io, epilogue, window_main (shaders/parts/).
 
+alias weight_t = param_t;
+
 override STRIDE: u32 = 1u;
 override PIXELS: u32 = 4u;
 // window_main's pooled blocks: one channel.

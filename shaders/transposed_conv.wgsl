@@ -9,6 +9,8 @@ struct Params {
 
 // Parts: layer_io, epilogue (shaders/parts/).
 
+alias weight_t = param_t;
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = linear_index(gid, groups);

@@ -114,7 +114,11 @@ fn frames_from_several_threads_at_once_match_one_at_a_time() {
         for turn in 0..4 {
             let k = (caller + turn) % inputs.len();
             engine.run(&inputs[k], &mut out).unwrap();
-            assert_eq!(out, alone[k], "caller {caller}, turn {turn}");
+            // Not bit-equal: the portable-path test, which may run meanwhile, switches every
+            // frame of this process to non-FMA arithmetic (a frame sharing an arena would be
+            // wrong far beyond this).
+            let what = format!("caller {caller}, turn {turn}");
+            assert_close(&out, &alone[k], 5e-5, &what);
         }
     };
     for caller in 0..callers {

@@ -62,6 +62,23 @@ fn outs_per_thread(cout: usize) -> usize {
         .unwrap_or(1)
 }
 
+/// A conv2d weight [cout, k, k, cin] as conv2d.wgsl reads it: for each group of
+/// [`outs_per_thread`] output channels, each tap (ky, kx, c), the group's weights, zero-padded
+/// to a multiple of 4 (one vec4 load per 4 channels).
+pub fn pack_weight(weight: &[f32], cout: usize) -> Vec<f32> {
+    let taps = weight.len() / cout.max(1);
+    let block = outs_per_thread(cout);
+    let padded = block.next_multiple_of(4);
+    let mut packed = vec![0.0; (cout / block) * taps * padded];
+    for (o, per_out) in weight.chunks_exact(taps).enumerate() {
+        let (group, j) = (o / block, o % block);
+        for (tap, &v) in per_out.iter().enumerate() {
+            packed[(group * taps + tap) * padded + j] = v;
+        }
+    }
+    packed
+}
+
 /// The windowed convolutions' pipeline constants: the epilogue's, the kernel size (so the
 /// window loops unroll) and whether the dispatch pools (so a plain one has no pooled path).
 pub(crate) fn window_constants(epilogue: &Epilogue, kernel: usize, pool: bool) -> Constants {
@@ -129,7 +146,7 @@ impl WindowParams {
     }
 }
 
-/// KxK convolution: weight [cout, k, k, cin], bias [cout].
+/// KxK convolution: weight [cout, k, k, cin] as [`pack_weight`] lays it out, bias [cout].
 pub struct Conv2d<'a> {
     pub input: &'a wgpu::Buffer,
     pub input_shape: Shape,
@@ -171,7 +188,9 @@ impl Conv2d<'_> {
             out.pixels() * (self.out_channels / outs_per_thread(self.out_channels)),
             "conv2d",
         )?;
-        let weights = self.out_channels * self.kernel * self.kernel * s.channels;
+        let taps = self.kernel * self.kernel * s.channels;
+        let block = outs_per_thread(self.out_channels);
+        let weights = self.out_channels / block * taps * block.next_multiple_of(4);
         check_params(kernels, self.weight, weights, "conv2d weight")?;
         check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
@@ -222,7 +241,8 @@ mod tests {
             let conv = |x| cpu::map(&cpu::conv2d(x, &w, &b, k, stride), cpu::hard_swish);
             let per_frame: Vec<_> = xs.iter().map(conv).collect();
             let expected = concat(&per_frame);
-            let [gx, gw, gb] = upload_all(gpu, [&concat(&xs), &w, &b]);
+            let packed = pack_weight(&w, cout);
+            let [gx, gw, gb] = upload_all(gpu, [&concat(&xs), &packed, &b]);
             let pooled = Sums::windowed(per_frame[0].shape.pixels(), cout);
             let out = gpu.storage("out", expected.len() + frames * pooled.len());
             let mut op = Conv2d {

@@ -16,7 +16,8 @@ pub(super) struct LayerBuffers {
     pub bias: wgpu::Buffer,
 }
 
-/// The op's parameters on the GPU; a 1x1's as [`pointwise_params`] packs them.
+/// The op's parameters on the GPU; a 1x1's as [`pointwise_params`] packs them, a KxK
+/// convolution's as [`ops::conv2d::pack_weight`] does.
 pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<LayerBuffers> {
     let upload = |l: &Layer, weight: &[f32]| LayerBuffers {
         weight: gpu.upload_as(&l.name, weight, precision),
@@ -29,6 +30,10 @@ pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<Lay
             gate,
             ..
         } => vec![upload(layer, &pointwise_params(layer, prologue, gate))],
+        Op::Conv2d { layer, .. } => {
+            let packed = ops::conv2d::pack_weight(&layer.weight, layer.bias.len());
+            vec![upload(layer, &packed)]
+        }
         _ => op.layers().iter().map(|l| upload(l, &l.weight)).collect(),
     }
 }
