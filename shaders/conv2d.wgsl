@@ -1,16 +1,16 @@
-// General KxK convolution over all input channels, NHWC, TFLite SAME
-// padding (pad_top/pad_left given; the bottom/right remainder falls outside the input). Used by
+// General KxK convolution over all input channels, NHWC, TFLite SAME padding (pad_top/pad_left
+// given; the bottom/right remainder falls outside the input). Used by
 // the 3x3 stride-2 stem (3 input channels), where the whole window fits in registers and a GEMM
 // formulation would not pay.
 //
 // One thread computes BLOCK output channels of one pixel (all 16 of the stem), so each input
-// of the window is loaded once, not once per output channel; the weights are the same for every
-// thread of a dispatch (broadcast loads), packed at plan build (ops/conv2d.rs `pack_weight`) as
-// [group of BLOCK channels][tap][BLOCK rounded up to 4], so 4 channels' weights are one vec4 load. BLOCK (a divisor of cout, at most BLOCK_MAX), GROUPS
-// (cout / BLOCK) and CIN are pipeline constants (ops/conv2d.rs): the loops unroll, no lane
-// idles, and where one block covers cout (the stem) every weight index is a constant, which a
-// compiler sees as uniform (one load for all lanes, not a gather per lane). Plain and pooled
-// (shaders/parts/window_main.wgsl) both compute by `block`.
+// of the window is loaded once, not once per output channel. The weights are packed at plan
+// build (ops/conv2d.rs `pack_weight`) as [group of BLOCK channels][tap][BLOCK rounded up to 4],
+// so 4 channels' weights are one vec4 load. BLOCK (a divisor of cout, at most BLOCK_MAX),
+// GROUPS (cout / BLOCK) and CIN are pipeline constants (ops/conv2d.rs): the loops unroll, no
+// lane idles, and where one block covers cout (the stem) every weight index is the same for
+// every thread, which a compiler can see (one load for all lanes, not a gather per lane).
+// Plain and pooled (shaders/parts/window_main.wgsl) both compute by `block`.
 
 // Parts: window_params, layer_io, epilogue, window_main (shaders/parts/).
 

@@ -11,11 +11,13 @@
 // group's per-channel sums of the stored values after the frames' outputs: out[frames *
 // per_frame + (frame * pool_groups + g) * cout + ch]. Needs cout <= WG (checked on the host).
 // A block per call, not an element, matters: the stem's output is pooled, and computing it one
-// channel at a time loaded each window 16 times (20x slower on lavapipe).
+// channel at a time loaded each window 16 times (2.5x slower on lavapipe).
 
 // POOL is a pipeline constant (ops/conv2d.rs `window_constants`), so no dispatch branches on it.
 override POOL: bool = false;
 
+// Each lane's block of sums: 16 KiB for conv2d's 16-channel blocks, exactly WebGPU's default
+// maxComputeWorkgroupStorageSize.
 var<workgroup> pool_lanes: array<f32, WG * BLOCK_MAX>;
 
 @compute @workgroup_size(WG)

@@ -69,7 +69,7 @@ pub fn pack_weight(weight: &[f32], cout: usize) -> Vec<f32> {
     let taps = weight.len() / cout.max(1);
     let block = outs_per_thread(cout);
     let padded = block.next_multiple_of(4);
-    let mut packed = vec![0.0; (cout / block) * taps * padded];
+    let mut packed = vec![0.0; packed_len(cout, taps)];
     for (o, per_out) in weight.chunks_exact(taps).enumerate() {
         let (group, j) = (o / block, o % block);
         for (tap, &v) in per_out.iter().enumerate() {
@@ -77,6 +77,12 @@ pub fn pack_weight(weight: &[f32], cout: usize) -> Vec<f32> {
         }
     }
     packed
+}
+
+/// The length of [`pack_weight`]'s layout for `cout` output channels of `taps` taps each.
+fn packed_len(cout: usize, taps: usize) -> usize {
+    let block = outs_per_thread(cout);
+    cout / block * taps * block.next_multiple_of(4)
 }
 
 /// The windowed convolutions' pipeline constants: the epilogue's, the kernel size (so the
@@ -178,6 +184,7 @@ impl Conv2d<'_> {
         let s = self.input_shape;
         let out = self.output_shape()?;
         let geometry = (s, out, self.kernel, self.stride);
+        let block = outs_per_thread(self.out_channels);
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
             self.input,
@@ -185,19 +192,17 @@ impl Conv2d<'_> {
             &self.epilogue,
             geometry,
             (self.frames, self.pool),
-            out.pixels() * (self.out_channels / outs_per_thread(self.out_channels)),
+            out.pixels() * (self.out_channels / block),
             "conv2d",
         )?;
         let taps = self.kernel * self.kernel * s.channels;
-        let block = outs_per_thread(self.out_channels);
-        let weights = self.out_channels / block * taps * block.next_multiple_of(4);
+        let weights = packed_len(self.out_channels, taps);
         check_params(kernels, self.weight, weights, "conv2d weight")?;
         check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         let mut constants = window_constants(&self.epilogue, self.kernel, self.pool);
-        let outs = outs_per_thread(self.out_channels);
-        constants.push(("BLOCK", outs as u32));
-        constants.push(("GROUPS", (self.out_channels / outs) as u32));
+        constants.push(("BLOCK", block as u32));
+        constants.push(("GROUPS", (self.out_channels / block) as u32));
         constants.push(("CIN", s.channels as u32));
         Ok(kernels
             .variant(gpu, &CONV2D, constants)
