@@ -60,7 +60,9 @@ const THREADS: u32 = 64u;
 // Widest pooled gate: channels in, hidden and out (checked on the host).
 const MAX_GATE: u32 = 256u;
 
-var<workgroup> a_tile: array<array<f32, TILE_K>, TILE>;
+// A row of TILE_K + 1: a column-major load (PLUS_MODE 2) writes 32 rows at once, and a stride
+// of 17 words puts them in 32 different banks.
+var<workgroup> a_tile: array<array<f32, TILE_K + 1u>, TILE>;
 var<workgroup> b_tile: array<array<f32, TILE>, TILE_K>;
 var<workgroup> pooled: array<f32, MAX_GATE>;
 var<workgroup> hidden: array<f32, MAX_GATE>;
@@ -112,20 +114,26 @@ fn pooled_gate(li: u32, frame: u32) {
     workgroupBarrier();
 }
 
-// Channel c of the skip at row `row` of C: plus[row, c], or the x2 bilinear sample of the
-// half-resolution plus (as cpu::resize_bilinear).
-fn skip(row: u32, c: u32) -> f32 {
-    if (PLUS_MODE == 1u) { return plus[row * p.k + c]; }
-    let frame = row / p.frame_rows;
+// Where row `row` of C samples the half-resolution skip (PLUS_MODE 2): its frame's first pixel
+// and the bilinear taps (as cpu::resize_bilinear), worked out once per row.
+struct SkipTaps { base: u32, ty: vec3<f32>, tx: vec3<f32> }
+
+fn skip_taps(row: u32) -> SkipTaps {
     let px = row % p.frame_rows;
     let ty = taps(px / p.width, p.plus_h, 2u * p.plus_h);
     let tx = taps(px % p.width, p.plus_w, 2u * p.plus_w);
-    let base = frame * p.plus_h * p.plus_w;
-    let v00 = plus[(base + u32(ty.x) * p.plus_w + u32(tx.x)) * p.k + c];
-    let v01 = plus[(base + u32(ty.x) * p.plus_w + u32(tx.y)) * p.k + c];
-    let v10 = plus[(base + u32(ty.y) * p.plus_w + u32(tx.x)) * p.k + c];
-    let v11 = plus[(base + u32(ty.y) * p.plus_w + u32(tx.y)) * p.k + c];
-    return bilerp(v00, v01, v10, v11, tx, ty);
+    return SkipTaps((row / p.frame_rows) * p.plus_h * p.plus_w, ty, tx);
+}
+
+// Channel c of the skip at a row: plus[row, c] (PLUS_MODE 1), or the x2 bilinear sample of the
+// half-resolution plus at the row's taps (PLUS_MODE 2).
+fn skip(row: u32, t: SkipTaps, c: u32) -> f32 {
+    if (PLUS_MODE == 1u) { return plus[row * p.k + c]; }
+    let v00 = plus[(t.base + u32(t.ty.x) * p.plus_w + u32(t.tx.x)) * p.k + c];
+    let v01 = plus[(t.base + u32(t.ty.x) * p.plus_w + u32(t.tx.y)) * p.k + c];
+    let v10 = plus[(t.base + u32(t.ty.y) * p.plus_w + u32(t.tx.x)) * p.k + c];
+    let v11 = plus[(t.base + u32(t.ty.y) * p.plus_w + u32(t.tx.y)) * p.k + c];
+    return bilerp(v00, v01, v10, v11, t.tx, t.ty);
 }
 
 // A[row, c] of a depthwise-separable convolution (A_MODE 1): the depthwise at that pixel.
@@ -173,10 +181,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     var acc1 = vec4<f32>();
     var acc2 = vec4<f32>();
     var acc3 = vec4<f32>();
+    // With an upsampled skip the A tile is loaded column-major: each thread keeps one row
+    // (THREADS is a multiple of TILE), so its bilinear taps are worked out once.
+    let upsampled = PLUS_MODE == 2u;
+    let taps_of_row = skip_taps(row0 + li % TILE);
     for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
         for (var i = li; i < TILE * TILE_K; i += THREADS) {
-            let r = i / TILE_K;
-            let c = i % TILE_K;
+            let r = select(i / TILE_K, i % TILE, upsampled);
+            let c = select(i % TILE_K, i / TILE, upsampled);
             var v = 0.0;
             if (row0 + r < p.m && k0 + c < p.k) {
                 switch A_MODE {
@@ -186,7 +198,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
                 }
                 if (GATE_MODE == 1u) { v *= gate[((row0 + r) / p.frame_rows) * p.k + k0 + c]; }
                 if (GATE_MODE == 2u) { v *= gate_k[k0 + c]; }
-                if (PLUS_MODE != 0u) { v += skip(row0 + r, k0 + c); }
+                if (PLUS_MODE != 0u) { v += skip(row0 + r, taps_of_row, k0 + c); }
             }
             a_tile[r][c] = v;
         }
