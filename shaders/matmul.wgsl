@@ -184,7 +184,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     // With an upsampled skip the A tile is loaded column-major: each thread keeps one row
     // (THREADS is a multiple of TILE), so its bilinear taps are worked out once.
     let upsampled = PLUS_MODE == 2u;
-    let taps_of_row = skip_taps(row0 + li % TILE);
+    var taps_of_row: SkipTaps;
+    if (upsampled) { taps_of_row = skip_taps(row0 + li % TILE); }
     for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
         for (var i = li; i < TILE * TILE_K; i += THREADS) {
             let r = select(i / TILE_K, i % TILE, upsampled);
