@@ -237,28 +237,115 @@ fn a_folder_keeps_going_past_a_bad_file_and_reports_it() {
     assert_eq!(files_in(&jpegs).len(), 3);
 }
 
-#[test]
-fn a_folder_as_video_frames_with_smoothing() {
+/// A video's frames, smoothed: the folder runs `--jobs` frames at a time as one batch, and must
+/// give what the library's `Stream` gives frame by frame, in order. A broken frame in the middle
+/// is reported and skipped, as a `Stream` never sees it.
+fn smoothed_folder_matches_a_stream(backend: &str) {
+    let Some(segmenter) = segmenter(backend.parse().unwrap()) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("frames"), dir.path().join("masks"));
     std::fs::create_dir(&input).unwrap();
-    for (i, name) in FRAMES.iter().enumerate() {
-        std::fs::copy(
-            data(&format!("frames/{name}.png")),
-            input.join(format!("{i:04}.png")),
-        )
-        .unwrap();
+    // Nine frames, batches of 4, 4, 1: one scene with a webcam's noise (smoothing blends these),
+    // a cut to another, and that one noisy too.
+    let noisy = |name: &str, seed: u32| {
+        let mut f = frame(name);
+        let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+        for v in f.iter_mut() {
+            // xorshift noise of +-12
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *v = (*v as i32 + (state % 25) as i32 - 12).clamp(0, 255) as u8;
+        }
+        f
+    };
+    let frames: Vec<RgbImage> = (0..6)
+        .map(|seed| noisy("grace_hopper", seed))
+        .chain((0..3).map(|seed| noisy("astronaut", seed)))
+        .collect();
+    for (i, f) in frames.iter().enumerate() {
+        f.save(input.join(format!("{i:04}.png"))).unwrap();
+    }
+    std::fs::write(input.join("0004a.png"), b"not a png").unwrap();
+    let out = silhouette(&[
+        "mask",
+        s(&input),
+        "-o",
+        s(&output),
+        "--raw",
+        "--smooth",
+        "--jobs",
+        "4",
+        "--backend",
+        backend,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("0004a.png"), "{stderr}");
+    let mut stream = silhouette::Stream::new(&segmenter, silhouette::Smoothing::default());
+    for (i, f) in frames.iter().enumerate() {
+        let expected = stream.next(f).unwrap();
+        let written = image::open(output.join(format!("{i:04}.png")))
+            .unwrap()
+            .to_luma16();
+        let worst = written
+            .pixels()
+            .zip(expected)
+            .map(|(w, p)| (w.0[0] as f32 / 65535.0 - p).abs())
+            .fold(0.0f32, f32::max);
+        // Rounded to 16 bits; the batch's arithmetic per frame is the single frame's.
+        assert!(worst <= 1e-4, "{backend} frame {i}: {worst}");
+    }
+    assert_eq!(files_in(&output).len(), frames.len());
+}
+
+#[test]
+fn a_folder_as_video_frames_with_smoothing_on_the_cpu() {
+    smoothed_folder_matches_a_stream("cpu");
+}
+
+#[test]
+fn a_folder_as_video_frames_with_smoothing_on_the_gpu() {
+    smoothed_folder_matches_a_stream("gpu");
+}
+
+#[test]
+fn a_folder_of_masks_on_the_gpu_runs_its_photos_in_flight_as_batches() {
+    let Some(alone) = segmenter(silhouette::Backend::Gpu) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("photos"), dir.path().join("masks"));
+    std::fs::create_dir(&input).unwrap();
+    let frames: Vec<RgbImage> = FRAMES.iter().chain(&FRAMES).map(|n| frame(n)).collect();
+    for (i, f) in frames.iter().enumerate() {
+        f.save(input.join(format!("{i}.png"))).unwrap();
     }
     ok(&silhouette(&[
         "mask",
         s(&input),
         "-o",
         s(&output),
-        "--smooth",
+        "--raw",
+        "--jobs",
+        "4",
         "--backend",
-        "cpu",
+        "gpu",
     ]));
-    assert_eq!(files_in(&output).len(), FRAMES.len());
+    for (i, f) in frames.iter().enumerate() {
+        let expected = alone.probabilities(f).unwrap();
+        let written = image::open(output.join(format!("{i}.png")))
+            .unwrap()
+            .to_luma16();
+        let worst = written
+            .pixels()
+            .zip(&expected)
+            .map(|(w, p)| (w.0[0] as f32 / 65535.0 - p).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-4, "photo {i}: {worst}");
+    }
 }
 
 #[test]

@@ -91,6 +91,45 @@ fn gpu_segmenter_shared_between_threads_agrees_with_itself() {
 }
 
 #[test]
+fn gpu_frames_from_threads_at_once_run_together_and_match_frames_alone() {
+    let Some(alone) = segmenter(silhouette::Backend::Gpu) else {
+        return;
+    };
+    let options = silhouette::Options {
+        backend: silhouette::Backend::Gpu,
+        max_batch: 4,
+        ..Default::default()
+    };
+    let weights = silhouette::Weights::embedded().unwrap();
+    let shared = Segmenter::with_options(&weights, options).unwrap();
+    // Twice each golden frame, all handed in at once by 8 threads: whoever finds the GPU idle
+    // runs every frame then waiting, up to 4 together.
+    let frames: Vec<_> = FRAMES.iter().chain(&FRAMES).map(|n| frame(n)).collect();
+    let expected: Vec<Vec<f32>> = frames
+        .iter()
+        .map(|f| alone.probabilities(f).unwrap())
+        .collect();
+    let start = std::sync::Barrier::new(frames.len());
+    std::thread::scope(|scope| {
+        for (f, expected) in frames.iter().zip(&expected) {
+            let (shared, start) = (&shared, &start);
+            scope.spawn(move || {
+                start.wait();
+                let got = shared.probabilities(f).unwrap();
+                assert!(max_abs_diff(&got, expected) <= 1e-5);
+            });
+        }
+    });
+    let (batches, ran) = shared.batches_run().unwrap();
+    println!("{} frames ran in {batches} batches", frames.len());
+    assert_eq!(ran, frames.len() as u64);
+    assert!(
+        batches >= 2 && batches <= ran,
+        "{batches} batches of at most 4"
+    );
+}
+
+#[test]
 fn gpu_plan_is_compact() {
     let Some(segmenter) = segmenter(silhouette::Backend::Gpu) else {
         return;

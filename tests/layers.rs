@@ -35,7 +35,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "segmenter",
         &[
-            "cpu", "error", "fast", "finish", "gpu", "network", "ops", "pixels", "plan", "weights",
+            "cpu", "error", "fast", "finish", "gpu", "network", "ops", "pixels", "plan", "tensor",
+            "weights",
         ],
     ),
     (

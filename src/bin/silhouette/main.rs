@@ -22,7 +22,8 @@ pub(crate) fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "silhouette: {line}");
 }
 
-pub(crate) fn segmenter(io: &Engine) -> Result<Segmenter, silhouette::Error> {
+/// The segmenter `io` asks for; on a GPU, with room for batches of `max_batch` frames.
+pub(crate) fn segmenter(io: &Engine, max_batch: usize) -> Result<Segmenter, silhouette::Error> {
     let weights = match &io.weights {
         Some(path) => Weights::from_file(path)?,
         None => Weights::embedded()?,
@@ -35,7 +36,7 @@ pub(crate) fn segmenter(io: &Engine) -> Result<Segmenter, silhouette::Error> {
     let options = Options {
         backend: io.backend.parse::<Backend>()?,
         precision,
-        ..Options::default()
+        max_batch,
     };
     let segmenter = Segmenter::with_options(&weights, options)?;
     if let Some(notice) = segmenter.notice() {
@@ -65,12 +66,14 @@ fn run_photos(verb: &Verb) -> Result<(), CliError> {
     };
     let job = verb.job()?;
     if folder {
-        return run_folder(io, &job, &segmenter(&io.engine)?, &plan);
+        let jobs = work::jobs(io.jobs, plan.len());
+        let segmenter = segmenter(&io.engine, job.batch(io.smooth, jobs))?;
+        return run_folder(io, &job, &segmenter, &plan, jobs);
     }
     // A bad photo fails before the segmenter (and its GPU) is set up.
     let (input, output) = &plan[0];
     let photo = imageio::load_image(input)?.to_rgb8();
-    Ok(job.process_photo(&segmenter(&io.engine)?, None, &photo, input, output)?)
+    Ok(job.process_photo(&segmenter(&io.engine, 1)?, &photo, input, output)?)
 }
 
 fn main() -> ExitCode {

@@ -1,15 +1,15 @@
 //! The work: one photo decoded, segmented, rendered and encoded; a folder of them in parallel
-//! (or in order, smoothed, for a video's frames).
+//! (or a video's frames in batches, smoothed in order).
 
 use crate::args::Io;
 use crate::error::CliError;
 use crate::say;
 use indicatif::{ProgressBar, ProgressStyle};
 use silhouette::imageio::{self, OutputFormat};
-use silhouette::{Background, Error, Mask, Segmenter, Smoothing, Stream, fast};
+use silhouette::{Background, Error, Mask, Segmenter, Smoother, Smoothing, fast};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -17,7 +17,7 @@ fn cores() -> usize {
 
 /// Photos in flight at once: each holds a decoded photo and its result (about 14 MB for a
 /// 12-megapixel photo, far more for larger ones), and more than two per core gains nothing.
-fn jobs(requested: Option<u32>, photos: usize) -> usize {
+pub(crate) fn jobs(requested: Option<u32>, photos: usize) -> usize {
     let cap = 2 * cores();
     let jobs = requested.map_or(cores().min(8), |n| n as usize);
     if jobs > cap {
@@ -59,41 +59,62 @@ impl Job {
     }
 
     /// Decode, segment, render, encode: one photo. Composites run network and finish together
-    /// (on the GPU in one submit); a smoothed sequence composites its smoothed masks.
+    /// (on the GPU in one submit).
     pub(crate) fn process(
         &self,
         segmenter: &Segmenter,
-        stream: Option<&mut Stream>,
         input: &Path,
         output: &Path,
     ) -> Result<(), Error> {
         let photo = imageio::load_image(input)?.to_rgb8();
-        self.process_photo(segmenter, stream, &photo, input, output)
+        self.process_photo(segmenter, &photo, input, output)
     }
 
     /// [`process`](Self::process) for a photo already decoded from `input`.
     pub(crate) fn process_photo(
         &self,
         segmenter: &Segmenter,
-        stream: Option<&mut Stream>,
         photo: &image::RgbImage,
         input: &Path,
         output: &Path,
     ) -> Result<(), Error> {
         let format = OutputFormat::from_path(output)?;
-        let image = match (self.background(photo, format), stream) {
-            (Some(background), None) => image::DynamicImage::ImageRgba8(segmenter.compose(
+        let image = match self.background(photo, format) {
+            Some(background) => image::DynamicImage::ImageRgba8(segmenter.compose(
                 photo,
                 &background,
                 self.refine,
             )?),
-            (background, Some(stream)) => {
-                let probabilities = stream.next(photo)?.to_vec();
-                self.render(photo, &probabilities, background.as_ref())?
-            }
-            (None, None) => self.render(photo, &segmenter.probabilities(photo)?, None)?,
+            None => self.render(photo, &segmenter.probabilities(photo)?, None)?,
         };
         imageio::save_image(&image, output, Some(input))
+    }
+
+    /// The output for `photo` from probabilities already worked out (a smoothed sequence's),
+    /// finished on the CPU and encoded.
+    fn write(
+        &self,
+        photo: &image::RgbImage,
+        probabilities: &[f32],
+        input: &Path,
+        output: &Path,
+    ) -> Result<(), Error> {
+        let format = OutputFormat::from_path(output)?;
+        let background = self.background(photo, format);
+        let image = self.render(photo, probabilities, background.as_ref())?;
+        imageio::save_image(&image, output, Some(input))
+    }
+
+    /// Frames one GPU batch should hold in a folder of `photos` worked on `jobs` at a time: the
+    /// masks' network runs alone (so the photos in flight together run as one batch), a
+    /// sequence's frames are segmented `jobs` at a time. A composite keeps 1: its network and
+    /// finish run in one submit per photo, and the finish needs the whole photo on the GPU.
+    pub(crate) fn batch(&self, smooth: bool, jobs: usize) -> usize {
+        match self.effect {
+            Effect::Mask { .. } => jobs,
+            Effect::Compose(_) if smooth => jobs,
+            Effect::Compose(_) => 1,
+        }
     }
 
     /// An output from given probabilities, on the CPU.
@@ -121,12 +142,14 @@ impl Job {
     }
 }
 
-/// Every photo of the plan; keeps going past bad files and reports them at the end.
+/// Every photo of the plan, `jobs` at a time; keeps going past bad files and reports them at the
+/// end.
 pub(crate) fn run_folder(
     io: &Io,
     job: &Job,
     segmenter: &Segmenter,
     plan: &[(PathBuf, PathBuf)],
+    jobs: usize,
 ) -> Result<(), CliError> {
     let progress = ProgressBar::new(plan.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} photos, {elapsed} {msg}")
@@ -136,44 +159,48 @@ pub(crate) fn run_folder(
     let fail = |e: Error| failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
 
     if io.smooth {
-        // A sequence: in order, one at a time, the mask smoothed over time.
-        let mut stream = Stream::new(segmenter, Smoothing::default());
-        for (input, output) in plan {
-            progress.set_message(
-                input
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
-            );
-            if let Err(e) = job.process(segmenter, Some(&mut stream), input, output) {
-                fail(e);
-            }
-            progress.inc(1);
+        // A sequence: `jobs` frames at a time decoded together, segmented as one batch,
+        // smoothed in order, then finished and encoded together.
+        let mut smoother = Smoother::new(Smoothing::default());
+        for chunk in plan.chunks(jobs) {
+            let photos: Vec<OnceLock<image::RgbImage>> =
+                chunk.iter().map(|_| OnceLock::new()).collect();
+            in_parallel(chunk.len(), jobs, |k| {
+                match imageio::load_image(&chunk[k].0) {
+                    Ok(photo) => drop(photos[k].set(photo.to_rgb8())),
+                    Err(e) => {
+                        fail(e);
+                        progress.inc(1);
+                    }
+                }
+            });
+            let ready: Vec<(&(PathBuf, PathBuf), &image::RgbImage)> = chunk
+                .iter()
+                .zip(&photos)
+                .filter_map(|(paths, photo)| Some((paths, photo.get()?)))
+                .collect();
+            let smoothed: Vec<Option<Vec<f32>>> = segment_in_order(segmenter, &ready)
+                .into_iter()
+                .zip(&ready)
+                .map(|(raw, (_, photo))| {
+                    let smoothed = raw.and_then(|raw| Ok(smoother.smooth(photo, &raw)?.to_vec()));
+                    smoothed.map_err(&fail).ok()
+                })
+                .collect();
+            in_parallel(ready.len(), jobs, |k| {
+                let ((input, output), photo) = ready[k];
+                if let Some(probabilities) = &smoothed[k] {
+                    job.write(photo, probabilities, input, output)
+                        .unwrap_or_else(&fail);
+                }
+                progress.inc(1);
+            });
         }
     } else {
-        let next = AtomicUsize::new(0);
-        let work = || {
-            while let Some((input, output)) = plan.get(next.fetch_add(1, Ordering::Relaxed)) {
-                job.process(segmenter, None, input, output)
-                    .unwrap_or_else(&fail);
-                progress.inc(1);
-            }
-        };
-        let wanted = jobs(io.jobs, plan.len());
-        std::thread::scope(|scope| {
-            // A thread that cannot start (a process or memory limit) is not an error while one
-            // worker runs: this thread works too, so at least one always does.
-            let started = (1..wanted)
-                .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
-                .count();
-            if started + 1 < wanted {
-                say(&format!(
-                    "{wanted} jobs asked for, {} could start",
-                    started + 1
-                ));
-            }
-            work();
+        in_parallel(plan.len(), jobs, |k| {
+            let (input, output) = &plan[k];
+            job.process(segmenter, input, output).unwrap_or_else(&fail);
+            progress.inc(1);
         });
     }
     progress.finish_and_clear();
@@ -189,4 +216,49 @@ pub(crate) fn run_folder(
             total: plan.len(),
         })
     }
+}
+
+/// Each photo's probabilities, as one batch; if the batch fails, each photo alone, so each gets
+/// the error of its own.
+fn segment_in_order(
+    segmenter: &Segmenter,
+    photos: &[(&(PathBuf, PathBuf), &image::RgbImage)],
+) -> Vec<Result<Vec<f32>, Error>> {
+    let images: Vec<&image::RgbImage> = photos.iter().map(|(_, photo)| *photo).collect();
+    match segmenter.probabilities_batch(&images) {
+        Ok(all) => all.into_iter().map(Ok).collect(),
+        Err(_) => images.iter().map(|p| segmenter.probabilities(p)).collect(),
+    }
+}
+
+/// `work(k)` for every k below `count`, on up to `jobs` threads, this one among them.
+fn in_parallel(count: usize, jobs: usize, work: impl Fn(usize) + Sync) {
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            if k >= count {
+                break;
+            }
+            work(k);
+        }
+    };
+    let wanted = jobs.min(count);
+    std::thread::scope(|scope| {
+        // A thread that cannot start (a process or memory limit) is not an error while one
+        // worker runs: this thread works too, so at least one always does.
+        let started = (1..wanted)
+            .map_while(|_| std::thread::Builder::new().spawn_scoped(scope, worker).ok())
+            .count();
+        if started + 1 < wanted {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                say(&format!(
+                    "{wanted} jobs asked for, {} could start",
+                    started + 1
+                ))
+            });
+        }
+        worker();
+    });
 }

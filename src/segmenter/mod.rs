@@ -1,4 +1,8 @@
 //! The public entry point: [`Segmenter`] turns an image into a [`Mask`] at the image's resolution.
+//! [`batcher`] runs the frames that callers on several threads hand in together as one batch.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod batcher;
 
 use crate::cpu;
 use crate::error::{Error, Result};
@@ -9,6 +13,8 @@ use crate::network::{self, Network, OUTPUT};
 use crate::ops::Kernels;
 use crate::pixels::Pixels;
 use crate::plan::{Plan, PlanStats, TextureOptions};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::tensor::Tensor;
 use crate::weights::Weights;
 use image::{GrayImage, ImageBuffer, Luma, RgbImage, RgbaImage};
 use std::sync::{Arc, Mutex};
@@ -47,9 +53,12 @@ pub struct Options {
     pub backend: Backend,
     /// How the GPU stores weights (activations and arithmetic are f32; the CPU is all f32).
     pub precision: Precision,
-    /// Frames one GPU batch runs with the dispatches of one frame
-    /// ([`probabilities_batch`](Segmenter::probabilities_batch)); 0 or 1: one at a time. Each
-    /// frame of room costs the activation arena again (about 4 MB).
+    /// Frames one GPU batch runs with the dispatches of one frame; 0 or 1: one at a time. Each
+    /// frame of room costs the activation arena again (about 4 MB). Batches are what
+    /// [`probabilities_batch`](Segmenter::probabilities_batch) runs, and, natively, the frames
+    /// that threads sharing the segmenter hand to [`probabilities`](Segmenter::probabilities)
+    /// (or `segment`, or a [`Stream`](crate::Stream)) while the GPU is busy: those run together
+    /// next, not one by one.
     pub max_batch: usize,
 }
 
@@ -77,6 +86,9 @@ enum Engine {
         plan: Mutex<Arc<Plan>>,
         /// Our own device (recreated after a loss) or a caller's (their device, their recovery).
         owned: bool,
+        /// Concurrent callers' frames, run together (when the plan has room for a batch).
+        #[cfg(not(target_arch = "wasm32"))]
+        batcher: Option<batcher::Batcher<Tensor, Result<Vec<f32>>>>,
     },
 }
 
@@ -161,6 +173,8 @@ impl Segmenter {
         let engine = Engine::Gpu {
             plan: Mutex::new(plan),
             owned,
+            #[cfg(not(target_arch = "wasm32"))]
+            batcher: (options.max_batch > 1).then(|| batcher::Batcher::new(options.max_batch)),
         };
         Ok(Segmenter {
             network,
@@ -215,7 +229,54 @@ impl Segmenter {
     /// per frame on the GPU path).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn probabilities_into(&self, image: &RgbImage, out: &mut [f32]) -> Result<()> {
-        pollster::block_on(self.pixels_into_async(Pixels::Rgb(image), out))
+        let Engine::Gpu {
+            batcher: Some(batcher),
+            ..
+        } = &self.engine
+        else {
+            return pollster::block_on(self.pixels_into_async(Pixels::Rgb(image), out));
+        };
+        // Resized here, on the caller's thread, so the batch that runs it only runs the network.
+        network::check_output(out.len(), 1)?;
+        let input = cpu::network_input(image)?;
+        let probabilities = batcher
+            .run(input, &|inputs| self.run_together(&inputs))
+            .unwrap_or_else(|| Err(Error::Gpu("the batch holding this frame panicked".into())))?;
+        out.copy_from_slice(&probabilities);
+        Ok(())
+    }
+
+    /// Frames handed in together, as one batch; if the batch fails, each frame alone, so each
+    /// caller gets the error of its own frame.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn run_together(&self, inputs: &[Tensor]) -> Vec<Result<Vec<f32>>> {
+        let Engine::Gpu { plan, owned, .. } = &self.engine else {
+            unreachable!("only the GPU engine batches")
+        };
+        let run = |inputs: &[Tensor]| -> Result<Vec<f32>> {
+            let mut out = vec![0.0; inputs.len() * OUTPUT.len()];
+            pollster::block_on(self.current_plan(plan, *owned))?.run_batch(inputs, &mut out)?;
+            Ok(out)
+        };
+        match run(inputs) {
+            Ok(out) => out.chunks(OUTPUT.len()).map(|p| Ok(p.to_vec())).collect(),
+            Err(e) if inputs.len() == 1 => vec![Err(e)],
+            Err(_) => inputs.chunks(1).map(run).collect(),
+        }
+    }
+
+    /// How many batches, holding how many frames in all, the frames of concurrent
+    /// [`probabilities`](Self::probabilities) callers ran in so far (`None` without a GPU batch,
+    /// see [`Options::max_batch`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn batches_run(&self) -> Option<(u64, u64)> {
+        match &self.engine {
+            Engine::Gpu {
+                batcher: Some(batcher),
+                ..
+            } => Some(batcher.counts()),
+            _ => None,
+        }
     }
 
     /// The network's raw output for each of `images`, as [`probabilities`](Self::probabilities)
@@ -224,7 +285,7 @@ impl Segmenter {
     /// the CPU first).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn probabilities_batch(&self, images: &[&RgbImage]) -> Result<Vec<Vec<f32>>> {
-        let Engine::Gpu { plan, owned } = &self.engine else {
+        let Engine::Gpu { plan, owned, .. } = &self.engine else {
             return images
                 .iter()
                 .map(|image| self.probabilities(image))
@@ -246,7 +307,7 @@ impl Segmenter {
                 network::check_output(out.len(), 1)?;
                 engine.run(&cpu::pixels_input(pixels)?, out)
             }
-            Engine::Gpu { plan, owned } => {
+            Engine::Gpu { plan, owned, .. } => {
                 self.current_plan(plan, *owned)
                     .await?
                     .run_pixels_async(pixels, out)
@@ -299,7 +360,7 @@ impl Segmenter {
         background: &Background,
         refine: bool,
     ) -> Result<RgbaImage> {
-        if let Engine::Gpu { plan, owned } = &self.engine {
+        if let Engine::Gpu { plan, owned, .. } = &self.engine {
             let plan = pollster::block_on(self.current_plan(plan, *owned))?;
             if let Some(done) = plan.composite(photo, background, refine)? {
                 return Ok(done);
@@ -354,7 +415,7 @@ impl Segmenter {
         options: TextureOptions,
     ) -> Result<GpuErrors> {
         match &self.engine {
-            Engine::Gpu { plan, owned } => self
+            Engine::Gpu { plan, owned, .. } => self
                 .current_plan(plan, *owned)
                 .await?
                 .composite_texture_submit(input, output, size, background, options),
