@@ -44,14 +44,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             for (var j = 0u; j < BLOCK; j++) { sums[j] += store(at + j, v[j]); }
         }
     }
+    // pool_lanes as [step][cout]: lane l * blocks + b's block lands at l * cout + b * BLOCK.
     for (var j = 0u; j < BLOCK; j++) { pool_lanes[t * BLOCK + j] = sums[j]; }
     workgroupBarrier();
+    // Every thread adds up a share of one channel's strides, then one thread per channel adds
+    // the shares: a serial depth of about 2 * sqrt(step), where one thread per channel adding
+    // every stride was `step` deep (256 for the stem, whose 16 channels are one block).
+    let ch = t % p.cout;
+    let shares = WG / p.cout;
+    let share = t / p.cout;
+    var part = 0.0;
+    if (share < shares) {
+        for (var l = share; l < step; l += shares) { part += pool_lanes[l * p.cout + ch]; }
+    }
+    workgroupBarrier();
+    if (share < shares) { pool_lanes[share * p.cout + ch] = part; }
+    workgroupBarrier();
     if (t < p.cout) {
-        // Lane l * blocks + t / BLOCK holds this channel's block for its l-th pixel stride.
         var total = 0.0;
-        for (var l = 0u; l < step; l++) {
-            total += pool_lanes[(l * blocks + t / BLOCK) * BLOCK + t % BLOCK];
-        }
+        for (var q = 0u; q < shares; q++) { total += pool_lanes[q * p.cout + t]; }
         out[p.frames * per_frame + (frame * p.pool_groups + wg.x) * p.cout + t] = total;
     }
 }
