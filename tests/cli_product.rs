@@ -237,6 +237,17 @@ fn a_folder_keeps_going_past_a_bad_file_and_reports_it() {
     assert_eq!(files_in(&jpegs).len(), 3);
 }
 
+/// The largest difference between a `mask --raw` output (16-bit) and the probabilities it holds.
+fn raw_mask_difference(written: &Path, expected: &[f32]) -> f32 {
+    let written = image::open(written).unwrap().to_luma16();
+    assert_eq!(written.len(), expected.len());
+    written
+        .pixels()
+        .zip(expected)
+        .map(|(w, p)| (w.0[0] as f32 / 65535.0 - p).abs())
+        .fold(0.0f32, f32::max)
+}
+
 /// A video's frames, smoothed: the folder runs `--jobs` frames at a time as one batch, and must
 /// give what the library's `Stream` gives frame by frame, in order. A broken frame in the middle
 /// is reported and skipped, as a `Stream` never sees it.
@@ -286,15 +297,8 @@ fn smoothed_folder_matches_a_stream(backend: &str) {
     assert!(stderr.contains("0004a.png"), "{stderr}");
     let mut stream = silhouette::Stream::new(&segmenter, silhouette::Smoothing::default());
     for (i, f) in frames.iter().enumerate() {
-        let expected = stream.next(f).unwrap();
-        let written = image::open(output.join(format!("{i:04}.png")))
-            .unwrap()
-            .to_luma16();
-        let worst = written
-            .pixels()
-            .zip(expected)
-            .map(|(w, p)| (w.0[0] as f32 / 65535.0 - p).abs())
-            .fold(0.0f32, f32::max);
+        let worst =
+            raw_mask_difference(&output.join(format!("{i:04}.png")), stream.next(f).unwrap());
         // Rounded to 16 bits; the batch's arithmetic per frame is the single frame's.
         assert!(worst <= 1e-4, "{backend} frame {i}: {worst}");
     }
@@ -336,14 +340,7 @@ fn a_folder_of_masks_on_the_gpu_runs_its_photos_in_flight_as_batches() {
     ]));
     for (i, f) in frames.iter().enumerate() {
         let expected = alone.probabilities(f).unwrap();
-        let written = image::open(output.join(format!("{i}.png")))
-            .unwrap()
-            .to_luma16();
-        let worst = written
-            .pixels()
-            .zip(&expected)
-            .map(|(w, p)| (w.0[0] as f32 / 65535.0 - p).abs())
-            .fold(0.0f32, f32::max);
+        let worst = raw_mask_difference(&output.join(format!("{i}.png")), &expected);
         assert!(worst <= 1e-4, "photo {i}: {worst}");
     }
 }
