@@ -82,19 +82,33 @@ fn fc(o: u32, w_off: u32, b_off: u32, ins: u32, from_hidden: bool) -> f32 {
 
 // Frame `frame`'s squeeze-excite gate into gate_k (GATE_MODE 2).
 fn pooled_gate(li: u32, frame: u32) {
-    for (var c = li; c < p.src_c; c += THREADS) {
-        var s = 0.0;
-        for (var g = 0u; g < p.src_groups; g++) {
-            s += gate[p.src_off + (frame * p.src_groups + g) * p.src_c + c];
-        }
-        var mean = s / f32(p.src_pixels);
-        if (p.plus_groups > 0u) {
-            var t = 0.0;
-            for (var g = 0u; g < p.plus_groups; g++) {
-                t += plus[p.plus_off + (frame * p.plus_groups + g) * p.src_c + c];
+    // The means, from the producers' group sums. Where there are fewer channels than threads,
+    // each channel's groups are shared among THREADS / src_c threads (their parts wait in
+    // `hidden`, free until the FC), so every thread adds: 16 channels of 128 + 64 groups took
+    // 16 threads 192 loads deep each, now 64 threads 48 deep.
+    let shares = max(THREADS / p.src_c, 1u);
+    let share = li / p.src_c;
+    if (share < shares) {
+        for (var c = li % p.src_c; c < p.src_c; c += THREADS) {
+            var s = 0.0;
+            for (var g = share; g < p.src_groups; g += shares) {
+                s += gate[p.src_off + (frame * p.src_groups + g) * p.src_c + c];
             }
-            mean += t / f32(p.plus_pixels);
+            var part = s / f32(p.src_pixels);
+            if (p.plus_groups > 0u) {
+                var t = 0.0;
+                for (var g = share; g < p.plus_groups; g += shares) {
+                    t += plus[p.plus_off + (frame * p.plus_groups + g) * p.src_c + c];
+                }
+                part += t / f32(p.plus_pixels);
+            }
+            hidden[share * p.src_c + c] = part;
         }
+    }
+    workgroupBarrier();
+    for (var c = li; c < p.src_c; c += THREADS) {
+        var mean = 0.0;
+        for (var q = 0u; q < shares; q++) { mean += hidden[q * p.src_c + c]; }
         pooled[c] = mean;
     }
     workgroupBarrier();
