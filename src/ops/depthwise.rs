@@ -27,7 +27,7 @@ pub struct Depthwise<'a> {
 
 /// The widest window row one thread holds (depthwise.wgsl's `MAX_SPAN`).
 const MAX_SPAN: usize = 16;
-/// The most outputs of a row one thread computes (the size of depthwise.wgsl's `sums`).
+/// The most outputs of a row one thread computes (depthwise.wgsl's sums `s0`..`s3`).
 const MAX_PIXELS: usize = 4;
 
 /// Outputs per thread for a kernel and stride: the most whose window row fits in registers.
@@ -47,6 +47,8 @@ impl Depthwise<'_> {
                 self.kernel
             ))
         })?;
+        // 4 channels a thread as a vec4 where they divide evenly (all of this network's).
+        let lanes = if s.channels % 4 == 0 { 4 } else { 1 };
         let geometry = (s, out, self.kernel, self.stride);
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
@@ -55,7 +57,7 @@ impl Depthwise<'_> {
             &self.epilogue,
             geometry,
             (self.frames, self.pool),
-            out.height * out.width.div_ceil(pixels) * out.channels,
+            out.height * out.width.div_ceil(pixels) * (out.channels / lanes),
             "depthwise",
         )?;
         check_params(
@@ -69,6 +71,7 @@ impl Depthwise<'_> {
         let mut constants = window_constants(&self.epilogue, self.kernel, self.pool);
         constants.push(("STRIDE", self.stride as u32));
         constants.push(("PIXELS", pixels as u32));
+        constants.push(("LANES", lanes as u32));
         Ok(kernels
             .variant(gpu, &DEPTHWISE, constants)
             .bind(gpu, &params, &buffers, workgroups))
@@ -86,7 +89,8 @@ mod tests {
     fn the_blocking_fits_the_kernels_registers() {
         let source = crate::ops::kernel_source("depthwise", crate::gpu::Precision::F32).unwrap();
         assert!(source.contains(&format!("const MAX_SPAN:u32={MAX_SPAN}u;")));
-        assert!(source.contains(&format!("var sums:array<f32,{MAX_PIXELS}>;")));
+        // Four sums, one a pixel.
+        assert!(source.contains(&format!("sums=array<vec4<f32>,{MAX_PIXELS}>(s0,s1,s2,s3)")));
         assert_eq!(pixels_per_thread(3, 1), Some(4));
         assert_eq!(pixels_per_thread(5, 2), Some(4));
         assert_eq!(pixels_per_thread(7, 4), Some(3));
