@@ -242,9 +242,21 @@ fn main() -> silhouette::Result<()> {
         "\n| frames per submit (GPU) | median ms / submit | frames / s |\n|---|---|---|"
     )
     .unwrap();
-    // Batches of up to 64 frames run with the dispatches of one.
-    let batched = Plan::with_batch(&gpu, &kernels, &network, 64)?;
-    for n in [1usize, 8, 64] {
+    // Batches run with the dispatches of one frame: BENCH_BATCHES sizes (default 1,8,64; a real
+    // GPU's run adds 256, tools/device.sh), on one plan with room for the largest.
+    let sizes: Vec<usize> = std::env::var("BENCH_BATCHES")
+        .unwrap_or_else(|_| "1,8,64".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .collect();
+    let batched = Plan::with_batch(
+        &gpu,
+        &kernels,
+        &network,
+        sizes.iter().copied().max().unwrap_or(1),
+    )?;
+    for &n in &sizes {
         let inputs = vec![input.clone(); n];
         let mut outs = vec![0.0; n * 256 * 256];
         let t = median(1, (runs / 3).max(3), || {
@@ -280,7 +292,10 @@ fn main() -> silhouette::Result<()> {
     }
 
     print!("{r}");
-    let results = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/RESULTS.md");
+    // BENCH_RESULTS: another file to append to (the device machine's run returns its own).
+    let results = std::env::var("BENCH_RESULTS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/benches/RESULTS.md").into());
+    let results = results.as_str();
     let mut all = std::fs::read_to_string(results).unwrap_or_else(|_| "# Benchmark results\n\nAppended by `tools/bench.sh`; newest last. Times on software renderers (lavapipe, SwiftShader) say nothing about GPU speed.\n".into());
     all.push_str(&r);
     silhouette::files::write_atomic(std::path::Path::new(results), all.as_bytes())?;

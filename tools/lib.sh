@@ -13,6 +13,20 @@ ensure_vulkan() {
     export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 }
 
+# ONNX Runtime's shared library from the pinned PyPI wheel (the ort crate loads it at run time);
+# exports ORT_DYLIB_PATH.
+ORT_VERSION=1.31.1
+ensure_ort() {
+    local dir=target/onnxruntime-$ORT_VERSION
+    if ! ls "$dir"/onnxruntime/capi/libonnxruntime.so.* >/dev/null 2>&1; then
+        echo "== installing ONNX Runtime $ORT_VERSION (PyPI wheel, for its shared library)"
+        python3 -m pip --version >/dev/null 2>&1 || as_root apt-get install -y -qq python3-pip >/dev/null
+        python3 -m pip install -q --no-deps --target "$dir" "onnxruntime==$ORT_VERSION"
+    fi
+    ORT_DYLIB_PATH="$(ls "$PWD/$dir"/onnxruntime/capi/libonnxruntime.so.* | head -n 1)"
+    export ORT_DYLIB_PATH
+}
+
 # The browser build and tests: the wasm32 target, wasm-bindgen-cli at exactly the crate's version,
 # Debian's Chromium + ChromeDriver, and the e2e tests' npm packages (from their lockfile).
 ensure_web_toolchain() {
