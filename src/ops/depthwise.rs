@@ -48,7 +48,7 @@ impl Depthwise<'_> {
             ))
         })?;
         // 4 channels a thread as a vec4 where they divide evenly (all of this network's).
-        let lanes = if s.channels % 4 == 0 { 4 } else { 1 };
+        let lanes = if s.channels.is_multiple_of(4) { 4 } else { 1 };
         let geometry = (s, out, self.kernel, self.stride);
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
