@@ -3,7 +3,9 @@
 // The pointwise (1x1) convolutions are this with m = pixels, k = in channels, n = out channels.
 // Tiles: a 8x8 workgroup computes a 32 x (8 * COLS) block of C, each thread a 4 x COLS micro-tile
 // strided by 8 so that neighbouring threads touch neighbouring columns (coalesced loads, stores). K advances
-// 16 at a time through workgroup memory. Edges are zero-filled, so any m, n, k works.
+// 16 at a time through workgroup memory. Edges are zero-filled, so any m, n, k works. Where K
+// is one step and A is only read (DIRECT: the 16-channel layers' 1x1s), each thread reads its
+// rows and columns itself: no tile, no barrier (SwiftShader 2-2.6x, lavapipe 1.6-1.8x on them).
 //
 // Fused around it (ops/matmul.rs):
 // - GATE_MODE 1: the gate is a buffer [frames, k]. 2 (pooled): every workgroup computes its
@@ -30,6 +32,9 @@ override HAS_BIAS: bool = false;
 override FC_LAYERS: u32 = 2u;
 override DW_KERNEL: u32 = 3u;
 override PRO_ACT: u32 = 0u;
+// K fits one step (k <= TILE_K) and A is plain or gated: each thread reads its own A rows and B
+// columns, no workgroup tile and no barrier (ops/matmul.rs picks it).
+override DIRECT: bool = false;
 
 struct Params {
     m: u32, n: u32, k: u32, frame_rows: u32,
@@ -180,6 +185,27 @@ fn pointwise_a(row: u32, c: u32) -> f32 {
     return activate(sum, PRO_ACT);
 }
 
+// A[row, c] as the tile holds it: computed (A_MODE), gated, plus the skip; 0 outside A.
+fn a_element(row: u32, c: u32, t: SkipTaps) -> f32 {
+    if (row >= p.m || c >= p.k) { return 0.0; }
+    var v = 0.0;
+    switch A_MODE {
+        case 1u: { v = depthwise_a(row, c); }
+        case 2u: { v = pointwise_a(row, c); }
+        default: { v = a[row * p.k + c]; }
+    }
+    if (GATE_MODE == 1u) { v *= gate[(row / p.frame_rows) * p.k + c]; }
+    if (GATE_MODE == 2u) { v *= gate_k[c]; }
+    if (PLUS_MODE != 0u) { v += skip(row, t, c); }
+    return v;
+}
+
+// B[r, c], 0 outside B.
+fn b_element(r: u32, c: u32) -> f32 {
+    if (r >= p.k || c >= p.n) { return 0.0; }
+    return f32(b[r * p.n + c]);
+}
+
 @compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>,
@@ -200,29 +226,28 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     let upsampled = PLUS_MODE == 2u;
     var taps_of_row: SkipTaps;
     if (upsampled) { taps_of_row = skip_taps(row0 + li % TILE); }
-    for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
+    if (DIRECT) {
+        let row = row0 + lid.y;
+        let col = col0 + lid.x;
+        for (var kk = 0u; kk < p.k; kk++) {
+            let av = vec4<f32>(a_element(row, kk, taps_of_row), a_element(row + 8u, kk, taps_of_row),
+                               a_element(row + 16u, kk, taps_of_row), a_element(row + 24u, kk, taps_of_row));
+            acc0 += av * b_element(kk, col);
+            if (COLS > 1u) { acc1 += av * b_element(kk, col + 8u); }
+            if (COLS > 2u) { acc2 += av * b_element(kk, col + 16u); }
+            if (COLS > 3u) { acc3 += av * b_element(kk, col + 24u); }
+        }
+    }
+    for (var k0 = 0u; k0 < select(p.k, 0u, DIRECT); k0 += TILE_K) {
         for (var i = li; i < TILE * TILE_K; i += THREADS) {
             let r = select(i / TILE_K, i % TILE, upsampled);
             let c = select(i % TILE_K, i / TILE, upsampled);
-            var v = 0.0;
-            if (row0 + r < p.m && k0 + c < p.k) {
-                switch A_MODE {
-                    case 1u: { v = depthwise_a(row0 + r, k0 + c); }
-                    case 2u: { v = pointwise_a(row0 + r, k0 + c); }
-                    default: { v = a[(row0 + r) * p.k + k0 + c]; }
-                }
-                if (GATE_MODE == 1u) { v *= gate[((row0 + r) / p.frame_rows) * p.k + k0 + c]; }
-                if (GATE_MODE == 2u) { v *= gate_k[k0 + c]; }
-                if (PLUS_MODE != 0u) { v += skip(row0 + r, taps_of_row, k0 + c); }
-            }
-            a_tile[r][c] = v;
+            a_tile[r][c] = a_element(row0 + r, k0 + c, taps_of_row);
         }
         for (var i = li; i < TILE_K * TILE_N; i += THREADS) {
             let r = i / TILE_N;
             let c = i % TILE_N;
-            var v = 0.0;
-            if (k0 + r < p.k && col0 + c < p.n) { v = f32(b[(k0 + r) * p.n + col0 + c]); }
-            b_tile[r][c] = v;
+            b_tile[r][c] = b_element(k0 + r, col0 + c);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TILE_K; kk++) {

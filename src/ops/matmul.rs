@@ -57,6 +57,8 @@ struct Modes {
     prologue_act: u32,
     /// Output columns per thread: the tile is 8 * cols wide.
     cols: u32,
+    /// No workgroup tiles: K fits one step and A is read, not computed or upsampled.
+    direct: bool,
 }
 
 impl Modes {
@@ -72,6 +74,7 @@ impl Modes {
             ("DW_KERNEL", self.dw_kernel.max(1)),
             ("PRO_ACT", self.prologue_act),
             ("COLS", self.cols),
+            ("DIRECT", self.direct as u32),
         ]);
         constants
     }
@@ -79,6 +82,8 @@ impl Modes {
 
 /// Output tile edge of one workgroup (see the kernel): also the rows per group of C's sums.
 const TILE: usize = 32;
+/// K advances this many at a time through workgroup memory (matmul.wgsl's `TILE_K`).
+const TILE_K: usize = 16;
 /// The widest pooled gate (channels in, hidden, out): the kernel's workgroup arrays.
 const MAX_GATE: usize = 256;
 
@@ -319,6 +324,8 @@ impl<'a> Matmul<'a> {
                 pooled.source
             }
         };
+        // One K step and an A that is only read (plain or gated, a skip added): no tile to share.
+        modes.direct = k <= TILE_K && modes.a == 0 && modes.plus != 2;
         let workgroups = [
             to_u32(n.div_ceil(8 * modes.cols as usize), "n tiles")?,
             to_u32(m.div_ceil(TILE), "m tiles")?,
