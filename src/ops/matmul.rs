@@ -498,51 +498,54 @@ mod tests {
     #[test]
     fn fused_gate_skip_bias_activation_and_add() {
         let Some((gpu, kernels)) = gpu() else { return };
-        // Three frames of 37 rows, each with its own gate.
-        let (frames, m, k, n) = (3, 3 * 37, 19, 23);
-        let (a, b, bias, gate, add, plus) = (
-            random(m * k, 1),
-            random(k * n, 2),
-            random(n, 3),
-            random(frames * k, 4),
-            random(m * n, 5),
-            random(m * k, 6),
-        );
-        let frame_of = |i: usize| i / k / (m / frames);
-        let gated: Vec<f32> = a
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v * gate[frame_of(i) * k + i % k] + plus[i])
-            .collect();
-        let expected: Vec<f32> = cpu::matmul(&gated, &b, m, k, n)
-            .iter()
-            .enumerate()
-            .map(|(i, v)| cpu::hard_swish(v + bias[i % n]) + add[i])
-            .collect();
-        let bufs = upload_all(gpu, [&a, &b, &bias, &gate, &add, &plus]);
-        let out = gpu.storage("out", m * n);
-        let op = Matmul {
-            bias: Some(&bufs[2]),
-            gate: Some(MatmulGate::Buffer(&bufs[3])),
-            plus: Some(MatmulPlus {
-                buffer: &bufs[5],
-                half: None,
-            }),
-            epilogue: Epilogue {
-                act: Activation::HardSwish,
-                add: Some(&bufs[4]),
-            },
-            frames,
-            ..Matmul::new(&bufs[0], &bufs[1], &out, m, k, n)
-        };
-        run_and_check(
-            gpu,
-            op.bind(gpu, kernels),
-            &out,
-            &expected,
-            1e-5,
-            "fused matmul",
-        );
+        // Three frames of 37 rows, each with its own gate; K over one step (tiled) and within
+        // one (DIRECT).
+        for k in [19, 7] {
+            let (frames, m, n) = (3, 3 * 37, 23);
+            let (a, b, bias, gate, add, plus) = (
+                random(m * k, 1),
+                random(k * n, 2),
+                random(n, 3),
+                random(frames * k, 4),
+                random(m * n, 5),
+                random(m * k, 6),
+            );
+            let frame_of = |i: usize| i / k / (m / frames);
+            let gated: Vec<f32> = a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v * gate[frame_of(i) * k + i % k] + plus[i])
+                .collect();
+            let expected: Vec<f32> = cpu::matmul(&gated, &b, m, k, n)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| cpu::hard_swish(v + bias[i % n]) + add[i])
+                .collect();
+            let bufs = upload_all(gpu, [&a, &b, &bias, &gate, &add, &plus]);
+            let out = gpu.storage("out", m * n);
+            let op = Matmul {
+                bias: Some(&bufs[2]),
+                gate: Some(MatmulGate::Buffer(&bufs[3])),
+                plus: Some(MatmulPlus {
+                    buffer: &bufs[5],
+                    half: None,
+                }),
+                epilogue: Epilogue {
+                    act: Activation::HardSwish,
+                    add: Some(&bufs[4]),
+                },
+                frames,
+                ..Matmul::new(&bufs[0], &bufs[1], &out, m, k, n)
+            };
+            run_and_check(
+                gpu,
+                op.bind(gpu, kernels),
+                &out,
+                &expected,
+                1e-5,
+                &format!("fused matmul, k = {k}"),
+            );
+        }
     }
 
     /// A layer of random parameters, `outs` x `ins`.
