@@ -35,6 +35,9 @@ override PRO_ACT: u32 = 0u;
 // K fits one step (k <= TILE_K) and A is plain or gated: each thread reads its own A rows and B
 // columns, no workgroup tile and no barrier (ops/matmul.rs picks it).
 override DIRECT: bool = false;
+// Row tiles a workgroup computes one after another: with a pooled gate, fewer workgroups each
+// computing the gate (ops/matmul.rs picks it).
+override ROW_TILES: u32 = 1u;
 
 struct Params {
     m: u32, n: u32, k: u32, frame_rows: u32,
@@ -210,10 +213,16 @@ fn b_element(r: u32, c: u32) -> f32 {
 fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let row0 = wg.y * TILE;
-    let col0 = wg.x * TILE_N;
-    // A pooled gate needs the tile inside one frame (frame_rows a multiple of TILE: checked).
-    if (GATE_MODE == 2u) { pooled_gate(li, row0 / p.frame_rows); }
+    let first = wg.y * ROW_TILES;
+    // A pooled gate needs the workgroup's tiles inside one frame (frame_rows a multiple of
+    // ROW_TILES * TILE: checked on the host).
+    if (GATE_MODE == 2u) { pooled_gate(li, first * TILE / p.frame_rows); }
+    for (var tile = first; tile < first + ROW_TILES; tile++) { row_tile(tile, wg.x * TILE_N, lid, li); }
+}
+
+// Rows [32 tile, 32 tile + 32) by columns [col0, col0 + TILE_N) of C.
+fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
+    let row0 = tile * TILE;
     // Column j of the thread's micro-tile in acc_j, its 4 rows as the vector's lanes: vector
     // arithmetic and no private array indexed in the loop (software rasterizers keep such an
     // array in memory); COLS is a pipeline constant, so the unused columns' branches fold away.
@@ -277,10 +286,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         for (var j = 0u; j < COLS; j++) { column_sums[lid.y][lid.x + 8u * j] = sums[j]; }
         workgroupBarrier();
         let c = col0 + li;
-        if (li < TILE_N && c < p.n) {
+        if (li < TILE_N && c < p.n && row0 < p.m) {
             var total = 0.0;
             for (var y = 0u; y < 8u; y++) { total += column_sums[y][li]; }
-            out[p.m * p.n + wg.y * p.n + c] = total;
+            out[p.m * p.n + tile * p.n + c] = total;
         }
+        // The next tile writes column_sums again (DIRECT has no barrier before that).
+        if (ROW_TILES > 1u) { workgroupBarrier(); }
     }
 }

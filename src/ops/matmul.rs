@@ -59,6 +59,8 @@ struct Modes {
     cols: u32,
     /// No workgroup tiles: K fits one step and A is read, not computed or upsampled.
     direct: bool,
+    /// Row tiles per workgroup.
+    row_tiles: u32,
 }
 
 impl Modes {
@@ -75,6 +77,7 @@ impl Modes {
             ("PRO_ACT", self.prologue_act),
             ("COLS", self.cols),
             ("DIRECT", self.direct as u32),
+            ("ROW_TILES", self.row_tiles.max(1)),
         ]);
         constants
     }
@@ -84,6 +87,22 @@ impl Modes {
 const TILE: usize = 32;
 /// K advances this many at a time through workgroup memory (matmul.wgsl's `TILE_K`).
 const TILE_K: usize = 16;
+/// Row tiles one workgroup computes: with a pooled gate at high resolution, 4, so a quarter as
+/// many workgroups each work the gate out from its producers' sums (at 128x128 that prologue
+/// read more than the layer itself); else 1. The tiles of a workgroup stay in one frame.
+fn row_tiles(gate_mode: u32, rows_per_frame: usize) -> usize {
+    let tiles = 4;
+    let many = rows_per_frame >= ROW_TILES_FROM * TILE;
+    if gate_mode == 2 && many && rows_per_frame.is_multiple_of(tiles * TILE) {
+        tiles
+    } else {
+        1
+    }
+}
+
+/// Row tiles per frame from which [`row_tiles`] groups them.
+const ROW_TILES_FROM: usize = 64;
+
 /// The widest pooled gate (channels in, hidden, out): the kernel's workgroup arrays.
 const MAX_GATE: usize = 256;
 
@@ -326,9 +345,10 @@ impl<'a> Matmul<'a> {
         };
         // One K step and an A that is only read (plain or gated, a skip added): no tile to share.
         modes.direct = k <= TILE_K && modes.a == 0 && modes.plus != 2;
+        modes.row_tiles = row_tiles(modes.gate, rows) as u32;
         let workgroups = [
             to_u32(n.div_ceil(8 * modes.cols as usize), "n tiles")?,
-            to_u32(m.div_ceil(TILE), "m tiles")?,
+            to_u32(m.div_ceil(TILE * modes.row_tiles as usize), "m tiles")?,
             1,
         ];
         Ok(kernels
@@ -571,6 +591,8 @@ mod tests {
             ((2, 4), 5, 7, true),
             ((4, 4), 3, 37, false),
             ((4, 8), 24, 16, true),
+            // 64 row tiles a frame: 4 to a workgroup (row_tiles).
+            ((16, 32), 8, 20, true),
         ]
         .iter()
         .enumerate()
