@@ -38,6 +38,8 @@ override DIRECT: bool = false;
 // Row tiles a workgroup computes one after another: with a pooled gate, fewer workgroups each
 // computing the gate (ops/matmul.rs picks it).
 override ROW_TILES: u32 = 1u;
+// The tiled path loads A 4 channels at a time (k a multiple of 4, no upsampled skip).
+override QUADS: bool = false;
 
 struct Params {
     m: u32, n: u32, k: u32, frame_rows: u32,
@@ -203,6 +205,62 @@ fn a_element(row: u32, c: u32, t: SkipTaps) -> f32 {
     return v;
 }
 
+// Four consecutive values of a buffer, as a vec4.
+fn a4(i: u32) -> vec4<f32> { return vec4<f32>(a[i], a[i + 1u], a[i + 2u], a[i + 3u]); }
+fn b4(i: u32) -> vec4<f32> {
+    return vec4<f32>(f32(b[i]), f32(b[i + 1u]), f32(b[i + 2u]), f32(b[i + 3u]));
+}
+
+fn activate4(v: vec4<f32>, act: u32) -> vec4<f32> {
+    return vec4<f32>(activate(v.x, act), activate(v.y, act), activate(v.z, act), activate(v.w, act));
+}
+
+// A[row, c..c + 4) as a_element gives them, 4 channels at once (QUADS: k a multiple of 4, no
+// upsampled skip): a computed A's inputs and index arithmetic are shared by the 4.
+fn a_quad(row: u32, c: u32) -> vec4<f32> {
+    if (row >= p.m || c >= p.k) { return vec4<f32>(); }
+    var v: vec4<f32>;
+    switch A_MODE {
+        case 1u: {
+            // The depthwise at that pixel, as depthwise_a.
+            let frame = row / p.frame_rows;
+            let px = row % p.frame_rows;
+            let base = frame * p.in_h * p.in_w * p.k;
+            v = b4(p.pro_b_off + c);
+            for (var ky = 0u; ky < DW_KERNEL; ky++) {
+                let iy = window_tap(px / p.width, ky, p.dw_stride, p.pad_top, p.in_h);
+                if (iy < 0) { continue; }
+                for (var kx = 0u; kx < DW_KERNEL; kx++) {
+                    let ix = window_tap(px % p.width, kx, p.dw_stride, p.pad_left, p.in_w);
+                    if (ix < 0) { continue; }
+                    let tap = p.pro_w_off + (ky * DW_KERNEL + kx) * p.k + c;
+                    v += a4(base + (u32(iy) * p.in_w + u32(ix)) * p.k + c) * b4(tap);
+                }
+            }
+            v = activate4(v, PRO_ACT);
+        }
+        case 2u: {
+            // The first 1x1 at that pixel, as pointwise_a: each input read once for 4 channels.
+            v = b4(p.pro_b_off + c);
+            for (var j = 0u; j < p.in_c; j++) {
+                v += a[row * p.in_c + j] * b4(p.pro_w_off + j * p.k + c);
+            }
+            v = activate4(v, PRO_ACT);
+        }
+        default: { v = a4(row * p.k + c); }
+    }
+    if (GATE_MODE == 1u) {
+        let g = (row / p.frame_rows) * p.k + c;
+        v *= vec4<f32>(gate[g], gate[g + 1u], gate[g + 2u], gate[g + 3u]);
+    }
+    if (GATE_MODE == 2u) { v *= vec4<f32>(gate_k[c], gate_k[c + 1u], gate_k[c + 2u], gate_k[c + 3u]); }
+    if (PLUS_MODE == 1u) {
+        let q = row * p.k + c;
+        v += vec4<f32>(plus[q], plus[q + 1u], plus[q + 2u], plus[q + 3u]);
+    }
+    return v;
+}
+
 // B[r, c], 0 outside B.
 fn b_element(r: u32, c: u32) -> f32 {
     if (r >= p.k || c >= p.n) { return 0.0; }
@@ -248,10 +306,22 @@ fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
         }
     }
     for (var k0 = 0u; k0 < select(p.k, 0u, DIRECT); k0 += TILE_K) {
-        for (var i = li; i < TILE * TILE_K; i += THREADS) {
-            let r = select(i / TILE_K, i % TILE, upsampled);
-            let c = select(i % TILE_K, i / TILE, upsampled);
-            a_tile[r][c] = a_element(row0 + r, k0 + c, taps_of_row);
+        if (QUADS) {
+            for (var i = li; i < TILE * TILE_K / 4u; i += THREADS) {
+                let r = i / (TILE_K / 4u);
+                let c = (i % (TILE_K / 4u)) * 4u;
+                let v = a_quad(row0 + r, k0 + c);
+                a_tile[r][c] = v.x;
+                a_tile[r][c + 1u] = v.y;
+                a_tile[r][c + 2u] = v.z;
+                a_tile[r][c + 3u] = v.w;
+            }
+        } else {
+            for (var i = li; i < TILE * TILE_K; i += THREADS) {
+                let r = select(i / TILE_K, i % TILE, upsampled);
+                let c = select(i % TILE_K, i / TILE, upsampled);
+                a_tile[r][c] = a_element(row0 + r, k0 + c, taps_of_row);
+            }
         }
         for (var i = li; i < TILE_K * TILE_N; i += THREADS) {
             let r = i / TILE_N;

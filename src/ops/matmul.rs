@@ -61,6 +61,8 @@ struct Modes {
     direct: bool,
     /// Row tiles per workgroup.
     row_tiles: u32,
+    /// The tiled path loads A 4 channels at a time.
+    quads: bool,
 }
 
 impl Modes {
@@ -78,6 +80,7 @@ impl Modes {
             ("COLS", self.cols),
             ("DIRECT", self.direct as u32),
             ("ROW_TILES", self.row_tiles.max(1)),
+            ("QUADS", self.quads as u32),
         ]);
         constants
     }
@@ -346,6 +349,8 @@ impl<'a> Matmul<'a> {
         // One K step and an A that is only read (plain or gated, a skip added): no tile to share.
         modes.direct = k <= TILE_K && modes.a == 0 && modes.plus != 2;
         modes.row_tiles = row_tiles(modes.gate, rows) as u32;
+        // Every channel count of this network is a multiple of 4 (odd ones load one at a time).
+        modes.quads = !modes.direct && k.is_multiple_of(4) && modes.plus != 2;
         let workgroups = [
             to_u32(n.div_ceil(8 * modes.cols as usize), "n tiles")?,
             to_u32(m.div_ceil(TILE * modes.row_tiles as usize), "m tiles")?,
@@ -518,9 +523,9 @@ mod tests {
     #[test]
     fn fused_gate_skip_bias_activation_and_add() {
         let Some((gpu, kernels)) = gpu() else { return };
-        // Three frames of 37 rows, each with its own gate; K over one step (tiled) and within
-        // one (DIRECT).
-        for k in [19, 7] {
+        // Three frames of 37 rows, each with its own gate; K over one step (tiled, A loaded one
+        // channel and 4 channels at a time) and within one (DIRECT).
+        for k in [19, 7, 20] {
             let (frames, m, n) = (3, 3 * 37, 23);
             let (a, b, bias, gate, add, plus) = (
                 random(m * k, 1),
