@@ -38,7 +38,7 @@ override DIRECT: bool = false;
 // Row tiles a workgroup computes one after another: with a pooled gate, fewer workgroups each
 // computing the gate (ops/matmul.rs picks it).
 override ROW_TILES: u32 = 1u;
-// The tiled path loads A 4 channels at a time (k a multiple of 4, no upsampled skip).
+// The tiled path loads A 4 channels at a time (k a multiple of 4, no upsampled skip): LANES.
 override QUADS: bool = false;
 
 struct Params {
@@ -160,104 +160,84 @@ fn skip(row: u32, t: SkipTaps, c: u32) -> f32 {
     return bilerp(v00, v01, v10, v11, t.tx, t.ty);
 }
 
-// A[row, c] of a depthwise-separable convolution (A_MODE 1): the depthwise at that pixel.
-fn depthwise_a(row: u32, c: u32) -> f32 {
+// Channels per A load: 4 where QUADS (a computed A then shares its inputs and index arithmetic
+// among them), else 1. The helpers below fill the vector's first LANES lanes, the rest 0.
+override LANES: u32 = select(1u, 4u, QUADS);
+
+fn a_lanes(i: u32) -> vec4<f32> {
+    if (LANES == 1u) { return vec4<f32>(a[i], 0.0, 0.0, 0.0); }
+    return vec4<f32>(a[i], a[i + 1u], a[i + 2u], a[i + 3u]);
+}
+
+fn b_lanes(i: u32) -> vec4<f32> {
+    if (LANES == 1u) { return vec4<f32>(f32(b[i]), 0.0, 0.0, 0.0); }
+    return vec4<f32>(f32(b[i]), f32(b[i + 1u]), f32(b[i + 2u]), f32(b[i + 3u]));
+}
+
+fn gate_lanes(i: u32) -> vec4<f32> {
+    if (LANES == 1u) { return vec4<f32>(gate[i], 0.0, 0.0, 0.0); }
+    return vec4<f32>(gate[i], gate[i + 1u], gate[i + 2u], gate[i + 3u]);
+}
+
+fn gate_k_lanes(i: u32) -> vec4<f32> {
+    if (LANES == 1u) { return vec4<f32>(gate_k[i], 0.0, 0.0, 0.0); }
+    return vec4<f32>(gate_k[i], gate_k[i + 1u], gate_k[i + 2u], gate_k[i + 3u]);
+}
+
+fn plus_lanes(i: u32) -> vec4<f32> {
+    if (LANES == 1u) { return vec4<f32>(plus[i], 0.0, 0.0, 0.0); }
+    return vec4<f32>(plus[i], plus[i + 1u], plus[i + 2u], plus[i + 3u]);
+}
+
+fn activate_lanes(v: vec4<f32>, act: u32) -> vec4<f32> {
+    return vec4<f32>(activate(v.x, act), activate(v.y, act), activate(v.z, act), activate(v.w, act));
+}
+
+// A[row, c..) of a depthwise-separable convolution (A_MODE 1): the depthwise at that pixel.
+fn depthwise_a(row: u32, c: u32) -> vec4<f32> {
     let frame = row / p.frame_rows;
     let px = row % p.frame_rows;
     let oy = px / p.width;
     let ox = px % p.width;
     let base = frame * p.in_h * p.in_w * p.k;
-    var sum = f32(b[p.pro_b_off + c]);
+    var sum = b_lanes(p.pro_b_off + c);
     for (var ky = 0u; ky < DW_KERNEL; ky++) {
         let iy = window_tap(oy, ky, p.dw_stride, p.pad_top, p.in_h);
         if (iy < 0) { continue; }
         for (var kx = 0u; kx < DW_KERNEL; kx++) {
             let ix = window_tap(ox, kx, p.dw_stride, p.pad_left, p.in_w);
             if (ix < 0) { continue; }
-            let w = f32(b[p.pro_w_off + (ky * DW_KERNEL + kx) * p.k + c]);
-            sum += a[base + (u32(iy) * p.in_w + u32(ix)) * p.k + c] * w;
+            let w = b_lanes(p.pro_w_off + (ky * DW_KERNEL + kx) * p.k + c);
+            sum += a_lanes(base + (u32(iy) * p.in_w + u32(ix)) * p.k + c) * w;
         }
     }
-    return activate(sum, PRO_ACT);
+    return activate_lanes(sum, PRO_ACT);
 }
 
-// A[row, c] of two 1x1s back to back (A_MODE 2): the first at that pixel.
-fn pointwise_a(row: u32, c: u32) -> f32 {
-    var sum = f32(b[p.pro_b_off + c]);
+// A[row, c..) of two 1x1s back to back (A_MODE 2): the first at that pixel, each input read
+// once for all lanes.
+fn pointwise_a(row: u32, c: u32) -> vec4<f32> {
+    var sum = b_lanes(p.pro_b_off + c);
     for (var j = 0u; j < p.in_c; j++) {
-        sum += a[row * p.in_c + j] * f32(b[p.pro_w_off + j * p.k + c]);
+        sum += a[row * p.in_c + j] * b_lanes(p.pro_w_off + j * p.k + c);
     }
-    return activate(sum, PRO_ACT);
+    return activate_lanes(sum, PRO_ACT);
 }
 
-// A[row, c] as the tile holds it: computed (A_MODE), gated, plus the skip; 0 outside A.
-fn a_element(row: u32, c: u32, t: SkipTaps) -> f32 {
-    if (row >= p.m || c >= p.k) { return 0.0; }
-    var v = 0.0;
-    switch A_MODE {
-        case 1u: { v = depthwise_a(row, c); }
-        case 2u: { v = pointwise_a(row, c); }
-        default: { v = a[row * p.k + c]; }
-    }
-    if (GATE_MODE == 1u) { v *= gate[(row / p.frame_rows) * p.k + c]; }
-    if (GATE_MODE == 2u) { v *= gate_k[c]; }
-    if (PLUS_MODE != 0u) { v += skip(row, t, c); }
-    return v;
-}
-
-// Four consecutive values of a buffer, as a vec4.
-fn a4(i: u32) -> vec4<f32> { return vec4<f32>(a[i], a[i + 1u], a[i + 2u], a[i + 3u]); }
-fn b4(i: u32) -> vec4<f32> {
-    return vec4<f32>(f32(b[i]), f32(b[i + 1u]), f32(b[i + 2u]), f32(b[i + 3u]));
-}
-
-fn activate4(v: vec4<f32>, act: u32) -> vec4<f32> {
-    return vec4<f32>(activate(v.x, act), activate(v.y, act), activate(v.z, act), activate(v.w, act));
-}
-
-// A[row, c..c + 4) as a_element gives them, 4 channels at once (QUADS: k a multiple of 4, no
-// upsampled skip): a computed A's inputs and index arithmetic are shared by the 4.
-fn a_quad(row: u32, c: u32) -> vec4<f32> {
+// A[row, c..c + LANES) as the tile holds it: computed (A_MODE), gated, plus the skip; 0 outside
+// A. (An upsampled skip comes with LANES 1: ops/matmul.rs.)
+fn a_element(row: u32, c: u32, t: SkipTaps) -> vec4<f32> {
     if (row >= p.m || c >= p.k) { return vec4<f32>(); }
     var v: vec4<f32>;
     switch A_MODE {
-        case 1u: {
-            // The depthwise at that pixel, as depthwise_a.
-            let frame = row / p.frame_rows;
-            let px = row % p.frame_rows;
-            let base = frame * p.in_h * p.in_w * p.k;
-            v = b4(p.pro_b_off + c);
-            for (var ky = 0u; ky < DW_KERNEL; ky++) {
-                let iy = window_tap(px / p.width, ky, p.dw_stride, p.pad_top, p.in_h);
-                if (iy < 0) { continue; }
-                for (var kx = 0u; kx < DW_KERNEL; kx++) {
-                    let ix = window_tap(px % p.width, kx, p.dw_stride, p.pad_left, p.in_w);
-                    if (ix < 0) { continue; }
-                    let tap = p.pro_w_off + (ky * DW_KERNEL + kx) * p.k + c;
-                    v += a4(base + (u32(iy) * p.in_w + u32(ix)) * p.k + c) * b4(tap);
-                }
-            }
-            v = activate4(v, PRO_ACT);
-        }
-        case 2u: {
-            // The first 1x1 at that pixel, as pointwise_a: each input read once for 4 channels.
-            v = b4(p.pro_b_off + c);
-            for (var j = 0u; j < p.in_c; j++) {
-                v += a[row * p.in_c + j] * b4(p.pro_w_off + j * p.k + c);
-            }
-            v = activate4(v, PRO_ACT);
-        }
-        default: { v = a4(row * p.k + c); }
+        case 1u: { v = depthwise_a(row, c); }
+        case 2u: { v = pointwise_a(row, c); }
+        default: { v = a_lanes(row * p.k + c); }
     }
-    if (GATE_MODE == 1u) {
-        let g = (row / p.frame_rows) * p.k + c;
-        v *= vec4<f32>(gate[g], gate[g + 1u], gate[g + 2u], gate[g + 3u]);
-    }
-    if (GATE_MODE == 2u) { v *= vec4<f32>(gate_k[c], gate_k[c + 1u], gate_k[c + 2u], gate_k[c + 3u]); }
-    if (PLUS_MODE == 1u) {
-        let q = row * p.k + c;
-        v += vec4<f32>(plus[q], plus[q + 1u], plus[q + 2u], plus[q + 3u]);
-    }
+    if (GATE_MODE == 1u) { v *= gate_lanes((row / p.frame_rows) * p.k + c); }
+    if (GATE_MODE == 2u) { v *= gate_k_lanes(c); }
+    if (PLUS_MODE == 1u) { v += plus_lanes(row * p.k + c); }
+    if (PLUS_MODE == 2u) { v.x += skip(row, t, c); }
     return v;
 }
 
@@ -297,8 +277,8 @@ fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
         let row = row0 + lid.y;
         let col = col0 + lid.x;
         for (var kk = 0u; kk < p.k; kk++) {
-            let av = vec4<f32>(a_element(row, kk, taps_of_row), a_element(row + 8u, kk, taps_of_row),
-                               a_element(row + 16u, kk, taps_of_row), a_element(row + 24u, kk, taps_of_row));
+            let av = vec4<f32>(a_element(row, kk, taps_of_row).x, a_element(row + 8u, kk, taps_of_row).x,
+                               a_element(row + 16u, kk, taps_of_row).x, a_element(row + 24u, kk, taps_of_row).x);
             acc0 += av * b_element(kk, col);
             if (COLS > 1u) { acc1 += av * b_element(kk, col + 8u); }
             if (COLS > 2u) { acc2 += av * b_element(kk, col + 16u); }
@@ -306,22 +286,13 @@ fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
         }
     }
     for (var k0 = 0u; k0 < select(p.k, 0u, DIRECT); k0 += TILE_K) {
-        if (QUADS) {
-            for (var i = li; i < TILE * TILE_K / 4u; i += THREADS) {
-                let r = i / (TILE_K / 4u);
-                let c = (i % (TILE_K / 4u)) * 4u;
-                let v = a_quad(row0 + r, k0 + c);
-                a_tile[r][c] = v.x;
-                a_tile[r][c + 1u] = v.y;
-                a_tile[r][c + 2u] = v.z;
-                a_tile[r][c + 3u] = v.w;
-            }
-        } else {
-            for (var i = li; i < TILE * TILE_K; i += THREADS) {
-                let r = select(i / TILE_K, i % TILE, upsampled);
-                let c = select(i % TILE_K, i / TILE, upsampled);
-                a_tile[r][c] = a_element(row0 + r, k0 + c, taps_of_row);
-            }
+        // LANES channels of a row a load: row-major, or column-major with an upsampled skip.
+        let loads = TILE_K / LANES;
+        for (var i = li; i < TILE * loads; i += THREADS) {
+            let r = select(i / loads, i % TILE, upsampled);
+            let c = select(i % loads, i / TILE, upsampled) * LANES;
+            let v = a_element(row0 + r, k0 + c, taps_of_row);
+            for (var l = 0u; l < LANES; l++) { a_tile[r][c + l] = v[l]; }
         }
         for (var i = li; i < TILE_K * TILE_N; i += THREADS) {
             let r = i / TILE_N;
