@@ -64,7 +64,8 @@ pub struct Options {
 
 /// Segments people in images with MediaPipe's Selfie Segmentation network.
 ///
-/// `Segmenter` is `Send + Sync`: share one between threads (GPU frames are serialised internally).
+/// `Segmenter` is `Send + Sync`: share one between threads (GPU frames are serialised internally,
+/// or run together as one batch where [`Options::max_batch`] leaves room).
 ///
 /// ```
 /// let segmenter = silhouette::Segmenter::new(silhouette::Backend::Cpu)?;
