@@ -1,5 +1,5 @@
 //! The public entry point: [`Segmenter`] turns an image into a [`Mask`] at the image's resolution.
-//! [`batcher`] runs the frames that callers on several threads hand in together as one batch.
+//! `batcher` runs the frames that callers on several threads hand in together as one batch.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod batcher;
