@@ -11,7 +11,8 @@
 // - GATE_MODE 1: the gate is a buffer [frames, k]. 2 (pooled): every workgroup computes its
 //   frame's squeeze-excite gate in a prologue from the per-channel sums (ops/sums.rs) that the
 //   pooled tensor's producer left after it in `gate` (plus, when plus_groups > 0, those of
-//   `plus`): mean, FC (-> relu -> FC) -> sigmoid, the FC parameters in `b` after B.
+//   `plus`): mean, FC (-> relu -> FC) -> sigmoid, the FC parameters in `b` after B; the FC's
+//   dot products by subgroups where the device has them.
 // - PLUS_MODE 1: plus is [m, k]. 2: plus is the half-resolution [plus_h, plus_w, k] tensor,
 //   upsampled x2 bilinearly as it is loaded (C's rows are the pixels of `width`-wide frames).
 // - A_MODE 1 and 2: A is not stored but computed as it is loaded, act(op(a)) with the op's
@@ -81,13 +82,23 @@ var<workgroup> column_sums: array<array<f32, TILE>, 8>;
 
 // Part: epilogue (shaders/parts/).
 
-// FC output o over `ins` inputs (the pooled means, or the hidden layer): bias + w[o, :] . in.
-fn fc(o: u32, w_off: u32, b_off: u32, ins: u32, from_hidden: bool) -> f32 {
-    var s = f32(b[b_off + o]);
-    for (var c = 0u; c < ins; c++) {
-        s += f32(b[w_off + o * ins + c]) * select(pooled[c], hidden[c], from_hidden);
+// An FC layer of the gate: output o = act(bias + w[o, :] . in) for o < outs, `in` the pooled
+// means or the hidden layer, into hidden (relu) or gate_k (sigmoid). A group of lanes
+// (parts/subgroups.wgsl) per output, its lanes splitting the inputs: with subgroups, neighbouring
+// lanes read neighbouring weights and the serial depth is ins / size; without, a thread per
+// output.
+fn fc_layer(lanes: Lanes, outs: u32, w_off: u32, b_off: u32, ins: u32, from_hidden: bool,
+            to_gate: bool) {
+    for (var o = lanes.index; o < outs; o += lanes.count) {
+        var s = 0.0;
+        for (var c = lanes.lane; c < ins; c += lanes.size) {
+            s += f32(b[w_off + o * ins + c]) * select(pooled[c], hidden[c], from_hidden);
+        }
+        let v = lanes_sum(s) + f32(b[b_off + o]);
+        if (lanes.lane == 0u) {
+            if (to_gate) { gate_k[o] = activate(v, ACT_SIGMOID); } else { hidden[o] = activate(v, ACT_RELU); }
+        }
     }
-    return s;
 }
 
 // Frame `frame`'s squeeze-excite gate into gate_k (GATE_MODE 2).
@@ -122,18 +133,13 @@ fn pooled_gate(li: u32, frame: u32) {
         pooled[c] = mean;
     }
     workgroupBarrier();
+    let lanes = lanes_of(li, THREADS);
     if (FC_LAYERS == 1u) {
-        for (var o = li; o < p.k; o += THREADS) {
-            gate_k[o] = activate(fc(o, p.w1_off, p.b1_off, p.src_c, false), ACT_SIGMOID);
-        }
+        fc_layer(lanes, p.k, p.w1_off, p.b1_off, p.src_c, false, true);
     } else {
-        for (var o = li; o < p.hidden; o += THREADS) {
-            hidden[o] = activate(fc(o, p.w1_off, p.b1_off, p.src_c, false), ACT_RELU);
-        }
+        fc_layer(lanes, p.hidden, p.w1_off, p.b1_off, p.src_c, false, false);
         workgroupBarrier();
-        for (var o = li; o < p.k; o += THREADS) {
-            gate_k[o] = activate(fc(o, p.w2_off, p.b2_off, p.hidden, true), ACT_SIGMOID);
-        }
+        fc_layer(lanes, p.k, p.w2_off, p.b2_off, p.hidden, true, true);
     }
     workgroupBarrier();
 }

@@ -321,6 +321,15 @@ fn info_reports_the_gpu_plan_and_what_the_passes_saved() {
     );
     assert_eq!(last["macs_after"].as_u64().unwrap(), n("macs_per_frame"));
     assert!(info["pipeline_creation_ms"].as_f64().unwrap() > 0.0);
+    // tools/test.sh expects them: lavapipe has subgroups.
+    let expected = match std::env::var("SILHOUETTE_EXPECT_SUBGROUPS").as_deref() {
+        Ok("1") => &["yes"][..],
+        _ => &["yes", "no"][..],
+    };
+    assert!(
+        expected.iter().any(|e| info["subgroups"] == *e),
+        "subgroups in {info}"
+    );
     // The text form says the same.
     let text = silhouette(&["info", "--backend", "gpu"]);
     let text = String::from_utf8(text.stdout).unwrap();

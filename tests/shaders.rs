@@ -14,7 +14,7 @@ fn kernels() -> Vec<(String, String)> {
         .filter(|p| p.file_stem().unwrap() != "common")
         .map(|p| {
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let source = silhouette::ops::kernel_source(&name, silhouette::Precision::F32)
+            let source = silhouette::ops::kernel_source(&name, silhouette::Precision::F32, false)
                 .expect("kernel registered in the engine");
             // The engine compiles the file's code without comments and with fewer spaces
             // (build.rs): the same once comments and whitespace are gone from both.
@@ -54,44 +54,99 @@ fn with_default_constants<'a>(
         .unwrap_or_else(|e| panic!("{name}: constants: {e}"))
 }
 
+/// The language versions a variant needs on SPIR-V, Metal and DX12.
+struct Translation {
+    spv_version: (u8, u8),
+    msl_version: (u8, u8),
+    shader_model: hlsl::ShaderModel,
+}
+
+impl Translation {
+    /// `module` (constants at their defaults) to SPIR-V, MSL and HLSL, or a panic naming `what`.
+    fn translate(&self, what: &str, module: &naga::Module, info: &naga::valid::ModuleInfo) {
+        let spv_options = spv::Options {
+            lang_version: self.spv_version,
+            ..Default::default()
+        };
+        spv::write_vec(module, info, &spv_options, None)
+            .unwrap_or_else(|e| panic!("{what} -> SPIR-V: {e}"));
+        let entry = Some((naga::ShaderStage::Compute, "main".to_string()));
+        let msl_options = msl::Options {
+            lang_version: self.msl_version,
+            ..Default::default()
+        };
+        let msl_pipeline = msl::PipelineOptions {
+            entry_point: entry.clone(),
+            ..Default::default()
+        };
+        msl::write_string(module, info, &msl_options, &msl_pipeline)
+            .unwrap_or_else(|e| panic!("{what} -> MSL: {e}"));
+        let options = hlsl::Options {
+            shader_model: self.shader_model,
+            ..Default::default()
+        };
+        let pipeline = hlsl::PipelineOptions { entry_point: entry };
+        hlsl::Writer::new(&mut String::new(), &options, &pipeline)
+            .write(module, info, None)
+            .unwrap_or_else(|e| panic!("{what} -> HLSL: {e}"));
+    }
+}
+
 /// The f16-storage variants: valid WGSL with `enable f16`, and translatable where wgpu offers
 /// SHADER_F16 (Vulkan, Metal, DX12 with shader model 6.2; wgpu's GL backend never offers it).
 #[test]
 fn every_f16_kernel_validates_and_translates() {
     for (name, _) in kernels() {
-        let source = silhouette::ops::kernel_source(&name, silhouette::Precision::F16).unwrap();
+        let source =
+            silhouette::ops::kernel_source(&name, silhouette::Precision::F16, false).unwrap();
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
         let info = Validator::new(ValidationFlags::all(), Capabilities::SHADER_FLOAT16)
             .validate(&module)
             .unwrap_or_else(|e| panic!("{name} f16: {}", e.emit_to_string(&source)));
         let (module, info) = with_default_constants(&name, &module, &info);
-        spv::write_vec(&module, &info, &spv::Options::default(), None)
-            .unwrap_or_else(|e| panic!("{name} f16 -> SPIR-V: {e}"));
-        let entry = Some((naga::ShaderStage::Compute, "main".to_string()));
-        msl::write_string(
-            &module,
-            &info,
-            &msl::Options {
-                lang_version: (2, 1),
-                ..Default::default()
-            },
-            &msl::PipelineOptions {
-                entry_point: entry.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("{name} f16 -> MSL: {e}"));
-        let mut hlsl_out = String::new();
-        let options = hlsl::Options {
+        let what = format!("{name} f16");
+        let target = Translation {
+            spv_version: (1, 0),
+            msl_version: (2, 1),
             shader_model: hlsl::ShaderModel::V6_2,
-            ..Default::default()
         };
-        let pipeline = hlsl::PipelineOptions { entry_point: entry };
-        hlsl::Writer::new(&mut hlsl_out, &options, &pipeline)
-            .write(&module, &info, None)
-            .unwrap_or_else(|e| panic!("{name} f16 -> HLSL: {e}"));
+        target.translate(&what, &module, &info);
     }
+}
+
+/// The subgroup variants (a device with SUBGROUP, natively): valid with naga's subgroup
+/// capability, and translatable to SPIR-V, MSL and HLSL, the backends where wgpu offers SUBGROUP.
+#[test]
+fn every_subgroup_kernel_validates_and_translates() {
+    let mut with_subgroups = Vec::new();
+    for (name, plain) in kernels() {
+        let source =
+            silhouette::ops::kernel_source(&name, silhouette::Precision::F32, true).unwrap();
+        if source == plain {
+            continue;
+        }
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
+        let info = Validator::new(ValidationFlags::all(), Capabilities::SUBGROUP)
+            .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+            .subgroup_operations(naga::valid::SubgroupOperationSet::all())
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name} subgroups: {}", e.emit_to_string(&source)));
+        let (module, info) = with_default_constants(&name, &module, &info);
+        let target = Translation {
+            spv_version: (1, 3),
+            msl_version: (2, 2),
+            shader_model: hlsl::ShaderModel::V6_0,
+        };
+        target.translate(&format!("{name} subgroups"), &module, &info);
+        with_subgroups.push(name);
+    }
+    assert_eq!(
+        with_subgroups,
+        ["matmul"],
+        "the kernels with a subgroup variant"
+    );
 }
 
 #[test]

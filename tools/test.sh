@@ -2,7 +2,7 @@
 # The project's test command (README "Set up"): installs what the tests need on a fresh Debian,
 # then runs every test.
 #  - native: GPU tests on Mesa's lavapipe (software Vulkan); they FAIL, never skip, without an
-#    adapter (SILHOUETTE_REQUIRE_GPU=1);
+#    adapter (SILHOUETTE_REQUIRE_GPU=1) or without subgroups (SILHOUETTE_EXPECT_SUBGROUPS=1);
 #  - fuzz: each cargo-fuzz target for 30 s from its seeds (tools/fuzz.sh);
 #  - browser: the wasm engine in headless Chromium on WebGPU (SwiftShader), where a missing WebGPU
 #    fails the tests, and the demo page end to end, with and without WebGPU.
@@ -12,6 +12,8 @@ source tools/lib.sh
 
 ensure_vulkan
 export SILHOUETTE_REQUIRE_GPU=1
+# lavapipe has subgroups: the kernels' subgroup variants run, and their fallbacks beside them.
+export SILHOUETTE_EXPECT_SUBGROUPS=1
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 echo "== native: cargo test (SILHOUETTE_REQUIRE_GPU=1, WGPU_BACKEND=$WGPU_BACKEND)"
 cargo test --all-targets

@@ -219,7 +219,8 @@ mod tests {
 
     #[test]
     fn the_channel_group_is_the_kernels() {
-        let source = crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32).unwrap();
+        let source =
+            crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32, false).unwrap();
         assert!(source.contains(&format!("const BLOCK_MAX:u32={CONV_BLOCK}u;")));
         assert_eq!(outs_per_thread(16), 16);
         assert_eq!(outs_per_thread(21), 7);

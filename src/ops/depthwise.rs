@@ -87,7 +87,8 @@ mod tests {
 
     #[test]
     fn the_blocking_fits_the_kernels_registers() {
-        let source = crate::ops::kernel_source("depthwise", crate::gpu::Precision::F32).unwrap();
+        let source =
+            crate::ops::kernel_source("depthwise", crate::gpu::Precision::F32, false).unwrap();
         assert!(source.contains(&format!("const MAX_SPAN:u32={MAX_SPAN}u;")));
         // Four sums, one a pixel.
         assert!(source.contains(&format!("sums=array<vec4<f32>,{MAX_PIXELS}>(s0,s1,s2,s3)")));

@@ -1,7 +1,7 @@
 //! The kernel set: every kernel's [`Shader`], declared once here, compiled together per device
 //! into [`Kernels`]. Each op file binds its own by name (`kernels.get(&MATMUL)`).
 
-use super::wgsl::{self, Shader};
+use super::wgsl::{self, SUBGROUPS, Shader};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Kernel, Precision};
 use std::collections::HashMap;
@@ -34,7 +34,7 @@ macro_rules! shaders {
 
 // Adding an op adds its line here (docs/ARCHITECTURE.md).
 shaders! {
-    MATMUL = "matmul" [EPILOGUE],
+    MATMUL = "matmul" [EPILOGUE, SUBGROUPS],
     CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN],
     DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN],
     TRANSPOSED_CONV = "transposed_conv" [LAYER_IO, EPILOGUE],
@@ -56,12 +56,13 @@ shaders! {
 /// How many kernels the engine has (one per file in shaders/, common.wgsl aside).
 pub const KERNEL_COUNT: usize = SHADERS.len();
 
-/// The WGSL the engine compiles for kernel `name` (see [`wgsl::source`]).
-pub fn kernel_source(name: &str, precision: Precision) -> Option<String> {
+/// The WGSL the engine compiles for kernel `name` (see [`wgsl::source`]), using subgroup
+/// operations where `subgroups` (a device with `SUBGROUP`).
+pub fn kernel_source(name: &str, precision: Precision, subgroups: bool) -> Option<String> {
     SHADERS
         .iter()
         .find(|s| s.name == name)
-        .map(|s| wgsl::source(s, precision))
+        .map(|s| wgsl::source(s, precision, subgroups))
 }
 
 /// A kernel's pipeline-overridable constants for one use: (name, value) pairs, e.g. the
@@ -78,6 +79,8 @@ pub struct Kernels {
     modules: Vec<(&'static str, wgpu::ShaderModule)>,
     variants: Arc<Mutex<HashMap<(&'static str, Constants), Kernel>>>,
     pub precision: Precision,
+    /// Whether the kernels use subgroup operations ([`Gpu::supports_subgroups`]).
+    pub subgroups: bool,
     /// Wall time spent creating the pipelines.
     pub compile_time: Duration,
 }
@@ -103,11 +106,12 @@ impl Kernels {
             )));
         }
         let start = Instant::now();
+        let subgroups = gpu.supports_subgroups();
         // A kernel with constants gets no pipeline of its defaults: its uses compile variants.
         let compile = || {
             let (mut kernels, mut modules) = (Vec::new(), Vec::new());
             for s in SHADERS {
-                let source = wgsl::source(s, precision);
+                let source = wgsl::source(s, precision, subgroups);
                 if source.contains("\noverride ") {
                     modules.push((s.name, Kernel::module(gpu, s.name, source)));
                 } else {
@@ -122,6 +126,7 @@ impl Kernels {
             modules,
             variants: Default::default(),
             precision,
+            subgroups,
             compile_time: start.elapsed(),
         })
     }

@@ -586,11 +586,16 @@ mod tests {
     /// The fusions around the product against the CPU twins run one by one (cpu::resize_bilinear,
     /// channel_gate, mul_channels, add, matmul): a two-layer gate pooled from A plus a skip
     /// upsampled on the fly, a one-layer gate pooled from another tensor, and C's sums, on odd
-    /// channel counts and two frames.
+    /// channel counts and two frames; with and without subgroups where the adapter has them.
     #[test]
     fn pooled_gate_upsampled_skip_and_sums_match_cpu() {
+        for (gpu, kernels) in gpus() {
+            pooled_gate_cases(gpu, kernels);
+        }
+    }
+
+    fn pooled_gate_cases(gpu: &Gpu, kernels: &Kernels) {
         use crate::tensor::{Shape, Tensor};
-        let Some((gpu, kernels)) = gpu() else { return };
         // (half-resolution frame, k, n): rows per frame 4 * h * w, a multiple of 32.
         for (case, &(half, k, n, two_layers)) in [
             ((2, 4), 5, 7, true),
@@ -598,6 +603,9 @@ mod tests {
             ((4, 8), 24, 16, true),
             // 64 row tiles a frame: 4 to a workgroup (row_tiles).
             ((16, 32), 8, 20, true),
+            // The FC widths of the network's widest gate, 128 -> 32 -> 128, more inputs than a
+            // subgroup has lanes.
+            ((2, 4), 128, 24, true),
         ]
         .iter()
         .enumerate()
@@ -616,7 +624,13 @@ mod tests {
                 .map(|f| tensor(Shape::new(3, 5, 6), seed + 7 + f))
                 .collect();
             let layers = match two_layers {
-                true => vec![fc_layer(k, 3, seed + 20), fc_layer(3, k, seed + 22)],
+                true => {
+                    let hidden = (k / 4).max(3);
+                    vec![
+                        fc_layer(k, hidden, seed + 20),
+                        fc_layer(hidden, k, seed + 22),
+                    ]
+                }
                 false => vec![fc_layer(6, k, seed + 24)],
             };
             let (b, bias, add) = (
