@@ -14,6 +14,10 @@ fn activate(v: f32, act: u32) -> f32 {
     }
 }
 
+fn activate_lanes(v: vec4<f32>, act: u32) -> vec4<f32> {
+    return vec4<f32>(activate(v.x, act), activate(v.y, act), activate(v.z, act), activate(v.w, act));
+}
+
 fn linear_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
     return gid.x + gid.y * groups.x * WG;
 }

@@ -195,10 +195,6 @@ fn plus_lanes(i: u32) -> vec4<f32> {
     return vec4<f32>(plus[i], plus[i + 1u], plus[i + 2u], plus[i + 3u]);
 }
 
-fn activate_lanes(v: vec4<f32>, act: u32) -> vec4<f32> {
-    return vec4<f32>(activate(v.x, act), activate(v.y, act), activate(v.z, act), activate(v.w, act));
-}
-
 // A[row, c..) of a depthwise-separable convolution (A_MODE 1): the depthwise at that pixel.
 fn depthwise_a(row: u32, c: u32) -> vec4<f32> {
     let frame = row / p.frame_rows;

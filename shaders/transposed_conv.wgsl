@@ -1,6 +1,10 @@
 // 2x2 transposed convolution, stride 2, kernel NOT flipped (MediaPipe's
 // Convolution2DTransposeBias): out[2y+ky, 2x+kx, o] = bias[o] + sum_c x[y, x, c] * w[o, ky, kx, c].
 // Each output pixel reads exactly one input pixel, so one thread per output element.
+// COMPUTED (ops/transposed_conv.rs): x is not stored but computed as it is loaded, act(dw(a))
+// (+ a where RESIDUAL) with a stride-1 depthwise of `a`, the layer before the head; then one
+// thread per input pixel and output channel computes that pixel's x once for its 2x2 block of
+// outputs, the four taps as a vec4.
 
 struct Params {
     in_h: u32, in_w: u32, cin: u32, cout: u32,
@@ -11,9 +15,22 @@ struct Params {
 
 alias weight_t = param_t;
 
+override COMPUTED: bool = false;
+override DW_KERNEL: u32 = 3u;
+override PRO_ACT: u32 = 0u;
+override RESIDUAL: bool = false;
+
+// The depthwise's weights [K, K, cin] and bias (the empty buffer unless COMPUTED).
+@group(0) @binding(6) var<storage, read> dw_w: array<param_t>;
+@group(0) @binding(7) var<storage, read> dw_b: array<param_t>;
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = linear_index(gid, groups);
+    if (COMPUTED) {
+        computed(i);
+        return;
+    }
     let out_w = 2u * p.in_w;
     let per_frame = 4u * p.in_h * p.in_w * p.cout;
     if (i >= p.frames * per_frame) { return; }
@@ -27,4 +44,102 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var sum = f32(bias[o]);
     for (var c = 0u; c < p.cin; c++) { sum += x[xbase + c] * f32(w[wbase + c]); }
     store(i, sum);
+}
+
+// Channels per load of the computed input: 4 where cin is a multiple of 4, else 1 (the
+// vectors' other lanes 0). Input pixels per thread: 4 neighbours in a row, so each window row
+// and each weight is loaded once for all 4 (as depthwise.wgsl's plain path).
+override LANES: u32 = 4u;
+const PIXELS: u32 = 4u;
+// The widest window row 4 pixels read: 3 + DW_KERNEL (kernels up to 5; checked on the host).
+const MAX_SPAN: u32 = 8u;
+
+fn x_lanes(i: u32) -> vec4<f32> {
+    if (LANES == 1u) { return vec4<f32>(x[i], 0.0, 0.0, 0.0); }
+    return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+}
+
+fn dw_w_lanes(i: u32) -> vec4<f32> {
+    if (LANES == 1u) { return vec4<f32>(f32(dw_w[i]), 0.0, 0.0, 0.0); }
+    return vec4<f32>(f32(dw_w[i]), f32(dw_w[i + 1u]), f32(dw_w[i + 2u]), f32(dw_w[i + 3u]));
+}
+
+fn dw_b_lanes(i: u32) -> vec4<f32> {
+    if (LANES == 1u) { return vec4<f32>(f32(dw_b[i]), 0.0, 0.0, 0.0); }
+    return vec4<f32>(f32(dw_b[i]), f32(dw_b[i + 1u]), f32(dw_b[i + 2u]), f32(dw_b[i + 3u]));
+}
+
+fn w_lanes(i: u32) -> vec4<f32> {
+    if (LANES == 1u) { return vec4<f32>(f32(w[i]), 0.0, 0.0, 0.0); }
+    return vec4<f32>(f32(w[i]), f32(w[i + 1u]), f32(w[i + 2u]), f32(w[i + 3u]));
+}
+
+// The head's output channel o at one input pixel's 2x2 block, the taps (ky, kx) = (0, 0),
+// (0, 1), (1, 0), (1, 1) as lanes, from channels c.. of its input there (d).
+fn head_taps(d: vec4<f32>, o: u32, c: u32) -> vec4<f32> {
+    let base = o * 4u * p.cin + c;
+    return vec4<f32>(dot(d, w_lanes(base)), dot(d, w_lanes(base + p.cin)),
+                     dot(d, w_lanes(base + 2u * p.cin)), dot(d, w_lanes(base + 3u * p.cin)));
+}
+
+// Item i: output channel o of the 2x2 blocks that PIXELS neighbouring input pixels of a row
+// make, their input computed one block of LANES channels at a time: the depthwise of `x` there
+// (SAME padding), activated, plus x itself where RESIDUAL.
+fn computed(i: u32) {
+    let blocks = (p.in_w + PIXELS - 1u) / PIXELS;
+    if (i >= p.frames * p.in_h * blocks * p.cout) { return; }
+    let o = i % p.cout;
+    let x0 = ((i / p.cout) % blocks) * PIXELS;
+    let y = (i / (p.cout * blocks)) % p.in_h;
+    let frame = i / (p.cout * blocks * p.in_h);
+    let base = frame * p.in_h * p.in_w * p.cin;
+    let pad = (DW_KERNEL - 1u) / 2u;
+    let span = PIXELS - 1u + DW_KERNEL;
+    var h0 = vec4<f32>(f32(bias[o]));
+    var h1 = h0;
+    var h2 = h0;
+    var h3 = h0;
+    for (var c = 0u; c < p.cin; c += LANES) {
+        let b = dw_b_lanes(c);
+        var d0 = b;
+        var d1 = b;
+        var d2 = b;
+        var d3 = b;
+        // The pixels themselves (their window's centre row) where RESIDUAL, else 0.
+        var centre: array<vec4<f32>, PIXELS>;
+        for (var ky = 0u; ky < DW_KERNEL; ky++) {
+            let iy = window_tap(y, ky, 1u, pad, p.in_h);
+            if (iy < 0) { continue; }
+            var row: array<vec4<f32>, MAX_SPAN>;
+            for (var j = 0u; j < span; j++) {
+                let ix = window_tap(x0, j, 1u, pad, p.in_w);
+                row[j] = vec4<f32>();
+                if (ix >= 0) { row[j] = x_lanes(base + (u32(iy) * p.in_w + u32(ix)) * p.cin + c); }
+            }
+            for (var kx = 0u; kx < DW_KERNEL; kx++) {
+                let wt = dw_w_lanes((ky * DW_KERNEL + kx) * p.cin + c);
+                d0 += row[kx] * wt;
+                d1 += row[1u + kx] * wt;
+                d2 += row[2u + kx] * wt;
+                d3 += row[3u + kx] * wt;
+            }
+            if (RESIDUAL && ky == pad) {
+                for (var q = 0u; q < PIXELS; q++) { centre[q] = row[pad + q]; }
+            }
+        }
+        h0 += head_taps(activate_lanes(d0, PRO_ACT) + centre[0], o, c);
+        h1 += head_taps(activate_lanes(d1, PRO_ACT) + centre[1], o, c);
+        h2 += head_taps(activate_lanes(d2, PRO_ACT) + centre[2], o, c);
+        h3 += head_taps(activate_lanes(d3, PRO_ACT) + centre[3], o, c);
+    }
+    let taps = array<vec4<f32>, 4>(h0, h1, h2, h3);
+    let out_w = 2u * p.in_w;
+    for (var q = 0u; q < PIXELS; q++) {
+        if (x0 + q >= p.in_w) { break; }
+        let at = (frame * 4u * p.in_h * p.in_w + 2u * y * out_w + 2u * (x0 + q)) * p.cout + o;
+        store(at, taps[q].x);
+        store(at + p.cout, taps[q].y);
+        store(at + out_w * p.cout, taps[q].z);
+        store(at + (out_w + 1u) * p.cout, taps[q].w);
+    }
 }

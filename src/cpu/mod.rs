@@ -25,7 +25,7 @@ pub use resize::{bilinear_taps, resize_bilinear};
 pub use softmax::softmax;
 
 use crate::error::Result;
-use crate::network::{Gate, Network, Node, Op, Prologue, Value, check_input};
+use crate::network::{DepthwiseInput, Gate, Network, Node, Op, Prologue, Value, check_input};
 use crate::tensor::Tensor;
 
 /// The network on the CPU reference. `input` is the 256x256x3 image in [0, 1]; returns the
@@ -118,8 +118,25 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
             let s = v(input).shape;
             resize_bilinear(v(input), 2 * s.height, 2 * s.width)
         }
-        Op::TransposedConv2x2 { input, layer } => {
-            transposed_conv2x2(v(input), &layer.weight, &layer.bias)
+        Op::TransposedConv2x2 {
+            input,
+            prologue,
+            layer,
+        } => {
+            // The input as loaded: the value, or the depthwise before it run here.
+            let x = match prologue {
+                None => v(input).clone(),
+                Some(DepthwiseInput {
+                    layer: dw,
+                    act,
+                    residual,
+                }) => {
+                    let y = depthwise_conv2d(v(input), &dw.weight, &dw.bias, dw.kernel, 1);
+                    let y = map(&y, |x| act.apply(x));
+                    if *residual { add(&y, v(input)) } else { y }
+                }
+            };
+            transposed_conv2x2(&x, &layer.weight, &layer.bias)
         }
     };
     let out = map(&raw, |x| node.epilogue.act.apply(x));

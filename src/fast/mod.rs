@@ -359,14 +359,38 @@ fn eval<'a>(
             out,
             epilogue,
         ),
-        (Op::TransposedConv2x2 { input, layer }, _) => conv::transposed_conv2x2(
-            network.shape(*input),
-            value(*input),
-            &layer.weight,
-            &layer.bias,
-            out,
-            epilogue,
-        ),
+        (
+            Op::TransposedConv2x2 {
+                input,
+                prologue,
+                layer,
+            },
+            _,
+        ) => {
+            // A fused depthwise (passes::FUSIONS) materialised, as for the 1x1s.
+            let s = network.shape(*input);
+            let computed = prologue.as_ref().map(|p| {
+                let mut y = vec![0.0; s.len()];
+                let window = Window {
+                    input: s,
+                    kernel: p.layer.kernel,
+                    stride: 1,
+                };
+                let add = p.residual.then(|| value(*input));
+                let (w, b) = (&p.layer.weight, &p.layer.bias);
+                conv::depthwise(
+                    window,
+                    value(*input),
+                    w,
+                    b,
+                    &mut y,
+                    Epilogue { act: p.act, add },
+                );
+                y
+            });
+            let x = computed.as_deref().unwrap_or(value(*input));
+            conv::transposed_conv2x2(s, x, &layer.weight, &layer.bias, out, epilogue)
+        }
         (Op::Conv2d { .. } | Op::Pointwise { .. }, _) => unreachable!("packed at build"),
     }
 }

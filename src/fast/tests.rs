@@ -402,6 +402,7 @@ fn odd_shapes() {
         let out = Shape::new(2 * input.height, 2 * input.width, cout);
         let op = Op::TransposedConv2x2 {
             input: Value(1),
+            prologue: None,
             layer: layer(cout * 4 * input.channels, cout, 40 + i as u64),
         };
         cases.push(graph(

@@ -256,7 +256,11 @@ impl Builder<'_> {
         let layer = self.layer(name, 2, s.channels, false)?;
         let shape = Shape::new(2 * s.height, 2 * s.width, layer.bias.len());
         self.push(
-            Op::TransposedConv2x2 { input: x, layer },
+            Op::TransposedConv2x2 {
+                input: x,
+                prologue: None,
+                layer,
+            },
             Epilogue::act(act),
             shape,
         )

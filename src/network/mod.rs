@@ -183,6 +183,15 @@ impl Prologue {
     }
 }
 
+/// The head's input computed as it is loaded, never stored: `act(depthwise(input))`, plus
+/// `input` itself where `residual` (the last decoder stage's refinement), a stride-1 depthwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepthwiseInput {
+    pub layer: Layer,
+    pub act: Activation,
+    pub residual: bool,
+}
+
 /// Where a 1x1 convolution's per-channel input gate (a squeeze-excite gate) comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Gate {
@@ -258,8 +267,13 @@ pub enum Op {
     Identity { input: Value },
     /// Bilinear 2x upsampling, half-pixel centres.
     Upsample2x { input: Value },
-    /// 2x2 transposed convolution, stride 2 (the segmentation head).
-    TransposedConv2x2 { input: Value, layer: Layer },
+    /// 2x2 transposed convolution, stride 2 (the segmentation head), of `input`, or of
+    /// `prologue(input)` when the depthwise before it is fused in.
+    TransposedConv2x2 {
+        input: Value,
+        prologue: Option<DepthwiseInput>,
+        layer: Layer,
+    },
 }
 
 impl Op {
@@ -279,9 +293,12 @@ impl Op {
                     .chain(gate)
                     .collect()
             }
-            Op::Conv2d { layer, .. }
-            | Op::Depthwise { layer, .. }
-            | Op::TransposedConv2x2 { layer, .. } => vec![layer],
+            Op::TransposedConv2x2 {
+                layer, prologue, ..
+            } => std::iter::once(layer)
+                .chain(prologue.as_ref().map(|p| &p.layer))
+                .collect(),
+            Op::Conv2d { layer, .. } | Op::Depthwise { layer, .. } => vec![layer],
             Op::ChannelGate { layers, .. } => layers.iter().collect(),
             Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => vec![],
         }
@@ -359,9 +376,14 @@ impl Node {
             Op::Conv2d { layer, .. } | Op::Depthwise { layer, .. } => {
                 (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64
             }
-            // Each output pixel takes one of the four kernel taps.
-            Op::TransposedConv2x2 { layer, .. } => {
-                (self.shape.len() * (layer.weight.len() / layer.bias.len() / 4)) as u64
+            // Each output pixel takes one of the four kernel taps; a fused depthwise runs once
+            // per input pixel (a quarter of the output's).
+            Op::TransposedConv2x2 {
+                layer, prologue, ..
+            } => {
+                let dw = prologue.as_ref().map_or(0, |p| p.layer.weight.len());
+                (self.shape.len() * (layer.weight.len() / layer.bias.len() / 4)
+                    + self.shape.pixels() / 4 * dw) as u64
             }
             Op::ChannelGate { layers, .. } => fc(layers),
             Op::ScaleChannels { .. } | Op::Identity { .. } | Op::Upsample2x { .. } => 0,
@@ -416,6 +438,14 @@ impl Node {
             Op::ScaleChannels { .. } => "scale",
             Op::Identity { .. } => "add",
             Op::Upsample2x { .. } => "upsample",
+            Op::TransposedConv2x2 {
+                prologue: Some(p), ..
+            } => {
+                return format!(
+                    "depthwise {0}x{0}/s1+transposed {1}",
+                    p.layer.kernel, self.shape
+                );
+            }
             Op::TransposedConv2x2 { .. } => "transposed",
         };
         format!("{kind} {}", self.shape)

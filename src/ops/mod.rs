@@ -65,7 +65,7 @@ pub use softmax::Softmax;
 pub use sums::Sums;
 pub use texture_in::TextureIn;
 pub use texture_out::TextureOut;
-pub use transposed_conv::TransposedConv2x2;
+pub use transposed_conv::{ComputedInput, TransposedConv2x2};
 pub use wgsl::{Shader, WG};
 
 /// A shared device and kernel set for tests. With `SILHOUETTE_REQUIRE_GPU=1` (set by

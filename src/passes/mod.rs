@@ -67,6 +67,10 @@ pub const FUSIONS: &[(&str, Pass)] = &[
         "1x1 into the next 1x1's loads",
         producer_into_loads::pointwise_into_pointwise,
     ),
+    (
+        "depthwise into the head's loads",
+        producer_into_loads::depthwise_into_head,
+    ),
 ];
 
 /// A list of passes: what [`optimize_with`] runs.
@@ -202,7 +206,7 @@ mod tests {
             assert!(r.rewrites > 0, "{} found nothing to do", r.pass);
         }
         assert_eq!(original.nodes.len(), 56);
-        assert_eq!(rewritten.nodes.len(), 31);
+        assert_eq!(rewritten.nodes.len(), 30);
         assert!(rewritten.macs() < original.macs() * 9 / 10);
         assert_same_output(&original, &rewritten, 1e-5);
         // Idempotent: a second run finds nothing more.

@@ -3,8 +3,10 @@
 //! becomes the 1x1's skip) or another 1x1 (two back to back). Only where the 1x1 has at most
 //! [`COLUMNS`] output channels: the GPU's matmul then loads each input tile once, so every
 //! fused value is computed exactly once (wider 1x1s would recompute it per column tile).
+//! Likewise the head's input ([`DepthwiseInput`]): a transposed 2x2 reads each input pixel for
+//! one 2x2 block of outputs, so the depthwise is computed once per pixel there too.
 
-use crate::network::{Gate, Network, Node, Op, Plus, Prologue, Value};
+use crate::network::{DepthwiseInput, Gate, Network, Node, Op, Plus, Prologue, Value};
 
 /// Output channels of one matmul column tile (ops::Matmul's TILE).
 const COLUMNS: usize = 32;
@@ -47,6 +49,65 @@ pub fn pointwise_into_pointwise(net: &mut Network) -> usize {
             None,
         )),
         _ => None,
+    })
+}
+
+/// `transposed(act(depthwise(x)) [+ x])` -> `transposed(x)` with the depthwise as its input's
+/// prologue: the last decoder stage's refinement, computed as the head loads it.
+pub fn depthwise_into_head(net: &mut Network) -> usize {
+    let mut rewrites = 0;
+    let mut i = 0;
+    while i < net.nodes.len() {
+        match head_prologue(net, i) {
+            Some((j, input, prologue)) => {
+                if let Op::TransposedConv2x2 {
+                    input: x,
+                    prologue: p,
+                    ..
+                } = &mut net.nodes[j].op
+                {
+                    (*x, *p) = (input, Some(prologue));
+                }
+                super::remove(net, i);
+                rewrites += 1;
+            }
+            None => i += 1,
+        }
+    }
+    rewrites
+}
+
+/// Node `i` as its only reader's input prologue, when it is a stride-1 depthwise whose add, if
+/// any, is its own input, read by a head without one: (the head, its new input, the prologue).
+fn head_prologue(net: &Network, i: usize) -> Option<(usize, Value, DepthwiseInput)> {
+    let producer = &net.nodes[i];
+    let Op::Depthwise {
+        input,
+        layer,
+        stride: 1,
+    } = &producer.op
+    else {
+        return None;
+    };
+    let residual = match producer.epilogue.add {
+        None => false,
+        Some(a) if a == *input => true,
+        Some(_) => return None,
+    };
+    let j = super::only_reader(net, i)?;
+    let v = Value(i + 1);
+    let reader = &net.nodes[j];
+    let reads_it_as_input = matches!(
+        &reader.op,
+        Op::TransposedConv2x2 { input, prologue: None, .. } if *input == v
+    );
+    (reads_it_as_input && reader.epilogue.add != Some(v)).then(|| {
+        let prologue = DepthwiseInput {
+            layer: layer.clone(),
+            act: producer.epilogue.act,
+            residual,
+        };
+        (j, *input, prologue)
     })
 }
 
@@ -123,6 +184,24 @@ mod tests {
         assert_eq!(depthwise_into_pointwise(&mut net), 4);
         assert_eq!(net.nodes.len(), original.nodes.len() - 4);
         assert_eq!(net.macs(), original.macs());
+        assert_same_output(&original, &net, 1e-5);
+    }
+
+    #[test]
+    fn fuses_the_last_refinement_into_the_transposed_head() {
+        let original = before();
+        let mut net = original.clone();
+        // The last decoder stage: r + relu(dw3x3(r)), read only by the head.
+        assert_eq!(depthwise_into_head(&mut net), 1);
+        assert_eq!(net.nodes.len(), original.nodes.len() - 1);
+        assert_eq!(net.macs(), original.macs());
+        assert!(matches!(
+            net.nodes.last().unwrap().op,
+            Op::TransposedConv2x2 {
+                prologue: Some(DepthwiseInput { residual: true, .. }),
+                ..
+            }
+        ));
         assert_same_output(&original, &net, 1e-5);
     }
 

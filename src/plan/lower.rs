@@ -360,9 +360,19 @@ pub(super) fn bind_node<'a>(
             frames,
         }
         .bind(gpu, kernels),
-        Op::TransposedConv2x2 { input, .. } => ops::TransposedConv2x2 {
+        Op::TransposedConv2x2 {
+            input, prologue, ..
+        } => ops::TransposedConv2x2 {
             input: buffer(*input),
             input_shape: network.shape(*input),
+            // The depthwise's layer follows the head's (Op::layers).
+            computed: prologue.as_ref().map(|p| ops::ComputedInput {
+                weight: &layers[1].weight,
+                bias: &layers[1].bias,
+                kernel: p.layer.kernel,
+                act: p.act,
+                residual: p.residual,
+            }),
             weight: &layers[0].weight,
             bias: &layers[0].bias,
             out,
