@@ -7,23 +7,18 @@ use crate::network::{Activation, Gate, Network, Op, Plus, Value};
 /// `pointwise(scale(x, g) + s)` -> `pointwise(x * g + s)` where the pointwise is the scale's only
 /// reader and has no gate or skip of its own.
 pub fn fold_scale_into_pointwise(net: &mut Network) -> usize {
-    let mut rewrites = 0;
-    let mut i = 0;
-    while i < net.nodes.len() {
-        if let Some((j, x, g, s)) = foldable(net, i) {
-            if let Op::Pointwise {
-                input, gate, plus, ..
-            } = &mut net.nodes[j].op
-            {
-                (*input, *gate, *plus) = (x, Some(Gate::Value(g)), s.map(Plus::of));
-            }
-            super::remove(net, i);
-            rewrites += 1;
-        } else {
-            i += 1;
+    super::fold_each(net, |net, i| {
+        let Some((j, x, g, s)) = foldable(net, i) else {
+            return false;
+        };
+        if let Op::Pointwise {
+            input, gate, plus, ..
+        } = &mut net.nodes[j].op
+        {
+            (*input, *gate, *plus) = (x, Some(Gate::Value(g)), s.map(Plus::of));
         }
-    }
-    rewrites
+        true
+    })
 }
 
 /// (reader, x, gate, skip) when node `i` is a scale that folds into its reader.

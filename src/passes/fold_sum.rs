@@ -5,20 +5,15 @@ use crate::network::{Activation, Network, Op, Value};
 
 /// `gate(identity(a) + b)` -> `gate(a + b)` where the gate is the sum's only reader.
 pub fn fold_sum_into_gate(net: &mut Network) -> usize {
-    let mut rewrites = 0;
-    let mut i = 0;
-    while i < net.nodes.len() {
-        if let Some((j, a, b)) = foldable(net, i) {
-            if let Op::ChannelGate { input, plus, .. } = &mut net.nodes[j].op {
-                (*input, *plus) = (a, Some(b));
-            }
-            super::remove(net, i);
-            rewrites += 1;
-        } else {
-            i += 1;
+    super::fold_each(net, |net, i| {
+        let Some((j, a, b)) = foldable(net, i) else {
+            return false;
+        };
+        if let Op::ChannelGate { input, plus, .. } = &mut net.nodes[j].op {
+            (*input, *plus) = (a, Some(b));
         }
-    }
-    rewrites
+        true
+    })
 }
 
 /// (reader, a, b) when node `i` is a sum whose only reader is a gate.

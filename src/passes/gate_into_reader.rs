@@ -7,20 +7,15 @@ use crate::network::{Gate, Network, Op, Value};
 
 /// `pointwise(x * gate(p [+ s]) [+ s])` -> `pointwise(x * pooled_gate(p [+ s]) [+ s])`.
 pub fn gate_into_pointwise(net: &mut Network) -> usize {
-    let mut rewrites = 0;
-    let mut i = 0;
-    while i < net.nodes.len() {
-        if let Some((j, gate)) = foldable(net, i) {
-            if let Op::Pointwise { gate: g, .. } = &mut net.nodes[j].op {
-                *g = Some(gate);
-            }
-            super::remove(net, i);
-            rewrites += 1;
-        } else {
-            i += 1;
+    super::fold_each(net, |net, i| {
+        let Some((j, gate)) = foldable(net, i) else {
+            return false;
+        };
+        if let Op::Pointwise { gate: g, .. } = &mut net.nodes[j].op {
+            *g = Some(gate);
         }
-    }
-    rewrites
+        true
+    })
 }
 
 /// Whether the producer of `v` can leave per-channel sums in its epilogue (the GPU's 1x1, windowed

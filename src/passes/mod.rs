@@ -118,6 +118,23 @@ fn only_reader(net: &Network, i: usize) -> Option<usize> {
     }
 }
 
+/// Every pass's loop: offers each node `i` to `fold`, which returns true once it has rewritten
+/// node `i`'s readers so that nothing reads it any more; node `i` is then removed. Returns how
+/// many were folded.
+fn fold_each(net: &mut Network, mut fold: impl FnMut(&mut Network, usize) -> bool) -> usize {
+    let mut rewrites = 0;
+    let mut i = 0;
+    while i < net.nodes.len() {
+        if fold(net, i) {
+            remove(net, i);
+            rewrites += 1;
+        } else {
+            i += 1;
+        }
+    }
+    rewrites
+}
+
 /// Removes node `i`, whose output nobody reads any more, renumbering the values after it.
 fn remove(net: &mut Network, i: usize) {
     let gone = Value(i + 1);

@@ -55,26 +55,20 @@ pub fn pointwise_into_pointwise(net: &mut Network) -> usize {
 /// `transposed(act(depthwise(x)) [+ x])` -> `transposed(x)` with the depthwise as its input's
 /// prologue: the last decoder stage's refinement, computed as the head loads it.
 pub fn depthwise_into_head(net: &mut Network) -> usize {
-    let mut rewrites = 0;
-    let mut i = 0;
-    while i < net.nodes.len() {
-        match head_prologue(net, i) {
-            Some((j, input, prologue)) => {
-                if let Op::TransposedConv2x2 {
-                    input: x,
-                    prologue: p,
-                    ..
-                } = &mut net.nodes[j].op
-                {
-                    (*x, *p) = (input, Some(prologue));
-                }
-                super::remove(net, i);
-                rewrites += 1;
-            }
-            None => i += 1,
+    super::fold_each(net, |net, i| {
+        let Some((j, input, prologue)) = head_prologue(net, i) else {
+            return false;
+        };
+        if let Op::TransposedConv2x2 {
+            input: x,
+            prologue: p,
+            ..
+        } = &mut net.nodes[j].op
+        {
+            (*x, *p) = (input, Some(prologue));
         }
-    }
-    rewrites
+        true
+    })
 }
 
 /// Node `i` as its only reader's input prologue, when it is a stride-1 depthwise whose add, if
@@ -117,27 +111,22 @@ type Fused = (Value, Prologue, Option<Plus>);
 /// Fuses every node `as_prologue` accepts into its only reader, a 1x1 that reads it as its input
 /// only and has no prologue or skip of its own (nor a gate pooling the fused value).
 fn fuse(net: &mut Network, as_prologue: impl Fn(&Node) -> Option<Fused>) -> usize {
-    let mut rewrites = 0;
-    let mut i = 0;
-    while i < net.nodes.len() {
+    super::fold_each(net, |net, i| {
         let reader = fits_reader(net, i);
-        if let (Some(j), Some((input, prologue, skip))) = (reader, as_prologue(&net.nodes[i])) {
-            if let Op::Pointwise {
-                input: x,
-                prologue: p,
-                plus,
-                ..
-            } = &mut net.nodes[j].op
-            {
-                (*x, *p, *plus) = (input, Some(prologue), skip);
-            }
-            super::remove(net, i);
-            rewrites += 1;
-        } else {
-            i += 1;
+        let (Some(j), Some((input, prologue, skip))) = (reader, as_prologue(&net.nodes[i])) else {
+            return false;
+        };
+        if let Op::Pointwise {
+            input: x,
+            prologue: p,
+            plus,
+            ..
+        } = &mut net.nodes[j].op
+        {
+            (*x, *p, *plus) = (input, Some(prologue), skip);
         }
-    }
-    rewrites
+        true
+    })
 }
 
 /// The reader of node `i` when it can take node `i` as its prologue.

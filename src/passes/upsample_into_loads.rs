@@ -7,36 +7,31 @@ use crate::network::{Activation, Gate, Network, Op, Plus, Value};
 
 /// `pointwise(x [* pooled_gate(x + up(s))] + up(s))` -> the same, reading `s` upsampled.
 pub fn upsample_into_loads(net: &mut Network) -> usize {
-    let mut rewrites = 0;
-    let mut i = 0;
-    while i < net.nodes.len() {
-        if let Some(low) = foldable(net, i) {
-            let up = Value(i + 1);
-            for node in &mut net.nodes {
-                if let Op::Pointwise {
-                    plus:
-                        Some(
-                            p @ Plus {
-                                upsampled: false, ..
-                            },
-                        ),
-                    ..
-                } = &mut node.op
-                    && p.value == up
-                {
-                    *p = Plus {
-                        value: low,
-                        upsampled: true,
-                    };
-                }
+    super::fold_each(net, |net, i| {
+        let Some(low) = foldable(net, i) else {
+            return false;
+        };
+        let up = Value(i + 1);
+        for node in &mut net.nodes {
+            if let Op::Pointwise {
+                plus:
+                    Some(
+                        p @ Plus {
+                            upsampled: false, ..
+                        },
+                    ),
+                ..
+            } = &mut node.op
+                && p.value == up
+            {
+                *p = Plus {
+                    value: low,
+                    upsampled: true,
+                };
             }
-            super::remove(net, i);
-            rewrites += 1;
-        } else {
-            i += 1;
         }
-    }
-    rewrites
+        true
+    })
 }
 
 /// The low-resolution input when node `i` is an upsampling read only as 1x1 convolutions' skips
