@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -46,16 +46,62 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>> {
 }
 
 /// The path `path` names once written: itself made absolute with links resolved when it exists,
-/// else its resolved folder joined with its name. Two paths with one identity are one file.
+/// else its deepest existing ancestor resolved, joined with the rest (`.` and `..` applied to
+/// the names). Two paths with one identity are one file; a path inside a folder has the
+/// folder's identity as a prefix.
 pub fn identity(path: &Path) -> PathBuf {
     if let Ok(resolved) = path.canonicalize() {
         return resolved;
     }
-    let name = path.file_name().unwrap_or_default();
-    match parent(path).canonicalize() {
-        Ok(folder) => folder.join(name),
-        Err(_) => path.to_path_buf(),
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let components: Vec<Component> = absolute.components().collect();
+    for existing in (1..components.len()).rev() {
+        let Ok(mut resolved) = components[..existing]
+            .iter()
+            .collect::<PathBuf>()
+            .canonicalize()
+        else {
+            continue;
+        };
+        for component in &components[existing..] {
+            match component {
+                Component::ParentDir => {
+                    resolved.pop();
+                }
+                Component::Normal(name) => resolved.push(name),
+                _ => {}
+            }
+        }
+        return resolved;
     }
+    absolute
+}
+
+/// Where the output for `photo` goes in `folder`: the photo's name with only its extension
+/// replaced (`2024.01.05.jpg` -> `2024.01.05.png`, `..jpg` -> `..png`). Whatever the name, the
+/// result is a file directly inside `folder`, or an error naming the photo.
+pub fn output_in(folder: &Path, photo: &Path, extension: &str) -> Result<PathBuf> {
+    let refuse = || Error::Encode {
+        path: photo.into(),
+        reason: format!(
+            "no output name can be made from this name inside {}",
+            folder.display()
+        ),
+    };
+    let stem = photo.file_stem().ok_or_else(refuse)?;
+    let mut name = stem.to_os_string();
+    name.push(".");
+    name.push(extension);
+    let mut components = Path::new(&name).components();
+    let plain = matches!(
+        (components.next(), components.next()),
+        (Some(Component::Normal(n)), None) if n == name.as_os_str()
+    );
+    let output = folder.join(&name);
+    if !plain || output.parent() != Some(folder) || output.file_name() != Some(&name) {
+        return Err(refuse());
+    }
+    Ok(output)
 }
 
 /// Whether `a` and `b` name the same file (see [`identity`]).
@@ -80,11 +126,20 @@ pub fn check_writable(path: &Path) -> Result<()> {
         }
         Err(e) => return Err(unwritable(e)),
     }
-    if path.is_dir() {
-        return Err(Error::Encode {
-            path: path.into(),
-            reason: "is a folder; name an output file".into(),
-        });
+    // Asking for the name's metadata finds a name the file system cannot hold (too long, say)
+    // without creating anything.
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(Error::Encode {
+                path: path.into(),
+                reason: "is a folder; name an output file".into(),
+            });
+        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            let why = format!("cannot be written here: {e}");
+            return Err(Error::io(path, std::io::Error::new(e.kind(), why)));
+        }
+        _ => {}
     }
     TempFile::new_beside(path).map(drop).map_err(unwritable)
 }
@@ -124,12 +179,60 @@ fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     PENDING.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A hidden name beside `path` that no other writer uses: `.NAME.PID.N.tmp`.
+/// What a hidden temporary file of ours is called: `.silhouette-PID-N.tmp`, short whatever the
+/// output's name (a 255-byte output name leaves no room for a longer one).
+const TEMPORARY: (&str, &str) = (".silhouette-", ".tmp");
+
+/// A hidden name beside `path` that no other writer uses.
 fn hidden_name(path: &Path) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    parent(path).join(format!(".{name}.{}.{n}.tmp", std::process::id()))
+    let (prefix, suffix) = TEMPORARY;
+    parent(path).join(format!("{prefix}{}-{n}{suffix}", std::process::id()))
+}
+
+/// Removes from the folder of `output` the hidden temporary files of our runs that were killed (SIGKILL cannot
+/// be caught) in the one step no file system call closes: between naming a finished output
+/// under a hidden name and renaming it over the existing output. Files of running processes
+/// stay. Errors are ignored: this is housekeeping before a run, not part of it.
+pub fn remove_stale_temporaries_beside(output: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent(output)) else {
+        return;
+    };
+    let (prefix, suffix) = TEMPORARY;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(writer) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix)?.strip_suffix(suffix))
+            .and_then(|n| n.split_once('-'))
+            .filter(|(_, n)| n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if writer != std::process::id() && !process_exists(writer) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` is running (where that cannot be known, assume it is).
+fn process_exists(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 only checks that the process exists and may be signalled.
+        let sent = unsafe { libc::kill(pid, 0) };
+        sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// A file being written beside its destination. On Linux it has no name until it is complete

@@ -209,6 +209,23 @@ impl Segmenter {
         &self.network
     }
 
+    /// The multiply-accumulates a frame costs on this engine: those of the graph it executes
+    /// after its passes ([`network`](Self::network) is the graph as written).
+    pub fn macs_per_frame(&self) -> u64 {
+        match &self.engine {
+            Engine::Cpu(engine) => engine.network().macs(),
+            Engine::Gpu { plan, .. } => lock(plan).stats().macs_per_frame,
+        }
+    }
+
+    /// What each graph pass of this engine did to the graph as written.
+    pub fn graph_passes(&self) -> Vec<crate::passes::PassReport> {
+        match &self.engine {
+            Engine::Cpu(engine) => engine.passes().to_vec(),
+            Engine::Gpu { plan, .. } => lock(plan).stats().passes,
+        }
+    }
+
     /// The GPU plan's costs (dispatches, bytes), when running on the GPU.
     pub fn plan_stats(&self) -> Option<PlanStats> {
         match &self.engine {

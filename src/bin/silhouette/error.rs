@@ -6,6 +6,8 @@ use std::path::PathBuf;
 pub(crate) enum CliError {
     #[error(transparent)]
     Library(#[from] silhouette::Error),
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
     #[error("{failed} of {total} files failed")]
     Batch { failed: usize, total: usize },
     #[error("{path}: both {first} and {second} would be written here; rename one of them")]
@@ -14,12 +16,24 @@ pub(crate) enum CliError {
         first: PathBuf,
         second: PathBuf,
     },
+    #[error("{option} applies to folders; {} is a single file{why}", path.display())]
+    FolderOnly {
+        option: &'static str,
+        path: PathBuf,
+        /// Why, where there is more to say: " (...)" or "".
+        why: &'static str,
+    },
     #[error(
-        "{option} applies to folders; {} is a single file (its output's format comes from \
-         the extension of -o)",
-        path.display()
+        "{}: the output folder {} the input folder {}; choose a folder outside it",
+        output.display(),
+        if *same { "is" } else { "is inside" },
+        input.display()
     )]
-    FolderOnly { option: &'static str, path: PathBuf },
+    OutputInInput {
+        output: PathBuf,
+        input: PathBuf,
+        same: bool,
+    },
     #[error("{path}: no photos here ({formats} files)")]
     NoPhotos {
         path: PathBuf,

@@ -25,8 +25,7 @@ pub(crate) fn run(engine: &Engine, json: bool) -> Result<(), CliError> {
     } else {
         to_text(&facts)
     };
-    println!("{out}");
-    Ok(())
+    crate::console::print(&out)
 }
 
 fn facts(segmenter: &Segmenter) -> Vec<(&'static str, Value)> {
@@ -57,10 +56,8 @@ fn facts(segmenter: &Segmenter) -> Vec<(&'static str, Value)> {
             "dispatches_per_frame_as_written",
             gpu(&|_| Value::Count(network.nodes.len() as u64 + 1)),
         ),
-        (
-            "macs_per_frame",
-            Value::Count(stats.as_ref().map_or(network.macs(), |s| s.macs_per_frame)),
-        ),
+        // What this engine executes: each engine runs the graph its passes rewrote.
+        ("macs_per_frame", Value::Count(segmenter.macs_per_frame())),
         ("macs_per_frame_as_written", Value::Count(network.macs())),
         (
             "bytes_moved_per_frame",
@@ -86,23 +83,22 @@ fn facts(segmenter: &Segmenter) -> Vec<(&'static str, Value)> {
         ),
         (
             "graph_passes",
-            gpu(&|s| {
-                Value::Passes(
-                    s.passes
-                        .iter()
-                        .map(|p| {
-                            vec![
-                                ("pass", Value::Text(p.pass.into())),
-                                ("rewrites", Value::Count(p.rewrites as u64)),
-                                ("nodes_before", Value::Count(p.nodes.0 as u64)),
-                                ("nodes_after", Value::Count(p.nodes.1 as u64)),
-                                ("macs_before", Value::Count(p.macs.0)),
-                                ("macs_after", Value::Count(p.macs.1)),
-                            ]
-                        })
-                        .collect(),
-                )
-            }),
+            Value::Passes(
+                segmenter
+                    .graph_passes()
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            ("pass", Value::Text(p.pass.into())),
+                            ("rewrites", Value::Count(p.rewrites as u64)),
+                            ("nodes_before", Value::Count(p.nodes.0 as u64)),
+                            ("nodes_after", Value::Count(p.nodes.1 as u64)),
+                            ("macs_before", Value::Count(p.macs.0)),
+                            ("macs_after", Value::Count(p.macs.1)),
+                        ]
+                    })
+                    .collect(),
+            ),
         ),
     ]
 }

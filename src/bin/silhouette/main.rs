@@ -1,6 +1,9 @@
 //! `silhouette`: cut people out of photos, on this device.
+// Output goes through console.rs, which cannot panic.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod console;
 mod error;
 mod info;
 mod outputs;
@@ -8,6 +11,7 @@ mod work;
 
 use args::{Cli, Command, Engine, Verb};
 use clap::Parser;
+use console::say;
 use error::CliError;
 use outputs::{plan_file, plan_folder};
 use silhouette::files;
@@ -15,12 +19,6 @@ use silhouette::imageio;
 use silhouette::{Backend, Options, Precision, Segmenter, Weights};
 use std::process::ExitCode;
 use work::run_folder;
-
-/// One line on stderr, prefixed. Never panics: a closed or full stderr is not worth dying for.
-pub(crate) fn say(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "silhouette: {line}");
-}
 
 /// The segmenter `io` asks for; on a GPU, with room for batches of `max_batch` frames.
 pub(crate) fn segmenter(io: &Engine, max_batch: usize) -> Result<Segmenter, silhouette::Error> {

@@ -13,21 +13,31 @@ use std::path::{Path, PathBuf};
 /// ignored, and the output is checked (name, folder, writable, not a file we read) before any
 /// work.
 pub(crate) fn plan_file(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, CliError> {
-    for (given, option) in [
-        (io.format.is_some(), "--format"),
-        (io.jobs.is_some(), "--jobs"),
-        (io.smooth, "--smooth"),
+    for (given, option, why) in [
+        (
+            io.format.is_some(),
+            "--format",
+            " (its output's format comes from the extension of -o)",
+        ),
+        (io.jobs.is_some(), "--jobs", ""),
+        (
+            io.smooth,
+            "--smooth",
+            " (smoothing runs over a folder of a video's frames)",
+        ),
     ] {
         if given {
             return Err(CliError::FolderOnly {
                 option,
                 path: io.input.clone(),
+                why,
             });
         }
     }
     OutputFormat::from_path(&io.output)?;
     refuse_overwriting(&io.output, &identities(reads.iter().chain([&io.input])))?;
     files::check_writable(&io.output)?;
+    files::remove_stale_temporaries_beside(&io.output);
     Ok(vec![(io.input.clone(), io.output.clone())])
 }
 
@@ -52,18 +62,20 @@ pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Pa
             path: io.output.clone(),
         }));
     }
+    refuse_folder_in_itself(&io.input, &io.output)?;
     let extension = match io.format.unwrap_or(Format::Png) {
         Format::Png => OutputFormat::Png.extension(),
         Format::Jpeg => OutputFormat::Jpeg.extension(),
     };
-    let plan: Vec<(PathBuf, PathBuf)> = photos
+    let plan = photos
         .iter()
         .map(|photo| {
-            let name = photo.file_stem().unwrap_or_default();
-            let output = io.output.join(name).with_extension(extension);
-            (photo.clone(), output)
+            Ok((
+                photo.clone(),
+                files::output_in(&io.output, photo, extension)?,
+            ))
         })
-        .collect();
+        .collect::<Result<Vec<(PathBuf, PathBuf)>, Error>>()?;
     let read = identities(reads.iter().chain(&photos));
     let mut written = std::collections::HashMap::new();
     for (photo, output) in &plan {
@@ -76,8 +88,25 @@ pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Pa
         }
     }
     std::fs::create_dir_all(&io.output).map_err(|e| Error::io(&io.output, e))?;
-    files::check_writable(&plan[0].1)?;
+    files::remove_stale_temporaries_beside(&plan[0].1);
+    for (_, output) in &plan {
+        files::check_writable(output)?;
+    }
     Ok(plan)
+}
+
+/// A folder run whose output folder is its input folder, or inside it, is refused: the outputs
+/// would land among the photos (a second run would take them for photos) or under them.
+fn refuse_folder_in_itself(input: &Path, output: &Path) -> Result<(), CliError> {
+    let (photos, outputs) = (files::identity(input), files::identity(output));
+    if outputs.starts_with(&photos) {
+        return Err(CliError::OutputInInput {
+            output: output.into(),
+            input: input.into(),
+            same: outputs == photos,
+        });
+    }
+    Ok(())
 }
 
 /// What the paths name once resolved (see [`files::identity`]).

@@ -2,8 +2,8 @@
 //! (or a video's frames in batches, smoothed in order).
 
 use crate::args::Io;
+use crate::console::say;
 use crate::error::CliError;
-use crate::say;
 use indicatif::{ProgressBar, ProgressStyle};
 use silhouette::imageio::{self, OutputFormat};
 use silhouette::{Background, Error, Mask, Segmenter, Smoother, Smoothing, fast};
