@@ -126,8 +126,13 @@ pub fn check_writable(path: &Path) -> Result<()> {
         }
         Err(e) => return Err(unwritable(e)),
     }
-    // Asking for the name's metadata finds a name the file system cannot hold (too long, say)
-    // without creating anything.
+    check_name(path)?;
+    TempFile::new_beside(path).map(drop).map_err(unwritable)
+}
+
+/// Fails if the file system cannot hold `path`'s name (too long, say) or `path` is a folder.
+/// Asking for the name's metadata finds out without creating anything.
+pub fn check_name(path: &Path) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
             return Err(Error::Encode {
@@ -141,7 +146,7 @@ pub fn check_writable(path: &Path) -> Result<()> {
         }
         _ => {}
     }
-    TempFile::new_beside(path).map(drop).map_err(unwritable)
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically: into a temporary file beside it, flushed to disk, then
@@ -419,6 +424,90 @@ mod tests {
         assert!(same_file(&a, &dotted));
         let missing = dir.path().join("sub").join("..").join("b.png");
         assert!(!same_file(&a, &missing));
+    }
+
+    /// Photo names a hostile folder may hold: dots anywhere (`..jpg`, `...jpg`, `a..b.jpg`),
+    /// leading dots, spaces, newlines, backslashes, unicode, and names of 255 bytes.
+    fn hostile_name() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let extension = prop::sample::select(vec!["jpg", "JPG", "jpeg", "png", "webp"]);
+        let stem = prop_oneof![
+            "[.]{0,4}",
+            "[.a-z0-9 \\\n\t\u{e9}\u{65e5}\u{1F600}-]{0,40}",
+            "[.]{0,2}[a-z]{1,3}([.][0-9]{1,4}){0,4}",
+            "[a-z.]{246,250}",
+        ];
+        (stem, extension).prop_map(|(stem, extension)| format!("{stem}.{extension}"))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_output_is_the_photos_name_with_its_extension_replaced_inside_the_folder(
+            name in hostile_name(),
+            extension in proptest::sample::select(vec!["png", "jpg"]),
+        ) {
+            // What the folder listing calls a photo: a name with an extension.
+            proptest::prop_assume!(Path::new(&name).extension().is_some());
+            let folder = Path::new("/outputs/here");
+            let photo = Path::new("/photos").join(&name);
+            let output = output_in(folder, &photo, extension).unwrap();
+            proptest::prop_assert_eq!(output.parent(), Some(folder));
+            let written = output.file_name().unwrap().to_str().unwrap();
+            let stem = &name[..name.rfind('.').unwrap()];
+            proptest::prop_assert_eq!(written, format!("{stem}.{extension}"));
+            proptest::prop_assert!(identity(&output).starts_with(identity(folder)));
+        }
+    }
+
+    #[test]
+    fn names_that_are_no_file_make_no_output() {
+        for photo in ["..", ".", "/", "photos/.."] {
+            assert!(
+                output_in(Path::new("out"), Path::new(photo), "png").is_err(),
+                "{photo}"
+            );
+        }
+        assert_eq!(
+            output_in(Path::new("out"), Path::new("p/..jpg"), "png").unwrap(),
+            Path::new("out/..png")
+        );
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_runs_go_and_those_of_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let finished = std::process::Command::new("true").spawn().unwrap();
+        let dead = finished.id();
+        let mut finished = finished;
+        finished.wait().unwrap();
+        let (prefix, suffix) = TEMPORARY;
+        let name = |pid: u32| dir.path().join(format!("{prefix}{pid}-0{suffix}"));
+        let keep = [
+            name(std::process::id()),
+            dir.path().join(format!("{prefix}{dead}-x{suffix}")),
+            dir.path().join("photo.png"),
+        ];
+        for path in keep.iter().chain([&name(dead)]) {
+            std::fs::write(path, b"").unwrap();
+        }
+        remove_stale_temporaries_beside(&dir.path().join("out.png"));
+        let mut left: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        left.sort();
+        let mut expected = keep.to_vec();
+        expected.sort();
+        assert_eq!(left, expected);
+    }
+
+    #[test]
+    fn a_name_the_file_system_cannot_hold_is_found_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = dir.path().join(format!("{}.png", "x".repeat(300)));
+        let err = check_writable(&long).unwrap_err();
+        assert!(err.to_string().contains("cannot be written here"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

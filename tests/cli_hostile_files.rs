@@ -245,3 +245,161 @@ fn sizes_are_reported_as_the_header_claims() {
         "huge.png: image is 2147483647x2147483647; sides from 1 to 16384",
     );
 }
+
+/// A small JPEG of the bundled photo, as the image crate writes it (baseline).
+fn small_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::open(PHOTO)
+        .unwrap()
+        .resize_exact(w, h, image::imageops::Triangle)
+        .to_rgb8()
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    bytes
+}
+
+/// `head`, then zeros to 2 GiB (sparse: nothing is written).
+#[cfg(target_os = "linux")]
+fn padded_to_2_gib(path: &Path, head: &[u8]) {
+    let file = std::fs::File::create(path).unwrap();
+    std::io::Write::write_all(&mut &file, head).unwrap();
+    file.set_len(2 << 30).unwrap();
+}
+
+// Issue 24, 5. A JPEG was read whole before anything else: a valid 64x48 JPEG followed by 2 GiB
+// of padding took 18.7 s and 4.1 GB, a JPEG start followed by 2 GiB of zeros 12.6 s and 2.05 GB.
+// Now no more is read than the header's size can need.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_jpeg_is_read_only_as_far_as_its_header_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.png");
+    let padded = dir.path().join("padded.jpg");
+    padded_to_2_gib(&padded, &small_jpeg(64, 48));
+    let (status, kb) = peak_rss_kb(command(&[
+        "mask",
+        s(&padded),
+        "-o",
+        s(&out),
+        "--backend",
+        "cpu",
+    ]));
+    assert!(status.success(), "{status:?}");
+    assert!(kb < 200 * 1024, "padded: peak {kb} KB");
+    assert_eq!(image::image_dimensions(&out).unwrap(), (64, 48));
+
+    let zeros = dir.path().join("zeros.jpg");
+    padded_to_2_gib(&zeros, &[0xFF, 0xD8, 0xFF]);
+    let (status, kb) = peak_rss_kb(command(&[
+        "mask",
+        s(&zeros),
+        "-o",
+        s(&dir.path().join("z.png")),
+        "--backend",
+        "cpu",
+    ]));
+    assert_eq!(status.code(), Some(2));
+    assert!(kb < 200 * 1024, "zeros: peak {kb} KB");
+}
+
+/// A 320x240 PNG whose colour profile (iCCP) inflates to `inflated` zero bytes.
+fn png_with_profile_of(inflated: usize) -> Vec<u8> {
+    use std::io::Write;
+    fn chunk(png: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        png.extend((data.len() as u32).to_be_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        png.extend(kind);
+        png.extend(data);
+        png.extend(crc.finalize().to_be_bytes());
+    }
+    let zlib = |bytes: &mut dyn Iterator<Item = Vec<u8>>| {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        bytes.for_each(|b| z.write_all(&b).unwrap());
+        z.finish().unwrap()
+    };
+    let (w, h) = (320u32, 240u32);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = [w.to_be_bytes(), h.to_be_bytes()].concat();
+    header.extend([8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &header);
+    let mut profile = b"bomb\0\0".to_vec();
+    profile.extend(zlib(&mut (0..inflated >> 20).map(|_| vec![0; 1 << 20])));
+    chunk(&mut png, b"iCCP", &profile);
+    let row = |_| [vec![0], vec![90; 3 * w as usize]].concat();
+    chunk(&mut png, b"IDAT", &zlib(&mut (0..h).map(row)));
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+// Issue 24, 6. A 2.2 MB PNG whose colour profile inflates to 1 GiB peaked at about 1 GB: the
+// PNG decoder's budget was the largest image's. Now it follows this image's size.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_png_colour_profile_bomb_costs_what_the_image_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("profile.png");
+    std::fs::write(&bomb, png_with_profile_of(512 << 20)).unwrap();
+    let out = dir.path().join("m.png");
+    let (status, kb) = peak_rss_kb(command(&[
+        "mask",
+        s(&bomb),
+        "-o",
+        s(&out),
+        "--backend",
+        "cpu",
+    ]));
+    assert!(status.success(), "{status:?}");
+    assert!(kb < 200 * 1024, "peak {kb} KB");
+    assert_eq!(image::image_dimensions(&out).unwrap(), (320, 240));
+}
+
+// Issue 24, 7. Cut at 60% with the end marker put back, a JPEG decoded "successfully" with the
+// bottom invented (a mean difference of 117 levels), baseline and progressive alike. The
+// decoder is now asked whether it read past the data.
+#[test]
+fn a_truncated_jpeg_with_its_end_marker_put_back_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let progressive = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/seeds/image_bytes/progressive.jpg"
+    ))
+    .unwrap();
+    for (name, bytes) in [
+        ("baseline.jpg", std::fs::read(PHOTO).unwrap()),
+        ("progressive.jpg", progressive),
+    ] {
+        let mut cut = bytes[..bytes.len() * 6 / 10].to_vec();
+        cut.extend([0xFF, 0xD9]);
+        let path = dir.path().join(name);
+        std::fs::write(&path, cut).unwrap();
+        let out = silhouette(&[
+            "mask",
+            s(&path),
+            "-o",
+            s(&dir.path().join("m.png")),
+            "--backend",
+            "cpu",
+        ]);
+        fails_with(
+            &out,
+            &format!("{name}: not a readable image (the file ends before the image does"),
+        );
+    }
+    assert_eq!(files_in(dir.path()).len(), 2);
+}
+
+// Issue 24, 11b. A PNG signature without its header chunk was "image is 0x0".
+#[test]
+fn a_png_without_its_header_chunk_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("headless.png");
+    std::fs::write(&path, [&b"\x89PNG\r\n\x1a\n"[..], &[0; 16]].concat()).unwrap();
+    let out = silhouette(&["mask", s(&path), "-o", s(&dir.path().join("m.png"))]);
+    fails_with(&out, "headless.png: not a readable image (a PNG signature without the IHDR");
+    assert!(!stderr(&out).contains("0x0"), "{}", stderr(&out));
+}

@@ -11,6 +11,13 @@ ensure_vulkan() {
     fi
     # Mesa warns on every device when this is unset (as in containers and CI).
     export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+    # The CLI tests also need Mesa's OpenGL through EGL (a software GL adapter must be refused
+    # at once) and strace (it holds a rename open so a kill lands inside it).
+    if ! command -v strace >/dev/null || [ ! -e /usr/share/glvnd/egl_vendor.d/50_mesa.json ]; then
+        echo "== installing strace and Mesa's OpenGL (EGL)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace libegl1 libegl-mesa0 libgl1-mesa-dri >/dev/null
+    fi
 }
 
 # ONNX Runtime's shared library from the pinned PyPI wheel (the ort crate loads it at run time);

@@ -76,6 +76,17 @@ impl Gpu {
             .await
             .map_err(|e| Error::BackendUnavailable(format!("no GPU adapter found ({e})")))?;
         let info = adapter.get_info();
+        // Mesa's llvmpipe through OpenGL compiles the network's specialised kernels at their
+        // first dispatch, and with a cold shader cache that took over 300 s for one mask (its
+        // Vulkan twin, lavapipe, takes seconds): refused whoever asks.
+        if info.device_type == wgpu::DeviceType::Cpu && info.backend == wgpu::Backend::Gl {
+            return Err(Error::BackendUnavailable(format!(
+                "the only GPU adapter is {} through OpenGL, a software rasterizer that takes \
+                 minutes to compile this engine's kernels; the CPU engine (--backend cpu) is \
+                 far faster, or install a Vulkan driver (Mesa's lavapipe: mesa-vulkan-drivers)",
+                info.name
+            )));
+        }
         if info.device_type == wgpu::DeviceType::Cpu && !software_ok {
             return Err(Error::BackendUnavailable(format!(
                 "the only GPU adapter is {}, a software rasterizer slower than the CPU engine \

@@ -90,8 +90,9 @@ pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Pa
     std::fs::create_dir_all(&io.output).map_err(|e| Error::io(&io.output, e))?;
     files::remove_stale_temporaries_beside(&plan[0].1);
     for (_, output) in &plan {
-        files::check_writable(output)?;
+        files::check_name(output)?;
     }
+    files::check_writable(&plan[0].1)?;
     Ok(plan)
 }
 
