@@ -341,7 +341,10 @@ fn info_into_a_full_disk_or_a_closed_pipe_is_an_error_not_a_panic() {
         .stdout(full)
         .output()
         .unwrap();
-    fails_with(&out, "cannot write to standard output: No space left on device");
+    fails_with(
+        &out,
+        "cannot write to standard output: No space left on device",
+    );
 
     let mut child = command(&["info", "--json", "--backend", "cpu"])
         .stdout(std::process::Stdio::piped())
@@ -377,8 +380,8 @@ fn each_folder_option_says_why_it_needs_a_folder() {
 // engine, which runs the graph its passes rewrote.
 #[test]
 fn info_reports_the_macs_the_engine_executes() {
-    let network = silhouette::network::Network::new(&silhouette::Weights::embedded().unwrap())
-        .unwrap();
+    let network =
+        silhouette::network::Network::new(&silhouette::Weights::embedded().unwrap()).unwrap();
     let executed = silhouette::fast::Engine::new(&network).network().macs();
     assert_ne!(executed, network.macs());
     let out = silhouette(&["info", "--json", "--backend", "cpu"]);
@@ -386,7 +389,9 @@ fn info_reports_the_macs_the_engine_executes() {
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["macs_per_frame"], executed);
     assert_eq!(info["macs_per_frame_as_written"], network.macs());
-    let passes = info["graph_passes"].as_array().expect("the CPU engine's passes");
+    let passes = info["graph_passes"]
+        .as_array()
+        .expect("the CPU engine's passes");
     assert_eq!(passes.last().unwrap()["macs_after"], executed);
 }
 

@@ -400,6 +400,9 @@ fn a_png_without_its_header_chunk_says_so() {
     let path = dir.path().join("headless.png");
     std::fs::write(&path, [&b"\x89PNG\r\n\x1a\n"[..], &[0; 16]].concat()).unwrap();
     let out = silhouette(&["mask", s(&path), "-o", s(&dir.path().join("m.png"))]);
-    fails_with(&out, "headless.png: not a readable image (a PNG signature without the IHDR");
+    fails_with(
+        &out,
+        "headless.png: not a readable image (a PNG signature without the IHDR",
+    );
     assert!(!stderr(&out).contains("0x0"), "{}", stderr(&out));
 }

@@ -127,10 +127,7 @@ fn what_a_kill_while_replacing_an_output_leaves_goes_with_the_next_run() {
         if let Some(found) = found {
             break found;
         }
-        assert!(
-            start.elapsed().as_secs() < 300,
-            "no hidden file appeared"
-        );
+        assert!(start.elapsed().as_secs() < 300, "no hidden file appeared");
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
     let pid: i32 = hidden
@@ -143,8 +140,15 @@ fn what_a_kill_while_replacing_an_output_leaves_goes_with_the_next_run() {
     // SAFETY: signalling the traced child, which strace reaps.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     traced.wait().unwrap();
-    assert_eq!(std::fs::read(&out).unwrap(), b"KEEP", "the old output changed");
-    assert!(dir.path().join(&hidden).exists(), "the kill missed the window");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        b"KEEP",
+        "the old output changed"
+    );
+    assert!(
+        dir.path().join(&hidden).exists(),
+        "the kill missed the window"
+    );
 
     ok(&silhouette(&[
         "mask",
