@@ -1,7 +1,7 @@
 //! Files a user owns, handled with care: reads only of regular files and only up to a size that
 //! can make sense, writes that land whole or not at all and leave no temporary file behind (on
-//! Linux not even when the process is killed), and path identity so an output never replaces an
-//! input.
+//! Linux not even when the process is killed, but in the one step no Linux call closes, which
+//! the next run cleans up), and path identity so an output never replaces an input.
 
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -63,16 +63,24 @@ pub fn identity(path: &Path) -> PathBuf {
         else {
             continue;
         };
+        let mut went_up = false;
         for component in &components[existing..] {
             match component {
                 Component::ParentDir => {
+                    went_up = true;
                     resolved.pop();
                 }
                 Component::Normal(name) => resolved.push(name),
                 _ => {}
             }
         }
-        return resolved;
+        // `missing/../link` is `link`, which may exist and be a link: resolve what `..` led to
+        // (once: the result has no `..` left).
+        return if went_up {
+            identity(&resolved)
+        } else {
+            resolved
+        };
     }
     absolute
 }
@@ -109,8 +117,9 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     identity(a) == identity(b)
 }
 
-/// Fails unless `path` can be written: its folder exists and takes new files, and `path` is not
-/// a folder. Cheap, and nothing visible is created: callers check before any work.
+/// Fails unless `path` can be written: its folder exists and takes new files, its name is not
+/// too long for the file system, and `path` is not a folder. Cheap, and nothing visible is
+/// created: callers check before any work.
 pub fn check_writable(path: &Path) -> Result<()> {
     let folder = parent(path);
     let unwritable = |e: std::io::Error| {
@@ -130,8 +139,8 @@ pub fn check_writable(path: &Path) -> Result<()> {
     TempFile::new_beside(path).map(drop).map_err(unwritable)
 }
 
-/// Fails if the file system cannot hold `path`'s name (too long, say) or `path` is a folder.
-/// Asking for the name's metadata finds out without creating anything.
+/// Fails if `path`'s name is too long for the file system its folder is on, or `path` is a
+/// folder. Asking for the name's metadata finds out without creating anything.
 pub fn check_name(path: &Path) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
@@ -196,10 +205,12 @@ fn hidden_name(path: &Path) -> PathBuf {
     parent(path).join(format!("{prefix}{}-{n}{suffix}", std::process::id()))
 }
 
-/// Removes from the folder of `output` the hidden temporary files of our runs that were killed (SIGKILL cannot
-/// be caught) in the one step no file system call closes: between naming a finished output
-/// under a hidden name and renaming it over the existing output. Files of running processes
-/// stay. Errors are ignored: this is housekeeping before a run, not part of it.
+/// Removes from the folder of `output` the hidden temporary files of our runs that were killed
+/// (SIGKILL cannot be caught) in the one step no file system call closes: between naming a
+/// finished output under a hidden name and renaming it over the existing output. A writer holds
+/// a lock on its temporary file for as long as it lives (the system drops it when the process
+/// dies, on any host or container sharing the folder), so a file whose lock can be taken is
+/// stale and one whose lock is held stays. Errors are ignored: this is housekeeping.
 pub fn remove_stale_temporaries_beside(output: &Path) {
     let Ok(entries) = std::fs::read_dir(parent(output)) else {
         return;
@@ -207,42 +218,27 @@ pub fn remove_stale_temporaries_beside(output: &Path) {
     let (prefix, suffix) = TEMPORARY;
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(writer) = name
+        let ours = name
             .to_str()
             .and_then(|n| n.strip_prefix(prefix)?.strip_suffix(suffix))
             .and_then(|n| n.split_once('-'))
-            .filter(|(_, n)| n.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if writer != std::process::id() && !process_exists(writer) {
-            let _ = std::fs::remove_file(entry.path());
+            .is_some_and(|(pid, n)| {
+                [pid, n]
+                    .iter()
+                    .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            });
+        let path = entry.path();
+        let unlocked = || File::open(&path).is_ok_and(|file| file.try_lock().is_ok());
+        if ours && entry.file_type().is_ok_and(|t| t.is_file()) && unlocked() {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }
 
-/// Whether process `pid` is running (where that cannot be known, assume it is).
-fn process_exists(pid: u32) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        let Ok(pid) = libc::pid_t::try_from(pid) else {
-            return true;
-        };
-        // SAFETY: signal 0 only checks that the process exists and may be signalled.
-        let sent = unsafe { libc::kill(pid, 0) };
-        sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = pid;
-        true
-    }
-}
-
-/// A file being written beside its destination. On Linux it has no name until it is complete
-/// (`O_TMPFILE`, then linked into place), so nothing can outlive the process; elsewhere it is a
-/// hidden named file, removed on error, on drop and by interrupt handlers.
+/// A file being written beside its destination, locked while this process lives (see
+/// [`remove_stale_temporaries_beside`]). On Linux it has no name until it is complete
+/// (`O_TMPFILE`, then linked into place); elsewhere it is a hidden named file, removed on error,
+/// on drop and by interrupt handlers.
 struct TempFile {
     file: File,
     name: Option<PathBuf>,
@@ -252,16 +248,20 @@ impl TempFile {
     fn new_beside(path: &Path) -> std::io::Result<TempFile> {
         #[cfg(target_os = "linux")]
         if let Some(file) = unnamed::create(parent(path))? {
+            // Best effort: where the file system has no locks, nothing takes it for stale.
+            let _ = file.try_lock();
             return Ok(TempFile { file, name: None });
         }
         let name = hidden_name(path);
         let mut pending = pending();
         let file = File::options().write(true).create_new(true).open(&name)?;
         pending.push(name.clone());
-        Ok(TempFile {
+        let temp = TempFile {
             file,
             name: Some(name),
-        })
+        };
+        let _ = temp.file.try_lock();
+        Ok(temp)
     }
 
     fn persist(mut self, path: &Path) -> std::io::Result<()> {
@@ -415,6 +415,17 @@ mod tests {
         ));
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn identity_resolves_a_link_reached_through_a_missing_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let photos = dir.path().join("photos");
+        std::fs::create_dir(&photos).unwrap();
+        std::os::unix::fs::symlink(&photos, dir.path().join("link")).unwrap();
+        let around = dir.path().join("missing").join("..").join("link");
+        assert_eq!(identity(&around), identity(&photos));
+    }
+
     #[test]
     fn identity_sees_through_dots_and_missing_files() {
         let dir = tempfile::tempdir().unwrap();
@@ -474,21 +485,23 @@ mod tests {
     }
 
     #[test]
-    fn stale_temporaries_of_dead_runs_go_and_those_of_live_ones_stay() {
+    fn stale_temporaries_go_and_those_of_live_writers_stay() {
         let dir = tempfile::tempdir().unwrap();
-        let finished = std::process::Command::new("true").spawn().unwrap();
-        let dead = finished.id();
-        let mut finished = finished;
-        finished.wait().unwrap();
         let (prefix, suffix) = TEMPORARY;
-        let name = |pid: u32| dir.path().join(format!("{prefix}{pid}-0{suffix}"));
+        let named = |name: &str| dir.path().join(format!("{prefix}{name}{suffix}"));
+        let live = named("1-0");
+        let held = File::create(&live).unwrap();
+        held.lock().unwrap();
         let keep = [
-            name(std::process::id()),
-            dir.path().join(format!("{prefix}{dead}-x{suffix}")),
+            live,
+            named("1-x"),
+            dir.path().join(".photo.png.1.0.tmp"),
             dir.path().join("photo.png"),
         ];
-        for path in keep.iter().chain([&name(dead)]) {
-            std::fs::write(path, b"").unwrap();
+        for path in keep.iter().chain([&named("1-1"), &named("42-7")]) {
+            if !path.exists() {
+                std::fs::write(path, b"").unwrap();
+            }
         }
         remove_stale_temporaries_beside(&dir.path().join("out.png"));
         let mut left: Vec<PathBuf> = std::fs::read_dir(dir.path())
@@ -499,6 +512,7 @@ mod tests {
         let mut expected = keep.to_vec();
         expected.sort();
         assert_eq!(left, expected);
+        drop(held);
     }
 
     #[test]

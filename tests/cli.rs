@@ -345,5 +345,7 @@ fn info_on_the_cpu_has_no_gpu_plan() {
     let info = info("cpu");
     assert_eq!(info["backend"], "cpu");
     assert!(info["dispatches_per_frame"].is_null());
-    assert_eq!(info["macs_per_frame"], info["macs_per_frame_as_written"]);
+    // The CPU engine runs the graph its passes rewrote (issue 24, 12).
+    let (run, written) = (&info["macs_per_frame"], &info["macs_per_frame_as_written"]);
+    assert!(run.as_u64().unwrap() < written.as_u64().unwrap(), "{info}");
 }

@@ -329,7 +329,8 @@ fn a_headless_success_says_no_error() {
 }
 
 // Issue 24, 4. Every write to stdout goes through one path that cannot panic: `info` into a full
-// disk or a closed pipe panicked (exit 101).
+// disk or a closed pipe panicked (exit 101). A full disk is an error; a closed pipe is the
+// reader's choice.
 #[cfg(target_os = "linux")]
 #[test]
 fn info_into_a_full_disk_or_a_closed_pipe_is_an_error_not_a_panic() {
@@ -353,7 +354,9 @@ fn info_into_a_full_disk_or_a_closed_pipe_is_an_error_not_a_panic() {
         .unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    fails_with(&out, "cannot write to standard output");
+    // A reader that stopped reading (`info | head -1`) got what it wanted: quiet success.
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
 
 // Issue 24, 11a. Only --format's refusal speaks of the extension of -o.
@@ -406,6 +409,12 @@ fn a_software_opengl_adapter_is_refused_at_once() {
         command(&["mask", PHOTO, "-o", s(&out), "-v", "--backend", backend])
             .env("VK_ICD_FILENAMES", "/nonexistent.json")
             .env("WGPU_BACKEND", "gl")
+            // Mesa's software GL even where a hardware GL driver is installed.
+            .env(
+                "__EGL_VENDOR_LIBRARY_FILENAMES",
+                "/usr/share/glvnd/egl_vendor.d/50_mesa.json",
+            )
+            .env("LIBGL_ALWAYS_SOFTWARE", "1")
             .env("MESA_SHADER_CACHE_DISABLE", "true")
             .output()
             .unwrap()

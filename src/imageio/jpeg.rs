@@ -10,6 +10,14 @@ use std::io::Read;
 pub(super) const TRUNCATED: &str =
     "the file ends before the image does (truncated or still being written)";
 
+/// Said of a JPEG in which another image starts before the first ends.
+const CUT_BY_ANOTHER: &str = "another image starts before this one ends (it was cut short)";
+
+/// Said of a JPEG whose scans leave coefficients unsent: cut short in an early scan with an
+/// end marker put back (or, where the standard allows it, never finished by its encoder).
+const UNSENT: &str = "its scans leave part of the image unsent (the file was cut short and \
+                      an end marker put back, or its encoder never finished it)";
+
 /// The bytes read before the size is known: the frame header comes after the metadata segments
 /// (EXIF, XMP, an ICC profile of up to 255 segments), which stay well within this.
 const HEADER_BYTES: u64 = 32 << 20;
@@ -24,34 +32,58 @@ pub(super) enum Unfit {
     Because(String),
 }
 
-/// The first bytes, enough for the header's size, into `bytes`.
+/// The first bytes into `bytes`, in growing chunks until they hold the frame header's size
+/// (after the metadata segments) or [`HEADER_BYTES`] are read.
 pub(super) fn read_header(reader: &mut impl Read, bytes: &mut Vec<u8>) -> std::io::Result<()> {
-    reader.take(HEADER_BYTES).read_to_end(bytes).map(drop)
+    while (bytes.len() as u64) < HEADER_BYTES && imagesize::blob_size(bytes).is_err() {
+        let chunk = (bytes.len() as u64)
+            .max(64 << 10)
+            .min(HEADER_BYTES - bytes.len() as u64);
+        let before = bytes.len();
+        reader.take(chunk).read_to_end(bytes)?;
+        if bytes.len() == before {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The whole image, given its first bytes `read` (from [`read_header`]) and the size its header
-/// states: read on to the image's end marker, never further than such an image can need, and
-/// cut there.
+/// states: read on in growing chunks until its end marker, never further than such an image can
+/// need, and cut there.
 pub(super) fn read_image(
-    reader: impl Read,
+    mut reader: impl Read,
     mut read: Vec<u8>,
     (width, height): (u32, u32),
 ) -> Result<Vec<u8>, Unfit> {
     let bound = HEADER_BYTES + u64::from(width) * u64::from(height) * BYTES_PER_PIXEL;
-    let more = bound.saturating_sub(read.len() as u64);
-    reader
-        .take(more)
-        .read_to_end(&mut read)
-        .map_err(Unfit::Io)?;
-    match image_end(&read) {
-        Ok(end) => {
-            read.truncate(end);
-            Ok(read)
+    loop {
+        match image_end(&read) {
+            Ok(end) => {
+                read.truncate(end);
+                return Ok(read);
+            }
+            Err(TRUNCATED) if (read.len() as u64) < bound => {}
+            Err(TRUNCATED) => {
+                return Err(Unfit::Because(format!(
+                    "no end of image within {bound} bytes, more than a {width}x{height} JPEG \
+                     can take"
+                )));
+            }
+            Err(why) => return Err(Unfit::Because(why.into())),
         }
-        Err(TRUNCATED) if read.len() as u64 >= bound => Err(Unfit::Because(format!(
-            "no end of image within {bound} bytes, more than a {width}x{height} JPEG can take"
-        ))),
-        Err(why) => Err(Unfit::Because(why.into())),
+        // Doubling what was read keeps the walks from the start linear in all.
+        let chunk = (read.len() as u64)
+            .max(1 << 20)
+            .min(bound - read.len() as u64);
+        let before = read.len();
+        (&mut reader)
+            .take(chunk)
+            .read_to_end(&mut read)
+            .map_err(Unfit::Io)?;
+        if read.len() == before {
+            return Err(Unfit::Because(TRUNCATED.into()));
+        }
     }
 }
 
@@ -64,7 +96,7 @@ pub(super) fn image_end(bytes: &[u8]) -> Result<usize, &'static str> {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return Err("no JPEG start marker");
     }
-    // Huffman-coded, every 8x8 block of the first component costs at least one bit.
+    // Huffman-coded, every 8x8 block of the frame costs at least one bit.
     let (mut blocks, mut scan_bytes) = (0u64, 0u64);
     let mut coverage = Coverage::default();
     let mut i = 2;
@@ -85,8 +117,9 @@ pub(super) fn image_end(bytes: &[u8]) -> Result<usize, &'static str> {
             0xD9 if scan_bytes * 8 < blocks => {
                 return Err("its data is far too short for the size it claims");
             }
-            0xD9 if !coverage.complete() => return Err(TRUNCATED),
+            0xD9 if !coverage.complete() => return Err(UNSENT),
             0xD9 => return Ok(i),
+            0xD8 => return Err(CUT_BY_ANOTHER),
             // Standalone markers carry no length.
             0x01 | 0xD0..=0xD7 => continue,
             _ => {}
@@ -202,7 +235,11 @@ pub(super) fn decode_whole<E>(
 ) -> Result<Option<DynamicImage>, E> {
     // Bits that no run of zeros decodes like, and no 0xFF (a marker).
     const OTHER_BYTES: [u8; 64] = [0x5A; 64];
-    let end_marker = image.len() - 2;
+    // Before the end marker and any fill bytes (0xFF) ahead of it.
+    let mut end_marker = image.len().saturating_sub(2);
+    while end_marker > 0 && image[end_marker - 1] == 0xFF {
+        end_marker -= 1;
+    }
     let mut padded = Vec::with_capacity(image.len() + OTHER_BYTES.len());
     padded.extend_from_slice(&image[..end_marker]);
     padded.extend_from_slice(&OTHER_BYTES);

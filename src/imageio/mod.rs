@@ -231,6 +231,23 @@ mod tests {
         assert!(decode_image(&PHOTO[..PHOTO.len() - 2], Path::new("p.jpg")).is_err());
     }
 
+    /// A cut with the end marker put back: the walk sees a whole file, so only the decoder can
+    /// tell (but for the last bytes of the last block, which may decode alike).
+    #[test]
+    fn every_cut_with_the_end_marker_put_back_fails() {
+        let data_end = PHOTO.len() - 2;
+        for keep in (0..data_end - 8).step_by(997).chain([data_end - 9]) {
+            let cut = [&PHOTO[..keep], &[0xFF, 0xD9]].concat();
+            assert!(
+                decode_image(&cut, Path::new("p.jpg")).is_err(),
+                "cut at {keep}"
+            );
+        }
+        // Fill bytes before the end marker are not data.
+        let filled = [&PHOTO[..data_end], &[0xFF; 3], &PHOTO[data_end..]].concat();
+        assert!(decode_image(&filled, Path::new("p.jpg")).is_ok());
+    }
+
     #[test]
     fn decoding_checks_the_size_before_the_pixels() {
         let image = decode_image(PHOTO, Path::new("p.jpg")).unwrap();

@@ -10,11 +10,13 @@ pub(crate) fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "silhouette: {line}");
 }
 
-/// `text` and a newline on stdout, flushed: a full disk or a reader that went away is an error
-/// (exit code 2), never a panic.
+/// `text` and a newline on stdout, flushed: a full disk is an error (exit code 2), never a
+/// panic. A reader that stopped reading (`silhouette info | head -1`) got what it wanted: that
+/// is no error, as for other command-line tools.
 pub(crate) fn print(text: &str) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{text}")
-        .and_then(|()| stdout.flush())
-        .map_err(CliError::Stdout)
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::Stdout(e)),
+        _ => Ok(()),
+    }
 }

@@ -87,12 +87,21 @@ pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Pa
             });
         }
     }
+    // The names can only be checked in the folder they go to: a folder made for them is
+    // removed again when they fail, so a refused run leaves nothing.
+    let made: Vec<&Path> = io.output.ancestors().take_while(|p| !p.exists()).collect();
     std::fs::create_dir_all(&io.output).map_err(|e| Error::io(&io.output, e))?;
-    files::remove_stale_temporaries_beside(&plan[0].1);
-    for (_, output) in &plan {
-        files::check_name(output)?;
+    let checked = plan
+        .iter()
+        .try_for_each(|(_, output)| files::check_name(output))
+        .and_then(|()| files::check_writable(&plan[0].1));
+    if let Err(e) = checked {
+        for folder in made {
+            let _ = std::fs::remove_dir(folder);
+        }
+        return Err(e.into());
     }
-    files::check_writable(&plan[0].1)?;
+    files::remove_stale_temporaries_beside(&plan[0].1);
     Ok(plan)
 }
 
