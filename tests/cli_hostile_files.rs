@@ -305,6 +305,36 @@ fn a_jpeg_is_read_only_as_far_as_its_header_allows() {
     assert!(kb < 200 * 1024, "zeros: peak {kb} KB");
 }
 
+// Found while fixing issue 24, 5: a 64x48 lossy WebP whose frame chunk claims 2 GiB (the file
+// padded to match) was read whole by the WebP decoder, 20 s and 4.1 GB. Every decoder now reads
+// through a bound that follows from the header's size.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_webp_chunk_claiming_gigabytes_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut webp = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/seeds/image_bytes/lossy.webp"
+    ))
+    .unwrap();
+    assert_eq!(&webp[12..16], b"VP8 ");
+    let claim: u32 = (2 << 30) - 64;
+    webp[16..20].copy_from_slice(&claim.to_le_bytes());
+    webp[4..8].copy_from_slice(&(claim + 8).to_le_bytes());
+    let path = dir.path().join("claims.webp");
+    padded_to_2_gib(&path, &webp);
+    let (status, kb) = peak_rss_kb(command(&[
+        "mask",
+        s(&path),
+        "-o",
+        s(&dir.path().join("m.png")),
+        "--backend",
+        "cpu",
+    ]));
+    assert_eq!(status.code(), Some(2));
+    assert!(kb < 200 * 1024, "peak {kb} KB");
+}
+
 /// A 320x240 PNG whose colour profile (iCCP) inflates to `inflated` zero bytes.
 fn png_with_profile_of(inflated: usize) -> Vec<u8> {
     use std::io::Write;

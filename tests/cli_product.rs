@@ -352,7 +352,7 @@ fn writing_into_the_input_folder_never_overwrites_a_photo() {
     image::open(PHOTO).unwrap().save(&photo).unwrap();
     let before = std::fs::read(&photo).unwrap();
     let out = silhouette(&["cut", s(dir.path()), "-o", s(dir.path())]);
-    fails_with(&out, "refusing to overwrite");
+    fails_with(&out, "the output folder is the input folder");
     assert_eq!(std::fs::read(&photo).unwrap(), before);
 }
 

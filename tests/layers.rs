@@ -35,8 +35,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "segmenter",
         &[
-            "cpu", "error", "fast", "finish", "gpu", "network", "ops", "pixels", "plan", "tensor",
-            "weights",
+            "cpu", "error", "fast", "finish", "gpu", "network", "ops", "passes", "pixels", "plan",
+            "tensor", "weights",
         ],
     ),
     (

@@ -18,13 +18,9 @@ const CUT_BY_ANOTHER: &str = "another image starts before this one ends (it was 
 const UNSENT: &str = "its scans leave part of the image unsent (the file was cut short and \
                       an end marker put back, or its encoder never finished it)";
 
-/// The bytes read before the size is known: the frame header comes after the metadata segments
-/// (EXIF, XMP, an ICC profile of up to 255 segments), which stay well within this.
-const HEADER_BYTES: u64 = 32 << 20;
-
-/// At most what a JPEG of one pixel can take: quality 100 without chroma subsampling on noise
-/// takes 4.1 bytes a pixel (libjpeg 9, baseline), so this leaves room for any real encoder.
-const BYTES_PER_PIXEL: u64 = 12;
+/// The bytes read before the size is known: the frame header comes after the metadata
+/// segments, which stay well within this.
+const HEADER_BYTES: u64 = super::METADATA_BYTES;
 
 /// Why a JPEG is not decoded.
 pub(super) enum Unfit {
@@ -48,15 +44,14 @@ pub(super) fn read_header(reader: &mut impl Read, bytes: &mut Vec<u8>) -> std::i
     Ok(())
 }
 
-/// The whole image, given its first bytes `read` (from [`read_header`]) and the size its header
-/// states: read on in growing chunks until its end marker, never further than such an image can
-/// need, and cut there.
+/// The whole image, given its first bytes `read` (from [`read_header`]) and the most bytes an
+/// image of its header's size can need: read on in growing chunks until its end marker, never
+/// past `bound`, and cut there.
 pub(super) fn read_image(
     mut reader: impl Read,
     mut read: Vec<u8>,
-    (width, height): (u32, u32),
+    bound: u64,
 ) -> Result<Vec<u8>, Unfit> {
-    let bound = HEADER_BYTES + u64::from(width) * u64::from(height) * BYTES_PER_PIXEL;
     loop {
         match image_end(&read) {
             Ok(end) => {
@@ -66,8 +61,7 @@ pub(super) fn read_image(
             Err(TRUNCATED) if (read.len() as u64) < bound => {}
             Err(TRUNCATED) => {
                 return Err(Unfit::Because(format!(
-                    "no end of image within {bound} bytes, more than a {width}x{height} JPEG \
-                     can take"
+                    "no end of image within {bound} bytes, more than a JPEG of its size can need"
                 )));
             }
             Err(why) => return Err(Unfit::Because(why.into())),

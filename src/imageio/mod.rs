@@ -7,6 +7,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat};
 use std::io::{BufRead, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
+mod bounded;
 mod jpeg;
 
 /// The largest side accepted, in pixels: 16384 x 16384 (268 megapixels) is the largest image.
@@ -67,7 +68,7 @@ fn decode<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<DynamicImage>
         jpeg::read_header(&mut reader, &mut bytes).map_err(io_error)?;
         let size = imagesize::blob_size(&bytes).map_err(header_error)?;
         let size = checked_size(path, size)?;
-        let image = jpeg::read_image(reader, bytes, size).map_err(|e| match e {
+        let image = jpeg::read_image(reader, bytes, byte_bound(size)).map_err(|e| match e {
             jpeg::Unfit::Io(e) => io_error(e),
             jpeg::Unfit::Because(why) => decode_error(why),
         })?;
@@ -78,8 +79,24 @@ fn decode<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<DynamicImage>
     let size = imagesize::reader_size(&mut reader).map_err(header_error)?;
     let size = checked_size(path, size)?;
     reader.seek(SeekFrom::Start(0)).map_err(io_error)?;
-    decode_as(reader, format, size, path)
+    decode_as(
+        bounded::Bounded::new(reader, byte_bound(size)),
+        format,
+        size,
+        path,
+    )
 }
+
+/// Past the metadata, no image of `width` x `height` can need more bytes than this, in any
+/// format read: 12 a pixel, beyond 16-bit RGBA stored uncompressed (8) and JPEG at quality 100
+/// without chroma subsampling on noise (4.1, libjpeg 9, baseline).
+fn byte_bound((width, height): (u32, u32)) -> u64 {
+    METADATA_BYTES + u64::from(width) * u64::from(height) * 12
+}
+
+/// Room for the metadata before and around the pixels (EXIF, XMP, a colour profile of up to
+/// 255 JPEG segments), well within what real files carry.
+const METADATA_BYTES: u64 = 32 << 20;
 
 /// The error for an image at `path` that cannot be read, and why.
 fn decode_error(path: &Path, reason: String) -> Error {
