@@ -50,7 +50,7 @@ fn two_photos_with_one_output_name_are_refused_before_any_work() {
         .save(photos.join("x.png"))
         .unwrap();
     let outputs = dir.path().join("out");
-    let out = silhouette(&["mask", s(&photos), "-o", s(&outputs), "--backend", "cpu"]);
+    let out = mask_on_cpu(&photos, &outputs);
     fails_with(&out, "both");
     assert!(!outputs.exists(), "the output folder was created");
 }

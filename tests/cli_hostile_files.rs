@@ -79,14 +79,7 @@ fn truncated_jpegs_are_refused() {
     let bytes = std::fs::read(PHOTO).unwrap();
     let cut = dir.path().join("cut.jpg");
     std::fs::write(&cut, &bytes[..bytes.len() / 4]).unwrap();
-    let out = silhouette(&[
-        "mask",
-        s(&cut),
-        "-o",
-        s(&dir.path().join("m.png")),
-        "--backend",
-        "cpu",
-    ]);
+    let out = mask_on_cpu(&cut, &dir.path().join("m.png"));
     fails_with(
         &out,
         "cut.jpg: not a readable image (the file ends before the image does",
@@ -97,7 +90,7 @@ fn truncated_jpegs_are_refused() {
     std::fs::copy(PHOTO, folder.join("good.jpg")).unwrap();
     std::fs::rename(&cut, folder.join("cut.jpg")).unwrap();
     let outputs = dir.path().join("out");
-    let out = silhouette(&["mask", s(&folder), "-o", s(&outputs), "--backend", "cpu"]);
+    let out = mask_on_cpu(&folder, &outputs);
     fails_with(&out, "cut.jpg: not a readable image");
     fails_with(&out, "1 of 2 files failed");
     assert_eq!(files_in(&outputs), [outputs.join("good.png")]);
@@ -132,14 +125,7 @@ fn a_tiny_truncated_jpeg_claiming_the_largest_size_costs_nothing() {
     let bytes = jpeg_claiming(16384, 16384, 2500);
     assert!(bytes.len() <= 2500);
     std::fs::write(&bomb, bytes).unwrap();
-    let (status, kb) = peak_rss_kb(command(&[
-        "mask",
-        s(&bomb),
-        "-o",
-        s(&dir.path().join("m.png")),
-        "--backend",
-        "cpu",
-    ]));
+    let (status, kb) = mask_on_cpu_peak_kb(&bomb, &dir.path().join("m.png"));
     assert_eq!(status.code(), Some(2));
     assert!(kb < 200 * 1024, "peak {kb} KB");
 }
@@ -159,14 +145,7 @@ fn huge_files_and_devices_are_refused_without_reading_them() {
         let file = std::fs::File::create(&sparse).unwrap();
         std::io::Write::write_all(&mut &file, head).unwrap();
         file.set_len(2 << 30).unwrap();
-        let (status, kb) = peak_rss_kb(command(&[
-            "mask",
-            s(&sparse),
-            "-o",
-            s(&out),
-            "--backend",
-            "cpu",
-        ]));
+        let (status, kb) = mask_on_cpu_peak_kb(&sparse, &out);
         assert_eq!(status.code(), Some(2), "{name}");
         assert!(kb < 200 * 1024, "{name}: peak {kb} KB");
     }
@@ -230,7 +209,7 @@ fn sizes_are_reported_as_the_header_claims() {
     let wide = dir.path().join("wide.webp");
     std::fs::write(&wide, lossless_webp(16384, 2)).unwrap();
     fails_with(
-        &silhouette(&["mask", s(&wide), "-o", s(&out), "--backend", "cpu"]),
+        &mask_on_cpu(&wide, &out),
         "its header says 16384x2 but the WebP decoder reads 0x2",
     );
     // A PNG whose header claims 2^31 - 1 squared.
@@ -241,7 +220,7 @@ fn sizes_are_reported_as_the_header_claims() {
     let huge = dir.path().join("huge.png");
     std::fs::write(&huge, png).unwrap();
     fails_with(
-        &silhouette(&["mask", s(&huge), "-o", s(&out), "--backend", "cpu"]),
+        &mask_on_cpu(&huge, &out),
         "huge.png: image is 2147483647x2147483647; sides from 1 to 16384",
     );
 }
@@ -279,28 +258,14 @@ fn a_jpeg_is_read_only_as_far_as_its_header_allows() {
     let out = dir.path().join("m.png");
     let padded = dir.path().join("padded.jpg");
     padded_to_2_gib(&padded, &small_jpeg(64, 48));
-    let (status, kb) = peak_rss_kb(command(&[
-        "mask",
-        s(&padded),
-        "-o",
-        s(&out),
-        "--backend",
-        "cpu",
-    ]));
+    let (status, kb) = mask_on_cpu_peak_kb(&padded, &out);
     assert!(status.success(), "{status:?}");
     assert!(kb < 200 * 1024, "padded: peak {kb} KB");
     assert_eq!(image::image_dimensions(&out).unwrap(), (64, 48));
 
     let zeros = dir.path().join("zeros.jpg");
     padded_to_2_gib(&zeros, &[0xFF, 0xD8, 0xFF]);
-    let (status, kb) = peak_rss_kb(command(&[
-        "mask",
-        s(&zeros),
-        "-o",
-        s(&dir.path().join("z.png")),
-        "--backend",
-        "cpu",
-    ]));
+    let (status, kb) = mask_on_cpu_peak_kb(&zeros, &dir.path().join("z.png"));
     assert_eq!(status.code(), Some(2));
     assert!(kb < 200 * 1024, "zeros: peak {kb} KB");
 }
@@ -323,14 +288,7 @@ fn a_webp_chunk_claiming_gigabytes_is_not_read() {
     webp[4..8].copy_from_slice(&(claim + 8).to_le_bytes());
     let path = dir.path().join("claims.webp");
     padded_to_2_gib(&path, &webp);
-    let (status, kb) = peak_rss_kb(command(&[
-        "mask",
-        s(&path),
-        "-o",
-        s(&dir.path().join("m.png")),
-        "--backend",
-        "cpu",
-    ]));
+    let (status, kb) = mask_on_cpu_peak_kb(&path, &dir.path().join("m.png"));
     assert_eq!(status.code(), Some(2));
     assert!(kb < 200 * 1024, "peak {kb} KB");
 }
@@ -375,14 +333,7 @@ fn a_png_colour_profile_bomb_costs_what_the_image_does() {
     let bomb = dir.path().join("profile.png");
     std::fs::write(&bomb, png_with_profile_of(512 << 20)).unwrap();
     let out = dir.path().join("m.png");
-    let (status, kb) = peak_rss_kb(command(&[
-        "mask",
-        s(&bomb),
-        "-o",
-        s(&out),
-        "--backend",
-        "cpu",
-    ]));
+    let (status, kb) = mask_on_cpu_peak_kb(&bomb, &out);
     assert!(status.success(), "{status:?}");
     assert!(kb < 200 * 1024, "peak {kb} KB");
     assert_eq!(image::image_dimensions(&out).unwrap(), (320, 240));
@@ -414,14 +365,7 @@ fn a_truncated_jpeg_with_its_end_marker_put_back_is_refused() {
         cut.extend([0xFF, 0xD9]);
         let path = dir.path().join(name);
         std::fs::write(&path, cut).unwrap();
-        let out = silhouette(&[
-            "mask",
-            s(&path),
-            "-o",
-            s(&dir.path().join("m.png")),
-            "--backend",
-            "cpu",
-        ]);
+        let out = mask_on_cpu(&path, &dir.path().join("m.png"));
         fails_with(&out, &format!("{name}: not a readable image"));
         assert!(
             ["the file ends before the image does", "cut short"]

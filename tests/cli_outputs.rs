@@ -33,14 +33,7 @@ fn a_photo_named_dot_dot_jpg_writes_inside_the_output_folder() {
     let beside = dir.path().join("out.png");
     std::fs::write(&beside, "KEEP").unwrap();
     let outputs = dir.path().join("out");
-    ok(&silhouette(&[
-        "mask",
-        s(&photos),
-        "-o",
-        s(&outputs),
-        "--backend",
-        "cpu",
-    ]));
+    ok(&mask_on_cpu(&photos, &outputs));
     assert_eq!(std::fs::read(&beside).unwrap(), b"KEEP");
     assert_eq!(names_in(&outputs), ["..png"]);
 }
@@ -95,7 +88,7 @@ fn a_folder_run_into_its_own_folder_or_under_it_is_refused() {
         (link.clone(), "is the input folder"),
         (photos.join("masks"), "is inside the input folder"),
     ] {
-        let out = silhouette(&["mask", s(&photos), "-o", s(&output), "--backend", "cpu"]);
+        let out = mask_on_cpu(&photos, &output);
         fails_with(&out, &format!("the output folder {why}"));
         assert_eq!(names_in(&photos), ["a.jpg"], "{}", output.display());
     }

@@ -31,6 +31,24 @@ pub fn ok(out: &Output) {
     assert!(!stderr(out).contains("error"), "{}", stderr(out));
 }
 
+/// `silhouette mask INPUT -o OUTPUT --backend cpu`.
+pub fn mask_on_cpu(input: &Path, output: &Path) -> Output {
+    silhouette(&["mask", s(input), "-o", s(output), "--backend", "cpu"])
+}
+
+/// [`mask_on_cpu`]'s exit status and peak resident memory in KB (see [`peak_rss_kb`]).
+#[cfg(target_os = "linux")]
+pub fn mask_on_cpu_peak_kb(input: &Path, output: &Path) -> (std::process::ExitStatus, u64) {
+    peak_rss_kb(command(&[
+        "mask",
+        s(input),
+        "-o",
+        s(output),
+        "--backend",
+        "cpu",
+    ]))
+}
+
 /// Exit code 2 with `needle` in the message, and no panic.
 pub fn fails_with(out: &Output, needle: &str) {
     let stderr = stderr(out);
