@@ -124,6 +124,9 @@ fn what_a_kill_while_replacing_an_output_leaves_goes_with_the_next_run() {
         if let Some(found) = found {
             break found;
         }
+        if let Some(status) = traced.try_wait().unwrap() {
+            panic!("strace ended ({status}) before a hidden file appeared");
+        }
         assert!(start.elapsed().as_secs() < 300, "no hidden file appeared");
         std::thread::sleep(std::time::Duration::from_millis(10));
     };
