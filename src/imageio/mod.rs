@@ -25,7 +25,8 @@ pub const MAX_DECODE_BYTES: u64 = (MAX_SIDE as u64).pow(2) * 8 + (64 << 20);
 
 /// Decodes the image at `path` upright (EXIF orientation applied): grayscale, 16-bit and alpha
 /// images all decode; callers convert with `to_rgb8()`. Only a regular file is opened, its format
-/// and size are read from its header first, and it is streamed, not read whole (but for JPEG).
+/// and size are read from its header first, and no more of it is read than an image of that size
+/// can need (a JPEG, which its decoder takes whole, up to its end marker).
 pub fn load_image(path: &Path) -> Result<DynamicImage> {
     let file = crate::files::open_regular(path, MAX_DECODE_BYTES)?;
     decode(std::io::BufReader::new(file), path)
@@ -89,7 +90,7 @@ fn decode<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<DynamicImage>
 
 /// Past the metadata, no image of `width` x `height` can need more bytes than this, in any
 /// format read: 12 a pixel, beyond 16-bit RGBA stored uncompressed (8) and JPEG at quality 100
-/// without chroma subsampling on noise (4.1, libjpeg 9, baseline).
+/// without chroma subsampling on noise (4.1, baseline, libjpeg-turbo through Pillow 12).
 fn byte_bound((width, height): (u32, u32)) -> u64 {
     METADATA_BYTES + u64::from(width) * u64::from(height) * 12
 }
