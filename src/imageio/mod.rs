@@ -90,7 +90,7 @@ fn decode<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<DynamicImage>
 
 /// Past the metadata, no image of `width` x `height` can need more bytes than this, in any
 /// format read: 12 a pixel, beyond 16-bit RGBA stored uncompressed (8) and JPEG at quality 100
-/// without chroma subsampling on noise (4.1, baseline, libjpeg-turbo through Pillow 12).
+/// without chroma subsampling on noise (4.1, baseline, libjpeg-turbo through Pillow 13).
 fn byte_bound((width, height): (u32, u32)) -> u64 {
     METADATA_BYTES + u64::from(width) * u64::from(height) * 12
 }
