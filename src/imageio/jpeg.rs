@@ -29,19 +29,26 @@ pub(super) enum Unfit {
 }
 
 /// The first bytes into `bytes`, in growing chunks until they hold the frame header's size
-/// (after the metadata segments) or [`HEADER_BYTES`] are read.
-pub(super) fn read_header(reader: &mut impl Read, bytes: &mut Vec<u8>) -> std::io::Result<()> {
-    while (bytes.len() as u64) < HEADER_BYTES && imagesize::blob_size(bytes).is_err() {
+/// (after the metadata segments) or [`HEADER_BYTES`] are read; that size, or why it cannot be
+/// read.
+pub(super) fn read_header(
+    reader: &mut impl Read,
+    bytes: &mut Vec<u8>,
+) -> std::io::Result<imagesize::ImageResult<imagesize::ImageSize>> {
+    loop {
+        let size = imagesize::blob_size(bytes);
+        if size.is_ok() || bytes.len() as u64 >= HEADER_BYTES {
+            return Ok(size);
+        }
         let chunk = (bytes.len() as u64)
             .max(64 << 10)
             .min(HEADER_BYTES - bytes.len() as u64);
         let before = bytes.len();
         reader.take(chunk).read_to_end(bytes)?;
         if bytes.len() == before {
-            break;
+            return Ok(size);
         }
     }
-    Ok(())
 }
 
 /// The whole image, given its first bytes `read` (from [`read_header`]) and the most bytes an

@@ -66,8 +66,9 @@ fn decode<R: BufRead + Seek>(mut reader: R, path: &Path) -> Result<DynamicImage>
     if format == ImageFormat::Jpeg {
         // The JPEG decoder takes its input whole: read only as far as the header's size allows.
         let mut bytes = Vec::new();
-        jpeg::read_header(&mut reader, &mut bytes).map_err(io_error)?;
-        let size = imagesize::blob_size(&bytes).map_err(header_error)?;
+        let size = jpeg::read_header(&mut reader, &mut bytes)
+            .map_err(io_error)?
+            .map_err(header_error)?;
         let size = checked_size(path, size)?;
         let image = jpeg::read_image(reader, bytes, byte_bound(size)).map_err(|e| match e {
             jpeg::Unfit::Io(e) => io_error(e),
