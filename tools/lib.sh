@@ -56,6 +56,18 @@ ensure_chromium() {
     ensure_npm_packages
 }
 
+# The browser matrix's other engines (examples/web/e2e/engines.mjs): Firefox ESR (WebGPU on
+# lavapipe: ensure_vulkan), WebKitGTK's MiniBrowser and WebKitWebDriver (the Safari engine), and
+# Xvfb for MiniBrowser's window.
+ensure_browsers() {
+    ensure_chromium
+    if ! command -v firefox-esr >/dev/null || ! command -v WebKitWebDriver >/dev/null || ! command -v Xvfb >/dev/null; then
+        echo "== installing Firefox ESR, WebKitGTK's WebDriver and MiniBrowser, Xvfb (Debian)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr webkit2gtk-driver xvfb >/dev/null
+    fi
+}
+
 # The npm packages of examples/web/e2e (from its lockfile): the e2e tests' browser driver and
 # onnxruntime-web, and binaryen's wasm-opt and esbuild for the build.
 ensure_npm_packages() {

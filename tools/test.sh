@@ -5,7 +5,8 @@
 #    adapter (SILHOUETTE_REQUIRE_GPU=1) or without subgroups (SILHOUETTE_EXPECT_SUBGROUPS=1);
 #  - fuzz: each cargo-fuzz target for 30 s from its seeds (tools/fuzz.sh);
 #  - browser: the wasm engine in headless Chromium on WebGPU (SwiftShader), where a missing WebGPU
-#    fails the tests, and the demo page end to end, with and without WebGPU.
+#    fails the tests, the demo page end to end, with and without WebGPU, and the installed package
+#    in every engine (Chromium, Firefox ESR, WebKitGTK; with WebGPU where they have it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib.sh
@@ -23,7 +24,7 @@ echo "== fuzz: every target for 30 s (nightly + cargo-fuzz, installed if missing
 tools/fuzz.sh 30
 
 echo "== browser: building and packing examples/web/package"
-ensure_chromium
+ensure_browsers
 build_web
 pack_web
 profile=$(mktemp -d)
@@ -41,5 +42,5 @@ echo "== browser: wasm tests in headless Chromium (WebGPU required)"
 CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT=600 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p silhouette-web --target wasm32-unknown-unknown
-echo "== browser: the demo page end to end (screenshots in target/e2e/)"
-(cd examples/web/e2e && node --test demo.test.mjs package.test.mjs)
+echo "== browser: the demo page end to end (screenshots in target/e2e/), the package, the browser matrix"
+(cd examples/web/e2e && node --test demo.test.mjs package.test.mjs matrix.test.mjs)

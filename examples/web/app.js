@@ -18,7 +18,9 @@ load({ backend: requested }).then((e) => {
   const status = $("status");
   status.textContent = e.backend === "webgpu"
     ? `Running on WebGPU (${e.device}): frames stay on the GPU.`
-    : `Running on the CPU (WebAssembly): ${e.notice ? "this browser offers no WebGPU adapter" : "as requested"}.`;
+    : `Running on the CPU (WebAssembly): ${!e.notice ? "as requested"
+      : /software/.test(e.notice) ? "this browser's only WebGPU adapter is a software one, slower than the CPU"
+        : "this browser offers no WebGPU adapter"}.`;
   status.title = e.notice ?? "";
   status.className = e.backend;
   demo.state = "ready";

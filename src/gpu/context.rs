@@ -90,7 +90,7 @@ impl Gpu {
         if info.device_type == wgpu::DeviceType::Cpu && !software_ok {
             return Err(Error::BackendUnavailable(format!(
                 "the only GPU adapter is {}, a software rasterizer slower than the CPU engine \
-                 (--backend gpu uses it anyway)",
+                 (the gpu backend uses it anyway)",
                 info.name
             )));
         }

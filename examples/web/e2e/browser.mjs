@@ -12,11 +12,24 @@ const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/ja
 
 /** Serves `root` (examples/web by default) on 127.0.0.1, plus tests/data under /data/,
  *  benches/*.onnx under /model/ and onnxruntime-web's dist under /vendor/ort/ (for the race);
- *  counts the bytes served per path. */
-export async function serve({ root = WEB } = {}) {
+ *  counts the bytes served per path. `post`: path -> async (body bytes, query) => the answer's
+ *  bytes, for pages that report back or ask the test for something. */
+export async function serve({ root = WEB, post = {} } = {}) {
   const served = new Map();
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const url = new URL(req.url, "http://x");
+    const path = decodeURIComponent(url.pathname);
+    if (req.method === "POST") {
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      try {
+        const answer = await post[path](Buffer.concat(chunks), url.searchParams);
+        res.writeHead(200, { "content-type": "application/octet-stream" }).end(answer ?? "");
+      } catch (error) {
+        res.writeHead(post[path] ? 500 : 404, { "content-type": "text/plain" }).end(String(error?.stack ?? error));
+      }
+      return;
+    }
     const file = path.startsWith("/data/") ? join(ROOT, "tests", normalize(path))
       : path.startsWith("/model/") ? join(ROOT, "benches", normalize(path).slice("/model/".length))
       : path.startsWith("/vendor/ort/") ? join(WEB, "e2e", "node_modules", "onnxruntime-web", "dist", normalize(path).slice("/vendor/ort/".length))

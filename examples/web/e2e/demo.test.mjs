@@ -12,18 +12,18 @@ after(() => server.close());
 const ARTEFACTS = join(ROOT, "target", "e2e");
 await mkdir(ARTEFACTS, { recursive: true });
 
-async function runDemo({ webgpu, expectBackend, effect }) {
+async function runDemo({ webgpu, backend = "auto", expectBackend, effect, status }) {
   const context = await launch({ webgpu });
   try {
     const page = await context.newPage();
     const violations = [];
     page.on("console", (m) => m.type() === "error" && violations.push(m.text()));
-    await page.goto(`${server.url}/`);
+    await page.goto(`${server.url}/?backend=${backend}`);
     await page.waitForFunction(() => ["ready", "error"].includes(window.silhouetteDemo?.state), null, { timeout: 120_000 });
     const demo = await page.evaluate(() => window.silhouetteDemo);
     assert.equal(demo.state, "ready", demo.error);
     assert.equal(demo.backend, expectBackend);
-    assert.match(await page.textContent("#status"), expectBackend === "webgpu" ? /WebGPU/ : /CPU \(WebAssembly\)/);
+    assert.match(await page.textContent("#status"), status);
     assert.match(await page.textContent("#privacy"), /Processed on this device/);
 
     await page.selectOption("#effect", effect);
@@ -53,11 +53,15 @@ async function runDemo({ webgpu, expectBackend, effect }) {
 }
 
 test("the demo segments a photo on WebGPU, matching MediaPipe", async () => {
-  await runDemo({ webgpu: true, expectBackend: "webgpu", effect: "cut" });
+  await runDemo({ webgpu: true, backend: "gpu", expectBackend: "webgpu", effect: "cut", status: /Running on WebGPU/ });
 });
 
 test("with WebGPU unavailable the demo falls back to the CPU and says so", async () => {
-  await runDemo({ webgpu: false, expectBackend: "cpu", effect: "blur" });
+  await runDemo({ webgpu: false, expectBackend: "cpu", effect: "blur", status: /CPU \(WebAssembly\): this browser offers no WebGPU adapter/ });
+});
+
+test("on a software WebGPU adapter (SwiftShader) the demo takes the faster CPU and says why", async () => {
+  await runDemo({ webgpu: true, expectBackend: "cpu", effect: "blur", status: /CPU \(WebAssembly\): this browser's only WebGPU adapter is a software one/ });
 });
 
 test("after the first visit the demo works offline", async () => {

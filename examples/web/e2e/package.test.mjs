@@ -7,30 +7,22 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { serve, launch, golden, maxAbsDiff, ROOT } from "./browser.mjs";
+import { launch, golden, maxAbsDiff, ROOT } from "./browser.mjs";
+import { cli, installCall, writePage as writeCallPage } from "./call.mjs";
 
 const RADIUS = 6;
-let call; // the empty folder the package is installed into
+let app; // the app folder the package is installed into (call.mjs)
+let call; // its path
 let server;
 
 before(async () => {
-  call = await mkdtemp(join(tmpdir(), "silhouette-call-"));
-  const packed = (await readdir(join(ROOT, "target", "web"))).filter((f) => /^silhouette-web-.*\.tgz$/.test(f));
-  assert.equal(packed.length, 1, "run tools/lib.sh pack_web first (tools/test.sh does)");
-  await writeFile(join(call, "package.json"), JSON.stringify({ name: "call", private: true, type: "module" }));
-  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", join(ROOT, "target", "web", packed[0])], { cwd: call, stdio: "pipe" });
-  await writeFile(join(call, "blank.html"), "<!doctype html><title>decoding</title>");
-  await writeFile(join(call, "favicon.ico"), "");
-  server = await serve({ root: call });
+  app = await installCall();
+  ({ dir: call, server } = app);
 });
 after(async () => {
-  server?.close();
-  if (call) await rm(call, { recursive: true, force: true });
+  await app?.close();
 });
 
 test("the tarball installs the entry point, its types and the wasm, and nothing else", async () => {
@@ -47,18 +39,7 @@ test("the tarball installs the entry point, its types and the wasm, and nothing 
   console.log(`download: ${raw} B raw (wasm + the bundled wrapper and glue); the Worker's bundle ${await size("worker.js")} B more when used`);
 });
 
-// A page of the call folder as a developer would write it: it imports only "silhouette-web"
-// (through an import map the CSP allows by its hash), under a CSP that reaches this origin only
-// (`csp`: its other sources), and runs `script` (saved as `scriptFile`).
-async function writePage(file, csp, scriptFile, script) {
-  const importmap = JSON.stringify({ imports: { "silhouette-web": "./node_modules/silhouette-web/pkg/silhouette.js" } });
-  const hash = createHash("sha256").update(importmap).digest("base64");
-  await writeFile(join(call, file), `<!doctype html><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'sha256-${hash}'; connect-src 'self'; ${csp}">
-<script type="importmap">${importmap}</script>
-<script type="module" src="${scriptFile}"></script>`);
-  await writeFile(join(call, scriptFile), script);
-}
+const writePage = (...args) => writeCallPage(call, ...args);
 
 // RGBA of PNG bytes, decoded by the page's Chromium (Node has no PNG decoder).
 async function decodePng(page, png) {
@@ -185,13 +166,7 @@ async function runCall(video, { backend, mode = "page", frames = 3 }) {
 
 // The native CLI's blur of `png` (bytes), as RGBA (decoded by the page).
 async function cliBlur(page, png) {
-  const cli = join(ROOT, "target", "debug", "silhouette");
-  if (!existsSync(cli)) execFileSync("cargo", ["build", "--bin", "silhouette"], { cwd: ROOT, stdio: "inherit" });
-  const input = join(call, "frame.png"), output = join(call, "frame-blurred.png");
-  await writeFile(input, Buffer.from(png));
-  await rm(output, { force: true });
-  execFileSync(cli, ["blur", input, "-o", output, "--radius", String(RADIUS), "--backend", "cpu"], { stdio: "pipe" });
-  return (await decodePng(page, await readFile(output))).rgba;
+  return (await decodePng(page, await cli(call, png, ["blur", "--radius", String(RADIUS)]))).rgba;
 }
 
 const luma = (d, k) => 0.299 * d[k] + 0.587 * d[k + 1] + 0.114 * d[k + 2];

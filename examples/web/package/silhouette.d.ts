@@ -50,10 +50,15 @@ export interface Engine {
   resetSmoothing(): Promise<void>;
   /** Free the engine's memory. */
   dispose(): Promise<void>;
+  /** Milliseconds the calls spent per stage since the caller last reset it (a track's stats
+   *  sum it per frame). */
+  timing: { in: number; network: number; finish: number; out: number };
 }
 
 export interface LoadOptions {
-  /** "auto" (default): WebGPU when there is an adapter, else the CPU. */
+  /** "auto" (default): WebGPU when the browser has a hardware adapter, else the CPU (a
+   *  software fallback adapter, such as SwiftShader, is slower than the CPU engine: `notice`
+   *  says so); "gpu": WebGPU on whatever adapter there is; "cpu". */
   backend?: "auto" | "gpu" | "cpu";
 }
 
@@ -64,21 +69,63 @@ export function load(options?: LoadOptions): Promise<Engine>;
 export function loadInWorker(options?: LoadOptions): Promise<Omit<Engine, "lastMask" | "memoryBytes">>;
 
 export interface TrackOptions extends LoadOptions {
-  /** A loaded engine to run the frames on this page; otherwise they run in a Worker of their own
-   *  (where the browser can move a track's frames there: Chromium), else on this page. */
+  /** A loaded engine to run the frames on this page (reused, not freed by `stop()`); otherwise
+   *  the effect loads its own: in a Worker where the browser can move a track's frames there
+   *  (Chromium, Safari 18+), else on this page. */
   engine?: Engine;
   refine?: boolean;
 }
 
+export interface EffectOptions extends TrackOptions {
+  /** Default "blur". */
+  background?: Background;
+  /** The blur's strength in pixels of the frame; default 1% of its long side. */
+  radius?: number;
+}
+
+export interface EffectStats {
+  frames: number;
+  way: Effect["way"];
+  /** Mean milliseconds a frame: pixels in, network, finish, the new frame out, and its wall
+   *  time. On WebGPU `network` is the submit of network and finish (the GPU runs them after). */
+  ms: { in: number; network: number; finish: number; out: number; total: number };
+}
+
+/** A track through the engine, live. Fires "error" (an ErrorEvent: the track then ends) and
+ *  "ended". */
+export interface Effect extends EventTarget {
+  /** The processed track; its first frame is a processed one. It ends when the source track
+   *  ends, on `stop()`, or after an "error". */
+  readonly track: MediaStreamTrack;
+  /** How the frames flow: MediaStreamTrackProcessor on the page, the track moved into a
+   *  Worker, or a hidden <video> drawn into a captured canvas. */
+  readonly way: "processor" | "worker-track" | "video";
+  /** Resolves once the processed track has ended. */
+  readonly ended: Promise<void>;
+  /** Changes the background, radius or refinement from the next frame on: no new pipeline,
+   *  and the smoothing goes on (no flash). */
+  update(options: Pick<EffectOptions, "background" | "radius" | "refine">): void;
+  stats(): EffectStats;
+  /** Ends the processed track and frees the engine the effect loaded (not an `engine` passed
+   *  in). The source track keeps running. */
+  stop(): Promise<void>;
+}
+
+/** `track` through the engine as a live Effect. Resolves once the first frame is out; rejects if
+ *  the track cannot be processed in this browser. */
+export function startEffect(track: MediaStreamTrack, options?: EffectOptions): Promise<Effect>;
+
 /** A track's VideoFrames through `engine` (drawn into an OffscreenCanvas: on the GPU with WebGPU),
- *  each input frame closed and each output a new frame with its timestamp. */
+ *  each input frame closed and each output a new frame with its timestamp. `options` is read
+ *  at every frame. */
 export function frameTransform(engine: Engine, options?: CompositeOptions): TransformStream<VideoFrame, VideoFrame>;
 
 /** One VideoFrame through `engine` into `canvas`, as a new VideoFrame with its timestamp (made in
  *  the task that drew it); `frame` is closed. */
 export function drawFrame(engine: Engine, canvas: OffscreenCanvas, frame: VideoFrame, options?: CompositeOptions): Promise<VideoFrame>;
 
-/** A new track: `track` with its background blurred, smoothed over frames. */
+/** A new track: `track` with its background blurred, smoothed over frames (`startEffect`'s
+ *  track). */
 export function backgroundBlur(track: MediaStreamTrack, options?: TrackOptions & { radius?: number }): Promise<MediaStreamTrack>;
 
 /** A new track: `track` with its background replaced by a colour or a picture. */

@@ -2,6 +2,7 @@
 // WebAssembly on the CPU). Nothing is fetched but this package's own files; no pixel leaves
 // the browser. API and examples: README.md; types: silhouette.d.ts.
 import init, { Silhouette, MASK_SIZE } from "./pkg/silhouette_web.js";
+import { draw } from "./canvas.js";
 
 let wasm = null; // one instance per page or worker
 
@@ -20,16 +21,6 @@ function sizeOf(source) {
   return { width, height };
 }
 
-// `image` into a 2-D canvas, resized to it.
-function draw(canvas, image) {
-  if (canvas.width !== image.width || canvas.height !== image.height) {
-    canvas.width = image.width;
-    canvas.height = image.height;
-  }
-  canvas.getContext("2d").putImageData(image, 0, 0);
-  return canvas;
-}
-
 class Engine {
   #engine;
   #size = MASK_SIZE();
@@ -40,6 +31,10 @@ class Engine {
   #background = null; // the background the wasm holds, as a key
   #queue = Promise.resolve(); // frames run one at a time, in call order
   #contexts = new WeakMap(); // canvas -> whether drawTo renders into it with WebGPU
+  #refusedSources = new Set(); // kinds of source copyExternalImageToTexture refused here
+  /** Milliseconds the calls since it was last reset spent per stage (in, network, finish, out);
+   *  a track's stats add them up per frame. */
+  timing = { in: 0, network: 0, finish: 0, out: 0 };
 
   constructor(engine) {
     this.#engine = engine;
@@ -66,12 +61,15 @@ class Engine {
    *  `smooth` blend with earlier frames where nothing moves (default false; on for tracks). */
   composite(source, { background = "blur", radius, refine = true, smooth = false } = {}) {
     return this.#run(async () => {
+      const start = performance.now();
       const image = this.#pixels(source);
       this.#setBackground(background, radius ?? Math.max(image.width, image.height) / 100);
       if (this.#out?.width !== image.width || this.#out?.height !== image.height) {
         this.#out = new ImageData(image.width, image.height);
       }
+      this.timing.in += performance.now() - start;
       await this.#engine.composite(image.data, image.width, image.height, refine, smooth, this.#out.data);
+      this.#addEngineTiming();
       return this.#out;
     });
   }
@@ -92,15 +90,49 @@ class Engine {
    *  that already has a 2-D context, the ImageData of `composite` is put into it. */
   drawTo(canvas, source, options = {}) {
     if (this.backend !== "webgpu" || !this.#webgpuCanvas(canvas)) {
-      return this.composite(source, options).then((image) => draw(canvas, image));
+      return this.composite(source, options).then((image) => {
+        const start = performance.now();
+        draw(canvas, image);
+        this.timing.out += performance.now() - start;
+        return canvas;
+      });
     }
     const { background = "blur", radius, refine = true, smooth = false } = options;
     return this.#run(async () => {
       const { width, height } = source instanceof ImageData ? source : sizeOf(source);
       this.#setBackground(background, radius ?? Math.max(width, height) / 100);
-      await this.#engine.drawTo(source, width, height, canvas, refine, smooth);
+      await this.#drawOnGpu(source, width, height, canvas, refine, smooth);
+      this.#addEngineTiming();
       return canvas;
     });
+  }
+
+  // The GPU takes a source through copyExternalImageToTexture, which not every browser allows
+  // for every kind (Firefox refuses a VideoFrame and a <video>): a kind refused once is sent
+  // as an ImageBitmap from then on.
+  async #drawOnGpu(source, width, height, canvas, refine, smooth) {
+    const kind = source.constructor;
+    if (!this.#refusedSources.has(kind)) {
+      try {
+        return await this.#engine.drawTo(source, width, height, canvas, refine, smooth);
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error;
+        this.#refusedSources.add(kind);
+      }
+    }
+    const bitmap = await createImageBitmap(source);
+    try {
+      await this.#engine.drawTo(bitmap, width, height, canvas, refine, smooth);
+    } finally {
+      bitmap.close();
+    }
+  }
+
+  #addEngineTiming() {
+    const [into, network, finish] = this.#engine.lastTimings();
+    this.timing.in += into;
+    this.timing.network += network;
+    this.timing.finish += finish;
   }
 
   // Whether `canvas` takes a WebGPU context (not when it already has a 2-D one).
@@ -160,135 +192,5 @@ class Engine {
   }
 }
 
-/** The engine in a module Worker (worker.js, from this package's own URL), so the page never
- *  blocks: the same `segment`, `composite`, `drawTo` and `resetSmoothing`, each resolving with
- *  its own copy of the result; `dispose()` ends the worker. Sources are sent as ImageBitmaps. */
-export async function loadInWorker({ backend = "auto" } = {}) {
-  const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-  const pending = new Map();
-  let next = 0;
-  worker.onmessage = ({ data: { id, result, error } }) => {
-    const { resolve, reject } = pending.get(id);
-    pending.delete(id);
-    error === undefined ? resolve(result) : reject(new Error(error));
-  };
-  worker.onerror = (event) => {
-    for (const { reject } of pending.values()) reject(new Error(event.message ?? "the worker failed"));
-    pending.clear();
-  };
-  const call = (op, args = {}, transfer = []) => new Promise((resolve, reject) => {
-    const id = next++;
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, op, args }, transfer);
-  });
-  // A copy to transfer, so the caller's source stays usable.
-  const bitmap = (source) => createImageBitmap(source);
-  const info = await call("load", { backend });
-  return {
-    ...info,
-    maskSize: 256,
-    async segment(source) {
-      const image = await bitmap(source);
-      return call("segment", { source: image }, [image]);
-    },
-    async composite(source, options = {}) {
-      const image = await bitmap(source);
-      const sent = { ...options };
-      const transfer = [image];
-      if (options.background && typeof options.background !== "string") {
-        sent.background = await bitmap(options.background);
-        transfer.push(sent.background);
-      }
-      return call("composite", { source: image, options: sent }, transfer);
-    },
-    async drawTo(canvas, source, options) {
-      return draw(canvas, await this.composite(source, options));
-    },
-    resetSmoothing: () => call("resetSmoothing"),
-    async dispose() {
-      worker.terminate();
-    },
-    call, // for the track functions
-  };
-}
-
-/** A camera track with its background blurred, as a new track (the input keeps running; stop
- *  both when done). Options: those of `composite` (`radius`, `refine`), and `backend`, or
- *  `engine`: a loaded engine to run on this page (by default the frames run in a Worker of
- *  their own where the browser can move a track's frames there: Chromium). */
-export function backgroundBlur(track, { radius, ...options } = {}) {
-  return processTrack(track, { ...options, background: "blur", radius });
-}
-
-/** A camera track with its background replaced by `color` ("#rrggbb") or `image` (a drawable
- *  picture), as a new track. Other options as `backgroundBlur`. */
-export function backgroundReplace(track, { color, image, ...options } = {}) {
-  const background = image ?? color;
-  if (!background) throw new Error("backgroundReplace needs a color or an image");
-  return processTrack(track, { ...options, background });
-}
-
-/** The frames of a track through `engine`, as a TransformStream of VideoFrames (each input
- *  frame closed, each output a new frame with its timestamp): what a track on the page pipes
- *  through (a Worker's track calls `drawFrame` per transferred frame). */
-export function frameTransform(engine, options) {
-  const canvas = new OffscreenCanvas(1, 1);
-  return new TransformStream({
-    transform: async (frame, controller) => controller.enqueue(await drawFrame(engine, canvas, frame, options)),
-  });
-}
-
-/** One VideoFrame through `engine` into `canvas` (an OffscreenCanvas), as a new VideoFrame with
- *  its timestamp, made in the task that drew it; `frame` is closed. */
-export async function drawFrame(engine, canvas, frame, options) {
-  try {
-    await engine.drawTo(canvas, frame, options);
-    return new VideoFrame(canvas, { timestamp: frame.timestamp });
-  } finally {
-    frame.close();
-  }
-}
-
-async function processTrack(track, { engine, backend, ...options }) {
-  const frameOptions = { ...options, smooth: true };
-  // Chromium: frames in and out of the track, no <video> element (MediaStreamTrackGenerator
-  // on the main thread; VideoTrackGenerator is the standard's name, in workers).
-  const Generator = globalThis.MediaStreamTrackGenerator;
-  if (globalThis.MediaStreamTrackProcessor && Generator) {
-    const input = new MediaStreamTrackProcessor({ track }).readable;
-    const output = new Generator({ kind: "video" });
-    if (engine) {
-      await engine.resetSmoothing();
-      input.pipeThrough(frameTransform(engine, frameOptions)).pipeTo(output.writable).catch(() => {});
-    } else {
-      // A Worker of its own, so the page never blocks: each frame is transferred there and
-      // back (a stream would copy it, leaving the camera's frame open here); the Worker ends
-      // when the track does.
-      const worker = await loadInWorker({ backend });
-      const background = frameOptions.background;
-      const sent = { ...frameOptions, background: typeof background === "string" ? background : await createImageBitmap(background) };
-      await worker.call("track", { options: sent }, typeof background === "string" ? [] : [sent.background]);
-      input.pipeThrough(new TransformStream({
-        transform: async (frame, controller) => controller.enqueue(await worker.call("frame", { frame }, [frame])),
-      })).pipeTo(output.writable).catch(() => {}).finally(() => worker.dispose());
-    }
-    return output;
-  }
-  // Elsewhere: play the track in a hidden video, draw each new frame, capture the canvas.
-  engine ??= await load({ backend });
-  await engine.resetSmoothing();
-  const video = document.createElement("video");
-  video.muted = true;
-  video.playsInline = true;
-  video.srcObject = new MediaStream([track]);
-  await video.play();
-  const shown = document.createElement("canvas");
-  const output = shown.captureStream().getVideoTracks()[0];
-  const next = async () => {
-    if (output.readyState === "ended" || track.readyState === "ended") return;
-    await engine.drawTo(shown, video, frameOptions);
-    video.requestVideoFrameCallback(next);
-  };
-  video.requestVideoFrameCallback(next);
-  return output;
-}
+export { loadInWorker } from "./worker-client.js";
+export { backgroundBlur, backgroundReplace, drawFrame, frameTransform, startEffect } from "./track.js";

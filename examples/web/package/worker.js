@@ -1,13 +1,19 @@
-// The engine in a Worker (loadInWorker in silhouette.js, and the track functions): the page
-// never blocks. Messages are
-// { id, op, args } in, { id, result } or { id, error } out; pictures arrive as ImageBitmaps
-// (transferred) and leave as ImageData or Float32Array copies (their buffers transferred).
-import { load, drawFrame } from "./silhouette.js";
+// The engine in a Worker (worker-client.js is the page's side): the page never blocks.
+// Messages are { id, op, args } in, { id, result } or { id, error } out; pictures arrive as
+// ImageBitmaps (transferred) and leave as ImageData or Float32Array copies (their buffers
+// transferred). A track moved here reports { event: "frame" | "error" | "ended" }.
+import { load } from "./silhouette.js";
+import { drawFrame } from "./track.js";
 
 let engine = null;
 let track = null; // the options and canvas of the track this worker serves
+let moved = null; // a track moved here (pipeTrack), stopped by stopTrack
 
 const ops = {
+  // Whether a track moved here can be read and written (WebKit's MediaStreamTrackProcessing).
+  capabilities() {
+    return { tracks: Boolean(globalThis.MediaStreamTrackProcessor && globalThis.VideoTrackGenerator) };
+  },
   async load({ backend }) {
     engine = await load({ backend });
     return { backend: engine.backend, device: engine.device, notice: engine.notice };
@@ -28,14 +34,44 @@ const ops = {
   },
   // A track's frames, each transferred here and back: `track` sets the options (and forgets
   // the smoothing's history), `frame` draws one into a WebGPU (or 2-D) OffscreenCanvas and
-  // returns a new VideoFrame of it, closing the one it got.
+  // returns a new VideoFrame of it with what each stage took, closing the one it got.
   async track({ options }) {
     await engine.resetSmoothing();
     track = { options, canvas: new OffscreenCanvas(1, 1) };
   },
+  options({ options }) {
+    track.options.background?.close?.();
+    track.options = options;
+  },
   async frame({ frame }) {
+    engine.timing = { in: 0, network: 0, finish: 0, out: 0 };
     const out = await drawFrame(engine, track.canvas, frame, track.options);
-    return [out, [out]];
+    return [{ frame: out, timing: engine.timing }, [out]];
+  },
+  // The track itself, moved here: its frames through the engine into a VideoTrackGenerator,
+  // whose track goes back to the page.
+  async pipeTrack({ track: source, options }) {
+    await ops.track({ options });
+    moved = source;
+    const generator = new VideoTrackGenerator();
+    const input = new MediaStreamTrackProcessor({ track: source }).readable;
+    input.pipeThrough(new TransformStream({
+      transform: async (frame, controller) => {
+        const start = performance.now();
+        const [{ frame: out, timing }] = await ops.frame({ frame });
+        controller.enqueue(out);
+        self.postMessage({ event: "frame", stats: { timing, total: performance.now() - start } });
+      },
+    })).pipeTo(generator.writable).then(
+      () => self.postMessage({ event: "ended" }),
+      (error) => self.postMessage({ event: moved ? "error" : "ended", error: String(error?.message ?? error) }),
+    );
+    return [generator.track, [generator.track]];
+  },
+  stopTrack() {
+    const source = moved;
+    moved = null;
+    source?.stop();
   },
 };
 

@@ -51,6 +51,8 @@ struct State {
     /// The GPU's verdict on the last `drawTo`, reported by the next call (`drawTo` resolves
     /// right after its submit, so that the caller reads the canvas in the task that drew it).
     pending: RefCell<Option<silhouette::gpu::GpuErrors>>,
+    /// Milliseconds the last `composite` or `drawTo` spent: pixels in, network, finish.
+    timings: std::cell::Cell<[f64; 3]>,
 }
 
 /// A WebGPU canvas that `drawTo` writes into, and the texture each frame is copied into (both
@@ -96,6 +98,7 @@ impl Silhouette {
             target: RefCell::default(),
             drawn_on_gpu: Default::default(),
             pending: RefCell::default(),
+            timings: Default::default(),
         };
         Ok(Silhouette {
             state: Rc::new(state),
@@ -121,6 +124,15 @@ impl Silhouette {
     #[wasm_bindgen(getter)]
     pub fn notice(&self) -> Option<String> {
         self.state.segmenter.notice().map(String::from)
+    }
+
+    /// Milliseconds the last `composite` or `drawTo` spent on its frame's pixels in (drawTo:
+    /// the copy into a texture), the network and the finish, as [in, network, finish]. After
+    /// `drawTo` the network's figure is the submit of network and finish (the GPU runs them
+    /// after) and the finish's is 0.
+    #[wasm_bindgen(js_name = lastTimings)]
+    pub fn last_timings(&self) -> Vec<f64> {
+        self.state.timings.get().to_vec()
     }
 
     /// Segments `width` x `height` RGBA pixels (an ImageData's `data`) into `mask`, a
@@ -274,7 +286,9 @@ impl Silhouette {
             let premultiplied = matches!(*background, Background::Transparent);
             target.fit(&device, (width, height), premultiplied);
             let frame = target.frame.as_ref().expect("fitted");
+            let start = now();
             copy_into(&queue, &source, frame, (width, height))?;
+            let copied = now();
             let output = match target.surface.get_current_texture() {
                 wgpu::CurrentSurfaceTexture::Success(t)
                 | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
@@ -299,6 +313,7 @@ impl Silhouette {
             *pending = Some(errors);
             state.drawn_on_gpu.set(true);
             queue.present(output);
+            state.timings.set([copied - start, now() - copied, 0.0]);
             Ok(JsValue::UNDEFINED)
         };
         wasm_bindgen_futures::future_to_promise(frame)
@@ -347,7 +362,9 @@ impl Silhouette {
                 .into());
             }
             let frame = (&rgba, width, height);
+            let start = now();
             network(&state.segmenter, frame, &mut pixels, &mut probabilities).await?;
+            let segmented = now();
             state.drawn_on_gpu.set(false);
             let reused = std::mem::replace(&mut *photo, RgbImage::new(0, 0));
             *photo = rgb_of(&pixels, width, height, reused)?;
@@ -359,6 +376,9 @@ impl Silhouette {
             let alpha = silhouette::fast::finish::alpha(&photo, mask, refine);
             let done = silhouette::fast::finish::compose(&photo, &alpha, &background);
             out.copy_from(done.as_raw());
+            state
+                .timings
+                .set([0.0, segmented - start, now() - segmented]);
             Ok(JsValue::UNDEFINED)
         };
         wasm_bindgen_futures::future_to_promise(frame)
@@ -477,6 +497,19 @@ fn copy_into(
     let size = js_sys::Array::of2(&width.into(), &height.into());
     copy.call3(queue, &from, &to, &size)?;
     Ok(())
+}
+
+/// `performance.now()` of the page or worker (0 where there is none).
+fn now() -> f64 {
+    let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into());
+    performance
+        .and_then(|p| {
+            let now: js_sys::Function = js_sys::Reflect::get(&p, &"now".into())?.dyn_into()?;
+            now.call0(&p)
+        })
+        .ok()
+        .and_then(|t| t.as_f64())
+        .unwrap_or(0.0)
 }
 
 /// Runs the network on a frame's RGBA bytes (copied into `pixels`, reused) into `out`.
