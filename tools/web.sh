@@ -3,6 +3,9 @@
 #   tools/web.sh serve   serves the demo at http://127.0.0.1:8080/ (any static server will do)
 #   tools/web.sh race    races it against onnxruntime-web in headless Chromium; prints the table
 #                        and appends it to benches/RESULTS.md (RACE_FRAMES=30 by default)
+#   tools/web.sh calls   a 1280x720 camera through startEffect in every browser engine (Chromium,
+#                        Firefox ESR, WebKitGTK; CALLS=chromium,... for some): frames/s, ms per
+#                        frame by stage, main-thread and CPU time; appended to benches/RESULTS.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib.sh
@@ -16,4 +19,8 @@ case "${1:-}" in
     race)
         ensure_chromium
         cd examples/web/e2e && exec node race.mjs ;;
+    calls)
+        ensure_vulkan
+        ensure_browsers
+        cd examples/web/e2e && exec node calls.mjs ;;
 esac

@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { launch, golden, maxAbsDiff, ROOT } from "./browser.mjs";
-import { cli, installCall, writePage as writeCallPage } from "./call.mjs";
+import { cli, installCall, writePage as writeAppPage } from "./call.mjs";
 
 const RADIUS = 6;
 let app; // the app folder the package is installed into (call.mjs)
@@ -39,7 +39,7 @@ test("the tarball installs the entry point, its types and the wasm, and nothing 
   console.log(`download: ${raw} B raw (wasm + the bundled wrapper and glue); the Worker's bundle ${await size("worker.js")} B more when used`);
 });
 
-const writePage = (...args) => writeCallPage(call, ...args);
+const writePage = (...args) => writeAppPage(call, ...args);
 
 // RGBA of PNG bytes, decoded by the page's Chromium (Node has no PNG decoder).
 async function decodePng(page, png) {

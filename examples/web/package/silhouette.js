@@ -32,6 +32,8 @@ class Engine {
   #queue = Promise.resolve(); // frames run one at a time, in call order
   #contexts = new WeakMap(); // canvas -> whether drawTo renders into it with WebGPU
   #refusedSources = new Set(); // kinds of source copyExternalImageToTexture refused here
+  #networkMs = []; // the last 30 network times of a call's frames (its cadence)
+  #cadenceFrame = 0;
   /** Milliseconds the calls since it was last reset spent per stage (in, network, finish, out);
    *  a track's stats add them up per frame. */
   timing = { in: 0, network: 0, finish: 0, out: 0 };
@@ -59,7 +61,7 @@ class Engine {
    *  colour "#rrggbb", or a drawable picture; `radius` the blur's strength in pixels (default
    *  1% of the long side, as the CLI); `refine` edges along the photo's (default true);
    *  `smooth` blend with earlier frames where nothing moves (default false; on for tracks). */
-  composite(source, { background = "blur", radius, refine = true, smooth = false } = {}) {
+  composite(source, { background = "blur", radius, refine = true, smooth = false, cadence = false } = {}) {
     return this.#run(async () => {
       const start = performance.now();
       const image = this.#pixels(source);
@@ -68,8 +70,10 @@ class Engine {
         this.#out = new ImageData(image.width, image.height);
       }
       this.timing.in += performance.now() - start;
-      await this.#engine.composite(image.data, image.width, image.height, refine, smooth, this.#out.data);
+      const reuse = this.#reuseMask(cadence);
+      await this.#engine.composite(image.data, image.width, image.height, refine, smooth, this.#out.data, reuse);
       this.#addEngineTiming();
+      if (!reuse) this.#networkMs = [...this.#networkMs.slice(-29), this.timing.network];
       return this.#out;
     });
   }
@@ -126,6 +130,16 @@ class Engine {
     } finally {
       bitmap.close();
     }
+  }
+
+  // A call's cadence on the CPU: the network runs on every frame while its 75th percentile
+  // over the last 30 stays within 25 ms (La Suite Meet's rule), else on every other frame,
+  // the finish (at the frame's own rate) reusing the last mask.
+  #reuseMask(cadence) {
+    if (!cadence || this.backend !== "cpu" || this.#networkMs.length < 10) return false;
+    this.#cadenceFrame++;
+    const sorted = [...this.#networkMs].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length * 0.75)] > 25 && this.#cadenceFrame % 2 === 0;
   }
 
   #addEngineTiming() {

@@ -9,6 +9,7 @@
 //    frame is drawn into a canvas whose capture is the new track.
 // On every way the processed track ends when its source does, or when `stop()` is called, or on
 // an error (after an "error" event); its first frame is a processed one.
+import { draw } from "./canvas.js";
 import { load } from "./silhouette.js";
 import { loadInWorker, startWorker } from "./worker-client.js";
 
@@ -58,7 +59,7 @@ export async function backgroundReplace(track, { color, image, ...options } = {}
 export async function startEffect(track, { engine, backend, ...options } = {}) {
   if (track?.kind !== "video") throw new TypeError("startEffect needs a video MediaStreamTrack");
   if (track.readyState === "ended") throw new Error("the track has already ended");
-  const effect = new Effect({ ...options, smooth: true });
+  const effect = new Effect({ ...options, smooth: true, cadence: true });
   const way = engine ? (hasPageProcessor() ? "processor" : "video")
     : hasPageProcessor() ? "processor" : (await workerTakesTracks(backend)) ? "worker-track" : "video";
   try {
@@ -279,14 +280,37 @@ const WAYS = {
     effect.onEnd(() => worker.call("stopTrack").catch(() => {}));
   },
 
-  // Elsewhere: play the track in a hidden video, draw each new frame, capture the canvas.
+  // Elsewhere: play the track in a hidden video, draw each new frame, capture the canvas. On
+  // the CPU the engine runs in a Worker (each frame sent as an ImageBitmap, its ImageData
+  // back), so the page's thread only moves pixels; on WebGPU it draws on the page, where the
+  // frame stays on the GPU.
   async video(effect, track, { engine, backend }) {
-    if (!engine) {
-      const own = await load({ backend });
-      effect.onEnd(() => own.dispose());
-      engine = own;
+    let drawTo;
+    if (engine) {
+      drawTo = (canvas, source) => timed(effect, engine, () => engine.drawTo(canvas, source, effect.options));
+    } else {
+      const worker = backend === "gpu" ? null : await loadInWorker({ backend });
+      if (worker?.backend === "cpu") {
+        effect.onEnd(() => worker.dispose());
+        await worker.call("track", { options: await sendable(effect.options) });
+        effect.onUpdate = async (options) => worker.call("options", { options: await sendable(options) }).catch((e) => effect.fail(e));
+        drawTo = async (canvas, source) => {
+          const start = performance.now();
+          const bitmap = await createImageBitmap(source);
+          const { image, timing } = await worker.call("image", { source: bitmap }, [bitmap]);
+          const drawn = performance.now();
+          draw(canvas, image);
+          effect.count({ ...timing, out: performance.now() - drawn }, performance.now() - start);
+        };
+      } else {
+        worker?.dispose();
+        const own = await load({ backend });
+        effect.onEnd(() => own.dispose());
+        drawTo = (canvas, source) => timed(effect, own, () => own.drawTo(canvas, source, effect.options));
+        await own.resetSmoothing();
+      }
     }
-    await engine.resetSmoothing();
+    if (engine) await engine.resetSmoothing();
     const video = document.createElement("video");
     video.muted = true;
     video.playsInline = true;
@@ -300,8 +324,8 @@ const WAYS = {
     // Frames are captured when asked for (requestFrame), so nothing before the first processed
     // frame (a blank canvas) ever reaches the track.
     let capture = null, output = null;
-    const draw = async () => {
-      await timed(effect, engine, () => engine.drawTo(shown, video, effect.options));
+    const next = async () => {
+      await drawTo(shown, video);
       if (!output) {
         capture = shown.captureStream(0);
         output = capture.getVideoTracks()[0];
@@ -311,7 +335,7 @@ const WAYS = {
       if (output.requestFrame) output.requestFrame();
       else capture.requestFrame();
     };
-    await draw();
+    await next();
     whenEnded(effect, track);
     // The next frame when the video has one (requestVideoFrameCallback where the browser has
     // it, else at the display's rate).
@@ -319,7 +343,7 @@ const WAYS = {
     const loop = async () => {
       if (effect.isDone) return;
       try {
-        await draw();
+        await next();
       } catch (error) {
         return effect.fail(error);
       }

@@ -43,6 +43,13 @@ const ops = {
     track.options.background?.close?.();
     track.options = options;
   },
+  // A track's frame as pixels (an ImageBitmap in, ImageData out), for pages that cannot move
+  // VideoFrames here.
+  async image({ source }) {
+    engine.timing = { in: 0, network: 0, finish: 0, out: 0 };
+    const [image, transfer] = await ops.composite({ source, options: track.options });
+    return [{ image, timing: engine.timing }, transfer];
+  },
   async frame({ frame }) {
     engine.timing = { in: 0, network: 0, finish: 0, out: 0 };
     const out = await drawFrame(engine, track.canvas, frame, track.options);

@@ -53,6 +53,8 @@ struct State {
     pending: RefCell<Option<silhouette::gpu::GpuErrors>>,
     /// Milliseconds the last `composite` or `drawTo` spent: pixels in, network, finish.
     timings: std::cell::Cell<[f64; 3]>,
+    /// Whether `probabilities` holds a frame's network output (`composite` may reuse it).
+    mask_ready: std::cell::Cell<bool>,
 }
 
 /// A WebGPU canvas that `drawTo` writes into, and the texture each frame is copied into (both
@@ -99,6 +101,7 @@ impl Silhouette {
             drawn_on_gpu: Default::default(),
             pending: RefCell::default(),
             timings: Default::default(),
+            mask_ready: Default::default(),
         };
         Ok(Silhouette {
             state: Rc::new(state),
@@ -322,8 +325,9 @@ impl Silhouette {
     /// Segments `width` x `height` RGBA pixels and finishes them at that size over the
     /// background (`setBackground`) into `out` (width * height * 4 bytes, e.g. a new
     /// ImageData's `data`). `refine`: edges that follow the photo (guided filter). `smooth`:
-    /// blend with the previous frames' masks where nothing moves (video). Resolves when `out`
-    /// is filled.
+    /// blend with the previous frames' masks where nothing moves (video). `reuse_mask`: finish
+    /// with the last frame's network output instead of running the network (a video at a
+    /// cadence the machine holds; ignored before any frame ran). Resolves when `out` is filled.
     #[allow(clippy::too_many_arguments)]
     pub fn composite(
         &self,
@@ -333,6 +337,7 @@ impl Silhouette {
         refine: bool,
         smooth: bool,
         out: js_sys::Uint8ClampedArray,
+        reuse_mask: Option<bool>,
     ) -> js_sys::Promise {
         let state = self.state.clone();
         #[allow(clippy::await_holding_refcell_ref)]
@@ -363,7 +368,13 @@ impl Silhouette {
             }
             let frame = (&rgba, width, height);
             let start = now();
-            network(&state.segmenter, frame, &mut pixels, &mut probabilities).await?;
+            if reuse_mask.unwrap_or(false) && state.mask_ready.get() {
+                pixels.resize(rgba.length() as usize, 0);
+                rgba.copy_to(&mut pixels);
+            } else {
+                network(&state.segmenter, frame, &mut pixels, &mut probabilities).await?;
+                state.mask_ready.set(true);
+            }
             let segmented = now();
             state.drawn_on_gpu.set(false);
             let reused = std::mem::replace(&mut *photo, RgbImage::new(0, 0));

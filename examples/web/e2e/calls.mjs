@@ -1,0 +1,99 @@
+// The call benchmark (tools/web.sh calls): the installed package's `startEffect` on a 1280x720
+// camera in every engine of engines.mjs, CALL_SECONDS (10) measured after a warm-up; frames out
+// per second, ms per frame by stage, the main thread's busy time, and the browser's CPU time per
+// frame (all its processes, from /proc). Prints a Markdown table and appends it to
+// benches/RESULTS.md. CALLS=chromium,firefox runs some rows only. Chromium's camera is a 30 fps
+// y4m made here (its built-in fake camera gives 20 fps); Firefox's and WebKit's are their own
+// fake cameras at 1280x720.
+import { execFileSync } from "node:child_process";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "./browser.mjs";
+import { installCall, writePage } from "./call.mjs";
+import { ENGINES, openIn } from "./engines.mjs";
+
+const SECONDS = Number(process.env.CALL_SECONDS ?? 10);
+const ROWS = Object.entries(ENGINES).map(([engine, { webgpu }]) => ({ engine, backend: webgpu ? "gpu" : "cpu" }))
+  .filter(({ engine }) => !process.env.CALLS || process.env.CALLS.split(",").includes(engine));
+
+let current = null; // the open row: { browser, marks, done }
+const app = await installCall({
+  post: {
+    "/mark": async (body) => {
+      current.marks[JSON.parse(body).mark] = await current.browser.cpuSeconds();
+    },
+    "/report": async (body) => current.done(JSON.parse(body)),
+  },
+});
+await writePage(app.dir, "calls.html", "media-src 'self' blob: mediastream:; worker-src 'self'", "calls.js",
+  await readFile(new URL("calls-page.js", import.meta.url), "utf8"));
+const video = await camera720(join(app.dir, "camera-720p.y4m"));
+
+const results = [];
+try {
+  for (const { engine, backend } of ROWS) {
+    let done;
+    const finished = new Promise((resolve) => (done = resolve));
+    const browser = await openIn(engine, `${app.url}/calls.html?engine=${engine}&backend=${backend}&seconds=${SECONDS}`, { video });
+    current = { browser, marks: {}, done };
+    let result;
+    try {
+      result = await Promise.race([finished, new Promise((resolve) => setTimeout(() => resolve({ state: "error", error: "no report in 300 s" }), 300_000))]);
+    } finally {
+      await browser.close();
+    }
+    result.cpuMsPerFrame = result.frames ? (1000 * (current.marks.end - current.marks.start)) / result.frames : null;
+    result.cores = result.frames ? (current.marks.end - current.marks.start) / SECONDS : null;
+    console.log(`${engine} (${backend}): ${JSON.stringify(result)}`);
+    results.push({ engine, backend, ...result });
+  }
+} finally {
+  await app.close();
+}
+
+const f = (x, digits = 1) => (x == null || Number.isNaN(x) ? "–" : x.toFixed(digits));
+const version = (command) => {
+  try {
+    return execFileSync(command[0], command.slice(1), { stdio: ["ignore", "pipe", "ignore"] }).toString().trim().split("\n")[0];
+  } catch {
+    return "not installed";
+  }
+};
+let md = `\n## ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC: a 1280x720 call through \`startEffect\` in every browser (tools/web.sh calls)\n\n`;
+md += `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, no GPU; WebGPU rows run on software adapters (SwiftShader in Chromium, lavapipe in Firefox): correctness, not speed.\n`;
+md += `- Browsers: ${version(["chromium", "--version"])}; ${version(["firefox-esr", "--version"])}; WebKitGTK ${version(["dpkg-query", "-W", "-f=${Version}", "libwebkit2gtk-4.1-0"])}.\n`;
+md += `- ${SECONDS} s measured per row after a 3 s warm-up; camera 1280x720 (Chromium: a 30 fps y4m; Firefox, WebKit: their fake cameras). CPU: all the browser's processes, per frame out and in cores.\n`;
+md += `- ms per frame by stage: in (pixels into the engine), network, finish (on WebGPU, network = the submit of both), out (the new frame); total is a frame's wall time.\n\n`;
+md += "| browser | backend | way | frames/s out | shown/s | in | network | finish | out | total ms | main thread busy ms/s | CPU ms/frame | cores |\n";
+md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+for (const r of results) {
+  if (r.state !== "done") {
+    md += `| ${r.engine} | ${r.backend} | failed: ${r.error} |||||||||||\n`;
+    continue;
+  }
+  md += `| ${r.engine} | ${r.backend} | ${r.way} | ${f(r.fps)} | ${f(r.shownFps)} | ${f(r.ms.in)} | ${f(r.ms.network)} | ${f(r.ms.finish)} | ${f(r.ms.out)} | ${f(r.ms.total)} | ${f(r.mainBusyMsPerSecond, 0)} | ${f(r.cpuMsPerFrame)} | ${f(r.cores, 2)} |\n`;
+}
+console.log(md);
+await appendFile(join(ROOT, "benches", "RESULTS.md"), md);
+
+// A 1280x720 y4m, 30 fps, 2 s: a figure against a moving background (the network's and the
+// finish's cost does not depend on what the picture shows).
+async function camera720(file) {
+  const [W, H, N] = [1280, 720, 60];
+  const frames = [Buffer.from(`YUV4MPEG2 W${W} H${H} F30:1 Ip A1:1 C420jpeg\n`)];
+  for (let n = 0; n < N; n++) {
+    const y = Buffer.alloc(W * H), u = Buffer.alloc(W * H / 4, 128), v = Buffer.alloc(W * H / 4, 128);
+    for (let j = 0; j < H; j++) for (let i = 0; i < W; i++) {
+      const inFigure = ((i - 640) / 220) ** 2 + ((j - 300) / 150) ** 2 < 1 || (Math.abs(i - 640) < 260 && j > 420);
+      y[j * W + i] = inFigure ? 190 : 40 + (((i + 8 * n) >> 5) + (j >> 5)) % 2 * 90;
+    }
+    for (let j = 0; j < H / 2; j++) for (let i = 0; i < W / 2; i++) {
+      u[j * W / 2 + i] = 128 + (((i * 2 + 8 * n) >> 6) % 2) * 40;
+      v[j * W / 2 + i] = 128 - ((j >> 5) % 2) * 30;
+    }
+    frames.push(Buffer.from("FRAME\n"), y, u, v);
+  }
+  await writeFile(file, Buffer.concat(frames));
+  return file;
+}
