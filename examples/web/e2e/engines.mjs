@@ -112,13 +112,26 @@ async function webdriver(port, method, path, body, patience = 0) {
 // One Xvfb for the run (MiniBrowser needs a display; the others are headless).
 let display = null;
 function xvfb() {
-  return (display ??= new Promise((resolve, reject) => {
-    const server = spawn("Xvfb", ["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"], { stdio: ["ignore", "pipe", "ignore"] });
+  if (display) return display;
+  let server;
+  display = new Promise((resolve, reject) => {
+    server = spawn("Xvfb", ["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"], { stdio: ["ignore", "pipe", "ignore"] });
     server.once("error", (e) => reject(new Error(`Xvfb: ${e.message} (is xvfb installed?)`)));
-    server.stdout.once("data", (d) => resolve(`:${String(d).trim()}`));
+    server.stdout.once("data", (d) => {
+      // Nothing more is read: the pipe must not keep this process alive.
+      server.stdout.destroy();
+      resolve(`:${String(d).trim()}`);
+    });
     server.unref();
-    process.once("exit", () => server.kill());
-  }));
+  });
+  display.server = server;
+  return display;
+}
+
+/** Ends the Xvfb the WebKit rows started, if any (call when done with the engines). */
+export function closeDisplay() {
+  display?.server?.kill();
+  display = null;
 }
 
 // User + system CPU seconds of `pid` and every process under it (from /proc).

@@ -10,7 +10,7 @@ import { copyFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ROOT } from "./browser.mjs";
 import { installCall, writePage } from "./call.mjs";
-import { ENGINES, openIn } from "./engines.mjs";
+import { ENGINES, closeDisplay, openIn } from "./engines.mjs";
 
 let app;
 let reports = null; // the open page's: { steps, done }
@@ -29,7 +29,10 @@ before(async () => {
   await writePage(app.dir, "matrix.html", "media-src 'self' blob: mediastream:; worker-src 'self'; img-src 'self' blob:",
     "matrix.js", await readFile(new URL("matrix-page.js", import.meta.url), "utf8"));
 });
-after(async () => app?.close());
+after(async () => {
+  closeDisplay();
+  await app?.close();
+});
 
 // The rows, with the backend each asks for: an engine with WebGPU asks for "gpu" (on these
 // software adapters "auto" rightly takes the CPU).
