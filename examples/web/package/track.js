@@ -248,7 +248,7 @@ const WAYS = {
       const worker = await loadInWorker({ backend });
       effect.onEnd(() => worker.dispose());
       await worker.call("track", { options: await sendable(effect.options) });
-      effect.onUpdate = async (options) => worker.call("options", { options: await sendable(options) }).catch((e) => effect.fail(e));
+      followUpdates(effect, worker);
       transform = new TransformStream({
         transform: async (frame, controller) => {
           const start = performance.now();
@@ -272,7 +272,7 @@ const WAYS = {
       else if (event === "error") effect.fail(new Error(error));
       else if (event === "ended") effect.end();
     };
-    effect.onUpdate = async (options) => worker.call("options", { options: await sendable(options) }).catch((e) => effect.fail(e));
+    followUpdates(effect, worker);
     // The worker gets its own clone: the caller's track stays here, and its end is seen here.
     const moved = track.clone();
     effect.output(await worker.call("pipeTrack", { track: moved, options: await sendable(effect.options) }, [moved]));
@@ -293,7 +293,7 @@ const WAYS = {
       if (worker?.backend === "cpu") {
         effect.onEnd(() => worker.dispose());
         await worker.call("track", { options: await sendable(effect.options) });
-        effect.onUpdate = async (options) => worker.call("options", { options: await sendable(options) }).catch((e) => effect.fail(e));
+        followUpdates(effect, worker);
         drawTo = async (canvas, source) => {
           const start = performance.now();
           const bitmap = await createImageBitmap(source);
@@ -352,6 +352,11 @@ const WAYS = {
     nextFrame(loop);
   },
 };
+
+// Sends the effect's option changes to the Worker that draws its frames.
+function followUpdates(effect, worker) {
+  effect.onUpdate = async (options) => worker.call("options", { options: await sendable(options) }).catch((e) => effect.fail(e));
+}
 
 // Options as a Worker takes them: a picture background as an ImageBitmap of its own.
 async function sendable(options) {
