@@ -109,11 +109,13 @@ pub fn luma(p: Rgb<u8>) -> f32 {
 }
 
 /// floor(v * 255 + 0.5), clamped to 0..=255: how every 8-bit value is made here and on the GPU.
-/// Written as Rust's saturating cast, which is the same for every input (truncation is floor
-/// from 0 up, anything below 0 or NaN becomes 0, anything from 255 up 255) without a call to
-/// libm's `floorf` per channel (x86-64's baseline has no rounding instruction).
+/// Written as a saturating cast, which is the same for every input (truncation is floor from 0
+/// up, anything below 0 or NaN becomes 0, anything from 255 up 255) without a call to libm's
+/// `floorf` per channel (x86-64's baseline has no rounding instruction). Through i32 and an
+/// integer clamp, not `as u8`: wasm simd128 then runs it four lanes at a time
+/// (`i32x4.trunc_sat_f32x4_s`), where the cast to u8 went one lane at a time.
 pub fn to_u8(v: f32) -> u8 {
-    (v * 255.0 + 0.5) as u8
+    ((v * 255.0 + 0.5) as i32).clamp(0, 255) as u8
 }
 
 /// The widest blur, as sigma at the working resolution. At 512 px a Gaussian this wide already

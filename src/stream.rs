@@ -3,8 +3,9 @@
 //! (motion: follow at once, no ghosting) or when the whole picture changed (a cut: start over).
 //! Buffers are allocated once; frames allocate nothing.
 
-use crate::cpu::smoothing::{blend, scene_change, thumbnail};
+use crate::cpu::smoothing::{blend, scene_change};
 use crate::error::Result;
+use crate::fast::finish::thumbnail;
 pub use crate::finish::Smoothing;
 use crate::finish::THUMB;
 use crate::network::{OUTPUT, check_output};

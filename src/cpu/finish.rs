@@ -179,20 +179,21 @@ pub fn alpha(image: &RgbImage, probabilities: &[f32], refine: bool) -> GrayImage
 /// A Gaussian-blurred copy of `image` at working resolution (area-downsampled, then a separable
 /// Gaussian of sigma `radius` scaled to that resolution), sampled bilinearly when composited.
 pub fn blurred_background(image: &RgbImage, radius: f32) -> [Plane; 3] {
-    blurred_with(image, radius, separable)
-}
-
-/// [`blurred_background`] with the Gaussian done by `separable` (the reference's or a faster one).
-pub fn blurred_with(
-    image: &RgbImage,
-    radius: f32,
-    separable: impl Fn(&Plane, &[f32]) -> Plane,
-) -> [Plane; 3] {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
-    let sigma = work_sigma(radius, w, w2);
     let planes = area_downsample(image, w2, h2, |p| p.0.map(|c| c as f32));
-    let taps = gaussian_taps(sigma);
+    blurred_with(planes, radius, w, separable)
+}
+
+/// The Gaussian of [`blurred_background`] over `planes`, the photo (`w` wide) already
+/// downsampled, done by `separable` (the reference's or a faster one).
+pub fn blurred_with(
+    planes: [Plane; 3],
+    radius: f32,
+    w: usize,
+    separable: impl Fn(&Plane, &[f32]) -> Plane,
+) -> [Plane; 3] {
+    let taps = gaussian_taps(work_sigma(radius, w, planes[0].width));
     planes.map(|p| separable(&p, &taps))
 }
 

@@ -5,10 +5,10 @@
 //! pixel), box means and the Gaussian as row additions over padded rows.
 
 use crate::cpu::bilinear_taps;
-use crate::cpu::finish::{Plane, area_downsample, blurred_with, guided_from};
-use crate::finish::{Background, Cover, luma, to_u8, work_size};
+use crate::cpu::finish::{Plane, blurred_with, guided_from};
+use crate::finish::{Background, Cover, THUMB, luma, to_u8, work_size};
 use crate::network::OUTPUT;
-use image::{GrayImage, RgbImage, RgbaImage};
+use image::{GrayImage, Rgb, RgbImage, RgbaImage};
 
 /// A plane resampled to `width` x `height` (half-pixel bilinear) one output row at a time,
 /// exactly as [`Plane::sample`] does it per pixel.
@@ -52,7 +52,11 @@ impl<'a> Upsampler<'a> {
         let src = &self.plane.data[row * self.plane.width..][..self.plane.width];
         let out = &mut self.across[slot].1;
         for (o, &(x0, x1, fx)) in out.iter_mut().zip(&self.columns) {
-            *o = src[x0] * (1.0 - fx) + src[x1] * fx;
+            // SAFETY: `new` made every tap with `bilinear_taps(.., plane.width, ..)`, which
+            // returns indices below plane.width. (Unchecked: the bounds checks were most of
+            // this gather's time in wasm.)
+            let (a, b) = unsafe { (*src.get_unchecked(x0), *src.get_unchecked(x1)) };
+            *o = a * (1.0 - fx) + b * fx;
         }
         self.across[slot].0 = row;
     }
@@ -89,6 +93,68 @@ fn mask_plane(probabilities: &[f32]) -> Plane {
         height: OUTPUT.height,
         data: probabilities.to_vec(),
     }
+}
+
+/// Area-average downsampling of `f(pixel)` (N values a pixel) to `w2` x `h2`:
+/// [`cpu::finish::area_downsample`], each cell's sum taken in the same order, one photo row at a
+/// time: the row's values first (no division per pixel to find its cell), then each cell's run
+/// of columns added into it.
+pub fn area_downsample<const N: usize>(
+    image: &RgbImage,
+    w2: usize,
+    h2: usize,
+    f: impl Fn(Rgb<u8>) -> [f32; N],
+) -> [Plane; N] {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    // Each cell's columns: x * w2 / w grows with x, so they are runs.
+    let mut runs = vec![(0, 0); w2];
+    for x in 0..w {
+        let run = &mut runs[x * w2 / w];
+        *run = if run.1 == 0 {
+            (x, x + 1)
+        } else {
+            (run.0, x + 1)
+        };
+    }
+    let mut planes = [0; N].map(|_| Plane {
+        width: w2,
+        height: h2,
+        data: vec![0.0; w2 * h2],
+    });
+    let mut values = [0; N].map(|_| vec![0.0f32; w]);
+    for (y, row) in image.as_raw().chunks_exact(3 * w).enumerate() {
+        for (x, p) in row.chunks_exact(3).enumerate() {
+            let v = f(Rgb([p[0], p[1], p[2]]));
+            for (values, v) in values.iter_mut().zip(v) {
+                values[x] = v;
+            }
+        }
+        let first = y * h2 / h * w2;
+        for (plane, values) in planes.iter_mut().zip(&values) {
+            for (cell, &(a, b)) in plane.data[first..][..w2].iter_mut().zip(&runs) {
+                *cell = values[a..b].iter().fold(*cell, |sum, v| sum + v);
+            }
+        }
+    }
+    // How many pixels fell in each cell: its run's length times its rows'. (None where the
+    // image is smaller than the grid: such a cell stays 0, as in the smoothing's thumbnail.)
+    let mut rows = vec![0u32; h2];
+    (0..h).for_each(|y| rows[y * h2 / h] += 1);
+    for plane in &mut planes {
+        for (line, &rows) in plane.data.chunks_exact_mut(w2).zip(&rows) {
+            for (v, &(a, b)) in line.iter_mut().zip(&runs) {
+                *v /= ((b - a) as u32 * rows).max(1) as f32;
+            }
+        }
+    }
+    planes
+}
+
+/// The smoothing's scene thumbnail: [`cpu::smoothing::thumbnail`](crate::cpu::smoothing::thumbnail)
+/// (the mean luma of THUMB x THUMB blocks), as an area downsampling.
+pub fn thumbnail(frame: &RgbImage, out: &mut [f32]) {
+    let [thumb] = area_downsample(frame, THUMB, THUMB, |p| [luma(p)]);
+    out.copy_from_slice(&thumb.data);
 }
 
 /// Mean over the (2r+1)^2 window clipped at the borders: [`cpu::finish::box_mean`], each sum
@@ -145,7 +211,7 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
 pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, Plane) {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
-    let [guide, _, _] = area_downsample(image, w2, h2, |p| [luma(p), 0.0, 0.0]);
+    let [guide] = area_downsample(image, w2, h2, |p| [luma(p)]);
     let mask = mask_plane(probabilities);
     let mut rows = Upsampler::new(&mask, w2, h2);
     let mut p = Plane {
@@ -167,11 +233,15 @@ pub fn alpha(image: &RgbImage, probabilities: &[f32], refine: bool) -> GrayImage
     let (a, b) = guided_coefficients(image, probabilities);
     let (mut a_rows, mut b_rows) = (Upsampler::new(&a, w, h), Upsampler::new(&b, w, h));
     let mut out = GrayImage::new(w as u32, h as u32);
+    let mut photo = [vec![0; w], vec![0; w], vec![0; w]];
     let pixels = image.as_raw().chunks_exact(3 * w);
-    for (y, (line, photo)) in out.chunks_exact_mut(w).zip(pixels).enumerate() {
+    for (y, (line, rgb)) in out.chunks_exact_mut(w).zip(pixels).enumerate() {
+        channels(rgb, &mut photo);
         let (a, b) = (a_rows.row(y), b_rows.row(y));
-        for (((o, a), b), px) in line.iter_mut().zip(a).zip(b).zip(photo.chunks_exact(3)) {
-            *o = to_u8(a * luma(image::Rgb([px[0], px[1], px[2]])) + b);
+        let [red, green, blue] = &photo;
+        let pixels = line.iter_mut().zip(a).zip(b).zip(red).zip(green).zip(blue);
+        for (((((o, a), b), &r), &g), &bl) in pixels {
+            *o = to_u8(a * luma(Rgb([r, g, bl])) + b);
         }
     }
     out
@@ -221,49 +291,106 @@ pub fn separable(p: &Plane, taps: &[f32]) -> Plane {
 /// The photo over `background` with `alpha`: [`cpu::finish::compose`].
 pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> RgbaImage {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    let blurred = match background {
-        Background::Blur { radius } => Some(blurred_with(image, *radius, separable)),
-        _ => None,
-    };
-    let mut blurred_rows = blurred
-        .as_ref()
-        .map(|planes| planes.each_ref().map(|p| Upsampler::new(p, w, h)));
-    let cover = match background {
-        Background::Image(bg) => Some(Cover::new(bg, w, h)),
-        _ => None,
-    };
     let mut out = RgbaImage::new(w as u32, h as u32);
     let rows = out
         .chunks_exact_mut(4 * w)
         .zip(image.as_raw().chunks_exact(3 * w))
         .zip(alpha.as_raw().chunks_exact(w));
-    for (y, ((line, photo), alphas)) in rows.enumerate() {
-        let behind_rows = blurred_rows
-            .as_mut()
-            .map(|[r, g, b]| [r.row(y), g.row(y), b.row(y)]);
-        let pixels = line
+    if let Background::Transparent = background {
+        // Straight alpha: the colour stays the photo's.
+        let pixels = out
             .chunks_exact_mut(4)
-            .zip(photo.chunks_exact(3))
-            .zip(alphas);
-        for (x, ((o, fg), &a)) in pixels.enumerate() {
-            let behind: [f32; 3] = match background {
-                Background::Transparent => {
-                    o.copy_from_slice(&[fg[0], fg[1], fg[2], a]);
-                    continue;
-                }
-                Background::Color(c) => c.map(f32::from),
-                Background::Blur { .. } => {
-                    let planes = behind_rows.as_ref().expect("made above");
-                    [0, 1, 2].map(|c| planes[c][x])
-                }
-                Background::Image(bg) => cover.as_ref().expect("made above").sample(bg, x, y),
-            };
-            let t = a as f32 / 255.0;
-            let px = [0, 1, 2].map(|c| to_u8((fg[c] as f32 * t + behind[c] * (1.0 - t)) / 255.0));
-            o.copy_from_slice(&[px[0], px[1], px[2], 255]);
+            .zip(image.pixels())
+            .zip(alpha.as_raw());
+        for ((o, fg), &a) in pixels {
+            o.copy_from_slice(&[fg[0], fg[1], fg[2], a]);
         }
+        return out;
+    }
+    let blurred = match background {
+        Background::Blur { radius } => {
+            let (w2, h2) = work_size(w, h);
+            let planes = area_downsample(image, w2, h2, |p| p.0.map(f32::from));
+            Some(blurred_with(planes, *radius, w, separable))
+        }
+        _ => None,
+    };
+    let mut blurred_rows = blurred
+        .as_ref()
+        .map(|planes| planes.each_ref().map(|p| Upsampler::new(p, w, h)));
+    // A colour, or a background picture sampled one row at a time.
+    let mut fixed = match background {
+        Background::Color(c) => c.map(|v| vec![f32::from(v); w]),
+        _ => [vec![0.0; w], vec![0.0; w], vec![0.0; w]],
+    };
+    let cover = match background {
+        Background::Image(bg) => Some((bg, Cover::new(bg, w, h))),
+        _ => None,
+    };
+    let mut photo = [vec![0; w], vec![0; w], vec![0; w]];
+    let mut scratch = Scratch {
+        t: vec![0.0; w],
+        blended: [vec![0; w], vec![0; w], vec![0; w]],
+    };
+    for (y, ((line, rgb), alphas)) in rows.enumerate() {
+        channels(rgb, &mut photo);
+        if let Some((bg, cover)) = &cover {
+            for x in 0..w {
+                let [r, g, b] = cover.sample(bg, x, y);
+                (fixed[0][x], fixed[1][x], fixed[2][x]) = (r, g, b);
+            }
+        }
+        let behind = match blurred_rows.as_mut() {
+            Some([r, g, b]) => [r.row(y), g.row(y), b.row(y)],
+            None => fixed.each_ref().map(|c| &c[..]),
+        };
+        blend_row(line, &photo, alphas, behind, &mut scratch);
     }
     out
+}
+
+/// Splits a row of RGB bytes into three channel rows, so the per-pixel loops below run over
+/// contiguous lanes (vectorised; interleaved bytes kept them scalar).
+fn channels(rgb: &[u8], planar: &mut [Vec<u8>; 3]) {
+    let [r, g, b] = planar;
+    for (((p, r), g), b) in rgb
+        .chunks_exact(3)
+        .zip(r.iter_mut())
+        .zip(g.iter_mut())
+        .zip(b)
+    {
+        (*r, *g, *b) = (p[0], p[1], p[2]);
+    }
+}
+
+/// One output row of [`compose`] over an opaque background: the reference's arithmetic per
+/// channel, one channel at a time.
+fn blend_row(
+    out: &mut [u8],
+    photo: &[Vec<u8>; 3],
+    alphas: &[u8],
+    behind: [&[f32]; 3],
+    scratch: &mut Scratch,
+) {
+    let Scratch { t, blended } = scratch;
+    for (t, &a) in t.iter_mut().zip(alphas) {
+        *t = a as f32 / 255.0;
+    }
+    for ((done, fg), behind) in blended.iter_mut().zip(photo).zip(behind) {
+        for (((o, &f), &b), &t) in done.iter_mut().zip(fg).zip(behind).zip(t.iter()) {
+            *o = to_u8((f as f32 * t + b * (1.0 - t)) / 255.0);
+        }
+    }
+    let [r, g, b] = &*blended;
+    for (((o, r), g), b) in out.chunks_exact_mut(4).zip(r).zip(g).zip(b) {
+        o.copy_from_slice(&[*r, *g, *b, 255]);
+    }
+}
+
+/// Row buffers for [`blend_row`], allocated once per image.
+struct Scratch {
+    t: Vec<f32>,
+    blended: [Vec<u8>; 3],
 }
 
 #[cfg(test)]
@@ -351,6 +478,21 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_thumbnail_is_bit_identical_to_the_reference_at_any_size() {
+        use crate::cpu::smoothing::thumbnail as reference_thumbnail;
+        for (i, (w, h)) in [(1, 1), (20, 40), (32, 32), (37, 23), (641, 479)]
+            .into_iter()
+            .enumerate()
+        {
+            let frame = photo(w, h, i as u32 + 3);
+            let (mut ours, mut theirs) = (vec![1.0; THUMB * THUMB], vec![2.0; THUMB * THUMB]);
+            thumbnail(&frame, &mut ours);
+            reference_thumbnail(&frame, &mut theirs);
+            assert_eq!(ours, theirs, "{w}x{h}");
         }
     }
 
