@@ -34,6 +34,19 @@ ensure_ort() {
     export ORT_DYLIB_PATH
 }
 
+# MediaPipe's own copy of the network (pip mediapipe==0.10.14's, checked equal to ours by
+# tools/mediapipe_model.py), for racing its web runtime; exports MEDIAPIPE_MODEL.
+ensure_mediapipe_model() {
+    MEDIAPIPE_MODEL=$PWD/target/race/selfie_segmentation.tflite
+    if [ ! -f "$MEDIAPIPE_MODEL" ]; then
+        echo "== fetching MediaPipe's selfie_segmentation.tflite (pip mediapipe==0.10.14)"
+        python3 -m pip --version >/dev/null 2>&1 || as_root apt-get install -y -qq python3-pip >/dev/null
+        python3 -m pip install -q --target target/race/pydeps tflite==2.18.0 flatbuffers==25.12.19 numpy==2.4.6
+        PYTHONPATH=target/race/pydeps python3 tools/mediapipe_model.py "$MEDIAPIPE_MODEL"
+    fi
+    export MEDIAPIPE_MODEL
+}
+
 # The browser build and tests: the wasm32 target, wasm-bindgen-cli at exactly the crate's version,
 # Debian's Chromium + ChromeDriver, and the e2e tests' npm packages (from their lockfile).
 ensure_web_toolchain() {

@@ -5,7 +5,9 @@
 #                        and appends it to benches/RESULTS.md (RACE_FRAMES=30 by default)
 #   tools/web.sh calls   a 1280x720 camera through startEffect in every browser engine (Chromium,
 #                        Firefox ESR, WebKitGTK; CALLS=chromium,... for some): frames/s, ms per
-#                        frame by stage, main-thread and CPU time; appended to benches/RESULTS.md
+#                        frame by stage, main-thread and CPU time; appended to benches/RESULTS.md;
+#                        raced in Chromium against MediaPipe's web runtime (tasks-vision, CPU
+#                        and GPU delegates) on the same network
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib.sh
@@ -22,5 +24,6 @@ case "${1:-}" in
     calls)
         ensure_vulkan
         ensure_browsers
+        ensure_mediapipe_model
         cd examples/web/e2e && exec node calls.mjs ;;
 esac

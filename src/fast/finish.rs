@@ -292,10 +292,6 @@ pub fn separable(p: &Plane, taps: &[f32]) -> Plane {
 pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> RgbaImage {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let mut out = RgbaImage::new(w as u32, h as u32);
-    let rows = out
-        .chunks_exact_mut(4 * w)
-        .zip(image.as_raw().chunks_exact(3 * w))
-        .zip(alpha.as_raw().chunks_exact(w));
     if let Background::Transparent = background {
         // Straight alpha: the colour stays the photo's.
         let pixels = out
@@ -332,12 +328,17 @@ pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> 
         t: vec![0.0; w],
         blended: [vec![0; w], vec![0; w], vec![0; w]],
     };
+    let rows = out
+        .chunks_exact_mut(4 * w)
+        .zip(image.as_raw().chunks_exact(3 * w))
+        .zip(alpha.as_raw().chunks_exact(w));
     for (y, ((line, rgb), alphas)) in rows.enumerate() {
         channels(rgb, &mut photo);
         if let Some((bg, cover)) = &cover {
-            for x in 0..w {
-                let [r, g, b] = cover.sample(bg, x, y);
-                (fixed[0][x], fixed[1][x], fixed[2][x]) = (r, g, b);
+            let [red, green, blue] = &mut fixed;
+            let row = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
+            for (x, ((r, g), b)) in row.enumerate() {
+                [*r, *g, *b] = cover.sample(bg, x, y);
             }
         }
         let behind = match blurred_rows.as_mut() {

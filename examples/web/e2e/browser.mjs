@@ -44,7 +44,12 @@ export async function serve({ root = WEB, post = {} } = {}) {
     }
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return { url: `http://127.0.0.1:${server.address().port}`, served, close: () => server.close() };
+  return { url: `http://127.0.0.1:${server.address().port}`, served, close: () => {
+    // And every connection a browser left open (keep-alive, a media request): an open one
+    // keeps this process alive after the tests.
+    server.close();
+    server.closeAllConnections();
+  } };
 }
 
 /** Headless Chromium as the project runs it; `webgpu: false` leaves WebGPU off; `extra`: more

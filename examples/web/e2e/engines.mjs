@@ -72,12 +72,18 @@ export async function openIn(engine, url, { video } = {}) {
   return {
     engine,
     cpuSeconds: () => treeCpuSeconds(child.pid),
+    residentMegabytes: () => treeResidentMegabytes(child.pid),
     async close() {
       if (session) await webdriver(session.port, "DELETE", `/session/${session.sessionId}`).catch(() => {});
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      // The whole tree: WebKitWebDriver's MiniBrowser (or a browser's helper) would outlive it
+      // and hold connections to the test server open, and this process with them.
+      const helpers = inTree(child.pid, await processTable());
+      const signal = (name) => helpers.forEach((p) => { try { process.kill(p, name); } catch { /* gone */ } });
+      signal("SIGTERM");
+      const timer = setTimeout(() => signal("SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
+      signal("SIGKILL");
       await rm(profile, { recursive: true, force: true }).catch(() => {});
     },
   };
@@ -96,8 +102,10 @@ async function webdriver(port, method, path, body, patience = 0) {
   const deadline = Date.now() + patience;
   for (;;) {
     try {
+      // Bounded: a MiniBrowser that never starts leaves WebKitWebDriver's answer pending.
       const response = await fetch(`http://127.0.0.1:${port}${path}`, {
         method, headers: { "content-type": "application/json" }, body: body && JSON.stringify(body),
+        signal: AbortSignal.timeout(120_000),
       });
       const { value } = await response.json();
       if (!response.ok) throw new Error(`WebKitWebDriver ${path}: ${JSON.stringify(value)}`);
@@ -117,6 +125,11 @@ function xvfb() {
   display = new Promise((resolve, reject) => {
     server = spawn("Xvfb", ["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"], { stdio: ["ignore", "pipe", "ignore"] });
     server.once("error", (e) => reject(new Error(`Xvfb: ${e.message} (is xvfb installed?)`)));
+    // An Xvfb that ended is not reused: the next row starts another.
+    server.once("exit", (code, signal) => {
+      if (display?.server === server) display = null;
+      reject(new Error(`Xvfb ended (${signal ?? code}) before it gave a display`));
+    });
     server.stdout.once("data", (d) => {
       // Nothing more is read: the pipe must not keep this process alive.
       server.stdout.destroy();
@@ -134,8 +147,8 @@ export function closeDisplay() {
   display = null;
 }
 
-// User + system CPU seconds of `pid` and every process under it (from /proc).
-async function treeCpuSeconds(pid) {
+// Every process's parent and user + system CPU ticks (from /proc).
+async function processTable() {
   const parents = new Map(), times = new Map();
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -148,11 +161,35 @@ async function treeCpuSeconds(pid) {
       // It ended meanwhile.
     }
   }
-  const inTree = (p) => {
+  return { parents, times };
+}
+
+// `pid` and every process under it.
+function inTree(pid, { parents }) {
+  const under = (p) => {
     for (let q = p; q > 1; q = parents.get(q)) if (q === pid) return true;
     return false;
   };
-  let ticks = 0;
-  for (const [p, t] of times) if (inTree(p)) ticks += t;
+  return [...parents.keys()].filter(under);
+}
+
+// Resident memory of `pid` and every process under it, in MB (shared pages counted once per
+// process: an upper bound, for watching growth).
+async function treeResidentMegabytes(pid) {
+  let pages = 0;
+  for (const p of inTree(pid, await processTable())) {
+    try {
+      pages += Number((await readFile(`/proc/${p}/statm`, "utf8")).split(" ")[1]);
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+  return (pages * 4096) / 1e6;
+}
+
+// User + system CPU seconds of `pid` and every process under it.
+async function treeCpuSeconds(pid) {
+  const table = await processTable();
+  const ticks = inTree(pid, table).reduce((sum, p) => sum + table.times.get(p), 0);
   return ticks / 100; // USER_HZ
 }

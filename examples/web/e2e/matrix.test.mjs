@@ -37,7 +37,7 @@ after(async () => {
 // The rows, with the backend each asks for: an engine with WebGPU asks for "gpu" (on these
 // software adapters "auto" rightly takes the CPU).
 const ROWS = Object.entries(ENGINES).map(([engine, { webgpu }]) => ({ engine, backend: webgpu ? "gpu" : "cpu", webgpu }));
-const only = process.env.MATRIX?.split(",");
+const only = process.env.MATRIX ? process.env.MATRIX.split(",") : null;
 
 for (const { engine, backend, webgpu } of ROWS.filter((r) => !only || only.includes(r.engine))) {
   test(`browser matrix: ${engine} (${backend})`, async () => {
@@ -45,12 +45,17 @@ for (const { engine, backend, webgpu } of ROWS.filter((r) => !only || only.inclu
     const finished = new Promise((resolve) => (done = resolve));
     reports = { steps: [], done };
     const browser = await openIn(engine, `${app.url}/matrix.html?engine=${engine}&backend=${backend}${process.env.PATIENCE ? `&patience=${process.env.PATIENCE}` : ""}`);
-    let result;
+    let result, timer;
     try {
       // Generous: SwiftShader and lavapipe take seconds a WebGPU frame, more on a busy machine.
-      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`${engine}: no report in 900 s; steps: ${reports.steps}`)), 900_000));
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${engine}: no report in 900 s; steps: ${reports.steps}`)), 900_000);
+      });
       result = await Promise.race([finished, timeout]);
     } finally {
+      // A pending timer kept this process alive for the rest of its 900 s after the last row
+      // (what looked like the WebKit rows never ending).
+      clearTimeout(timer);
       await browser.close();
     }
     console.log(`${engine}: ${JSON.stringify(result)}`);

@@ -21,12 +21,34 @@ function sizeOf(source) {
   return { width, height };
 }
 
+// Whether VideoFrame.copyTo converts to RGBA here: tried once on a known colour, since WebKit
+// (2.50) accepts the format and copies BGRA anyway. False if it throws or takes over a second.
+let rgbaCopies = null;
+async function copiesRgba() {
+  try {
+    const canvas = new OffscreenCanvas(2, 2);
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#ff8000";
+    context.fillRect(0, 0, 2, 2);
+    const frame = new VideoFrame(canvas, { timestamp: 0 });
+    const pixels = new Uint8Array(16);
+    const late = new Promise((resolve) => setTimeout(resolve, 1000, "late"));
+    const copied = await Promise.race([frame.copyTo(pixels, { format: "RGBA", colorSpace: "srgb" }), late]);
+    frame.close();
+    return copied !== "late" && pixels[0] > 250 && Math.abs(pixels[1] - 128) < 4 && pixels[2] < 5 && pixels[3] === 255;
+  } catch {
+    return false;
+  }
+}
+
 class Engine {
   #engine;
   #size = MASK_SIZE();
   #mask = new Float32Array(this.#size * this.#size);
   #canvas = null; // reused to read any drawable's pixels
   #context = null;
+  #frameImage = null; // reused for VideoFrames' pixels
+  #copyRgba = true; // whether VideoFrame.copyTo converts to RGBA here (false once refused)
   #out = null; // the last composite's ImageData, reused while the size stays
   #background = null; // the background the wasm holds, as a key
   #queue = Promise.resolve(); // frames run one at a time, in call order
@@ -50,7 +72,7 @@ class Engine {
    *  by the next call: copy it to keep it. */
   segment(source) {
     return this.#run(async () => {
-      const image = this.#pixels(source);
+      const image = await this.#pixels(source);
       await this.#engine.segment(image.data, image.width, image.height, this.#mask);
       return this.#mask;
     });
@@ -64,8 +86,8 @@ class Engine {
   composite(source, { background = "blur", radius, refine = true, smooth = false, cadence = false } = {}) {
     return this.#run(async () => {
       const start = performance.now();
-      const image = this.#pixels(source);
-      this.#setBackground(background, radius ?? Math.max(image.width, image.height) / 100);
+      const image = await this.#pixels(source);
+      await this.#setBackground(background, radius ?? Math.max(image.width, image.height) / 100);
       if (this.#out?.width !== image.width || this.#out?.height !== image.height) {
         this.#out = new ImageData(image.width, image.height);
       }
@@ -104,7 +126,7 @@ class Engine {
     const { background = "blur", radius, refine = true, smooth = false } = options;
     return this.#run(async () => {
       const { width, height } = source instanceof ImageData ? source : sizeOf(source);
-      this.#setBackground(background, radius ?? Math.max(width, height) / 100);
+      await this.#setBackground(background, radius ?? Math.max(width, height) / 100);
       await this.#drawOnGpu(source, width, height, canvas, refine, smooth);
       this.#addEngineTiming();
       return canvas;
@@ -176,7 +198,7 @@ class Engine {
     return result;
   }
 
-  #setBackground(background, radius) {
+  async #setBackground(background, radius) {
     const key = typeof background === "string" ? `${background}:${background === "blur" ? radius : ""}` : background;
     if (key === this.#background) return;
     if (background === "blur" || background === "transparent") {
@@ -186,16 +208,21 @@ class Engine {
     } else if (typeof background === "string") {
       throw new Error(`background ${JSON.stringify(background)}: use "blur", "transparent", "#rrggbb" or a picture`);
     } else {
-      const picture = this.#pixels(background);
+      const picture = await this.#pixels(background);
       this.#engine.setBackgroundImage(picture.data, picture.width, picture.height);
     }
     this.#background = key;
   }
 
   // Pixels of any drawable source (ImageData, VideoFrame, video, image, bitmap, canvas),
-  // through one reused canvas.
-  #pixels(source) {
+  // through one reused canvas; a VideoFrame's converted by the browser straight into reused
+  // pixels where it can (no canvas, no new ImageData per frame).
+  async #pixels(source) {
     if (source instanceof ImageData) return source;
+    if (this.#copyRgba && globalThis.VideoFrame && source instanceof VideoFrame) {
+      const image = await this.#copyFrame(source);
+      if (image) return image;
+    }
     const { width, height } = sizeOf(source);
     if (!this.#canvas || this.#canvas.width !== width || this.#canvas.height !== height) {
       this.#canvas = new OffscreenCanvas(width, height);
@@ -203,6 +230,29 @@ class Engine {
     }
     this.#context.drawImage(source, 0, 0, width, height);
     return this.#context.getImageData(0, 0, width, height);
+  }
+
+  // `frame` as RGBA by VideoFrame.copyTo, or null where that cannot give what drawImage would
+  // (a frame shown at another size than it is stored; a browser without the conversion, which
+  // is then not asked again).
+  async #copyFrame(frame) {
+    const { displayWidth: width, displayHeight: height, visibleRect } = frame;
+    if (visibleRect?.width !== width || visibleRect?.height !== height) return null;
+    if (!(await (rgbaCopies ??= copiesRgba()))) {
+      this.#copyRgba = false;
+      return null;
+    }
+    if (this.#frameImage?.width !== width || this.#frameImage?.height !== height) {
+      this.#frameImage = new ImageData(width, height);
+    }
+    try {
+      await frame.copyTo(this.#frameImage.data, { format: "RGBA", colorSpace: "srgb" });
+      return this.#frameImage;
+    } catch (error) {
+      if (error?.name === "InvalidStateError") throw error; // a closed frame: the caller's
+      this.#copyRgba = false;
+      return null;
+    }
   }
 }
 

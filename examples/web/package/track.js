@@ -15,8 +15,23 @@ import { loadInWorker, startWorker } from "./worker-client.js";
 
 /** One VideoFrame through `engine` into `canvas` (an OffscreenCanvas), as a new VideoFrame with
  *  its timestamp, made in the task that drew it; `frame` is closed. */
+// Whether the CPU path makes its frames straight from the finished RGBA bytes (no canvas): yes,
+// except where the standard VideoTrackGenerator is what the frames go to, which today is
+// WebKit's worker: WebKit (2.50) accepts a frame made from bytes, but its track never shows it.
+// (Chromium's workers and pages have no VideoTrackGenerator; its generator takes such frames.)
+const BUFFER_FRAMES = typeof globalThis.VideoTrackGenerator !== "function";
+
 export async function drawFrame(engine, canvas, frame, options) {
   try {
+    if (engine.backend !== "webgpu" && BUFFER_FRAMES) {
+      // The finished pixels become the frame as they are: no canvas in between.
+      const image = await engine.composite(frame, options);
+      const start = performance.now();
+      const init = { format: "RGBA", codedWidth: image.width, codedHeight: image.height, timestamp: frame.timestamp };
+      const out = new VideoFrame(image.data, init);
+      engine.timing.out += performance.now() - start;
+      return out;
+    }
     await engine.drawTo(canvas, frame, options);
     const start = performance.now();
     const out = new VideoFrame(canvas, { timestamp: frame.timestamp });
