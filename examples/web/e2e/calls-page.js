@@ -1,5 +1,6 @@
 // The call benchmark's page (calls.mjs): a 1280x720 camera through `startEffect` (or, with
-// ?runner=mediapipe, the rival of mediapipe-effect.js, blurring as much: 1% of 1280) for ?seconds
+// ?runner=mediapipe or livekit, the rivals of mediapipe-effect.js and livekit-effect.js, blurring
+// as much: 1% of 1280) for ?seconds
 // after a warm-up, as a video call runs it. Reports frames out per second, the effect's ms per
 // frame by stage, and the main thread's busy time (how late a 10 ms timer chain ran). The test
 // reads the browser's CPU time between the two marks it is sent.
@@ -47,9 +48,12 @@ try {
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720, frameRate: 30 } });
   const camera = stream.getVideoTracks()[0];
   result.camera = camera.getSettings();
-  const effect = params.get("runner") === "mediapipe"
+  const runner = params.get("runner");
+  const effect = runner === "mediapipe"
     ? await (await import("./mediapipe-effect.js")).mediapipeEffect(camera, { delegate: backend, radius: 12.8 })
-    : await startEffect(camera, { backend });
+    : runner === "livekit"
+      ? await (await import("./livekit-effect.js")).livekitEffect(camera, { radius: 12.8 })
+      : await startEffect(camera, { backend });
   result.way = effect.way;
   const shown = presented(effect.track);
   await sleep(3000); // warm-up: the engine's first frames, the browser's caches

@@ -21,6 +21,7 @@ const ROWS = [
   ...Object.entries(ENGINES).map(([engine, { webgpu }]) => ({ row: engine, engine, backend: webgpu ? "gpu" : "cpu" })),
   { row: "mediapipe-cpu", engine: "chromium", backend: "CPU", runner: "mediapipe" },
   { row: "mediapipe-gpu", engine: "chromium", backend: "GPU", runner: "mediapipe" },
+  { row: "livekit", engine: "chromium", backend: "GPU", runner: "livekit" },
 ].filter(({ row }) => !process.env.CALLS || process.env.CALLS.split(",").includes(row));
 
 let current = null; // the open row: { browser, marks, done }
@@ -40,7 +41,8 @@ const video = await camera720(join(app.dir, "camera-720p.y4m"));
 
 const results = [];
 try {
-  if (ROWS.some(({ runner }) => runner === "mediapipe")) await installMediapipe(app.dir);
+  if (ROWS.some(({ runner }) => runner === "mediapipe" || runner === "livekit")) await installMediapipe(app.dir);
+  if (ROWS.some(({ runner }) => runner === "livekit")) await installLivekit(app.dir);
   for (const { row, engine, backend, runner = "silhouette" } of ROWS) {
     let done;
     const finished = new Promise((resolve) => (done = resolve));
@@ -81,7 +83,8 @@ md += `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, no GPU; WebG
 md += `- Browsers: ${version(["chromium", "--version"])}; ${version(["firefox-esr", "--version"])}; WebKitGTK ${version(["dpkg-query", "-W", "-f=${Version}", "libwebkit2gtk-4.1-0"])}.\n`;
 md += `- ${SECONDS} s measured per row after a 3 s warm-up; camera 1280x720 (Chromium: a 30 fps y4m; Firefox, WebKit: their fake cameras). CPU: all the browser's processes, per frame out and in cores; resident memory: theirs summed (shared pages once per process), at the start and the end of the measured seconds.\n`;
 md += `- ms per frame by stage: in (pixels into the engine), network, finish (on WebGPU, network = the submit of both), out (the new frame); total is a frame's wall time.\n`;
-md += `- mediapipe-cpu, mediapipe-gpu: the same network (pip mediapipe 0.10.14's tflite, every parameter equal to ours) in @mediapipe/tasks-vision ${mediapipeVersion()}'s ImageSegmenter (CPU delegate: XNNPACK wasm; GPU: WebGL, here on SwiftShader) on the page's thread, composited with a 2-D canvas (mediapipe-effect.js); network = segmentForVideo and its mask, finish = the composite.\n\n`;
+md += `- mediapipe-cpu, mediapipe-gpu: the same network (pip mediapipe 0.10.14's tflite, every parameter equal to ours) in @mediapipe/tasks-vision ${packageVersion("@mediapipe", "tasks-vision")}'s ImageSegmenter (CPU delegate: XNNPACK wasm; GPU: WebGL, here on SwiftShader) on the page's thread, composited with a 2-D canvas (mediapipe-effect.js); network = segmentForVideo and its mask, finish = the composite.\n`;
+md += `- livekit: @livekit/track-processors ${packageVersion("@livekit", "track-processors")}'s background blur (tasks-vision ${packageVersion("@livekit", "track-processors", "node_modules", "@mediapipe", "tasks-vision")} underneath, its GPU delegate, WebGL compositing; here on SwiftShader) on the same network; network and finish are its own segmentation and filter times, total its processing time.\n\n`;
 md += "| browser | backend | way | frames/s out | shown/s | in | network | finish | out | total ms | main thread busy ms/s | CPU ms/frame | cores | resident MB, start → end |\n";
 md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
 for (const r of results) {
@@ -98,10 +101,6 @@ await appendFile(join(ROOT, "benches", "RESULTS.md"), md);
 // finish's cost does not depend on what the picture shows).
 // MediaPipe's web runtime (this directory's pinned @mediapipe/tasks-vision), the model
 // tools/lib.sh ensure_mediapipe_model checked equal to ours, and the rival's page module.
-function mediapipeVersion() {
-  return JSON.parse(readFileSync(join(WEB, "e2e", "node_modules", "@mediapipe", "tasks-vision", "package.json"), "utf8")).version;
-}
-
 async function installMediapipe(dir) {
   const model = process.env.MEDIAPIPE_MODEL;
   if (!model) throw new Error("MEDIAPIPE_MODEL is not set: run the race through tools/web.sh calls");
@@ -110,6 +109,19 @@ async function installMediapipe(dir) {
   await copyFile(join(from, "vision_bundle.mjs"), join(dir, "mediapipe", "vision_bundle.mjs"));
   await copyFile(model, join(dir, "mediapipe", "selfie_segmentation.tflite"));
   await copyFile(join(WEB, "e2e", "mediapipe-effect.js"), join(dir, "mediapipe-effect.js"));
+}
+
+// @livekit/track-processors bundled with its tasks-vision (its own pinned version, whose wasm
+// goes beside it) and livekit-client.
+async function installLivekit(dir) {
+  const from = join(WEB, "e2e", "node_modules", "@livekit", "track-processors");
+  await cp(join(from, "node_modules", "@mediapipe", "tasks-vision", "wasm"), join(dir, "livekit", "wasm"), { recursive: true });
+  execFileSync(join(WEB, "e2e", "node_modules", ".bin", "esbuild"), ["--bundle", "--format=esm", "--log-level=warning",
+    `--outfile=${join(dir, "livekit-effect.js")}`, join(WEB, "e2e", "livekit-effect.js")], { stdio: "inherit" });
+}
+
+function packageVersion(...path) {
+  return JSON.parse(readFileSync(join(WEB, "e2e", "node_modules", ...path, "package.json"), "utf8")).version;
 }
 
 async function camera720(file) {

@@ -130,12 +130,18 @@ function xvfb() {
       if (display?.server === server) display = null;
       reject(new Error(`Xvfb ended (${signal ?? code}) before it gave a display`));
     });
-    server.stdout.once("data", (d) => {
-      // Nothing more is read: the pipe must not keep this process alive.
-      server.stdout.destroy();
-      resolve(`:${String(d).trim()}`);
+    // Xvfb writes the display number and the newline in two writes: closing the pipe after the
+    // first chunk could kill it by SIGPIPE on the second (rows then hung with no display, on a
+    // busy machine). So the pipe stays open and is read to its end; once the display is known,
+    // neither it nor Xvfb keeps this process alive.
+    let said = "";
+    server.stdout.on("data", (d) => {
+      said += d;
+      if (!said.includes("\n")) return;
+      server.stdout.unref();
+      server.unref();
+      resolve(`:${said.trim()}`);
     });
-    server.unref();
   });
   display.server = server;
   return display;
