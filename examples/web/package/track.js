@@ -13,14 +13,14 @@ import { draw } from "./canvas.js";
 import { load } from "./silhouette.js";
 import { loadInWorker, startWorker } from "./worker-client.js";
 
-/** One VideoFrame through `engine` into `canvas` (an OffscreenCanvas), as a new VideoFrame with
- *  its timestamp, made in the task that drew it; `frame` is closed. */
 // Whether the CPU path makes its frames straight from the finished RGBA bytes (no canvas): yes,
 // except where the standard VideoTrackGenerator is what the frames go to, which today is
 // WebKit's worker: WebKit (2.50) accepts a frame made from bytes, but its track never shows it.
 // (Chromium's workers and pages have no VideoTrackGenerator; its generator takes such frames.)
 const BUFFER_FRAMES = typeof globalThis.VideoTrackGenerator !== "function";
 
+/** One VideoFrame through `engine` into `canvas` (an OffscreenCanvas), as a new VideoFrame with
+ *  its timestamp, made in the task that drew it; `frame` is closed. */
 export async function drawFrame(engine, canvas, frame, options) {
   try {
     if (engine.backend !== "webgpu" && BUFFER_FRAMES) {
@@ -292,7 +292,10 @@ const WAYS = {
     const moved = track.clone();
     effect.output(await worker.call("pipeTrack", { track: moved, options: await sendable(effect.options) }, [moved]));
     whenEnded(effect, track);
-    effect.onEnd(() => worker.call("stopTrack").catch(() => {}));
+    // Bounded: WebKit's worker at times never answers once the moved track is stopped (one run
+    // in three here), and the Worker is terminated next in any case.
+    const answered = () => worker.call("stopTrack").catch(() => {});
+    effect.onEnd(() => Promise.race([answered(), new Promise((resolve) => setTimeout(resolve, 1000))]));
   },
 
   // Elsewhere: play the track in a hidden video, draw each new frame, capture the canvas. On
@@ -309,12 +312,17 @@ const WAYS = {
         effect.onEnd(() => worker.dispose());
         await worker.call("track", { options: await sendable(effect.options) });
         followUpdates(effect, worker);
+        // The last frame's pixels go back with the next frame, for the worker to fill again:
+        // no new 4-bytes-a-pixel buffer per frame for the garbage collector to catch up with.
+        let spare = null;
         drawTo = async (canvas, source) => {
           const start = performance.now();
           const bitmap = await createImageBitmap(source);
-          const { image, timing } = await worker.call("image", { source: bitmap }, [bitmap]);
+          const sent = spare ? [bitmap, spare] : [bitmap];
+          const { image, timing } = await worker.call("image", { source: bitmap, reuse: spare }, sent);
           const drawn = performance.now();
           draw(canvas, image);
+          spare = image.data.buffer;
           effect.count({ ...timing, out: performance.now() - drawn }, performance.now() - start);
         };
       } else {

@@ -23,10 +23,14 @@ const ops = {
     source.close?.();
     return [mask, [mask.buffer]];
   },
-  async composite({ source, options }) {
+  // `reuse`: a buffer of an earlier answer, sent back to be filled again where the size fits.
+  async composite({ source, options, reuse }) {
     const image = await engine.composite(source, options);
     source.close?.();
-    const copy = new ImageData(new Uint8ClampedArray(image.data), image.width, image.height);
+    const fits = reuse?.byteLength === image.data.length;
+    const bytes = fits ? new Uint8ClampedArray(reuse) : new Uint8ClampedArray(image.data.length);
+    bytes.set(image.data);
+    const copy = new ImageData(bytes, image.width, image.height);
     return [copy, [copy.data.buffer]];
   },
   async resetSmoothing() {
@@ -45,9 +49,9 @@ const ops = {
   },
   // A track's frame as pixels (an ImageBitmap in, ImageData out), for pages that cannot move
   // VideoFrames here.
-  async image({ source }) {
+  async image({ source, reuse }) {
     engine.timing = { in: 0, network: 0, finish: 0, out: 0 };
-    const [image, transfer] = await ops.composite({ source, options: track.options });
+    const [image, transfer] = await ops.composite({ source, options: track.options, reuse });
     return [{ image, timing: engine.timing }, transfer];
   },
   async frame({ frame }) {
