@@ -41,7 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "stream",
-        &["cpu", "error", "finish", "network", "segmenter"],
+        &["cpu", "error", "fast", "finish", "network", "segmenter"],
     ),
 ];
 
