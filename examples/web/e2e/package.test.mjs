@@ -83,17 +83,18 @@ async function cameraVideo(name) {
 // The call page: imports only the package, blurs the camera track (on this page with a loaded
 // engine, or, with ?mode=worker, in the package's own Worker), and reports one input frame (as
 // PNG, for the CLI) and the last of ?frames processed frames, as RGBA. It counts the package's
-// readbacks (GPUBuffer.mapAsync) and canvas reads (getImageData) on this page after the first
+// readbacks (GPUBuffer.mapAsync), canvas reads (getImageData) and frame reads (VideoFrame.copyTo)
+// on this page after the first
 // frame, and samples the JS heap and the wasm memory every 50 frames.
 async function writeCallPage() {
   await writePage("index.html", "media-src 'self' blob: mediastream:; worker-src 'self'", "call.js", `import { backgroundBlur, load } from "silhouette-web";
 const params = new URLSearchParams(location.search);
 const frames = Number(params.get("frames") ?? 3);
 window.call = { state: "starting" };
-const reads = { mapAsync: 0, getImageData: 0 };
+const reads = { mapAsync: 0, getImageData: 0, copyTo: 0 };
 const ownGetImageData = OffscreenCanvasRenderingContext2D.prototype.getImageData; // the page's own reads
-for (const proto of [globalThis.GPUBuffer?.prototype, CanvasRenderingContext2D.prototype, OffscreenCanvasRenderingContext2D.prototype]) {
-  for (const name of ["mapAsync", "getImageData"]) {
+for (const proto of [globalThis.GPUBuffer?.prototype, CanvasRenderingContext2D.prototype, OffscreenCanvasRenderingContext2D.prototype, VideoFrame.prototype]) {
+  for (const name of ["mapAsync", "getImageData", "copyTo"]) {
     const original = proto?.[name];
     if (original) proto[name] = function (...args) { reads[name]++; return original.apply(this, args); };
   }
@@ -129,7 +130,7 @@ try {
     frame.close();
     before ??= { ...reads }; // after the first frame: what steady frames read
   }
-  const steady = { mapAsync: reads.mapAsync - before.mapAsync, getImageData: reads.getImageData - before.getImageData };
+  const steady = Object.fromEntries(Object.keys(reads).map((k) => [k, reads[k] - before[k]]));
   window.call = { state: "done", backend: engine?.backend ?? backend, input: seen, output: last, steady, memory };
 } catch (error) {
   window.call = { state: "error", error: String(error) };
@@ -201,10 +202,11 @@ for (const [backend, mode] of [["gpu", "page"], ["cpu", "page"], ["gpu", "worker
     const borders = [borderLuma(input.data, input.width, input.height), borderLuma(output.data, output.width, output.height)];
     console.log(`${backend} (${mode}): mean |track - CLI| = ${mean.toFixed(3)} of 255; border luma in ${borders[0].toFixed(1)}, out ${borders[1].toFixed(1)}; reads on the page over 2 steady frames: ${JSON.stringify(result.steady)}`);
     if (backend === "gpu" && mode === "page") {
-      assert.deepEqual(result.steady, { mapAsync: 0, getImageData: 0 }, "a WebGPU track read pixels back");
+      assert.deepEqual(result.steady, { mapAsync: 0, getImageData: 0, copyTo: 0 }, "a WebGPU track read pixels back");
     } else if (mode === "page") {
-      // The counters see the CPU path's canvas reads, so they would see the GPU path's.
-      assert.ok(result.steady.getImageData > 0, "the instrumented getImageData saw no CPU frame");
+      // The counters see the CPU path's reads of each frame (copyTo, or a canvas's getImageData),
+      // so they would see the GPU path's.
+      assert.ok(result.steady.copyTo + result.steady.getImageData > 0, "the instrumented reads saw no CPU frame");
     }
     assert.ok(opaque, "the processed frame has transparent pixels");
     assert.ok(mean <= 1, `the processed frame differs from the CLI's blur by ${mean} on average`);
@@ -227,7 +229,7 @@ test(`${SOAK.frames} frames of a track: wasm memory flat, JS heap without a per-
   console.log(`${SOAK.frames} frames (${SOAK.backend}): JS heap ${samples.map((s) => (s.heap / 1e6).toFixed(2)).join(", ")} MB; slope ${slope.toFixed(1)} B/frame; wasm ${samples.map((s) => s.wasm / 1048576).join(", ")} MiB`);
   assert.ok(samples.slice(1).every((s) => s.wasm === samples[1].wasm), "the wasm memory grew after frame 100");
   // No per-frame readback either, on either path's own way of reading pixels back.
-  if (SOAK.backend === "gpu") assert.deepEqual(result.steady, { mapAsync: 0, getImageData: 0 });
+  if (SOAK.backend === "gpu") assert.deepEqual(result.steady, { mapAsync: 0, getImageData: 0, copyTo: 0 });
   // A leaked frame (256x256 RGBA here) would be 256 KB a frame. The heap after gc() still moves
   // by about a megabyte between samples (a slope of about +-1.3 KB a frame over these 11), so
   // the bound is an eighth of a frame: no noise reaches it, any per-frame leak of pixels does.
