@@ -1,0 +1,235 @@
+//! The quality benchmark (`tools/quality.sh`): halos, edges and stability of the finish on
+//! scenes whose truth is known, each measure defined in examples/quality/README.md. Prints
+//! Markdown; `--append` also adds it to benches/RESULTS.md. CPU engine and finish.
+mod candidates;
+mod metrics;
+mod scenes;
+
+use image::{GrayImage, RgbImage};
+use metrics::{bands, colour_error, mean_abs, mediapipe_smoothing, warp_mask};
+use scenes::{Person, backgrounds, moved, over, people};
+use silhouette::fast::finish::{alpha, compose};
+use silhouette::{Backend, Background, Segmenter, Smoother, Smoothing};
+use std::error::Error;
+use std::fmt::Write;
+
+/// Where `replace` puts the person: a colour none of the backgrounds has.
+const REPLACEMENT: [u8; 3] = [250, 120, 200];
+const FRAMES: usize = 24;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let append = std::env::args().any(|a| a == "--append");
+    let segmenter = Segmenter::new(Backend::Cpu)?;
+    let people = people(&segmenter)?;
+    let mut md = String::new();
+    let now = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M"])
+        .output()?;
+    writeln!(
+        md,
+        "\n## {} UTC: quality of the finish (tools/quality.sh)\n",
+        String::from_utf8_lossy(&now.stdout).trim()
+    )?;
+    writeln!(
+        md,
+        "Scenes and measures: examples/quality/README.md. CPU engine, CLI defaults (blur radius 1% of the long side, refined edges).\n"
+    )?;
+    still_scenes(&segmenter, &people, &mut md)?;
+    clips(&segmenter, &people, &mut md)?;
+    print!("{md}");
+    if append {
+        let results = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/RESULTS.md");
+        let mut file = std::fs::OpenOptions::new().append(true).open(results)?;
+        std::io::Write::write_all(&mut file, md.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Edges and halos: each person over each background, finished as the CLI does.
+fn still_scenes(
+    segmenter: &Segmenter,
+    people: &[Person],
+    md: &mut String,
+) -> Result<(), Box<dyn Error>> {
+    writeln!(
+        md,
+        "| scene | edge error, bilinear | edge error, refined | halo, blur (levels) | halo, blur weighted by the background (candidate) | halo, replace (levels) |"
+    )?;
+    writeln!(md, "|---|---|---|---|---|---|")?;
+    let mut totals = [0.0; 5];
+    let mut n = 0.0;
+    for person in people {
+        let (w, h) = person.colour.dimensions();
+        let radius = (w.max(h) as f32 / 100.0).max(1.0);
+        let band = bands(&person.alpha, (3.0 * radius).max(6.0));
+        let near: Vec<bool> = band
+            .edge
+            .iter()
+            .zip(&band.outside)
+            .map(|(a, b)| *a || *b)
+            .collect();
+        for (name, behind) in backgrounds(w, h) {
+            let scene = over(person, &behind);
+            let probabilities = segmenter.probabilities(&scene)?;
+            let [bilinear, refined] =
+                [false, true].map(|refine| alpha(&scene, &probabilities, refine));
+            let edges =
+                [&bilinear, &refined].map(|a| metrics::alpha_error(a, &person.alpha, &band.edge));
+            // The ideal blur: the person over the true background blurred alone.
+            let nothing = GrayImage::new(w, h);
+            let blur = Background::Blur { radius };
+            let blurred_behind = rgb(&compose(&behind, &nothing, &blur));
+            let ideal_blur = over(person, &blurred_behind);
+            let halo_blur = colour_error(
+                &compose(&scene, &refined, &blur),
+                &ideal_blur,
+                &band.outside,
+            );
+            let weighted = candidates::background_weighted_blur(&scene, &refined, radius);
+            let halo_weighted = colour_error(&weighted, &ideal_blur, &band.outside);
+            let replacement = RgbImage::from_pixel(w, h, image::Rgb(REPLACEMENT));
+            let replaced = compose(&scene, &refined, &Background::Color(REPLACEMENT));
+            let halo_replace = colour_error(&replaced, &over(person, &replacement), &near);
+            let row = [edges[0], edges[1], halo_blur, halo_weighted, halo_replace];
+            let [e0, e1, hb, hw, hr] = row;
+            writeln!(
+                md,
+                "| {} over {name} | {e0:.4} | {e1:.4} | {hb:.2} | {hw:.2} | {hr:.2} |",
+                person.name
+            )?;
+            totals.iter_mut().zip(row).for_each(|(t, v)| *t += v);
+            n += 1.0;
+        }
+    }
+    let [e0, e1, hb, hw, hr] = totals.map(|t| t / n);
+    writeln!(
+        md,
+        "| **mean** | **{e0:.4}** | **{e1:.4}** | **{hb:.2}** | **{hw:.2}** | **{hr:.2}** |\n"
+    )?;
+    Ok(())
+}
+
+fn rgb(image: &image::RgbaImage) -> RgbImage {
+    image::DynamicImage::ImageRgba8(image.clone()).to_rgb8()
+}
+
+/// One clip: its frames and how each moved from the one before (in the frame's pixels).
+struct Clip {
+    name: &'static str,
+    frames: Vec<RgbImage>,
+    motion: Vec<((f32, f32), f32)>,
+    cut: Option<usize>,
+}
+
+fn make_clips(people: &[Person]) -> Vec<Clip> {
+    let (first, second) = (&people[0], &people[1]);
+    let (w, h) = first.colour.dimensions();
+    let scene = over(first, &backgrounds(w, h)[2].1);
+    let other = over(
+        second,
+        &backgrounds(second.colour.width(), second.colour.height())[3].1,
+    );
+    let clip = |name, shift: (f32, f32), zoom: f32| Clip {
+        name,
+        frames: (0..FRAMES)
+            .map(|t| {
+                let t = t as f32;
+                moved(
+                    &scene,
+                    (shift.0 * t, shift.1 * t),
+                    1.0 + zoom * t,
+                    3.0,
+                    t as u32 + 1,
+                )
+            })
+            .collect(),
+        motion: (0..FRAMES)
+            .map(|t| {
+                (
+                    shift,
+                    (1.0 + zoom * t as f32) / (1.0 + zoom * (t as f32 - 1.0)),
+                )
+            })
+            .collect(),
+        cut: None,
+    };
+    let mut cut = clip("cut (still, then another scene)", (0.0, 0.0), 0.0);
+    for (t, frame) in cut.frames.iter_mut().enumerate().skip(FRAMES / 2) {
+        *frame = moved(&other, (0.0, 0.0), 1.0, 3.0, t as u32 + 1);
+    }
+    cut.cut = Some(FRAMES / 2);
+    vec![
+        clip("still, fresh noise", (0.0, 0.0), 0.0),
+        clip("pan 0.6 px/frame", (0.6, 0.25), 0.0),
+        clip("zoom 0.4%/frame", (0.0, 0.0), 0.004),
+        cut,
+    ]
+}
+
+/// Stability: each clip's masks raw, smoothed by ours and by MediaPipe's rule.
+fn clips(segmenter: &Segmenter, people: &[Person], md: &mut String) -> Result<(), Box<dyn Error>> {
+    writeln!(
+        md,
+        "| clip | smoothing | warp error | lag in the edge band | frames to follow a cut |"
+    )?;
+    writeln!(md, "|---|---|---|---|---|")?;
+    for clip in make_clips(people) {
+        let raw: Vec<Vec<f32>> = clip
+            .frames
+            .iter()
+            .map(|f| segmenter.probabilities(f))
+            .collect::<Result<_, _>>()?;
+        let mut ours = Smoother::new(Smoothing::default());
+        let mut ours_masks = Vec::new();
+        for (frame, mask) in clip.frames.iter().zip(&raw) {
+            ours_masks.push(ours.smooth(frame, mask)?.to_vec());
+        }
+        let mut previous = vec![0.0; raw[0].len()];
+        let mediapipe: Vec<Vec<f32>> = raw
+            .iter()
+            .enumerate()
+            .map(|(t, mask)| {
+                mediapipe_smoothing(&mut previous, mask, t == 0, 0.7);
+                previous.clone()
+            })
+            .collect();
+        for (variant, masks) in [
+            ("none", &raw),
+            ("ours", &ours_masks),
+            ("MediaPipe's rule (0.7)", &mediapipe),
+        ] {
+            let (warp, lag, follow) = stability(&clip, masks, &raw);
+            let follow = follow.map_or("–".into(), |f| f.to_string());
+            writeln!(
+                md,
+                "| {} | {variant} | {warp:.4} | {lag:.4} | {follow} |",
+                clip.name
+            )?;
+        }
+    }
+    writeln!(md)?;
+    Ok(())
+}
+
+/// (warp error, lag, frames until the masks follow the cut) of `masks` against `raw`.
+fn stability(clip: &Clip, masks: &[Vec<f32>], raw: &[Vec<f32>]) -> (f64, f64, Option<usize>) {
+    let (w, h) = clip.frames[0].dimensions();
+    let (mut warp, mut lag, mut n) = (0.0, 0.0, 0.0);
+    for t in 1..masks.len() {
+        if clip.cut == Some(t) {
+            continue;
+        }
+        let (shift, scale) = clip.motion[t];
+        let to_mask = (shift.0 * 256.0 / w as f32, shift.1 * 256.0 / h as f32);
+        warp += mean_abs(&masks[t], &warp_mask(&masks[t - 1], to_mask, scale), None);
+        let edge: Vec<bool> = raw[t].iter().map(|p| (0.02..0.98).contains(p)).collect();
+        lag += mean_abs(&masks[t], &raw[t], Some(&edge[..]));
+        n += 1.0;
+    }
+    let follow = clip.cut.map(|cut| {
+        (cut..masks.len())
+            .position(|t| mean_abs(&masks[t], &raw[t], None) < 0.005)
+            .unwrap_or(masks.len() - cut)
+    });
+    (warp / n, lag / n, follow)
+}
