@@ -1,10 +1,12 @@
 // The call benchmark (tools/web.sh calls): the installed package's `startEffect` on a 1280x720
-// camera in every engine of engines.mjs, CALL_SECONDS (20: 600 frames at 30 fps) measured after a warm-up; frames out
-// per second, ms per frame by stage, the main thread's busy time, and the browser's CPU time per
-// frame (all its processes, from /proc). Prints a Markdown table and appends it to
-// benches/RESULTS.md. CALLS=chromium,firefox runs some rows only. Chromium's camera is a 30 fps
-// y4m made here (its built-in fake camera gives 20 fps); Firefox's and WebKit's are their own
-// fake cameras at 1280x720.
+// camera in every engine of engines.mjs, then the same call in Chromium through MediaPipe's web
+// runtime (rows mediapipe-cpu, mediapipe-gpu) and LiveKit's track processors (row livekit), on
+// the same network. CALL_SECONDS (20: 600 frames at 30 fps) are measured after a warm-up:
+// frames out per second, ms per frame by stage, the main thread's busy time, the browser's CPU
+// time per frame and resident memory (all its processes, from /proc). Prints a Markdown table
+// and appends it to benches/RESULTS.md. CALLS=chromium,mediapipe-cpu runs some rows only.
+// Chromium's camera is a 30 fps y4m made here (its built-in fake camera gives 20 fps);
+// Firefox's and WebKit's are their own fake cameras at 1280x720.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { appendFile, copyFile, cp, readFile, writeFile } from "node:fs/promises";
