@@ -48,6 +48,7 @@ class Engine {
   #canvas = null; // reused to read any drawable's pixels
   #context = null;
   #frameImage = null; // reused for VideoFrames' pixels
+  #staging = null; // { canvas, context }: a 2-D canvas for sources the GPU copy refuses
   #copyRgba = true; // whether VideoFrame.copyTo converts to RGBA here (false once refused)
   #out = null; // the last composite's ImageData, reused while the size stays
   #background = null; // the background the wasm holds, as a key
@@ -134,8 +135,8 @@ class Engine {
   }
 
   // The GPU takes a source through copyExternalImageToTexture, which not every browser allows
-  // for every kind (Firefox refuses a VideoFrame and a <video>): a kind refused once is sent
-  // as an ImageBitmap from then on.
+  // for every kind (Firefox refuses a VideoFrame and a <video>): a kind refused once is drawn
+  // into a reused 2-D canvas from then on (not a new ImageBitmap per frame).
   async #drawOnGpu(source, width, height, canvas, refine, smooth) {
     const kind = source.constructor;
     if (!this.#refusedSources.has(kind)) {
@@ -146,12 +147,12 @@ class Engine {
         this.#refusedSources.add(kind);
       }
     }
-    const bitmap = await createImageBitmap(source);
-    try {
-      await this.#engine.drawTo(bitmap, width, height, canvas, refine, smooth);
-    } finally {
-      bitmap.close();
+    if (this.#staging?.canvas.width !== width || this.#staging?.canvas.height !== height) {
+      const staging = new OffscreenCanvas(width, height);
+      this.#staging = { canvas: staging, context: staging.getContext("2d") };
     }
+    this.#staging.context.drawImage(source, 0, 0, width, height);
+    await this.#engine.drawTo(this.#staging.canvas, width, height, canvas, refine, smooth);
   }
 
   // A call's cadence on the CPU: the network runs on every frame while its 75th percentile
