@@ -153,8 +153,12 @@ pub fn area_downsample<const N: usize>(
 /// The smoothing's scene thumbnail: [`cpu::smoothing::thumbnail`](crate::cpu::smoothing::thumbnail)
 /// (the mean luma of THUMB x THUMB blocks), as an area downsampling.
 pub fn thumbnail(frame: &RgbImage, out: &mut [f32]) {
+    out.fill(0.0);
+    if frame.width() == 0 || frame.height() == 0 {
+        return;
+    }
     let [thumb] = area_downsample(frame, THUMB, THUMB, |p| [luma(p)]);
-    out.copy_from_slice(&thumb.data);
+    out[..THUMB * THUMB].copy_from_slice(&thumb.data);
 }
 
 /// Mean over the (2r+1)^2 window clipped at the borders: [`cpu::finish::box_mean`], each sum
@@ -485,7 +489,7 @@ mod tests {
     #[test]
     fn the_thumbnail_is_bit_identical_to_the_reference_at_any_size() {
         use crate::cpu::smoothing::thumbnail as reference_thumbnail;
-        for (i, (w, h)) in [(1, 1), (20, 40), (32, 32), (37, 23), (641, 479)]
+        for (i, (w, h)) in [(0, 4), (1, 1), (20, 40), (32, 32), (37, 23), (641, 479)]
             .into_iter()
             .enumerate()
         {

@@ -123,7 +123,11 @@ async function installLivekit(dir) {
 }
 
 function packageVersion(...path) {
-  return JSON.parse(readFileSync(join(WEB, "e2e", "node_modules", ...path, "package.json"), "utf8")).version;
+  try {
+    return JSON.parse(readFileSync(join(WEB, "e2e", "node_modules", ...path, "package.json"), "utf8")).version;
+  } catch {
+    return "(not installed)";
+  }
 }
 
 async function camera720(file) {

@@ -77,13 +77,25 @@ export async function openIn(engine, url, { video } = {}) {
       if (session) await webdriver(session.port, "DELETE", `/session/${session.sessionId}`).catch(() => {});
       // The whole tree: WebKitWebDriver's MiniBrowser (or a browser's helper) would outlive it
       // and hold connections to the test server open, and this process with them.
-      const helpers = inTree(child.pid, await processTable());
-      const signal = (name) => helpers.forEach((p) => { try { process.kill(p, name); } catch { /* gone */ } });
-      signal("SIGTERM");
+      const table = await processTable();
+      const helpers = inTree(child.pid, table).map((p) => [p, table.starts.get(p)]);
+      // Only a process that is still the one listed (same start time): a pid that ended may
+      // have been given to another process meanwhile.
+      const signal = async (name) => {
+        for (const [p, start] of helpers) {
+          if ((await startOf(p)) !== start) continue;
+          try {
+            process.kill(p, name);
+          } catch {
+            // It ended meanwhile.
+          }
+        }
+      };
+      await signal("SIGTERM");
       const timer = setTimeout(() => signal("SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
-      signal("SIGKILL");
+      await signal("SIGKILL");
       await rm(profile, { recursive: true, force: true }).catch(() => {});
     },
   };
@@ -153,21 +165,33 @@ export function closeDisplay() {
   display = null;
 }
 
-// Every process's parent and user + system CPU ticks (from /proc).
+// A process's /proc stat fields from the state on (field 3 is [0]), or null if it is gone.
+async function statOf(pid) {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
+// When `pid` started (clock ticks since boot), or null if it is gone.
+async function startOf(pid) {
+  return (await statOf(pid))?.[19] ?? null;
+}
+
+// Every process's parent, start time and user + system CPU ticks (from /proc).
 async function processTable() {
-  const parents = new Map(), times = new Map();
+  const parents = new Map(), starts = new Map(), times = new Map();
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      parents.set(Number(entry), Number(fields[1]));
-      times.set(Number(entry), Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // It ended meanwhile.
-    }
+    const fields = await statOf(entry);
+    if (!fields) continue; // it ended meanwhile
+    parents.set(Number(entry), Number(fields[1]));
+    starts.set(Number(entry), fields[19]);
+    times.set(Number(entry), Number(fields[11]) + Number(fields[12]));
   }
-  return { parents, times };
+  return { parents, starts, times };
 }
 
 // `pid` and every process under it.

@@ -150,8 +150,11 @@ class Engine {
     if (this.#staging?.canvas.width !== width || this.#staging?.canvas.height !== height) {
       const staging = new OffscreenCanvas(width, height);
       this.#staging = { canvas: staging, context: staging.getContext("2d") };
+      // Each frame replaces the last, transparent pixels included (no ghost of the one before).
+      this.#staging.context.globalCompositeOperation = "copy";
     }
-    this.#staging.context.drawImage(source, 0, 0, width, height);
+    if (source instanceof ImageData) this.#staging.context.putImageData(source, 0, 0);
+    else this.#staging.context.drawImage(source, 0, 0, width, height);
     await this.#engine.drawTo(this.#staging.canvas, width, height, canvas, refine, smooth);
   }
 
@@ -209,7 +212,8 @@ class Engine {
     } else if (typeof background === "string") {
       throw new Error(`background ${JSON.stringify(background)}: use "blur", "transparent", "#rrggbb" or a picture`);
     } else {
-      const picture = await this.#pixels(background);
+      // Through the canvas (a fresh copy): the reused frame pixels may hold the source.
+      const picture = await this.#pixels(background, { reused: false });
       this.#engine.setBackgroundImage(picture.data, picture.width, picture.height);
     }
     this.#background = key;
@@ -218,9 +222,9 @@ class Engine {
   // Pixels of any drawable source (ImageData, VideoFrame, video, image, bitmap, canvas),
   // through one reused canvas; a VideoFrame's converted by the browser straight into reused
   // pixels where it can (no canvas, no new ImageData per frame).
-  async #pixels(source) {
+  async #pixels(source, { reused = true } = {}) {
     if (source instanceof ImageData) return source;
-    if (this.#copyRgba && globalThis.VideoFrame && source instanceof VideoFrame) {
+    if (reused && this.#copyRgba && globalThis.VideoFrame && source instanceof VideoFrame) {
       const image = await this.#copyFrame(source);
       if (image) return image;
     }
@@ -234,11 +238,12 @@ class Engine {
   }
 
   // `frame` as RGBA by VideoFrame.copyTo, or null where that cannot give what drawImage would
-  // (a frame shown at another size than it is stored; a browser without the conversion, which
-  // is then not asked again).
+  // (a frame shown at another size than it is stored, or rotated or flipped, which copyTo
+  // ignores; a browser without the conversion, which is then not asked again).
   async #copyFrame(frame) {
     const { displayWidth: width, displayHeight: height, visibleRect } = frame;
     if (visibleRect?.width !== width || visibleRect?.height !== height) return null;
+    if (frame.rotation || frame.flip) return null;
     if (!(await (rgbaCopies ??= copiesRgba()))) {
       this.#copyRgba = false;
       return null;
