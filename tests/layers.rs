@@ -17,7 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("finish", &[]),
     ("passes", &["network", "tensor"]),
     ("cpu", &["error", "finish", "network", "pixels", "tensor"]),
-    ("gpu", &["error"]),
+    ("gpu", &["error", "files"]),
     (
         "fast",
         &["cpu", "error", "finish", "network", "passes", "tensor"],

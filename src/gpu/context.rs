@@ -29,6 +29,9 @@ pub struct Gpu {
     lost: Arc<AtomicBool>,
     /// Bound wherever a kernel's optional input (bias, gate, add) is absent.
     pub(crate) empty: wgpu::Buffer,
+    /// Compiled kernels kept between runs, where the device has a pipeline cache.
+    #[cfg(not(target_arch = "wasm32"))]
+    pipeline_cache: Option<Arc<super::pipeline_cache::DiskCache>>,
 }
 
 impl Gpu {
@@ -48,8 +51,9 @@ impl Gpu {
         // Optional extras: f16 weights, GPU timestamps for benchmarks, and subgroups natively
         // (the browser build keeps to WGSL every browser compiles).
         let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
+        // Natively also compiled kernels kept between runs (Vulkan).
         #[cfg(not(target_arch = "wasm32"))]
-        let wanted = wanted | wgpu::Features::SUBGROUP;
+        let wanted = wanted | wgpu::Features::SUBGROUP | wgpu::Features::PIPELINE_CACHE;
         Self::with_features(software_ok, wanted).await
     }
 
@@ -121,12 +125,36 @@ impl Gpu {
             contents: &[0; 16],
             usage: wgpu::BufferUsages::STORAGE,
         });
+        #[cfg(not(target_arch = "wasm32"))]
+        let pipeline_cache = info
+            .as_ref()
+            .and_then(|info| super::pipeline_cache::DiskCache::open(&device, info))
+            .map(Arc::new);
         Gpu {
             device,
             queue,
             info,
             lost,
             empty,
+            #[cfg(not(target_arch = "wasm32"))]
+            pipeline_cache,
+        }
+    }
+
+    /// The pipeline cache kernels are compiled through, where there is one.
+    pub(crate) fn pipeline_cache(&self) -> Option<&wgpu::PipelineCache> {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.pipeline_cache.as_ref().map(|c| &c.cache);
+        #[cfg(target_arch = "wasm32")]
+        None
+    }
+
+    /// Writes the compiled kernels to the user's cache folder (after a plan is built), so the
+    /// next run reads them rather than compiling; best effort.
+    pub fn save_pipeline_cache(&self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(cache) = &self.pipeline_cache {
+            cache.save();
         }
     }
 

@@ -72,7 +72,7 @@ impl Kernel {
                     constants,
                     ..Default::default()
                 },
-                cache: None,
+                cache: gpu.pipeline_cache(),
             });
         let layout = pipeline.get_bind_group_layout(0);
         Kernel {

@@ -4,6 +4,8 @@
 
 mod context;
 mod kernel;
+#[cfg(not(target_arch = "wasm32"))]
+mod pipeline_cache;
 mod precision;
 
 pub use context::{GPU_TIMEOUT, Gpu, GpuErrors};

@@ -172,6 +172,7 @@ impl Segmenter {
             (precision, None)
         };
         let plan = Arc::new(build_plan(&gpu, &network, precision, options.max_batch).await?);
+        gpu.save_pipeline_cache();
         let engine = Engine::Gpu {
             plan: Mutex::new(plan),
             owned,
