@@ -1,6 +1,7 @@
 //! The quality benchmark (`tools/quality.sh`): halos, edges and stability of the finish on
 //! scenes whose truth is known, each measure defined in examples/quality/README.md. Prints
-//! Markdown; `--append` also adds it to benches/RESULTS.md. CPU engine and finish.
+//! Markdown; `--append` also adds it to benches/RESULTS.md. CPU engine and finish, and the GPU
+//! finish's stills where there is a GPU.
 mod candidates;
 mod metrics;
 mod scenes;
@@ -35,6 +36,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         "Scenes and measures: examples/quality/README.md. CPU engine, CLI defaults (blur radius 1% of the long side, refined edges).\n"
     )?;
     still_scenes(&segmenter, &people, &mut md)?;
+    // The GPU finish (the CLI's with --backend gpu) on the same scenes, where there is a GPU.
+    match Segmenter::new(Backend::Gpu) {
+        Ok(gpu) => gpu_scenes(&gpu, &people, &mut md)?,
+        Err(e) => writeln!(md, "GPU finish: not measured ({e}).\n")?,
+    }
     clips(&segmenter, &people, &mut md)?;
     print!("{md}");
     if append {
@@ -105,6 +111,61 @@ fn still_scenes(
     writeln!(
         md,
         "| **mean** | **{e0:.4}** | **{e1:.4}** | **{hb:.2}** | **{hw:.2}** | **{hr:.2}** |\n"
+    )?;
+    Ok(())
+}
+
+/// The GPU finish's edge error (refined) and halos on the scenes of `still_scenes`, against the
+/// same ideals (those made with the CPU finish's blur of the background alone).
+fn gpu_scenes(gpu: &Segmenter, people: &[Person], md: &mut String) -> Result<(), Box<dyn Error>> {
+    writeln!(md, "GPU finish on {}:\n", gpu.device_description())?;
+    writeln!(
+        md,
+        "| scene | edge error, refined | halo, blur (levels) | halo, replace (levels) |"
+    )?;
+    writeln!(md, "|---|---|---|---|")?;
+    let (mut totals, mut n) = ([0.0; 3], 0.0);
+    for person in people {
+        let (w, h) = person.colour.dimensions();
+        let radius = (w.max(h) as f32 / 100.0).max(1.0);
+        let band = bands(&person.alpha, (3.0 * radius).max(6.0));
+        let near: Vec<bool> = band
+            .edge
+            .iter()
+            .zip(&band.outside)
+            .map(|(a, b)| *a || *b)
+            .collect();
+        for (name, behind) in backgrounds(w, h) {
+            let scene = over(person, &behind);
+            let cut = gpu.cut_out(&scene)?;
+            let refined = GrayImage::from_fn(w, h, |x, y| image::Luma([cut.get_pixel(x, y).0[3]]));
+            let edge = metrics::alpha_error(&refined, &person.alpha, &band.edge);
+            let blur = Background::Blur { radius };
+            let blurred_behind = rgb(&compose(&behind, &GrayImage::new(w, h), &blur));
+            let halo_blur = colour_error(
+                &gpu.compose(&scene, &blur, true)?,
+                &over(person, &blurred_behind),
+                &band.outside,
+            );
+            let replacement = RgbImage::from_pixel(w, h, image::Rgb(REPLACEMENT));
+            let replaced = gpu.compose(&scene, &Background::Color(REPLACEMENT), true)?;
+            let halo_replace = colour_error(&replaced, &over(person, &replacement), &near);
+            writeln!(
+                md,
+                "| {} over {name} | {edge:.4} | {halo_blur:.2} | {halo_replace:.2} |",
+                person.name
+            )?;
+            totals
+                .iter_mut()
+                .zip([edge, halo_blur, halo_replace])
+                .for_each(|(t, v)| *t += v);
+            n += 1.0;
+        }
+    }
+    let [e, hb, hr] = totals.map(|t| t / n);
+    writeln!(
+        md,
+        "| **mean** | **{e:.4}** | **{hb:.2}** | **{hr:.2}** |\n"
     )?;
     Ok(())
 }
