@@ -7,7 +7,7 @@ mod metrics;
 mod scenes;
 
 use image::{GrayImage, RgbImage};
-use metrics::{bands, colour_error, mean_abs, mediapipe_smoothing, warp_mask};
+use metrics::{Bands, bands, colour_error, mean_abs, mediapipe_smoothing, warp_mask};
 use scenes::{Person, backgrounds, moved, over, people};
 use silhouette::fast::finish::{alpha, compose};
 use silhouette::{Backend, Background, Segmenter, Smoother, Smoothing};
@@ -35,10 +35,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         md,
         "Scenes and measures: examples/quality/README.md. CPU engine, CLI defaults (blur radius 1% of the long side, refined edges).\n"
     )?;
-    still_scenes(&segmenter, &people, &mut md)?;
+    let cases = cases(&people);
+    still_scenes(&segmenter, &cases, &mut md)?;
     // The GPU finish (the CLI's with --backend gpu) on the same scenes, where there is a GPU.
     match Segmenter::new(Backend::Gpu) {
-        Ok(gpu) => gpu_scenes(&gpu, &people, &mut md)?,
+        Ok(gpu) => gpu_scenes(&gpu, &cases, &mut md)?,
         Err(e) => writeln!(md, "GPU finish: not measured ({e}).\n")?,
     }
     clips(&segmenter, &people, &mut md)?;
@@ -51,80 +52,26 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Edges and halos: each person over each background, finished as the CLI does.
-fn still_scenes(
-    segmenter: &Segmenter,
-    people: &[Person],
-    md: &mut String,
-) -> Result<(), Box<dyn Error>> {
-    writeln!(
-        md,
-        "| scene | edge error, bilinear | edge error, refined | halo, blur (levels) | halo, blur weighted by the background (candidate) | halo, replace (levels) |"
-    )?;
-    writeln!(md, "|---|---|---|---|---|---|")?;
-    let mut totals = [0.0; 5];
-    let mut n = 0.0;
-    for person in people {
-        let (w, h) = person.colour.dimensions();
-        let radius = (w.max(h) as f32 / 100.0).max(1.0);
-        let band = bands(&person.alpha, (3.0 * radius).max(6.0));
-        let near: Vec<bool> = band
-            .edge
-            .iter()
-            .zip(&band.outside)
-            .map(|(a, b)| *a || *b)
-            .collect();
-        for (name, behind) in backgrounds(w, h) {
-            let scene = over(person, &behind);
-            let probabilities = segmenter.probabilities(&scene)?;
-            let [bilinear, refined] =
-                [false, true].map(|refine| alpha(&scene, &probabilities, refine));
-            let edges =
-                [&bilinear, &refined].map(|a| metrics::alpha_error(a, &person.alpha, &band.edge));
-            // The ideal blur: the person over the true background blurred alone.
-            let nothing = GrayImage::new(w, h);
-            let blur = Background::Blur { radius };
-            let blurred_behind = rgb(&compose(&behind, &nothing, &blur));
-            let ideal_blur = over(person, &blurred_behind);
-            let halo_blur = colour_error(
-                &compose(&scene, &refined, &blur),
-                &ideal_blur,
-                &band.outside,
-            );
-            let weighted = candidates::background_weighted_blur(&scene, &refined, radius);
-            let halo_weighted = colour_error(&weighted, &ideal_blur, &band.outside);
-            let replacement = RgbImage::from_pixel(w, h, image::Rgb(REPLACEMENT));
-            let replaced = compose(&scene, &refined, &Background::Color(REPLACEMENT));
-            let halo_replace = colour_error(&replaced, &over(person, &replacement), &near);
-            let row = [edges[0], edges[1], halo_blur, halo_weighted, halo_replace];
-            let [e0, e1, hb, hw, hr] = row;
-            writeln!(
-                md,
-                "| {} over {name} | {e0:.4} | {e1:.4} | {hb:.2} | {hw:.2} | {hr:.2} |",
-                person.name
-            )?;
-            totals.iter_mut().zip(row).for_each(|(t, v)| *t += v);
-            n += 1.0;
-        }
-    }
-    let [e0, e1, hb, hw, hr] = totals.map(|t| t / n);
-    writeln!(
-        md,
-        "| **mean** | **{e0:.4}** | **{e1:.4}** | **{hb:.2}** | **{hw:.2}** | **{hr:.2}** |\n"
-    )?;
-    Ok(())
+/// One person over one background, with everything its measures compare against.
+struct Case<'a> {
+    person: &'a Person,
+    label: String,
+    scene: RgbImage,
+    band: Bands,
+    /// The edge and outside bands together, where `replace` is measured.
+    near: Vec<bool>,
+    /// The CLI's blur for this scene.
+    blur: Background,
+    radius: f32,
+    /// The person over the true background blurred alone (by the CPU finish's blur).
+    ideal_blur: RgbImage,
+    /// The person over the replacement colour.
+    ideal_replace: RgbImage,
 }
 
-/// The GPU finish's edge error (refined) and halos on the scenes of `still_scenes`, against the
-/// same ideals (those made with the CPU finish's blur of the background alone).
-fn gpu_scenes(gpu: &Segmenter, people: &[Person], md: &mut String) -> Result<(), Box<dyn Error>> {
-    writeln!(md, "GPU finish on {}:\n", gpu.device_description())?;
-    writeln!(
-        md,
-        "| scene | edge error, refined | halo, blur (levels) | halo, replace (levels) |"
-    )?;
-    writeln!(md, "|---|---|---|---|")?;
-    let (mut totals, mut n) = ([0.0; 3], 0.0);
+/// Each person over each background, with the CLI's blur radius (1% of the long side).
+fn cases(people: &[Person]) -> Vec<Case<'_>> {
+    let mut cases = Vec::new();
     for person in people {
         let (w, h) = person.colour.dimensions();
         let radius = (w.max(h) as f32 / 100.0).max(1.0);
@@ -135,39 +82,115 @@ fn gpu_scenes(gpu: &Segmenter, people: &[Person], md: &mut String) -> Result<(),
             .zip(&band.outside)
             .map(|(a, b)| *a || *b)
             .collect();
+        let blur = Background::Blur { radius };
+        let replacement = RgbImage::from_pixel(w, h, image::Rgb(REPLACEMENT));
         for (name, behind) in backgrounds(w, h) {
-            let scene = over(person, &behind);
-            let cut = gpu.cut_out(&scene)?;
-            let refined = GrayImage::from_fn(w, h, |x, y| image::Luma([cut.get_pixel(x, y).0[3]]));
-            let edge = metrics::alpha_error(&refined, &person.alpha, &band.edge);
-            let blur = Background::Blur { radius };
             let blurred_behind = rgb(&compose(&behind, &GrayImage::new(w, h), &blur));
-            let halo_blur = colour_error(
-                &gpu.compose(&scene, &blur, true)?,
-                &over(person, &blurred_behind),
-                &band.outside,
-            );
-            let replacement = RgbImage::from_pixel(w, h, image::Rgb(REPLACEMENT));
-            let replaced = gpu.compose(&scene, &Background::Color(REPLACEMENT), true)?;
-            let halo_replace = colour_error(&replaced, &over(person, &replacement), &near);
-            writeln!(
-                md,
-                "| {} over {name} | {edge:.4} | {halo_blur:.2} | {halo_replace:.2} |",
-                person.name
-            )?;
-            totals
-                .iter_mut()
-                .zip([edge, halo_blur, halo_replace])
-                .for_each(|(t, v)| *t += v);
-            n += 1.0;
+            cases.push(Case {
+                person,
+                label: format!("{} over {name}", person.name),
+                scene: over(person, &behind),
+                band: band.clone(),
+                near: near.clone(),
+                blur: blur.clone(),
+                radius,
+                ideal_blur: over(person, &blurred_behind),
+                ideal_replace: over(person, &replacement),
+            });
         }
     }
-    let [e, hb, hr] = totals.map(|t| t / n);
-    writeln!(
-        md,
-        "| **mean** | **{e:.4}** | **{hb:.2}** | **{hr:.2}** |\n"
-    )?;
-    Ok(())
+    cases
+}
+
+/// A Markdown table: a row per case and their mean, each column shown with its digits.
+fn table(
+    md: &mut String,
+    columns: &[(&str, usize)],
+    rows: &[(String, Vec<f64>)],
+) -> std::fmt::Result {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    writeln!(md, "| scene | {} |", names.join(" | "))?;
+    writeln!(md, "|---|{}", "---|".repeat(columns.len()))?;
+    let cells = |values: &[f64], bold: bool| {
+        let mark = if bold { "**" } else { "" };
+        let shown: Vec<String> = values
+            .iter()
+            .zip(columns)
+            .map(|(v, (_, digits))| format!("{mark}{v:.digits$}{mark}"))
+            .collect();
+        shown.join(" | ")
+    };
+    for (label, values) in rows {
+        writeln!(md, "| {label} | {} |", cells(values, false))?;
+    }
+    let mean: Vec<f64> = (0..columns.len())
+        .map(|c| rows.iter().map(|(_, v)| v[c]).sum::<f64>() / rows.len() as f64)
+        .collect();
+    writeln!(md, "| **mean** | {} |\n", cells(&mean, true))
+}
+
+/// Edges and halos on the CPU finish, as the CLI finishes them.
+fn still_scenes(
+    segmenter: &Segmenter,
+    cases: &[Case],
+    md: &mut String,
+) -> Result<(), Box<dyn Error>> {
+    let mut rows = Vec::new();
+    for case in cases {
+        let probabilities = segmenter.probabilities(&case.scene)?;
+        let [bilinear, refined] =
+            [false, true].map(|refine| alpha(&case.scene, &probabilities, refine));
+        let edges = [&bilinear, &refined]
+            .map(|a| metrics::alpha_error(a, &case.person.alpha, &case.band.edge));
+        let blurred = compose(&case.scene, &refined, &case.blur);
+        let weighted = candidates::background_weighted_blur(&case.scene, &refined, case.radius);
+        let replaced = compose(&case.scene, &refined, &Background::Color(REPLACEMENT));
+        rows.push((
+            case.label.clone(),
+            vec![
+                edges[0],
+                edges[1],
+                colour_error(&blurred, &case.ideal_blur, &case.band.outside),
+                colour_error(&weighted, &case.ideal_blur, &case.band.outside),
+                colour_error(&replaced, &case.ideal_replace, &case.near),
+            ],
+        ));
+    }
+    let columns = [
+        ("edge error, bilinear", 4),
+        ("edge error, refined", 4),
+        ("halo, blur (levels)", 2),
+        ("halo, blur weighted by the background (candidate)", 2),
+        ("halo, replace (levels)", 2),
+    ];
+    Ok(table(md, &columns, &rows)?)
+}
+
+/// The GPU finish's edge error (refined) and halos on the same cases, against the same ideals.
+fn gpu_scenes(gpu: &Segmenter, cases: &[Case], md: &mut String) -> Result<(), Box<dyn Error>> {
+    writeln!(md, "GPU finish on {}:\n", gpu.device_description())?;
+    let mut rows = Vec::new();
+    for case in cases {
+        let cut = gpu.cut_out(&case.scene)?;
+        let (w, h) = cut.dimensions();
+        let refined = GrayImage::from_fn(w, h, |x, y| image::Luma([cut.get_pixel(x, y).0[3]]));
+        let blurred = gpu.compose(&case.scene, &case.blur, true)?;
+        let replaced = gpu.compose(&case.scene, &Background::Color(REPLACEMENT), true)?;
+        rows.push((
+            case.label.clone(),
+            vec![
+                metrics::alpha_error(&refined, &case.person.alpha, &case.band.edge),
+                colour_error(&blurred, &case.ideal_blur, &case.band.outside),
+                colour_error(&replaced, &case.ideal_replace, &case.near),
+            ],
+        ));
+    }
+    let columns = [
+        ("edge error, refined", 4),
+        ("halo, blur (levels)", 2),
+        ("halo, replace (levels)", 2),
+    ];
+    Ok(table(md, &columns, &rows)?)
 }
 
 fn rgb(image: &image::RgbaImage) -> RgbImage {

@@ -44,6 +44,7 @@ pub fn distance_to(inside: &[bool], w: usize, h: usize) -> Vec<f32> {
 
 /// The pixels around a true matte: `edge` within 3 px of its 50% line on either side,
 /// `outside` the person and within `reach` px of it (where a halo shows).
+#[derive(Clone)]
 pub struct Bands {
     pub edge: Vec<bool>,
     pub outside: Vec<bool>,
