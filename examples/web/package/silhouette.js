@@ -22,7 +22,8 @@ function sizeOf(source) {
 }
 
 // Whether VideoFrame.copyTo converts to RGBA here: tried once on a known colour, since WebKit
-// (2.50) accepts the format and copies BGRA anyway. False if it throws or takes over a second.
+// (2.50) accepts the format and copies BGRA anyway. False if it throws or takes over a second,
+// or once a frame's copy is refused.
 let rgbaCopies = null;
 async function copiesRgba() {
   try {
@@ -49,7 +50,6 @@ class Engine {
   #context = null;
   #frameImage = null; // reused for VideoFrames' pixels
   #staging = null; // { canvas, context }: a 2-D canvas for sources the GPU copy refuses
-  #copyRgba = true; // whether VideoFrame.copyTo converts to RGBA here (false once refused)
   #out = null; // the last composite's ImageData, reused while the size stays
   #background = null; // the background the wasm holds, as a key
   #queue = Promise.resolve(); // frames run one at a time, in call order
@@ -224,7 +224,7 @@ class Engine {
   // pixels where it can (no canvas, no new ImageData per frame).
   async #pixels(source, { reused = true } = {}) {
     if (source instanceof ImageData) return source;
-    if (reused && this.#copyRgba && globalThis.VideoFrame && source instanceof VideoFrame) {
+    if (reused && globalThis.VideoFrame && source instanceof VideoFrame) {
       const image = await this.#copyFrame(source);
       if (image) return image;
     }
@@ -244,10 +244,7 @@ class Engine {
     const { displayWidth: width, displayHeight: height, visibleRect } = frame;
     if (visibleRect?.width !== width || visibleRect?.height !== height) return null;
     if (frame.rotation || frame.flip) return null;
-    if (!(await (rgbaCopies ??= copiesRgba()))) {
-      this.#copyRgba = false;
-      return null;
-    }
+    if (!(await (rgbaCopies ??= copiesRgba()))) return null;
     if (this.#frameImage?.width !== width || this.#frameImage?.height !== height) {
       this.#frameImage = new ImageData(width, height);
     }
@@ -256,7 +253,7 @@ class Engine {
       return this.#frameImage;
     } catch (error) {
       if (error?.name === "InvalidStateError") throw error; // a closed frame: the caller's
-      this.#copyRgba = false;
+      rgbaCopies = Promise.resolve(false);
       return null;
     }
   }
