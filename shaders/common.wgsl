@@ -31,6 +31,13 @@ fn taps(o: u32, size_in: u32, size_out: u32) -> vec3<f32> {
     return vec3<f32>(f32(i0), f32(i1), src - f32(i0));
 }
 
+// The first photo index of working cell i along an axis of `size` photo pixels and `work` cells
+// (integer ceil of i * size / work): a cell holds the photo indices x with
+// floor(x * work / size) == i, as cpu/finish.rs's area_downsample counts them.
+fn cell_first(i: u32, size: u32, work: u32) -> u32 {
+    return (i * size + work - 1u) / work;
+}
+
 // floor(v * 255 + 0.5) clamped, as finish.rs's to_u8 (WGSL's round() is half-to-even).
 fn to_u8(v: f32) -> u32 {
     return u32(clamp(floor(v * 255.0 + 0.5), 0.0, 255.0));

@@ -1,12 +1,7 @@
 // The finished photo, one thread per full-resolution pixel (cpu/finish.rs's alpha + compose):
-// alpha from the guided coefficients (refined) or the bilinear mask, quantised to 8 bits, then
-// straight-alpha cut-out or a blend over a colour, the blurred photo, or a cover-scaled picture.
-
-struct Params {
-    img_w: u32, img_h: u32, work_w: u32, work_h: u32,
-    refine: u32, background: u32, colour: u32, bg_w: u32,
-    bg_h: u32, cover_scale: f32, cover_x: f32, cover_y: f32,
-}
+// alpha from the guided coefficients (refined) or the bilinear mask, quantised to 8 bits
+// (parts/finish_pixel.wgsl), then straight-alpha cut-out or a blend over a colour, the blurred
+// background, or a cover-scaled picture.
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> image: array<u32>;
@@ -15,31 +10,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read> blurred: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> picture: array<u32>;
 @group(0) @binding(6) var<storage, read_write> out: array<u32>;
-
-// Bilinear sample of a work_w x work_h vec4 plane at photo pixel (x, y).
-fn sample_work(plane_is_blur: bool, x: u32, y: u32) -> vec4<f32> {
-    let tx = taps(x, p.work_w, p.img_w);
-    let ty = taps(y, p.work_h, p.img_h);
-    let i00 = u32(ty.x) * p.work_w + u32(tx.x);
-    let i01 = u32(ty.x) * p.work_w + u32(tx.y);
-    let i10 = u32(ty.y) * p.work_w + u32(tx.x);
-    let i11 = u32(ty.y) * p.work_w + u32(tx.y);
-    var v00: vec4<f32>; var v01: vec4<f32>; var v10: vec4<f32>; var v11: vec4<f32>;
-    if (plane_is_blur) {
-        v00 = blurred[i00]; v01 = blurred[i01]; v10 = blurred[i10]; v11 = blurred[i11];
-    } else {
-        v00 = coefficients[i00]; v01 = coefficients[i01]; v10 = coefficients[i10]; v11 = coefficients[i11];
-    }
-    return (v00 * (1.0 - tx.z) + v01 * tx.z) * (1.0 - ty.z) + (v10 * (1.0 - tx.z) + v11 * tx.z) * ty.z;
-}
-
-fn mask_at(x: u32, y: u32) -> f32 {
-    let tx = taps(x, 256u, p.img_w);
-    let ty = taps(y, 256u, p.img_h);
-    let r0 = u32(ty.x) * 256u;
-    let r1 = u32(ty.y) * 256u;
-    return bilerp(probs[r0 + u32(tx.x)], probs[r0 + u32(tx.y)], probs[r1 + u32(tx.x)], probs[r1 + u32(tx.y)], tx, ty);
-}
 
 fn picture_at(x: u32, y: u32) -> vec3<f32> {
     let sx = clamp((f32(x) + 0.5) * p.cover_scale + p.cover_x - 0.5, 0.0, f32(p.bg_w - 1u));
@@ -64,13 +34,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let x = i % p.img_w;
     let y = i / p.img_w;
     let fg = unpack_rgba(image[i]).rgb;
-    var alpha: u32;
-    if (p.refine == 1u) {
-        let ab = sample_work(false, x, y);
-        alpha = to_u8(ab.x * luma(fg) + ab.y);
-    } else {
-        alpha = to_u8(mask_at(x, y));
-    }
+    let alpha = alpha_at(x, y, fg);
     let fg8 = vec3<u32>(fg);
     if (p.background == BACKGROUND_TRANSPARENT) {
         out[i] = fg8.r | (fg8.g << 8u) | (fg8.b << 16u) | (alpha << 24u);
@@ -79,7 +43,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var behind: vec3<f32>;
     switch p.background {
         case BACKGROUND_COLOR: { behind = unpack_rgba(p.colour).rgb; }
-        case BACKGROUND_BLUR: { behind = sample_work(true, x, y).rgb; }
+        case BACKGROUND_BLUR: {
+            // The weighted blur (background.wgsl) over its weight: finish.rs's unweigh.
+            let t = work_taps(x, y);
+            let b = work_lerp(t, blurred[t.i00], blurred[t.i01], blurred[t.i10], blurred[t.i11]);
+            behind = (b.rgb + BLUR_WEIGHT_FLOOR * fg) / (b.w + BLUR_WEIGHT_FLOOR);
+        }
         default: { behind = picture_at(x, y); } // BACKGROUND_IMAGE
     }
     let t = f32(alpha) / 255.0;

@@ -143,15 +143,15 @@ fn still_scenes(
         let edges = [&bilinear, &refined]
             .map(|a| metrics::alpha_error(a, &case.person.alpha, &case.band.edge));
         let blurred = compose(&case.scene, &refined, &case.blur);
-        let weighted = candidates::background_weighted_blur(&case.scene, &refined, case.radius);
+        let unweighted = candidates::unweighted_blur(&case.scene, &refined, case.radius);
         let replaced = compose(&case.scene, &refined, &Background::Color(REPLACEMENT));
         rows.push((
             case.label.clone(),
             vec![
                 edges[0],
                 edges[1],
+                colour_error(&unweighted, &case.ideal_blur, &case.band.outside),
                 colour_error(&blurred, &case.ideal_blur, &case.band.outside),
-                colour_error(&weighted, &case.ideal_blur, &case.band.outside),
                 colour_error(&replaced, &case.ideal_replace, &case.near),
             ],
         ));
@@ -159,8 +159,8 @@ fn still_scenes(
     let columns = [
         ("edge error, bilinear", 4),
         ("edge error, refined", 4),
+        ("halo, blur unweighted (before)", 2),
         ("halo, blur (levels)", 2),
-        ("halo, blur weighted by the background (candidate)", 2),
         ("halo, replace (levels)", 2),
     ];
     Ok(table(md, &columns, &rows)?)

@@ -10,7 +10,8 @@
 
 use super::resize::bilinear_taps;
 use crate::finish::{
-    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, gaussian_taps, luma, to_u8, work_sigma, work_size,
+    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, background_weight, gaussian_taps, luma, to_u8,
+    unweigh, work_sigma, work_size,
 };
 use crate::network::OUTPUT;
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
@@ -44,21 +45,22 @@ impl Plane {
     }
 }
 
-/// Area-average downsampling of `f(pixel)` to `w2` x `h2` (each source pixel counted once).
-pub fn area_downsample(
+/// Area-average downsampling of `f(index, pixel)` (N values a pixel; `index` is y * width + x)
+/// to `w2` x `h2`, each source pixel counted once.
+pub fn area_downsample<const N: usize>(
     image: &RgbImage,
     w2: usize,
     h2: usize,
-    f: impl Fn(Rgb<u8>) -> [f32; 3],
-) -> [Plane; 3] {
+    f: impl Fn(usize, Rgb<u8>) -> [f32; N],
+) -> [Plane; N] {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    let mut planes = [Plane::new(w2, h2), Plane::new(w2, h2), Plane::new(w2, h2)];
+    let mut planes = [0; N].map(|_| Plane::new(w2, h2));
     let mut count = vec![0u32; w2 * h2];
     for (x, y, p) in image.enumerate_pixels() {
-        let i = (y as usize * h2 / h) * w2 + x as usize * w2 / w;
-        let v = f(*p);
-        for c in 0..3 {
-            planes[c].data[i] += v[c];
+        let (x, y) = (x as usize, y as usize);
+        let i = (y * h2 / h) * w2 + x * w2 / w;
+        for (plane, v) in planes.iter_mut().zip(f(y * w + x, *p)) {
+            plane.data[i] += v;
         }
         count[i] += 1;
     }
@@ -104,7 +106,7 @@ pub fn guided_ab(mean_i: f32, mean_p: f32, corr_ip: f32, corr_ii: f32) -> (f32, 
 pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, Plane) {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
-    let [guide, _, _] = area_downsample(image, w2, h2, |p| [luma(p), 0.0, 0.0]);
+    let [guide] = area_downsample(image, w2, h2, |_, p| [luma(p)]);
     let mask = Plane {
         width: OUTPUT.width,
         height: OUTPUT.height,
@@ -176,23 +178,30 @@ pub fn alpha(image: &RgbImage, probabilities: &[f32], refine: bool) -> GrayImage
     })
 }
 
-/// A Gaussian-blurred copy of `image` at working resolution (area-downsampled, then a separable
-/// Gaussian of sigma `radius` scaled to that resolution), sampled bilinearly when composited.
-pub fn blurred_background(image: &RgbImage, radius: f32) -> [Plane; 3] {
+/// The background of `image` (where `alpha` says it is) Gaussian-blurred at working resolution,
+/// as a normalised convolution: the area-downsampled colour weighted by
+/// [`background_weight`], and that weight, each blurred by a separable Gaussian of sigma
+/// `radius` scaled to that resolution. Planes (r w, g w, b w, w), sampled bilinearly and divided
+/// by [`unweigh`] when composited.
+pub fn blurred_background(image: &RgbImage, alpha: &GrayImage, radius: f32) -> [Plane; 4] {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
-    let planes = area_downsample(image, w2, h2, |p| p.0.map(|c| c as f32));
+    let planes = area_downsample(image, w2, h2, |i, p| {
+        let weight = background_weight(alpha.as_raw()[i]);
+        let [r, g, b] = p.0.map(|c| c as f32 * weight);
+        [r, g, b, weight]
+    });
     blurred_with(planes, radius, w, separable)
 }
 
 /// The Gaussian of [`blurred_background`] over `planes`, the photo (`w` wide) already
 /// downsampled, done by `separable` (the reference's or a faster one).
-pub fn blurred_with(
-    planes: [Plane; 3],
+pub fn blurred_with<const N: usize>(
+    planes: [Plane; N],
     radius: f32,
     w: usize,
     separable: impl Fn(&Plane, &[f32]) -> Plane,
-) -> [Plane; 3] {
+) -> [Plane; N] {
     let taps = gaussian_taps(work_sigma(radius, w, planes[0].width));
     planes.map(|p| separable(&p, &taps))
 }
@@ -223,7 +232,7 @@ pub fn separable(p: &Plane, taps: &[f32]) -> Plane {
 pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> RgbaImage {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let blurred = match background {
-        Background::Blur { radius } => Some(blurred_background(image, *radius)),
+        Background::Blur { radius } => Some(blurred_background(image, alpha, *radius)),
         _ => None,
     };
     let cover = match background {
@@ -239,7 +248,9 @@ pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> 
             Background::Color(c) => c.map(f32::from),
             Background::Blur { .. } => {
                 let planes = blurred.as_ref().expect("made above");
-                [0, 1, 2].map(|c| planes[c].sample(x as usize, y as usize, w, h))
+                let [x, y] = [x as usize, y as usize];
+                let weight = planes[3].sample(x, y, w, h);
+                [0, 1, 2].map(|c| unweigh(planes[c].sample(x, y, w, h), weight, fg[c] as f32))
             }
             Background::Image(bg) => cover
                 .as_ref()

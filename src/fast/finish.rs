@@ -6,7 +6,7 @@
 
 use crate::cpu::bilinear_taps;
 use crate::cpu::finish::{Plane, blurred_with, guided_from};
-use crate::finish::{Background, Cover, THUMB, luma, to_u8, work_size};
+use crate::finish::{Background, Cover, THUMB, background_weight, luma, to_u8, unweigh, work_size};
 use crate::network::OUTPUT;
 use image::{GrayImage, Rgb, RgbImage, RgbaImage};
 
@@ -95,7 +95,7 @@ fn mask_plane(probabilities: &[f32]) -> Plane {
     }
 }
 
-/// Area-average downsampling of `f(pixel)` (N values a pixel) to `w2` x `h2`:
+/// Area-average downsampling of `f(index, pixel)` (N values a pixel) to `w2` x `h2`:
 /// [`cpu::finish::area_downsample`], each cell's sum taken in the same order, one photo row at a
 /// time: the row's values first (no division per pixel to find its cell), then each cell's run
 /// of columns added into it.
@@ -103,7 +103,7 @@ pub fn area_downsample<const N: usize>(
     image: &RgbImage,
     w2: usize,
     h2: usize,
-    f: impl Fn(Rgb<u8>) -> [f32; N],
+    f: impl Fn(usize, Rgb<u8>) -> [f32; N],
 ) -> [Plane; N] {
     let (w, h) = (image.width() as usize, image.height() as usize);
     // Each cell's columns: x * w2 / w grows with x, so they are runs.
@@ -124,7 +124,7 @@ pub fn area_downsample<const N: usize>(
     let mut values = [0; N].map(|_| vec![0.0f32; w]);
     for (y, row) in image.as_raw().chunks_exact(3 * w).enumerate() {
         for (x, p) in row.chunks_exact(3).enumerate() {
-            let v = f(Rgb([p[0], p[1], p[2]]));
+            let v = f(y * w + x, Rgb([p[0], p[1], p[2]]));
             for (values, v) in values.iter_mut().zip(v) {
                 values[x] = v;
             }
@@ -157,7 +157,7 @@ pub fn thumbnail(frame: &RgbImage, out: &mut [f32]) {
     if frame.width() == 0 || frame.height() == 0 {
         return;
     }
-    let [thumb] = area_downsample(frame, THUMB, THUMB, |p| [luma(p)]);
+    let [thumb] = area_downsample(frame, THUMB, THUMB, |_, p| [luma(p)]);
     out[..THUMB * THUMB].copy_from_slice(&thumb.data);
 }
 
@@ -215,7 +215,7 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
 pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, Plane) {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
-    let [guide] = area_downsample(image, w2, h2, |p| [luma(p)]);
+    let [guide] = area_downsample(image, w2, h2, |_, p| [luma(p)]);
     let mask = mask_plane(probabilities);
     let mut rows = Upsampler::new(&mask, w2, h2);
     let mut p = Plane {
@@ -310,7 +310,11 @@ pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> 
     let blurred = match background {
         Background::Blur { radius } => {
             let (w2, h2) = work_size(w, h);
-            let planes = area_downsample(image, w2, h2, |p| p.0.map(f32::from));
+            let planes = area_downsample(image, w2, h2, |i, p| {
+                let weight = background_weight(alpha.as_raw()[i]);
+                let [r, g, b] = p.0.map(|c| c as f32 * weight);
+                [r, g, b, weight]
+            });
             Some(blurred_with(planes, *radius, w, separable))
         }
         _ => None,
@@ -318,7 +322,7 @@ pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> 
     let mut blurred_rows = blurred
         .as_ref()
         .map(|planes| planes.each_ref().map(|p| Upsampler::new(p, w, h)));
-    // A colour, or a background picture sampled one row at a time.
+    // A colour, or a background picture or the blur sampled one row at a time.
     let mut fixed = match background {
         Background::Color(c) => c.map(|v| vec![f32::from(v); w]),
         _ => [vec![0.0; w], vec![0.0; w], vec![0.0; w]],
@@ -345,10 +349,15 @@ pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> 
                 [*r, *g, *b] = cover.sample(bg, x, y);
             }
         }
-        let behind = match blurred_rows.as_mut() {
-            Some([r, g, b]) => [r.row(y), g.row(y), b.row(y)],
-            None => fixed.each_ref().map(|c| &c[..]),
-        };
+        if let Some([r, g, b, weight]) = blurred_rows.as_mut() {
+            let weight = weight.row(y);
+            for ((out, sums), fg) in fixed.iter_mut().zip([r, g, b]).zip(&photo) {
+                for (((o, &s), &wt), &f) in out.iter_mut().zip(sums.row(y)).zip(weight).zip(fg) {
+                    *o = unweigh(s, wt, f as f32);
+                }
+            }
+        }
+        let behind = fixed.each_ref().map(|c| &c[..]);
         blend_row(line, &photo, alphas, behind, &mut scratch);
     }
     out

@@ -1,6 +1,6 @@
 //! The finished photo, one thread per full-resolution pixel: alpha from the guided coefficients
 //! (refined) or the bilinear mask, then a straight-alpha cut-out or a blend over a colour, the
-//! blurred photo or a cover-scaled picture. Kernel: shaders/compose.wgsl. CPU twins:
+//! blurred background or a cover-scaled picture. Kernel: shaders/compose.wgsl. CPU twins:
 //! [`cpu::finish::alpha`](crate::cpu::finish::alpha) and
 //! [`cpu::finish::compose`](crate::cpu::finish::compose).
 
@@ -65,12 +65,16 @@ impl ComposeParams {
         Ok(p)
     }
 
-    fn pixels(&self) -> usize {
+    pub(super) fn pixels(&self) -> usize {
         self.img_w as usize * self.img_h as usize
     }
 
-    fn work_pixels(&self) -> usize {
+    pub(super) fn work_pixels(&self) -> usize {
         self.work_w as usize * self.work_h as usize
+    }
+
+    pub(super) fn refines(&self) -> bool {
+        self.refine != 0
     }
 }
 
@@ -81,7 +85,8 @@ pub struct Compose<'a> {
     pub probabilities: &'a wgpu::Buffer,
     /// The guided filter's mean (a, b, 0, 0) at working resolution (read when refining).
     pub coefficients: &'a wgpu::Buffer,
-    /// The blurred photo (r, g, b, 0) at working resolution (read for a blur).
+    /// The blurred weighted background (r w, g w, b w, w) at working resolution (read for a
+    /// blur; [`WeighBackground`](super::WeighBackground) made it).
     pub blurred: &'a wgpu::Buffer,
     /// The background picture, packed RGBA8 (read for a picture).
     pub picture: &'a wgpu::Buffer,
@@ -96,7 +101,7 @@ impl Compose<'_> {
         check(self.image, p.pixels(), "compose image")?;
         check(self.probabilities, OUTPUT.len(), "compose probabilities")?;
         check(self.out, p.pixels(), "compose out")?;
-        if p.refine != 0 {
+        if p.refines() {
             check(
                 self.coefficients,
                 p.work_pixels() * 4,
@@ -159,7 +164,6 @@ mod tests {
             .collect();
         let (a, b) = guided_coefficients(&img, &probs);
         let radius = 6.0;
-        let [r, g, bl] = blurred_background(&img, radius);
         let picture = photo(50, 30, 4);
         let mut packed = Vec::new();
         pack_rgba(&img, &mut packed);
@@ -169,7 +173,7 @@ mod tests {
             upload_words(gpu, &packed),
             gpu.upload("p", &probs),
             gpu.upload("ab", &interleave(&[&a.data, &b.data])),
-            gpu.upload("blurred", &interleave(&[&r.data, &g.data, &bl.data])),
+            gpu.storage("blurred", w2 * h2 * 4),
             upload_words(gpu, &packed_picture),
             gpu.storage("out", (w * h) as usize),
         );
@@ -183,6 +187,16 @@ mod tests {
                 let params =
                     ComposeParams::new((w as usize, h as usize), (w2, h2), &background, refine)
                         .unwrap();
+                let alpha = if refine {
+                    alpha(&img, &probs, true)
+                } else {
+                    upsample(&probs, w, h)
+                };
+                // The reference's blurred background for this alpha, as the blur's plane.
+                let [r, g, bl, weight] = blurred_background(&img, &alpha, radius);
+                let planes = interleave(&[&r.data, &g.data, &bl.data, &weight.data]);
+                gpu.queue
+                    .write_buffer(&buffers.3, 0, bytemuck::cast_slice(&planes));
                 let op = Compose {
                     image: &buffers.0,
                     probabilities: &buffers.1,
@@ -194,11 +208,6 @@ mod tests {
                 };
                 op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
                 let got = read_words(gpu, &buffers.5, (w * h) as usize);
-                let alpha = if refine {
-                    alpha(&img, &probs, true)
-                } else {
-                    upsample(&probs, w, h)
-                };
                 let want = compose(&img, &alpha, &background);
                 let what = format!("{:?} refine={refine}", background.kind());
                 // An 8-bit alpha may round one step apart; through the blend that is two.

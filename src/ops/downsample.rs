@@ -1,6 +1,6 @@
 //! The photo at the finish's working resolution: per working pixel the area-averaged luma I, the
-//! 256x256 mask p sampled bilinearly, I*p and I*I (the guided filter's inputs), and the mean
-//! colour (the blur's input). Kernel: shaders/downsample.wgsl. CPU twin:
+//! 256x256 mask p sampled bilinearly, I*p and I*I (the guided filter's inputs). Kernel:
+//! shaders/downsample.wgsl. CPU twin:
 //! [`cpu::finish::area_downsample`](crate::cpu::finish::area_downsample) and
 //! [`Plane::sample`](crate::cpu::finish::Plane::sample).
 
@@ -29,8 +29,6 @@ pub struct Downsample<'a> {
     pub height: usize,
     /// (I, p, I*p, I*I) per working pixel, vec4<f32>.
     pub guide: &'a wgpu::Buffer,
-    /// (r, g, b, 0) per working pixel in 0..255, vec4<f32>.
-    pub colour: &'a wgpu::Buffer,
     pub work_width: usize,
     pub work_height: usize,
 }
@@ -46,14 +44,13 @@ impl Downsample<'_> {
         check(self.image, w * h, "downsample image")?;
         check(self.probabilities, OUTPUT.len(), "downsample probabilities")?;
         check(self.guide, w2 * h2 * 4, "downsample guide")?;
-        check(self.colour, w2 * h2 * 4, "downsample colour")?;
         let params = Params {
             img_w: to_u32(w, "photo width")?,
             img_h: to_u32(h, "photo height")?,
             work_w: w2 as u32,
             work_h: h2 as u32,
         };
-        let buffers = [self.image, self.probabilities, self.guide, self.colour];
+        let buffers = [self.image, self.probabilities, self.guide];
         Ok(kernels
             .get(&DOWNSAMPLE)
             .bind(gpu, &params, &buffers, grid(w2 * h2, WG)))
@@ -85,14 +82,12 @@ mod tests {
         for (seed, (w, h)) in [(64, 48), (700, 333), (1030, 20)].into_iter().enumerate() {
             let img = photo(w, h, seed as u64);
             let (w2, h2) = work_size(w as usize, h as usize);
-            let [lum, _, _] = area_downsample(&img, w2, h2, |p| [luma(p), 0.0, 0.0]);
-            let rgb = area_downsample(&img, w2, h2, |p| p.0.map(|c| c as f32));
+            let [lum] = area_downsample(&img, w2, h2, |_, p| [luma(p)]);
             let mut packed = Vec::new();
             pack_rgba(&img, &mut packed);
-            let (gimg, guide, colour) = (
+            let (gimg, guide) = (
                 upload_words(gpu, &packed),
                 gpu.storage("guide", w2 * h2 * 4),
-                gpu.storage("colour", w2 * h2 * 4),
             );
             let op = Downsample {
                 image: &gimg,
@@ -100,22 +95,18 @@ mod tests {
                 width: w as usize,
                 height: h as usize,
                 guide: &guide,
-                colour: &colour,
                 work_width: w2,
                 work_height: h2,
             };
             op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-            let (mut want_guide, mut want_colour) = (Vec::new(), Vec::new());
+            let mut want_guide = Vec::new();
             for i in 0..w2 * h2 {
                 let (i_, p) = (lum.data[i], mask.sample(i % w2, i / w2, w2, h2));
                 want_guide.extend([i_, p, i_ * p, i_ * i_]);
-                want_colour.extend([rgb[0].data[i], rgb[1].data[i], rgb[2].data[i], 0.0]);
             }
             let what = format!("downsample {w}x{h} -> {w2}x{h2}");
             let got = gpu.read(&guide, w2 * h2 * 4).unwrap();
             assert_close(&got, &want_guide, 1e-5, &what);
-            let got = gpu.read(&colour, w2 * h2 * 4).unwrap();
-            assert_close(&got, &want_colour, 1e-4, &what);
         }
     }
 }

@@ -16,6 +16,8 @@ const WINDOW_PARAMS: &str = include_str!(concat!(
 ));
 const LAYER_IO: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/layer_io.wgsl"));
 const EPILOGUE: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/epilogue.wgsl"));
+const FINISH_PIXEL: &str =
+    include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/finish_pixel.wgsl"));
 const WINDOW_MAIN: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/window_main.wgsl"));
 
 /// Declares each kernel's [`Shader`] (its WGSL file in shaders/, after the parts it uses) and
@@ -47,7 +49,8 @@ shaders! {
     DOWNSAMPLE = "downsample" [],
     SEPARABLE = "separable" [],
     GUIDED = "guided" [],
-    COMPOSE = "compose" [],
+    BACKGROUND = "background" [FINISH_PIXEL],
+    COMPOSE = "compose" [FINISH_PIXEL],
     TEXTURE_IN = "texture_in" [],
     TEXTURE_OUT = "texture_out" [],
     SMOOTH = "smooth" [],

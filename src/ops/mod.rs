@@ -35,6 +35,7 @@ pub mod preprocess;
 pub mod texture_in;
 pub mod texture_out;
 // The finish (crate::finish): guided-filter edges and compositing.
+pub mod background;
 pub mod compose;
 pub mod downsample;
 pub mod guided;
@@ -46,6 +47,7 @@ mod binding;
 mod kernels;
 mod wgsl;
 
+pub use background::WeighBackground;
 pub use binding::Epilogue;
 pub use channel_gate::{ChannelGate, Fc};
 pub use compose::{Compose, ComposeParams};

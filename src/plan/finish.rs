@@ -1,6 +1,6 @@
 //! The finish's workspace on the GPU: the photo at full resolution with refined alpha and its
 //! background (the finish of [`crate::finish`]; CPU twin [`crate::cpu::finish`]), as the ops
-//! downsample -> separable/guided -> compose. Encoded after the network in the same command
+//! downsample -> separable/guided -> background/separable -> compose. Encoded after the network in the same command
 //! buffer, reading the uploaded photo and the network's output where they already are. Buffers
 //! and dispatches are kept from photo to photo. For video, the mask can first be smoothed over
 //! the frames (`ops::Smooth`, its history kept here).
@@ -12,7 +12,9 @@ use crate::finish::{
 use crate::gpu::{Dispatch, Gpu};
 use crate::network::OUTPUT;
 use crate::ops::smooth::THUMBS_LEN;
-use crate::ops::{Compose, ComposeParams, Downsample, Filter, Guided, Kernels, Separable, Smooth};
+use crate::ops::{
+    Compose, ComposeParams, Downsample, Filter, Guided, Kernels, Separable, Smooth, WeighBackground,
+};
 use crate::pixels::pack_rgba;
 
 /// The finish's buffers and dispatches, kept from photo to photo: buffers grow to the largest
@@ -56,7 +58,7 @@ struct Key {
 #[derive(Clone, Copy)]
 enum Plane {
     Guide,
-    Colour,
+    Weighted,
     Tmp,
     Means,
     Coefficients,
@@ -69,7 +71,7 @@ impl Plane {
     /// Buffer labels, in declaration order (the array's length ties it to COUNT).
     const LABELS: [&'static str; Plane::COUNT] = [
         "guide",
-        "colour",
+        "weighted background",
         "tmp",
         "means",
         "coefficients",
@@ -288,7 +290,8 @@ struct Size {
 }
 
 /// The finish's dispatches: downsample; the guided filter's box filters and coefficients when
-/// refining; the background blur; then the per-pixel compose.
+/// refining; the background blur (weighing the background by the alpha those make, then the
+/// Gaussian); then the per-pixel compose.
 fn dispatches(
     gpu: &Gpu,
     k: &Kernels,
@@ -305,7 +308,6 @@ fn dispatches(
         width: w,
         height: h,
         guide: plane(Plane::Guide),
-        colour: plane(Plane::Colour),
         work_width: w2,
         work_height: h2,
     };
@@ -340,11 +342,19 @@ fn dispatches(
         )?);
     }
     if blur_taps > 0 {
+        let weigh = WeighBackground {
+            image: b.image,
+            probabilities: b.probabilities,
+            coefficients: plane(Plane::MeanCoefficients),
+            weighted: plane(Plane::Weighted),
+            params: compose,
+        };
+        dispatches.push(weigh.bind(gpu, k)?);
         let gaussian = Filter::Taps {
             taps: b.taps,
             len: blur_taps,
         };
-        dispatches.extend(separable(gaussian, Plane::Colour, Plane::Blurred)?);
+        dispatches.extend(separable(gaussian, Plane::Weighted, Plane::Blurred)?);
     }
     let compose = Compose {
         image: b.image,

@@ -167,11 +167,12 @@ fn image_background_covers_and_centres() {
 #[test]
 fn blur_keeps_flat_colour_and_softens_a_step() {
     let flat = RgbImage::from_pixel(64, 48, Rgb([10, 20, 30]));
-    let blurred = blurred_background(&flat, 5.0);
+    // All background (alpha 0): every weight is 1, so the planes are the colour and 1.
+    let blurred = blurred_background(&flat, &GrayImage::new(64, 48), 5.0);
     assert!(
         blurred
             .iter()
-            .zip([10.0, 20.0, 30.0])
+            .zip([10.0, 20.0, 30.0, 1.0])
             .all(|(p, v)| p.data.iter().all(|x| (x - v).abs() < 1e-3))
     );
     let step = RgbImage::from_fn(64, 8, |x, _| {
@@ -192,6 +193,30 @@ fn blur_keeps_flat_colour_and_softens_a_step() {
         "monotone across the step: {row:?}"
     );
     assert!(row[31] > 60 && row[32] < 195, "softened: {row:?}");
+}
+
+#[test]
+fn the_person_stays_out_of_the_blurred_background() {
+    // A red person (alpha 255) on the left third, grey-green background on the rest: behind
+    // the background next to the person, the blur shows the background's colour only. An
+    // unweighted blur of the photo is half red at the edge.
+    let (w, h) = (96u32, 32u32);
+    let person = |x: u32| x < 32;
+    let photo = RgbImage::from_fn(w, h, |x, _| {
+        if person(x) {
+            Rgb([220, 20, 20])
+        } else {
+            Rgb([60, 140, 90])
+        }
+    });
+    let alpha = GrayImage::from_fn(w, h, |x, _| Luma([if person(x) { 255 } else { 0 }]));
+    let out = compose(&photo, &alpha, &Background::Blur { radius: 6.0 });
+    for x in 32..w {
+        let p = out.get_pixel(x, h / 2).0;
+        assert_eq!(p, [60, 140, 90, 255], "background pixel {x}");
+    }
+    // Inside the person, far from any background, the pixel is the person's.
+    assert_eq!(out.get_pixel(2, h / 2).0, [220, 20, 20, 255]);
 }
 
 #[test]

@@ -1,0 +1,33 @@
+// The blur's input (cpu/finish.rs's blurred_background): per working pixel, the mean over its
+// photo pixels (the cells of downsample.wgsl) of the colour times the pixel's background weight
+// (1 - alpha)^2 (finish.rs's background_weight), and of that weight. Blurred, then divided by
+// the blurred weight in compose.wgsl, it is a background the person's colours never enter.
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> image: array<u32>;
+@group(0) @binding(2) var<storage, read> probs: array<f32>;
+@group(0) @binding(3) var<storage, read> coefficients: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> weighted: array<vec4<f32>>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = linear_index(gid, groups);
+    if (i >= p.work_w * p.work_h) { return; }
+    let wx = i % p.work_w;
+    let wy = i / p.work_w;
+    let x0 = cell_first(wx, p.img_w, p.work_w);
+    let x1 = cell_first(wx + 1u, p.img_w, p.work_w);
+    let y0 = cell_first(wy, p.img_h, p.work_h);
+    let y1 = cell_first(wy + 1u, p.img_h, p.work_h);
+    var sum = vec4<f32>(0.0);
+    for (var y = y0; y < y1; y++) {
+        for (var x = x0; x < x1; x++) {
+            let fg = unpack_rgba(image[y * p.img_w + x]).rgb;
+            let t = 1.0 - f32(alpha_at(x, y, fg)) / 255.0;
+            let weight = t * t;
+            sum += vec4<f32>(fg * weight, weight);
+        }
+    }
+    let n = f32((x1 - x0) * (y1 - y0));
+    weighted[i] = sum / n;
+}
