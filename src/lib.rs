@@ -47,7 +47,7 @@ pub mod segmenter;
 pub mod stream;
 
 pub use error::{Error, Result};
-pub use finish::Background;
+pub use finish::{Background, Response};
 pub use gpu::Precision;
 /// The `image` crate at the version our API speaks.
 pub use image;

@@ -157,6 +157,10 @@ fn replace_errors() {
         &silhouette(&["blur", PHOTO, "-o", s(&out), "--radius", "0"]),
         "radius",
     );
+    fails_with(
+        &silhouette(&["cut", PHOTO, "-o", s(&out), "--threshold", "1.5"]),
+        "--threshold",
+    );
     assert!(files_in(dir.path()).is_empty());
 }
 
@@ -170,7 +174,15 @@ fn cut_to_jpeg_goes_onto_white_and_refinement_can_be_switched_off() {
 
     let (refined, plain) = (dir.path().join("refined.png"), dir.path().join("plain.png"));
     ok(&silhouette(&["cut", PHOTO, "-o", s(&refined)]));
-    ok(&silhouette(&["cut", PHOTO, "-o", s(&plain), "--no-refine"]));
+    ok(&silhouette(&[
+        "cut",
+        PHOTO,
+        "-o",
+        s(&plain),
+        "--no-refine",
+        "--softness",
+        "1",
+    ]));
     let alpha = |p: &Path| {
         image::open(p)
             .unwrap()
@@ -180,13 +192,27 @@ fn cut_to_jpeg_goes_onto_white_and_refinement_can_be_switched_off() {
             .collect::<Vec<_>>()
     };
     assert_ne!(alpha(&refined), alpha(&plain));
-    // --no-refine is the bilinear mask of `mask`.
+    // --no-refine with softness 1 (no response curve) is the bilinear mask of `mask`.
     let mask = dir.path().join("mask.png");
     ok(&silhouette(&["mask", PHOTO, "-o", s(&mask)]));
-    assert_eq!(
-        alpha(&plain),
-        image::open(&mask).unwrap().to_luma8().into_raw()
-    );
+    let mask = image::open(&mask).unwrap().to_luma8().into_raw();
+    assert_eq!(alpha(&plain), mask);
+    // The default response: the mask's 25%..75% ramped over 0..255, the rest cut.
+    let curved = dir.path().join("curved.png");
+    ok(&silhouette(&[
+        "cut",
+        PHOTO,
+        "-o",
+        s(&curved),
+        "--no-refine",
+    ]));
+    for (m, a) in mask.iter().zip(alpha(&curved)) {
+        let want = ((*m as f32 / 255.0 - 0.25) * 2.0 * 255.0 + 0.5).clamp(0.0, 255.0);
+        assert!(
+            (a as f32 - want).abs() <= 2.5,
+            "mask {m}: alpha {a}, want {want}"
+        );
+    }
 }
 
 #[test]

@@ -47,7 +47,7 @@ fn gpu_finish_matches_the_cpu_twin() {
                 let gpu = segmenter.compose(&photo, background, refine).unwrap();
                 let cpu = compose::compose(
                     &photo,
-                    &compose::alpha(&photo, &probabilities, refine),
+                    &compose::alpha(&photo, &probabilities, refine, segmenter.response()),
                     background,
                 );
                 let diffs: Vec<u8> = gpu
@@ -257,7 +257,9 @@ fn texture_video_is_smoothed_like_the_cpu() {
     for (i, frame) in clip.iter().enumerate() {
         let raw = textures.segmenter.probabilities(frame).unwrap();
         let smoothed = cpu_smoother.smooth(frame, &raw).unwrap().to_vec();
-        let cpu = compose::compose(frame, &compose::alpha(frame, &smoothed, true), &background);
+        let response = textures.segmenter.response();
+        let alpha = compose::alpha(frame, &smoothed, true, response);
+        let cpu = compose::compose(frame, &alpha, &background);
         // Unsmoothed first: it resets the history, so the smoothed call below is frame i of
         // its own history only if the GPU kept it across the calls before.
         let plain = textures.composite(frame, &background, Default::default());

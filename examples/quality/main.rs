@@ -6,11 +6,11 @@ mod candidates;
 mod metrics;
 mod scenes;
 
-use image::{GrayImage, RgbImage};
+use image::{GrayImage, RgbImage, RgbaImage};
 use metrics::{Bands, bands, colour_error, mean_abs, mediapipe_smoothing, warp_mask};
 use scenes::{Person, backgrounds, moved, over, people};
 use silhouette::fast::finish::{alpha, compose};
-use silhouette::{Backend, Background, Segmenter, Smoother, Smoothing};
+use silhouette::{Backend, Background, Response, Segmenter, Smoother, Smoothing};
 use std::error::Error;
 use std::fmt::Write;
 
@@ -138,29 +138,41 @@ fn still_scenes(
     let mut rows = Vec::new();
     for case in cases {
         let probabilities = segmenter.probabilities(&case.scene)?;
-        let [bilinear, refined] =
-            [false, true].map(|refine| alpha(&case.scene, &probabilities, refine));
-        let edges = [&bilinear, &refined]
-            .map(|a| metrics::alpha_error(a, &case.person.alpha, &case.band.edge));
-        let blurred = compose(&case.scene, &refined, &case.blur);
-        let unweighted = candidates::unweighted_blur(&case.scene, &refined, case.radius);
-        let replaced = compose(&case.scene, &refined, &Background::Color(REPLACEMENT));
+        let alpha = |refine, response| alpha(&case.scene, &probabilities, refine, response);
+        // Before: no response curve (as until 2026-12-05); now: the library's default.
+        let (bilinear, before, now) = (
+            alpha(false, Response::NONE),
+            alpha(true, Response::NONE),
+            alpha(true, Response::default()),
+        );
+        let edge = |a: &GrayImage| metrics::alpha_error(a, &case.person.alpha, &case.band.edge);
+        let blur_halo = |out: &RgbaImage| colour_error(out, &case.ideal_blur, &case.band.outside);
+        let replacement = Background::Color(REPLACEMENT);
+        let replace_halo = |a: &GrayImage| {
+            let out = compose(&case.scene, a, &replacement);
+            colour_error(&out, &case.ideal_replace, &case.near)
+        };
+        let unweighted = candidates::unweighted_blur(&case.scene, &before, case.radius);
         rows.push((
             case.label.clone(),
             vec![
-                edges[0],
-                edges[1],
-                colour_error(&unweighted, &case.ideal_blur, &case.band.outside),
-                colour_error(&blurred, &case.ideal_blur, &case.band.outside),
-                colour_error(&replaced, &case.ideal_replace, &case.near),
+                edge(&bilinear),
+                edge(&before),
+                edge(&now),
+                blur_halo(&unweighted),
+                blur_halo(&compose(&case.scene, &now, &case.blur)),
+                replace_halo(&before),
+                replace_halo(&now),
             ],
         ));
     }
     let columns = [
         ("edge error, bilinear", 4),
+        ("edge error, refined, before", 4),
         ("edge error, refined", 4),
-        ("halo, blur unweighted (before)", 2),
+        ("halo, blur, before (levels)", 2),
         ("halo, blur (levels)", 2),
+        ("halo, replace, before (levels)", 2),
         ("halo, replace (levels)", 2),
     ];
     Ok(table(md, &columns, &rows)?)

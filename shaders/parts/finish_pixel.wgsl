@@ -7,6 +7,7 @@ struct Params {
     img_w: u32, img_h: u32, work_w: u32, work_h: u32,
     refine: u32, background: u32, colour: u32, bg_w: u32,
     bg_h: u32, cover_scale: f32, cover_x: f32, cover_y: f32,
+    response_lo: f32, response_scale: f32, _pad0: u32, _pad1: u32,
 }
 
 // The four working pixels under photo pixel (x, y), and the weights between them.
@@ -34,12 +35,15 @@ fn mask_at(x: u32, y: u32) -> f32 {
 }
 
 // The 8-bit alpha of photo pixel (x, y) of colour fg (0..255): the refined a * luma + b, or the
-// mask upsampled.
+// mask upsampled, through the response ramp (finish.rs's Response).
 fn alpha_at(x: u32, y: u32, fg: vec3<f32>) -> u32 {
+    var v: f32;
     if (p.refine == 1u) {
         let t = work_taps(x, y);
         let ab = work_lerp(t, coefficients[t.i00], coefficients[t.i01], coefficients[t.i10], coefficients[t.i11]);
-        return to_u8(ab.x * luma(fg) + ab.y);
+        v = ab.x * luma(fg) + ab.y;
+    } else {
+        v = mask_at(x, y);
     }
-    return to_u8(mask_at(x, y));
+    return to_u8((v - p.response_lo) * p.response_scale);
 }

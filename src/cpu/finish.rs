@@ -10,8 +10,8 @@
 
 use super::resize::bilinear_taps;
 use crate::finish::{
-    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, background_weight, gaussian_taps, luma, to_u8,
-    unweigh, work_sigma, work_size,
+    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, Response, background_weight, gaussian_taps, luma,
+    to_u8, unweigh, work_sigma, work_size,
 };
 use crate::network::OUTPUT;
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
@@ -153,28 +153,45 @@ pub fn guided_from(
 
 /// The 256x256 probabilities resized to `w` x `h` (half-pixel bilinear), as 8-bit.
 pub fn upsample(probabilities: &[f32], w: u32, h: u32) -> GrayImage {
+    upsample_with(probabilities, w, h, Response::NONE)
+}
+
+/// [`upsample`] through `response`'s ramp.
+fn upsample_with(probabilities: &[f32], w: u32, h: u32, response: Response) -> GrayImage {
     let mask = Plane {
         width: OUTPUT.width,
         height: OUTPUT.height,
         data: probabilities.to_vec(),
     };
+    let (lo, scale) = response.ramp();
     let (wu, hu) = (w as usize, h as usize);
     GrayImage::from_fn(w, h, |x, y| {
-        Luma([to_u8(mask.sample(x as usize, y as usize, wu, hu))])
+        Luma([to_u8(
+            (mask.sample(x as usize, y as usize, wu, hu) - lo) * scale,
+        )])
     })
 }
 
-/// The alpha at the photo's resolution: the mask upsampled bilinearly, or guided-filter refined.
-pub fn alpha(image: &RgbImage, probabilities: &[f32], refine: bool) -> GrayImage {
+/// The alpha at the photo's resolution: the mask upsampled bilinearly, or guided-filter refined,
+/// then through `response`.
+pub fn alpha(
+    image: &RgbImage,
+    probabilities: &[f32],
+    refine: bool,
+    response: Response,
+) -> GrayImage {
     let (w, h) = (image.width() as usize, image.height() as usize);
     if !refine {
-        return upsample(probabilities, w as u32, h as u32);
+        return upsample_with(probabilities, w as u32, h as u32, response);
     }
     let (a, b) = guided_coefficients(image, probabilities);
+    let (lo, scale) = response.ramp();
     GrayImage::from_fn(w as u32, h as u32, |x, y| {
         let (x, y) = (x as usize, y as usize);
         let i = luma(*image.get_pixel(x as u32, y as u32));
-        Luma([to_u8(a.sample(x, y, w, h) * i + b.sample(x, y, w, h))])
+        Luma([to_u8(
+            (a.sample(x, y, w, h) * i + b.sample(x, y, w, h) - lo) * scale,
+        )])
     })
 }
 

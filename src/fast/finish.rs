@@ -6,7 +6,9 @@
 
 use crate::cpu::bilinear_taps;
 use crate::cpu::finish::{Plane, blurred_with, guided_from};
-use crate::finish::{Background, Cover, THUMB, background_weight, luma, to_u8, unweigh, work_size};
+use crate::finish::{
+    Background, Cover, Response, THUMB, background_weight, luma, to_u8, unweigh, work_size,
+};
 use crate::network::OUTPUT;
 use image::{GrayImage, Rgb, RgbImage, RgbaImage};
 
@@ -76,12 +78,18 @@ impl<'a> Upsampler<'a> {
 
 /// The 256x256 probabilities resized to `w` x `h`, as 8-bit: [`cpu::finish::upsample`].
 pub fn upsample(probabilities: &[f32], w: u32, h: u32) -> GrayImage {
+    upsample_with(probabilities, w, h, Response::NONE)
+}
+
+/// [`upsample`] through `response`'s ramp.
+fn upsample_with(probabilities: &[f32], w: u32, h: u32, response: Response) -> GrayImage {
     let mask = mask_plane(probabilities);
     let mut rows = Upsampler::new(&mask, w as usize, h as usize);
     let mut out = GrayImage::new(w, h);
+    let (lo, scale) = response.ramp();
     for (y, line) in out.chunks_exact_mut(w as usize).enumerate() {
         for (o, v) in line.iter_mut().zip(rows.row(y)) {
-            *o = to_u8(*v);
+            *o = to_u8((*v - lo) * scale);
         }
     }
     out
@@ -229,11 +237,17 @@ pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, P
 }
 
 /// The alpha at the photo's resolution: [`cpu::finish::alpha`].
-pub fn alpha(image: &RgbImage, probabilities: &[f32], refine: bool) -> GrayImage {
+pub fn alpha(
+    image: &RgbImage,
+    probabilities: &[f32],
+    refine: bool,
+    response: Response,
+) -> GrayImage {
     let (w, h) = (image.width() as usize, image.height() as usize);
     if !refine {
-        return upsample(probabilities, w as u32, h as u32);
+        return upsample_with(probabilities, w as u32, h as u32, response);
     }
+    let (lo, scale) = response.ramp();
     let (a, b) = guided_coefficients(image, probabilities);
     let (mut a_rows, mut b_rows) = (Upsampler::new(&a, w, h), Upsampler::new(&b, w, h));
     let mut out = GrayImage::new(w as u32, h as u32);
@@ -245,7 +259,7 @@ pub fn alpha(image: &RgbImage, probabilities: &[f32], refine: bool) -> GrayImage
         let [red, green, blue] = &photo;
         let pixels = line.iter_mut().zip(a).zip(b).zip(red).zip(green).zip(blue);
         for (((((o, a), b), &r), &g), &bl) in pixels {
-            *o = to_u8(a * luma(Rgb([r, g, bl])) + b);
+            *o = to_u8((a * luma(Rgb([r, g, bl])) + b - lo) * scale);
         }
     }
     out
@@ -468,12 +482,18 @@ mod tests {
                 &reference::upsample(&probs, w, h),
                 &format!("{what} upsample"),
             );
-            for refine in [false, true] {
-                let alpha = alpha(&img, &probs, refine);
+            let hard = Response {
+                threshold: 0.4,
+                softness: 0.0,
+            };
+            let edges = [false, true]
+                .map(|refine| [Response::NONE, Response::default(), hard].map(|r| (refine, r)));
+            for (refine, response) in edges.into_iter().flatten() {
+                let alpha = alpha(&img, &probs, refine, response);
                 same(
                     &alpha,
-                    &reference::alpha(&img, &probs, refine),
-                    &format!("{what} alpha {refine}"),
+                    &reference::alpha(&img, &probs, refine, response),
+                    &format!("{what} alpha {refine} {response:?}"),
                 );
                 let bg = photo(50, 31, 9);
                 for background in [

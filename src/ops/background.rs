@@ -56,7 +56,7 @@ impl WeighBackground<'_> {
 mod tests {
     use super::*;
     use crate::cpu::finish::{Plane, alpha, area_downsample, guided_coefficients};
-    use crate::finish::{Background, background_weight, work_size};
+    use crate::finish::{Background, Response, background_weight, work_size};
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
 
@@ -89,10 +89,10 @@ mod tests {
                 gpu.upload("ab", &ab),
                 gpu.storage("weighted", w2 * h2 * 4),
             );
-            for refine in [false, true] {
+            for (refine, response) in [(false, Response::default()), (true, Response::NONE)] {
                 let blur = Background::Blur { radius: 5.0 };
-                let params =
-                    ComposeParams::new((w as usize, h as usize), (w2, h2), &blur, refine).unwrap();
+                let size = (w as usize, h as usize);
+                let params = ComposeParams::new(size, (w2, h2), &blur, refine, response).unwrap();
                 let op = WeighBackground {
                     image: &gimg,
                     probabilities: &gp,
@@ -101,7 +101,7 @@ mod tests {
                     params,
                 };
                 op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-                let alpha = alpha(&img, &probs, refine);
+                let alpha = alpha(&img, &probs, refine, response);
                 let planes: [Plane; 4] = area_downsample(&img, w2, h2, |i, p| {
                     let weight = background_weight(alpha.as_raw()[i]);
                     let [r, g, b] = p.0.map(|c| c as f32 * weight);

@@ -8,7 +8,7 @@ use super::binding::{check, to_u32};
 use super::kernels::{COMPOSE, Kernels};
 use super::wgsl::WG;
 use crate::error::Result;
-use crate::finish::{Background, BackgroundKind, Cover};
+use crate::finish::{Background, BackgroundKind, Cover, Response};
 use crate::gpu::{Dispatch, Gpu, grid};
 use crate::network::OUTPUT;
 
@@ -28,16 +28,23 @@ pub struct ComposeParams {
     cover_scale: f32,
     cover_x: f32,
     cover_y: f32,
+    /// The alpha's response ramp (`finish::Response::ramp`): alpha = (v - lo) * scale.
+    response_lo: f32,
+    response_scale: f32,
+    _pad: [u32; 2],
 }
 
 impl ComposeParams {
-    /// A `w` x `h` photo finished at `work` resolution over `background`, refined or not.
+    /// A `w` x `h` photo finished at `work` resolution over `background`, refined or not, its
+    /// alpha through `response`.
     pub fn new(
         (w, h): (usize, usize),
         (w2, h2): (usize, usize),
         background: &Background,
         refine: bool,
+        response: Response,
     ) -> Result<ComposeParams> {
+        let (response_lo, response_scale) = response.ramp();
         let mut p = ComposeParams {
             img_w: to_u32(w, "photo width")?,
             img_h: to_u32(h, "photo height")?,
@@ -51,6 +58,9 @@ impl ComposeParams {
             cover_scale: 1.0,
             cover_x: 0.0,
             cover_y: 0.0,
+            response_lo,
+            response_scale,
+            _pad: [0; 2],
         };
         match background {
             Background::Color(c) => p.colour = u32::from_le_bytes([c[0], c[1], c[2], 255]),
@@ -136,7 +146,7 @@ impl Compose<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::finish::{alpha, blurred_background, compose, guided_coefficients, upsample};
+    use crate::cpu::finish::{alpha, blurred_background, compose, guided_coefficients};
     use crate::finish::work_size;
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
@@ -183,15 +193,17 @@ mod tests {
             Background::Blur { radius },
             Background::Image(picture.clone()),
         ] {
-            for refine in [false, true] {
+            // Bilinear as it is, refined as it is and through the default response.
+            let edges = [
+                (false, Response::NONE),
+                (true, Response::NONE),
+                (true, Response::default()),
+            ];
+            for (refine, response) in edges {
+                let size = (w as usize, h as usize);
                 let params =
-                    ComposeParams::new((w as usize, h as usize), (w2, h2), &background, refine)
-                        .unwrap();
-                let alpha = if refine {
-                    alpha(&img, &probs, true)
-                } else {
-                    upsample(&probs, w, h)
-                };
+                    ComposeParams::new(size, (w2, h2), &background, refine, response).unwrap();
+                let alpha = alpha(&img, &probs, refine, response);
                 // The reference's blurred background for this alpha, as the blur's plane.
                 let [r, g, bl, weight] = blurred_background(&img, &alpha, radius);
                 let planes = interleave(&[&r.data, &g.data, &bl.data, &weight.data]);
@@ -209,7 +221,7 @@ mod tests {
                 op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
                 let got = read_words(gpu, &buffers.5, (w * h) as usize);
                 let want = compose(&img, &alpha, &background);
-                let what = format!("{:?} refine={refine}", background.kind());
+                let what = format!("{:?} refine={refine} {response:?}", background.kind());
                 // An 8-bit alpha may round one step apart; through the blend that is two.
                 assert_bytes_close(bytemuck::cast_slice(&got), want.as_raw(), 2, &what);
             }

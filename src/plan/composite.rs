@@ -5,7 +5,7 @@
 
 use super::Plan;
 use crate::error::{Error, Result};
-use crate::finish::{Background, Smoothing};
+use crate::finish::{Background, Response, Smoothing};
 use crate::gpu::GpuErrors;
 use crate::ops::{TextureIn, TextureOut};
 #[cfg(not(target_arch = "wasm32"))]
@@ -37,10 +37,10 @@ impl Default for TextureOptions {
 impl Plan {
     /// Texture in, texture out, no CPU readback: reads the app's `input` (w x h, any float colour
     /// format with TEXTURE_BINDING), runs the network and the finish, and writes `output`
-    /// (rgba8unorm with STORAGE_BINDING), all in one submit on the device's queue. Returns once
-    /// submitted, with a future of the GPU's errors (so a browser canvas can be read in the task
-    /// that drew it); [`Segmenter::composite_texture`](crate::Segmenter::composite_texture) waits
-    /// for them.
+    /// (rgba8unorm with STORAGE_BINDING), all in one submit on the device's queue, the alpha
+    /// through `response`. Returns once submitted, with a future of the GPU's errors (so a
+    /// browser canvas can be read in the task that drew it);
+    /// [`Segmenter::composite_texture`](crate::Segmenter::composite_texture) waits for them.
     pub fn composite_texture_submit(
         &self,
         input: &wgpu::TextureView,
@@ -48,6 +48,7 @@ impl Plan {
         (w, h): (u32, u32),
         background: &Background,
         options: TextureOptions,
+        response: Response,
     ) -> Result<GpuErrors> {
         let (w, h) = (w as usize, h as usize);
         if w == 0
@@ -93,6 +94,7 @@ impl Plan {
             (w, h),
             background,
             options.refine,
+            response,
         )?;
         let copy_out = TextureOut {
             packed: &finished,
@@ -127,7 +129,8 @@ impl Plan {
         Ok(())
     }
 
-    /// The network and the finish (alpha at full resolution, refined or not, over `background`)
+    /// The network and the finish (alpha at full resolution, refined or not and through
+    /// `response`, over `background`)
     /// in one submit; only the finished photo is read back. `None` when the photo is too large
     /// for one storage binding: then use [`crate::cpu::finish`] on the CPU.
     #[cfg(not(target_arch = "wasm32"))]
@@ -136,6 +139,7 @@ impl Plan {
         photo: &image::RgbImage,
         background: &Background,
         refine: bool,
+        response: Response,
     ) -> Result<Option<image::RgbaImage>> {
         let pixels = Pixels::Rgb(photo);
         if !self.fits(pixels)? {
@@ -156,6 +160,7 @@ impl Plan {
             (w, h),
             background,
             refine,
+            response,
         )?;
         self.gpu.scoped("running the network and the finish", || {
             let mut encoder = self.gpu.device.create_command_encoder(&Default::default());

@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::finish::{
-    Background, GUIDE_EPS, GUIDE_RADIUS, Smoothing, gaussian_taps, work_sigma, work_size,
+    Background, GUIDE_EPS, GUIDE_RADIUS, Response, Smoothing, gaussian_taps, work_sigma, work_size,
 };
 use crate::gpu::{Dispatch, Gpu};
 use crate::network::OUTPUT;
@@ -126,7 +126,7 @@ const COPY_DST: wgpu::BufferUsages = wgpu::BufferUsages::COPY_DST;
 
 impl Finish {
     /// Readies the finish of a `w` x `h` photo whose RGBA8 pixels are in `image` and whose
-    /// network output is in `probabilities`. Returns the dispatches to encode after the network
+    /// network output is in `probabilities`, its alpha refined or not and through `response`. Returns the dispatches to encode after the network
     /// and the buffer they leave the result in (w*h RGBA8 pixels, packed).
     #[allow(clippy::too_many_arguments)]
     pub fn prepare(
@@ -138,6 +138,7 @@ impl Finish {
         (w, h): (usize, usize),
         background: &Background,
         refine: bool,
+        response: Response,
     ) -> Result<(&[Dispatch], wgpu::Buffer)> {
         let (w2, h2) = work_size(w, h);
         let mut grew = false;
@@ -153,7 +154,7 @@ impl Finish {
             STORAGE | wgpu::BufferUsages::COPY_SRC,
             &mut grew,
         );
-        let compose = ComposeParams::new((w, h), (w2, h2), background, refine)?;
+        let compose = ComposeParams::new((w, h), (w2, h2), background, refine, response)?;
         let (mut taps, mut picture) = (gpu.empty.clone(), gpu.empty.clone());
         let mut blur_taps = 0;
         match background {

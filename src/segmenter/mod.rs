@@ -7,7 +7,7 @@ mod batcher;
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::fast;
-use crate::finish::Background;
+use crate::finish::{Background, Response};
 use crate::gpu::{Gpu, GpuErrors, Precision};
 use crate::network::{self, Network, OUTPUT};
 use crate::ops::Kernels;
@@ -78,6 +78,8 @@ pub struct Segmenter {
     network: Network,
     engine: Engine,
     notice: Option<String>,
+    /// How the finish's alpha answers the mask ([`set_response`](Self::set_response)).
+    response: Mutex<Response>,
 }
 
 enum Engine {
@@ -137,6 +139,7 @@ impl Segmenter {
                 engine: Engine::Cpu(Box::new(fast::Engine::new(&network))),
                 network,
                 notice,
+                response: Mutex::default(),
             }),
         }
     }
@@ -183,7 +186,23 @@ impl Segmenter {
             network,
             engine,
             notice,
+            response: Mutex::default(),
         })
+    }
+
+    /// How the finish's alpha (in [`compose`](Self::compose), [`cut_out`](Self::cut_out) and
+    /// [`composite_texture`](Self::composite_texture)) answers the mask: the default sharpens
+    /// half-sure regions away; [`Response::NONE`] keeps the mask as it is. Errors when a number
+    /// is outside [0, 1]. (Shared, like the segmenter: a call already running keeps the
+    /// response it started with.)
+    pub fn set_response(&self, response: Response) -> Result<()> {
+        *lock(&self.response) = response.validate().map_err(Error::InvalidInput)?;
+        Ok(())
+    }
+
+    /// The response set by [`set_response`](Self::set_response).
+    pub fn response(&self) -> Response {
+        *lock(&self.response)
     }
 
     /// The backend actually in use (never `Auto`).
@@ -382,11 +401,12 @@ impl Segmenter {
     ) -> Result<RgbaImage> {
         if let Engine::Gpu { plan, owned, .. } = &self.engine {
             let plan = pollster::block_on(self.current_plan(plan, *owned))?;
-            if let Some(done) = plan.composite(photo, background, refine)? {
+            if let Some(done) = plan.composite(photo, background, refine, self.response())? {
                 return Ok(done);
             }
         }
-        let alpha = fast::finish::alpha(photo, &self.probabilities(photo)?, refine);
+        let probabilities = self.probabilities(photo)?;
+        let alpha = fast::finish::alpha(photo, &probabilities, refine, self.response());
         Ok(fast::finish::compose(photo, &alpha, background))
     }
 
@@ -438,7 +458,14 @@ impl Segmenter {
             Engine::Gpu { plan, owned, .. } => self
                 .current_plan(plan, *owned)
                 .await?
-                .composite_texture_submit(input, output, size, background, options),
+                .composite_texture_submit(
+                    input,
+                    output,
+                    size,
+                    background,
+                    options,
+                    self.response(),
+                ),
             Engine::Cpu(_) => Err(Error::BackendUnavailable(
                 "textures need the GPU backend".into(),
             )),

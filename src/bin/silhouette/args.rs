@@ -3,7 +3,7 @@
 use crate::work::{Effect, Job};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use silhouette::imageio;
-use silhouette::{Background, Error};
+use silhouette::{Background, Error, Response};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -117,6 +117,24 @@ pub(crate) struct Edges {
     /// Upsample the mask bilinearly instead of refining its edges along the photo's.
     #[arg(long)]
     no_refine: bool,
+    /// The mask's probability that becomes half transparent, 0 to 1 [default: 0.5]. Higher
+    /// keeps less of what the network is unsure of.
+    #[arg(long, value_name = "P", value_parser = parse_unit)]
+    threshold: Option<f32>,
+    /// How wide the band of partial transparency is, in probability, 0 (a hard cut) to 1 (the
+    /// mask as it is) [default: 0.5].
+    #[arg(long, value_name = "S", value_parser = parse_unit)]
+    softness: Option<f32>,
+}
+
+impl Edges {
+    fn response(&self) -> Response {
+        let default = Response::default();
+        Response {
+            threshold: self.threshold.unwrap_or(default.threshold),
+            softness: self.softness.unwrap_or(default.softness),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -144,6 +162,13 @@ fn parse_color(s: &str) -> Result<[u8; 3], String> {
     }
     let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("checked hex");
     Ok([byte(0), byte(2), byte(4)])
+}
+
+fn parse_unit(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?}: a number from 0 to 1")),
+    }
 }
 
 fn parse_radius(s: &str) -> Result<f32, String> {
@@ -182,16 +207,21 @@ impl Verb {
 
     /// What to make of each photo (a background picture is decoded here).
     pub(crate) fn job(&self) -> Result<Job, Error> {
-        let (effect, refine, radius) = match self {
-            Verb::Mask { raw, refine, .. } => (Effect::Mask { raw: *raw }, *refine, None),
-            Verb::Cut { edges, .. } => (
-                Effect::Compose(Background::Transparent),
-                !edges.no_refine,
-                None,
-            ),
+        let (effect, edges, radius) = match self {
+            Verb::Mask { raw, refine, .. } => {
+                // The mask is the network's answer: no response curve.
+                let (effect, response) = (Effect::Mask { raw: *raw }, Response::NONE);
+                return Ok(Job {
+                    effect,
+                    refine: *refine,
+                    response,
+                    radius: None,
+                });
+            }
+            Verb::Cut { edges, .. } => (Effect::Compose(Background::Transparent), edges, None),
             Verb::Blur { edges, radius, .. } => (
                 Effect::Compose(Background::Blur { radius: 0.0 }),
-                !edges.no_refine,
+                edges,
                 *radius,
             ),
             Verb::Replace { edges, with, .. } => {
@@ -200,12 +230,13 @@ impl Verb {
                     (None, Some(path)) => Background::Image(imageio::load_image(path)?.to_rgb8()),
                     (None, None) => unreachable!("clap requires one"),
                 };
-                (Effect::Compose(background), !edges.no_refine, None)
+                (Effect::Compose(background), edges, None)
             }
         };
         Ok(Job {
             effect,
-            refine,
+            refine: !edges.no_refine,
+            response: edges.response(),
             radius,
         })
     }

@@ -18,7 +18,7 @@ enum Value {
 }
 
 pub(crate) fn run(engine: &Engine, json: bool) -> Result<(), CliError> {
-    let segmenter = crate::segmenter(engine, 1)?;
+    let segmenter = crate::segmenter(engine, 1, silhouette::Response::default())?;
     let facts = facts(&segmenter);
     let out = if json {
         to_json(&facts)

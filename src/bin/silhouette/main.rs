@@ -16,12 +16,16 @@ use error::CliError;
 use outputs::{plan_file, plan_folder};
 use silhouette::files;
 use silhouette::imageio;
-use silhouette::{Backend, Options, Precision, Segmenter, Weights};
+use silhouette::{Backend, Options, Precision, Response, Segmenter, Weights};
 use std::process::ExitCode;
 use work::run_folder;
 
 /// The segmenter `io` asks for; on a GPU, with room for batches of `max_batch` frames.
-pub(crate) fn segmenter(io: &Engine, max_batch: usize) -> Result<Segmenter, silhouette::Error> {
+pub(crate) fn segmenter(
+    io: &Engine,
+    max_batch: usize,
+    response: Response,
+) -> Result<Segmenter, silhouette::Error> {
     let weights = match &io.weights {
         Some(path) => Weights::from_file(path)?,
         None => Weights::embedded()?,
@@ -37,6 +41,7 @@ pub(crate) fn segmenter(io: &Engine, max_batch: usize) -> Result<Segmenter, silh
         max_batch,
     };
     let segmenter = Segmenter::with_options(&weights, options)?;
+    segmenter.set_response(response)?;
     if let Some(notice) = segmenter.notice() {
         say(notice);
     }
@@ -65,13 +70,14 @@ fn run_photos(verb: &Verb) -> Result<(), CliError> {
     let job = verb.job()?;
     if folder {
         let jobs = work::jobs(io.jobs, plan.len());
-        let segmenter = segmenter(&io.engine, job.batch(io.smooth, jobs))?;
+        let segmenter = segmenter(&io.engine, job.batch(io.smooth, jobs), job.response)?;
         return run_folder(io, &job, &segmenter, &plan, jobs);
     }
     // A bad photo fails before the segmenter (and its GPU) is set up.
     let (input, output) = &plan[0];
     let photo = imageio::load_image(input)?.to_rgb8();
-    Ok(job.process_photo(&segmenter(&io.engine, 1)?, &photo, input, output)?)
+    let segmenter = segmenter(&io.engine, 1, job.response)?;
+    Ok(job.process_photo(&segmenter, &photo, input, output)?)
 }
 
 fn main() -> ExitCode {

@@ -6,7 +6,7 @@ use crate::console::say;
 use crate::error::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
 use silhouette::imageio::{self, OutputFormat};
-use silhouette::{Background, Error, Mask, Segmenter, Smoother, Smoothing, fast};
+use silhouette::{Background, Error, Mask, Response, Segmenter, Smoother, Smoothing, fast};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -35,6 +35,8 @@ pub(crate) enum Effect {
 pub(crate) struct Job {
     pub(crate) effect: Effect,
     pub(crate) refine: bool,
+    /// How the alpha answers the mask (the segmenter is given it too, for its own finish).
+    pub(crate) response: Response,
     /// Blur sigma; None = 1% of the long side.
     pub(crate) radius: Option<f32>,
 }
@@ -124,7 +126,7 @@ impl Job {
         probabilities: &[f32],
         background: Option<&Background>,
     ) -> Result<image::DynamicImage, Error> {
-        let alpha = || fast::finish::alpha(photo, probabilities, self.refine);
+        let alpha = || fast::finish::alpha(photo, probabilities, self.refine, self.response);
         Ok(match (&self.effect, background) {
             (Effect::Mask { raw: true }, _) => {
                 let mask = Mask::from_probabilities(

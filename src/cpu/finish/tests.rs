@@ -74,8 +74,16 @@ fn edge_error(alpha: &GrayImage, truth: &GrayImage, band: i64) -> f64 {
 fn guided_refinement_beats_bilinear_upsampling_at_edges() {
     let (photo, truth) = synthetic_scene();
     let probabilities = ideal_probabilities(&truth);
-    let bilinear = edge_error(&alpha(&photo, &probabilities, false), &truth, 6);
-    let refined = edge_error(&alpha(&photo, &probabilities, true), &truth, 6);
+    let bilinear = edge_error(
+        &alpha(&photo, &probabilities, false, Response::NONE),
+        &truth,
+        6,
+    );
+    let refined = edge_error(
+        &alpha(&photo, &probabilities, true, Response::NONE),
+        &truth,
+        6,
+    );
     println!(
         "mean |alpha - truth| within 6 px of the edge: bilinear {bilinear:.4}, refined {refined:.4}"
     );
@@ -89,7 +97,7 @@ fn guided_refinement_beats_bilinear_upsampling_at_edges() {
 fn refinement_keeps_flat_regions() {
     // Away from edges the refined alpha agrees with the mask.
     let (photo, truth) = synthetic_scene();
-    let refined = alpha(&photo, &ideal_probabilities(&truth), true);
+    let refined = alpha(&photo, &ideal_probabilities(&truth), true, Response::NONE);
     assert!(refined.get_pixel(512, 420).0[0] >= 250);
     assert!(refined.get_pixel(10, 10).0[0] <= 5);
 }
@@ -224,9 +232,38 @@ fn the_smallest_photo_works() {
     let photo = RgbImage::from_pixel(1, 1, Rgb([9, 9, 9]));
     let probabilities = vec![0.5; 256 * 256];
     for refine in [false, true] {
-        let a = alpha(&photo, &probabilities, refine);
+        let a = alpha(&photo, &probabilities, refine, Response::NONE);
         assert_eq!(a.dimensions(), (1, 1));
         let out = compose(&photo, &a, &Background::Blur { radius: 3.0 });
         assert_eq!(out.dimensions(), (1, 1));
     }
+}
+
+#[test]
+fn the_response_ramps_the_alpha_between_its_bounds() {
+    let photo = RgbImage::from_pixel(256, 256, Rgb([90, 90, 90]));
+    // Probabilities 0, 0.25, ..., 1 in columns of 52 (half-pixel bilinear is exact inside).
+    let levels = [0.0, 0.25, 0.5, 0.75, 1.0];
+    let probs: Vec<f32> = (0..256 * 256).map(|i| levels[(i % 256) / 52]).collect();
+    let at = |response: Response| {
+        let a = alpha(&photo, &probs, false, response);
+        levels
+            .map(|_| 0)
+            .iter()
+            .enumerate()
+            .map(|(k, _)| a.get_pixel(k as u32 * 52 + 20, 9).0[0])
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at(Response::NONE), [0, 64, 128, 191, 255]);
+    assert_eq!(at(Response::default()), [0, 0, 128, 255, 255]);
+    let hard = Response {
+        threshold: 0.6,
+        softness: 0.0,
+    };
+    assert_eq!(at(hard), [0, 0, 0, 255, 255]);
+    let invalid = Response {
+        threshold: 1.5,
+        softness: 0.5,
+    };
+    assert!(invalid.validate().is_err());
 }
