@@ -254,7 +254,12 @@ try {
   let same = off.data.length === on.data.length;
   for (let i = 0; same && i < on.data.length; i++) same = off.data[i] === on.data[i];
   await worker.dispose();
-  window.result = { state: "done", backend: worker.backend, same, ticks, mask: Array.from(mask), size: [off.width, off.height] };
+  // The response options, as the CLI's flags: the default, and the mask as it is.
+  const alphaOf = (image) => Array.from(image.data.filter((_, k) => k % 4 === 3));
+  const curved = alphaOf(await main.composite(photo, { background: "transparent" }));
+  const plain = alphaOf(await main.composite(photo, { background: "transparent", softness: 1 }));
+  const refused = await main.composite(photo, { threshold: 2 }).then(() => "resolved", (e) => String(e));
+  window.result = { state: "done", backend: worker.backend, same, ticks, mask: Array.from(mask), size: [off.width, off.height], curved, plain, refused };
 } catch (error) {
   window.result = { state: "error", error: String(error) };
 }
@@ -274,6 +279,13 @@ try {
     console.log(`worker: max |mask - MediaPipe| = ${diff.toExponential(2)}; the page ticked ${result.ticks} times meanwhile`);
     assert.ok(diff <= 5e-4, `the Worker's mask differs from MediaPipe by ${diff}`);
     assert.ok(result.ticks > 0, "the page did not run while the Worker worked");
+    const png = await readFile(join(ROOT, "tests", "data", "frames", "astronaut.png"));
+    for (const [name, alpha, flags] of [["default", result.curved, []], ["softness 1", result.plain, ["--softness", "1"]]]) {
+      const want = (await decodePng(page, await cli(call, png, ["cut", ...flags]))).rgba.filter((_, k) => k % 4 === 3);
+      assert.ok(maxAbsDiff(alpha, want) <= 1, `${name}: the composite's alpha differs from the CLI's cut by ${maxAbsDiff(alpha, want)}`);
+    }
+    assert.ok(maxAbsDiff(result.curved, result.plain) > 50, "threshold/softness changed nothing");
+    assert.match(result.refused, /threshold 2 is outside/);
   } finally {
     await context.close();
   }

@@ -20,6 +20,11 @@ export interface CompositeOptions {
   radius?: number;
   /** Edges that follow the photo's own (guided filter). Default true. */
   refine?: boolean;
+  /** The mask's probability that becomes half transparent, 0 to 1. Default 0.5. */
+  threshold?: number;
+  /** How wide the band of partial transparency is, in probability: 0 a hard cut, 1 the mask
+   *  as it is. Default 0.5 (tools/quality.sh's choice). */
+  softness?: number;
   /** Blend with earlier frames' masks where nothing moves, against flicker. Default false. */
   smooth?: boolean;
   /** A video's frames (tracks set it): on the CPU, while the network's 75th percentile time
@@ -78,6 +83,8 @@ export interface TrackOptions extends LoadOptions {
    *  (Chromium, Safari 18+), else on this page. */
   engine?: Engine;
   refine?: boolean;
+  threshold?: number;
+  softness?: number;
 }
 
 export interface EffectOptions extends TrackOptions {
@@ -108,7 +115,7 @@ export interface Effect extends EventTarget {
   readonly ended: Promise<void>;
   /** Changes the background, radius or refinement from the next frame on: no new pipeline,
    *  and the smoothing goes on (no flash). */
-  update(options: Pick<EffectOptions, "background" | "radius" | "refine">): void;
+  update(options: Pick<EffectOptions, "background" | "radius" | "refine" | "threshold" | "softness">): void;
   stats(): EffectStats;
   /** Ends the processed track and frees the engine the effect loaded (not an `engine` passed
    *  in). The source track keeps running. */

@@ -83,12 +83,15 @@ class Engine {
    *  call of the same size). Options: `background` "blur" (default), "transparent", a CSS hex
    *  colour "#rrggbb", or a drawable picture; `radius` the blur's strength in pixels (default
    *  1% of the long side, as the CLI); `refine` edges along the photo's (default true);
-   *  `smooth` blend with earlier frames where nothing moves (default false; on for tracks). */
-  composite(source, { background = "blur", radius, refine = true, smooth = false, cadence = false } = {}) {
+   *  `threshold` and `softness` the alpha's response to the mask (default 0.5 and 0.5, as the
+   *  CLI); `smooth` blend with earlier frames where nothing moves (default false; on for
+   *  tracks). */
+  composite(source, { background = "blur", radius, refine = true, threshold = 0.5, softness = 0.5, smooth = false, cadence = false } = {}) {
     return this.#run(async () => {
       const start = performance.now();
       const image = await this.#pixels(source);
       await this.#setBackground(background, radius ?? Math.max(image.width, image.height) / 100);
+      this.#engine.setResponse(threshold, softness);
       if (this.#out?.width !== image.width || this.#out?.height !== image.height) {
         this.#out = new ImageData(image.width, image.height);
       }
@@ -124,10 +127,11 @@ class Engine {
         return canvas;
       });
     }
-    const { background = "blur", radius, refine = true, smooth = false } = options;
+    const { background = "blur", radius, refine = true, threshold = 0.5, softness = 0.5, smooth = false } = options;
     return this.#run(async () => {
       const { width, height } = source instanceof ImageData ? source : sizeOf(source);
       await this.#setBackground(background, radius ?? Math.max(width, height) / 100);
+      this.#engine.setResponse(threshold, softness);
       await this.#drawOnGpu(source, width, height, canvas, refine, smooth);
       this.#addEngineTiming();
       return canvas;

@@ -67,9 +67,10 @@ export async function backgroundReplace(track, { color, image, ...options } = {}
 }
 
 /** `track` through the engine as a live Effect: `effect.track` is the processed track,
- *  `update(options)` changes the background, radius or refinement from the next frame on (no new
- *  pipeline, no flash), `stop()` ends it and frees what it loaded. Options: `background`,
- *  `radius`, `refine` (as `composite`), `backend`, or `engine` (a loaded engine to run the frames
+ *  `update(options)` changes the background, radius, refinement or response from the next frame
+ *  on (no new pipeline, no flash), `stop()` ends it and frees what it loaded. Options:
+ *  `background`, `radius`, `refine`, `threshold`, `softness` (as `composite`), `backend`, or
+ *  `engine` (a loaded engine to run the frames
  *  on this page; it is reused, not freed). Resolves once the first processed frame is out. */
 export async function startEffect(track, { engine, backend, ...options } = {}) {
   if (track?.kind !== "video") throw new TypeError("startEffect needs a video MediaStreamTrack");
@@ -132,7 +133,8 @@ class Effect extends EventTarget {
     return this.#options;
   }
 
-  /** Changes `background`, `radius` or `refine` from the next frame on. */
+  /** Changes `background`, `radius`, `refine`, `threshold` or `softness` from the next frame
+   *  on. */
   update(options) {
     Object.assign(this.#options, options);
     this.onUpdate?.(this.#options);

@@ -195,6 +195,18 @@ impl Silhouette {
         Ok(())
     }
 
+    /// How the alpha answers the mask from the next frame on (`composite` and `drawTo`):
+    /// probabilities below `threshold - softness / 2` transparent, above `threshold +
+    /// softness / 2` opaque, linearly between (silhouette::Response). Both in [0, 1].
+    #[wasm_bindgen(js_name = setResponse)]
+    pub fn set_response(&self, threshold: f32, softness: f32) -> Result<(), JsValue> {
+        let response = silhouette::Response {
+            threshold,
+            softness,
+        };
+        self.state.segmenter.set_response(response).map_err(js_error)
+    }
+
     /// A picture behind the person (`width` x `height` RGBA, an ImageData's `data`), scaled to
     /// cover the frame.
     #[wasm_bindgen(js_name = setBackgroundImage)]
@@ -384,7 +396,8 @@ impl Silhouette {
             } else {
                 &probabilities[..]
             };
-            let alpha = silhouette::fast::finish::alpha(&photo, mask, refine);
+            let response = state.segmenter.response();
+            let alpha = silhouette::fast::finish::alpha(&photo, mask, refine, response);
             let done = silhouette::fast::finish::compose(&photo, &alpha, &background);
             out.copy_from(done.as_raw());
             state
