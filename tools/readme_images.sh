@@ -12,4 +12,5 @@ $bin blur "$photo" -o docs/images/blur.jpg --radius 8
 $bin replace "$photo" -o docs/images/replace.jpg --color '#2e7d32'
 $bin mask "$photo" -o docs/images/mask.png
 target/release/examples/refine_compare "$photo" 130 170 120 docs/images/refine.png
+target/release/examples/quality --pictures docs/images
 ls -l docs/images

@@ -4,6 +4,7 @@
 //! finish's stills where there is a GPU.
 mod candidates;
 mod metrics;
+mod pictures;
 mod scenes;
 
 use image::{GrayImage, RgbImage, RgbaImage};
@@ -15,13 +16,22 @@ use std::error::Error;
 use std::fmt::Write;
 
 /// Where `replace` puts the person: a colour none of the backgrounds has.
-const REPLACEMENT: [u8; 3] = [250, 120, 200];
+pub const REPLACEMENT: [u8; 3] = [250, 120, 200];
 const FRAMES: usize = 24;
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let append = std::env::args().any(|a| a == "--append");
+    let args: Vec<String> = std::env::args().collect();
+    let append = args.iter().any(|a| a == "--append");
     let segmenter = Segmenter::new(Backend::Cpu)?;
     let people = people(&segmenter)?;
+    if let Some(dir) = args
+        .iter()
+        .position(|a| a == "--pictures")
+        .map(|i| args.get(i + 1))
+    {
+        let dir = dir.ok_or("--pictures needs a folder")?;
+        return pictures::write(&segmenter, &cases(&people), dir.as_ref());
+    }
     let mut md = String::new();
     let now = std::process::Command::new("date")
         .args(["-u", "+%Y-%m-%d %H:%M"])
@@ -53,20 +63,20 @@ fn main() -> Result<(), Box<dyn Error>> {
 }
 
 /// One person over one background, with everything its measures compare against.
-struct Case<'a> {
-    person: &'a Person,
-    label: String,
-    scene: RgbImage,
+pub struct Case<'a> {
+    pub person: &'a Person,
+    pub label: String,
+    pub scene: RgbImage,
     band: Bands,
     /// The edge and outside bands together, where `replace` is measured.
     near: Vec<bool>,
     /// The CLI's blur for this scene.
-    blur: Background,
-    radius: f32,
+    pub blur: Background,
+    pub radius: f32,
     /// The person over the true background blurred alone (by the CPU finish's blur).
-    ideal_blur: RgbImage,
+    pub ideal_blur: RgbImage,
     /// The person over the replacement colour.
-    ideal_replace: RgbImage,
+    pub ideal_replace: RgbImage,
 }
 
 /// Each person over each background, with the CLI's blur radius (1% of the long side).
@@ -153,12 +163,15 @@ fn still_scenes(
             colour_error(&out, &case.ideal_replace, &case.near)
         };
         let unweighted = candidates::unweighted_blur(&case.scene, &before, case.radius);
+        let colour_guided =
+            candidates::colour_guided_alpha(&case.scene, &probabilities, Response::default());
         rows.push((
             case.label.clone(),
             vec![
                 edge(&bilinear),
                 edge(&before),
                 edge(&now),
+                edge(&colour_guided),
                 blur_halo(&unweighted),
                 blur_halo(&compose(&case.scene, &now, &case.blur)),
                 replace_halo(&before),
@@ -170,6 +183,7 @@ fn still_scenes(
         ("edge error, bilinear", 4),
         ("edge error, refined, before", 4),
         ("edge error, refined", 4),
+        ("edge error, colour guided filter (candidate)", 4),
         ("halo, blur, before (levels)", 2),
         ("halo, blur (levels)", 2),
         ("halo, replace, before (levels)", 2),

@@ -204,7 +204,10 @@ impl Silhouette {
             threshold,
             softness,
         };
-        self.state.segmenter.set_response(response).map_err(js_error)
+        self.state
+            .segmenter
+            .set_response(response)
+            .map_err(js_error)
     }
 
     /// A picture behind the person (`width` x `height` RGBA, an ImageData's `data`), scaled to
