@@ -1,13 +1,19 @@
-// The photo at working resolution for the guided filter (cpu/finish.rs's area_downsample): each
-// working pixel averages the photo pixels of its cell (common.wgsl's cell_first). Writes
-// (I, p, I*p, I*I), with I the mean luma and p the 256x256 mask sampled bilinearly.
+// The photo at working resolution for the colour guided filter (cpu/finish.rs's area_downsample
+// and guided_from's products): each working pixel averages the photo pixels of its cell
+// (common.wgsl's cell_first). With I the mean colour in [0, 1] and p the 256x256 mask sampled
+// bilinearly, it writes the 13 values whose box means the filter needs, in four planes:
+// (I.r, I.g, I.b, p), (I * p, I.r * I.r), (I.r * I.g, I.r * I.b, I.g * I.g, I.g * I.b),
+// (I.b * I.b, 0, 0, 0): the colour covariance's upper triangle in cpu::finish::PAIRS order.
 
 struct Params { img_w: u32, img_h: u32, work_w: u32, work_h: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> image: array<u32>;
 @group(0) @binding(2) var<storage, read> probs: array<f32>;
-@group(0) @binding(3) var<storage, read_write> guide: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> guide0: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> guide1: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> guide2: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> guide3: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -19,17 +25,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let x1 = cell_first(wx + 1u, p.img_w, p.work_w);
     let y0 = cell_first(wy, p.img_h, p.work_h);
     let y1 = cell_first(wy + 1u, p.img_h, p.work_h);
-    var sum_luma = 0.0;
+    var sum = vec3<f32>(0.0);
     for (var y = y0; y < y1; y++) {
         for (var x = x0; x < x1; x++) {
-            sum_luma += luma(unpack_rgba(image[y * p.img_w + x]).rgb);
+            sum += unpack_rgba(image[y * p.img_w + x]).rgb / 255.0;
         }
     }
-    let lum = sum_luma / f32((x1 - x0) * (y1 - y0));
+    let c = sum / f32((x1 - x0) * (y1 - y0));
     let ty = taps(wy, 256u, p.work_h);
     let tx = taps(wx, 256u, p.work_w);
     let r0 = u32(ty.x) * 256u;
     let r1 = u32(ty.y) * 256u;
     let mask = bilerp(probs[r0 + u32(tx.x)], probs[r0 + u32(tx.y)], probs[r1 + u32(tx.x)], probs[r1 + u32(tx.y)], tx, ty);
-    guide[i] = vec4<f32>(lum, mask, lum * mask, lum * lum);
+    guide0[i] = vec4<f32>(c, mask);
+    guide1[i] = vec4<f32>(c * mask, c.r * c.r);
+    guide2[i] = vec4<f32>(c.r * c.g, c.r * c.b, c.g * c.g, c.g * c.b);
+    guide3[i] = vec4<f32>(c.b * c.b, 0.0, 0.0, 0.0);
 }

@@ -24,90 +24,42 @@ pub fn unweighted_blur(image: &RgbImage, alpha: &GrayImage, radius: f32) -> Rgba
     })
 }
 
-/// The refined alpha by the colour guided filter (He et al. 2013, section 3.5): the same window,
-/// regulariser and working resolution as the library's grey one, the coefficients a 3-vector
-/// from the colour covariance per window, then `response`.
-pub fn colour_guided_alpha(
-    image: &RgbImage,
-    probabilities: &[f32],
-    response: silhouette::Response,
-) -> GrayImage {
+/// The refined alpha as it was before 2026-12-05: the guided filter guided by the luma (one
+/// coefficient a window instead of a colour 3-vector), same window, eps and working
+/// resolution, no response curve.
+pub fn grey_guided_alpha(image: &RgbImage, probabilities: &[f32]) -> GrayImage {
     use silhouette::cpu::finish::Plane;
     use silhouette::fast::finish::box_mean;
-    use silhouette::finish::{GUIDE_EPS, GUIDE_RADIUS};
+    use silhouette::finish::{GUIDE_EPS, GUIDE_RADIUS, luma};
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
-    let [r, g, b] = area_downsample(image, w2, h2, |_, p| p.0.map(|c| c as f32 / 255.0));
+    let [i] = area_downsample(image, w2, h2, |_, p| [luma(p)]);
     let mask = Plane {
         width: 256,
         height: 256,
         data: probabilities.to_vec(),
     };
-    let p = Plane {
-        data: (0..w2 * h2)
-            .map(|i| mask.sample(i % w2, i / w2, w2, h2))
-            .collect(),
-        ..r.clone()
+    let plane = |f: &dyn Fn(usize) -> f32| Plane {
+        data: (0..w2 * h2).map(f).collect(),
+        ..i.clone()
     };
-    let mean = |f: &dyn Fn(usize) -> f32| {
-        let plane = Plane {
-            data: (0..w2 * h2).map(f).collect(),
-            ..r.clone()
-        };
-        box_mean(&plane, GUIDE_RADIUS).data
-    };
-    let i = [&r.data, &g.data, &b.data];
-    let mi: Vec<Vec<f32>> = (0..3).map(|c| mean(&|k| i[c][k])).collect();
-    let mp = mean(&|k| p.data[k]);
-    let mip: Vec<Vec<f32>> = (0..3).map(|c| mean(&|k| i[c][k] * p.data[k])).collect();
-    let pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
-    let mii: Vec<Vec<f32>> = pairs
-        .iter()
-        .map(|&(c, d)| mean(&|k| i[c][k] * i[d][k]))
+    let p = plane(&|k| mask.sample(k % w2, k / w2, w2, h2));
+    let mean = |f: &dyn Fn(usize) -> f32| box_mean(&plane(f), GUIDE_RADIUS).data;
+    let (mi, mp) = (mean(&|k| i.data[k]), mean(&|k| p.data[k]));
+    let (mip, mii) = (
+        mean(&|k| i.data[k] * p.data[k]),
+        mean(&|k| i.data[k] * i.data[k]),
+    );
+    let a: Vec<f32> = (0..w2 * h2)
+        .map(|k| (mip[k] - mi[k] * mp[k]) / (mii[k] - mi[k] * mi[k] + GUIDE_EPS))
         .collect();
-    let mut coeff = vec![vec![0.0f32; w2 * h2]; 4];
-    for k in 0..w2 * h2 {
-        let cov = |n: usize| {
-            let (c, d) = pairs[n];
-            (mii[n][k] - mi[c][k] * mi[d][k]) as f64 + if c == d { GUIDE_EPS as f64 } else { 0.0 }
-        };
-        let s = [
-            [cov(0), cov(1), cov(2)],
-            [cov(1), cov(3), cov(4)],
-            [cov(2), cov(4), cov(5)],
-        ];
-        let v: Vec<f64> = (0..3)
-            .map(|c| (mip[c][k] - mi[c][k] * mp[k]) as f64)
-            .collect();
-        // a = S^-1 v by Cramer's rule (S is symmetric positive definite).
-        let det3 = |m: [[f64; 3]; 3]| {
-            m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-                - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-        };
-        let det = det3(s);
-        let mut bias = mp[k] as f64;
-        for c in 0..3 {
-            let mut m = s;
-            (0..3).for_each(|row| m[row][c] = v[row]);
-            let a = det3(m) / det;
-            coeff[c][k] = a as f32;
-            bias -= a * mi[c][k] as f64;
-        }
-        coeff[3][k] = bias as f32;
-    }
-    let coeff: Vec<Plane> = coeff
-        .into_iter()
-        .map(|data| box_mean(&Plane { data, ..r.clone() }, GUIDE_RADIUS))
-        .collect();
-    let (lo, scale) = response.ramp();
+    let (a, b) = (
+        box_mean(&plane(&|k| a[k]), GUIDE_RADIUS),
+        box_mean(&plane(&|k| mp[k] - a[k] * mi[k]), GUIDE_RADIUS),
+    );
     GrayImage::from_fn(w as u32, h as u32, |x, y| {
         let (xs, ys) = (x as usize, y as usize);
-        let px = image.get_pixel(x, y).0;
-        let mut v = coeff[3].sample(xs, ys, w, h);
-        for c in 0..3 {
-            v += coeff[c].sample(xs, ys, w, h) * px[c] as f32 / 255.0;
-        }
-        image::Luma([to_u8((v - lo) * scale)])
+        let v = a.sample(xs, ys, w, h) * luma(*image.get_pixel(x, y)) + b.sample(xs, ys, w, h);
+        image::Luma([to_u8(v)])
     })
 }

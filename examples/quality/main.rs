@@ -149,10 +149,11 @@ fn still_scenes(
     for case in cases {
         let probabilities = segmenter.probabilities(&case.scene)?;
         let alpha = |refine, response| alpha(&case.scene, &probabilities, refine, response);
-        // Before: no response curve (as until 2026-12-05); now: the library's default.
+        // Before: the grey guided filter and no response curve (as until 2026-12-05); now: the
+        // library's default.
         let (bilinear, before, now) = (
             alpha(false, Response::NONE),
-            alpha(true, Response::NONE),
+            candidates::grey_guided_alpha(&case.scene, &probabilities),
             alpha(true, Response::default()),
         );
         let edge = |a: &GrayImage| metrics::alpha_error(a, &case.person.alpha, &case.band.edge);
@@ -163,15 +164,12 @@ fn still_scenes(
             colour_error(&out, &case.ideal_replace, &case.near)
         };
         let unweighted = candidates::unweighted_blur(&case.scene, &before, case.radius);
-        let colour_guided =
-            candidates::colour_guided_alpha(&case.scene, &probabilities, Response::default());
         rows.push((
             case.label.clone(),
             vec![
                 edge(&bilinear),
                 edge(&before),
                 edge(&now),
-                edge(&colour_guided),
                 blur_halo(&unweighted),
                 blur_halo(&compose(&case.scene, &now, &case.blur)),
                 replace_halo(&before),
@@ -183,7 +181,6 @@ fn still_scenes(
         ("edge error, bilinear", 4),
         ("edge error, refined, before", 4),
         ("edge error, refined", 4),
-        ("edge error, colour guided filter (candidate)", 4),
         ("halo, blur, before (levels)", 2),
         ("halo, blur (levels)", 2),
         ("halo, replace, before (levels)", 2),

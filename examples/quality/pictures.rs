@@ -1,8 +1,9 @@
 //! The README's before/after crops (`--pictures DIR`): hair and shoulder of a bench scene, as
-//! the finish made them before 2026-12-05 (the whole photo blurred, no response curve), as it
+//! the finish made them before 2026-12-05 (grey guide, the whole photo blurred, no response
+//! curve), as it
 //! makes them now, and the ideal, side by side, enlarged 2x so a halo is visible.
 
-use crate::candidates::unweighted_blur;
+use crate::candidates::{grey_guided_alpha, unweighted_blur};
 use crate::{Case, REPLACEMENT};
 use image::imageops::{FilterType, crop_imm, resize};
 use image::{GrayImage, Rgba, RgbaImage};
@@ -43,11 +44,12 @@ pub fn write(segmenter: &Segmenter, cases: &[Case], dir: &Path) -> Result<(), Bo
     Ok(())
 }
 
-/// The refined alpha without a response curve (before) and with the default (now).
+/// The refined alpha as it was (grey guide, no response curve) and as it is.
 fn alphas(segmenter: &Segmenter, case: &Case) -> Result<(GrayImage, GrayImage), Box<dyn Error>> {
     let probabilities = segmenter.probabilities(&case.scene)?;
-    let alpha = |response| alpha(&case.scene, &probabilities, true, response);
-    Ok((alpha(Response::NONE), alpha(Response::default())))
+    let before = grey_guided_alpha(&case.scene, &probabilities);
+    let now = alpha(&case.scene, &probabilities, true, Response::default());
+    Ok((before, now))
 }
 
 fn rgba(image: &image::RgbImage) -> RgbaImage {

@@ -1,7 +1,7 @@
 // What compose.wgsl and background.wgsl share: their uniform block (ops/compose.rs's
 // ComposeParams) and the alpha of one photo pixel, as cpu/finish.rs's alpha makes it. Each kernel
-// declares `p`, `probs` (the 256x256 mask) and `coefficients` (the guided filter's mean (a, b)
-// at working resolution).
+// declares `p`, `probs` (the 256x256 mask) and `coefficients` (the guided filter's mean
+// (a.r, a.g, a.b, b) at working resolution).
 
 struct Params {
     img_w: u32, img_h: u32, work_w: u32, work_h: u32,
@@ -34,14 +34,14 @@ fn mask_at(x: u32, y: u32) -> f32 {
     return bilerp(probs[r0 + u32(tx.x)], probs[r0 + u32(tx.y)], probs[r1 + u32(tx.x)], probs[r1 + u32(tx.y)], tx, ty);
 }
 
-// The 8-bit alpha of photo pixel (x, y) of colour fg (0..255): the refined a * luma + b, or the
-// mask upsampled, through the response ramp (finish.rs's Response).
+// The 8-bit alpha of photo pixel (x, y) of colour fg (0..255): the refined a . fg / 255 + b, or
+// the mask upsampled, through the response ramp (finish.rs's Response).
 fn alpha_at(x: u32, y: u32, fg: vec3<f32>) -> u32 {
     var v: f32;
     if (p.refine == 1u) {
         let t = work_taps(x, y);
         let ab = work_lerp(t, coefficients[t.i00], coefficients[t.i01], coefficients[t.i10], coefficients[t.i11]);
-        v = ab.x * luma(fg) + ab.y;
+        v = dot(ab.xyz, fg / 255.0) + ab.w;
     } else {
         v = mask_at(x, y);
     }

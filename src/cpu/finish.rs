@@ -1,6 +1,6 @@
 //! The finish on the CPU: from a 256x256 mask to a result people keep, at the photo's full
-//! resolution: the alpha (bilinear, or refined by a guided filter that follows the photo's
-//! edges) and the compositing (cut-out, blurred or replaced background). The plain reference of
+//! resolution: the alpha (bilinear, or refined by a colour guided filter that follows the
+//! photo's edges) and the compositing (cut-out, blurred or replaced background). The plain reference of
 //! the finish defined in [`crate::finish`]; GPU twins: [`ops::downsample`](crate::ops::downsample),
 //! [`ops::separable`](crate::ops::separable), [`ops::guided`](crate::ops::guided),
 //! [`ops::compose`](crate::ops::compose), [`ops::postprocess`](crate::ops::postprocess).
@@ -10,8 +10,8 @@
 
 use super::resize::bilinear_taps;
 use crate::finish::{
-    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, Response, background_weight, gaussian_taps, luma,
-    to_u8, unweigh, work_sigma, work_size,
+    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, Response, background_weight, gaussian_taps, to_u8,
+    unweigh, work_sigma, work_size,
 };
 use crate::network::OUTPUT;
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
@@ -92,21 +92,61 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
     out
 }
 
-/// One pixel's affine coefficients (a, b) from the box means of I, p, I*p and I*I:
-/// a = cov(I, p) / (var(I) + eps), b = mean(p) - a * mean(I).
-pub fn guided_ab(mean_i: f32, mean_p: f32, corr_ip: f32, corr_ii: f32) -> (f32, f32) {
-    let var_i = corr_ii - mean_i * mean_i;
-    let cov_ip = corr_ip - mean_i * mean_p;
-    let a = cov_ip / (var_i + GUIDE_EPS);
-    (a, mean_p - a * mean_i)
+/// The products of the colour guided filter's inputs, in the order their box means are passed
+/// around: I_c * I_d for (c, d) in this list (the covariance's upper triangle, row by row).
+pub const PAIRS: [(usize, usize); 6] = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
+
+/// One pixel's affine coefficients (a, b), a a colour 3-vector, from the box means of the colour
+/// I (0..1), the mask p, I_c * p and the [`PAIRS`] I_c * I_d: a = (cov(I) + eps U)^-1 cov(I, p),
+/// b = mean(p) - a . mean(I) (He, Sun, Tang 2013, section 3.5). The inverse by its adjugate.
+pub fn guided_ab(
+    mean_i: [f32; 3],
+    mean_p: f32,
+    corr_ip: [f32; 3],
+    corr_ii: [f32; 6],
+) -> ([f32; 3], f32) {
+    let [s00, s01, s02, s11, s12, s22] = [0, 1, 2, 3, 4, 5].map(|n| {
+        let (c, d) = PAIRS[n];
+        let eps = if c == d { GUIDE_EPS } else { 0.0 };
+        corr_ii[n] - mean_i[c] * mean_i[d] + eps
+    });
+    let v = [0, 1, 2].map(|c| corr_ip[c] - mean_i[c] * mean_p);
+    let (c00, c01, c02) = (
+        s11 * s22 - s12 * s12,
+        s02 * s12 - s01 * s22,
+        s01 * s12 - s02 * s11,
+    );
+    let (c11, c12, c22) = (
+        s00 * s22 - s02 * s02,
+        s01 * s02 - s00 * s12,
+        s00 * s11 - s01 * s01,
+    );
+    let det = s00 * c00 + s01 * c01 + s02 * c02;
+    let a = [
+        (c00 * v[0] + c01 * v[1] + c02 * v[2]) / det,
+        (c01 * v[0] + c11 * v[1] + c12 * v[2]) / det,
+        (c02 * v[0] + c12 * v[1] + c22 * v[2]) / det,
+    ];
+    (
+        a,
+        mean_p - (a[0] * mean_i[0] + a[1] * mean_i[1] + a[2] * mean_i[2]),
+    )
 }
 
-/// The guided filter's affine coefficients (mean_a, mean_b) at working resolution: the refined
-/// alpha at full resolution is `mean_a * luma + mean_b`, sampled bilinearly.
-pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, Plane) {
+/// The refined alpha (before the response) of a pixel of colour `rgb` from its coefficients.
+pub fn guided_value(a: [f32; 3], b: f32, rgb: [u8; 3]) -> f32 {
+    a[0] * (rgb[0] as f32 / 255.0)
+        + a[1] * (rgb[1] as f32 / 255.0)
+        + a[2] * (rgb[2] as f32 / 255.0)
+        + b
+}
+
+/// The colour guided filter's coefficients (a_r, a_g, a_b, b) at working resolution: the
+/// refined alpha at full resolution is [`guided_value`] of them, sampled bilinearly.
+pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> [Plane; 4] {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
-    let [guide] = area_downsample(image, w2, h2, |_, p| [luma(p)]);
+    let guide = area_downsample(image, w2, h2, |_, p| p.0.map(|c| c as f32 / 255.0));
     let mask = Plane {
         width: OUTPUT.width,
         height: OUTPUT.height,
@@ -121,34 +161,36 @@ pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, P
     guided_from(&guide, &p, box_mean)
 }
 
-/// The guided filter's steps after the guide `i` and the mask `p` are at working resolution:
-/// box means (by `box_mean`, the reference's or a faster one) of I, p, I*p and I*I, the
-/// coefficients (a, b), and their box means.
+/// The guided filter's steps after the colour guide `i` and the mask `p` are at working
+/// resolution: box means (by `box_mean`, the reference's or a faster one) of I, p, I_c * p and
+/// the [`PAIRS`], the coefficients per pixel, and their box means.
 pub fn guided_from(
-    i: &Plane,
+    i: &[Plane; 3],
     p: &Plane,
     box_mean: impl Fn(&Plane, usize) -> Plane,
-) -> (Plane, Plane) {
+) -> [Plane; 4] {
     let product = |a: &Plane, b: &Plane| Plane {
         data: a.data.iter().zip(&b.data).map(|(x, y)| x * y).collect(),
         ..a.clone()
     };
-    let (mean_i, mean_p) = (box_mean(i, GUIDE_RADIUS), box_mean(p, GUIDE_RADIUS));
-    let (corr_ip, corr_ii) = (
-        box_mean(&product(i, p), GUIDE_RADIUS),
-        box_mean(&product(i, i), GUIDE_RADIUS),
-    );
-    let mut a = Plane::new(i.width, i.height);
-    let mut b = Plane::new(i.width, i.height);
-    for k in 0..i.data.len() {
-        (a.data[k], b.data[k]) = guided_ab(
-            mean_i.data[k],
+    let mean = |plane: &Plane| box_mean(plane, GUIDE_RADIUS);
+    let mean_i = i.each_ref().map(mean);
+    let mean_p = mean(p);
+    let corr_ip = i.each_ref().map(|c| mean(&product(c, p)));
+    let corr_ii = PAIRS.map(|(c, d)| mean(&product(&i[c], &i[d])));
+    let mut coefficients = [0; 4].map(|_| Plane::new(p.width, p.height));
+    for k in 0..p.data.len() {
+        let (a, b) = guided_ab(
+            mean_i.each_ref().map(|m| m.data[k]),
             mean_p.data[k],
-            corr_ip.data[k],
-            corr_ii.data[k],
+            corr_ip.each_ref().map(|m| m.data[k]),
+            corr_ii.each_ref().map(|m| m.data[k]),
         );
+        for (plane, v) in coefficients.iter_mut().zip([a[0], a[1], a[2], b]) {
+            plane.data[k] = v;
+        }
     }
-    (box_mean(&a, GUIDE_RADIUS), box_mean(&b, GUIDE_RADIUS))
+    coefficients.map(|c| mean(&c))
 }
 
 /// The 256x256 probabilities resized to `w` x `h` (half-pixel bilinear), as 8-bit.
@@ -184,14 +226,14 @@ pub fn alpha(
     if !refine {
         return upsample_with(probabilities, w as u32, h as u32, response);
     }
-    let (a, b) = guided_coefficients(image, probabilities);
+    let coefficients = guided_coefficients(image, probabilities);
     let (lo, scale) = response.ramp();
     GrayImage::from_fn(w as u32, h as u32, |x, y| {
-        let (x, y) = (x as usize, y as usize);
-        let i = luma(*image.get_pixel(x as u32, y as u32));
-        Luma([to_u8(
-            (a.sample(x, y, w, h) * i + b.sample(x, y, w, h) - lo) * scale,
-        )])
+        let rgb = image.get_pixel(x, y).0;
+        let [r, g, b, bias] = coefficients
+            .each_ref()
+            .map(|c| c.sample(x as usize, y as usize, w, h));
+        Luma([to_u8((guided_value([r, g, b], bias, rgb) - lo) * scale)])
     })
 }
 

@@ -5,7 +5,7 @@
 //! pixel), box means and the Gaussian as row additions over padded rows.
 
 use crate::cpu::bilinear_taps;
-use crate::cpu::finish::{Plane, blurred_with, guided_from};
+use crate::cpu::finish::{Plane, blurred_with, guided_from, guided_value};
 use crate::finish::{
     Background, Cover, Response, THUMB, background_weight, luma, to_u8, unweigh, work_size,
 };
@@ -220,15 +220,15 @@ pub fn box_mean(p: &Plane, r: usize) -> Plane {
 }
 
 /// The guided filter's coefficients: [`cpu::finish::guided_coefficients`].
-pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> (Plane, Plane) {
+pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> [Plane; 4] {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
-    let [guide] = area_downsample(image, w2, h2, |_, p| [luma(p)]);
+    let guide = area_downsample(image, w2, h2, |_, p| p.0.map(|c| c as f32 / 255.0));
     let mask = mask_plane(probabilities);
     let mut rows = Upsampler::new(&mask, w2, h2);
     let mut p = Plane {
         data: vec![0.0; w2 * h2],
-        ..guide
+        ..guide[0]
     };
     for (y, line) in p.data.chunks_exact_mut(w2).enumerate() {
         line.copy_from_slice(rows.row(y));
@@ -248,18 +248,19 @@ pub fn alpha(
         return upsample_with(probabilities, w as u32, h as u32, response);
     }
     let (lo, scale) = response.ramp();
-    let (a, b) = guided_coefficients(image, probabilities);
-    let (mut a_rows, mut b_rows) = (Upsampler::new(&a, w, h), Upsampler::new(&b, w, h));
+    let coefficients = guided_coefficients(image, probabilities);
+    let [mut ar, mut ag, mut ab, mut bias] =
+        coefficients.each_ref().map(|c| Upsampler::new(c, w, h));
     let mut out = GrayImage::new(w as u32, h as u32);
     let mut photo = [vec![0; w], vec![0; w], vec![0; w]];
     let pixels = image.as_raw().chunks_exact(3 * w);
     for (y, (line, rgb)) in out.chunks_exact_mut(w).zip(pixels).enumerate() {
         channels(rgb, &mut photo);
-        let (a, b) = (a_rows.row(y), b_rows.row(y));
+        let (ar, ag, ab, bias) = (ar.row(y), ag.row(y), ab.row(y), bias.row(y));
         let [red, green, blue] = &photo;
-        let pixels = line.iter_mut().zip(a).zip(b).zip(red).zip(green).zip(blue);
-        for (((((o, a), b), &r), &g), &bl) in pixels {
-            *o = to_u8((a * luma(Rgb([r, g, bl])) + b - lo) * scale);
+        for (x, o) in line.iter_mut().enumerate() {
+            let v = guided_value([ar[x], ag[x], ab[x]], bias[x], [red[x], green[x], blue[x]]);
+            *o = to_u8((v - lo) * scale);
         }
     }
     out

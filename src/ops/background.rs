@@ -77,13 +77,11 @@ mod tests {
             let (w2, h2) = work_size(w as usize, h as usize);
             let mut packed = Vec::new();
             pack_rgba(&img, &mut packed);
-            let (a, b) = guided_coefficients(&img, &probs);
-            let ab: Vec<f32> = a
-                .data
-                .iter()
-                .zip(&b.data)
-                .flat_map(|(a, b)| [*a, *b, 0.0, 0.0])
-                .collect();
+            let ab = interleave(
+                &guided_coefficients(&img, &probs)
+                    .each_ref()
+                    .map(|c| &c.data[..]),
+            );
             let (gimg, coefficients, weighted) = (
                 upload_words(gpu, &packed),
                 gpu.upload("ab", &ab),

@@ -151,14 +151,6 @@ mod tests {
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
 
-    /// Four planes as one vec4 plane: lane k of pixel i is planes[k][i] (zero where absent).
-    fn interleave(planes: &[&[f32]]) -> Vec<f32> {
-        let len = planes[0].len();
-        (0..len)
-            .flat_map(|i| (0..4).map(move |k| planes.get(k).map_or(0.0, |p| p[i])))
-            .collect()
-    }
-
     #[test]
     fn matches_cpu_for_every_background() {
         let Some((gpu, kernels)) = gpu() else { return };
@@ -172,7 +164,7 @@ mod tests {
                 1.0 / (1.0 + ((x * x + y * y).sqrt() - 70.0).exp())
             })
             .collect();
-        let (a, b) = guided_coefficients(&img, &probs);
+        let coefficients = guided_coefficients(&img, &probs);
         let radius = 6.0;
         let picture = photo(50, 30, 4);
         let mut packed = Vec::new();
@@ -182,7 +174,10 @@ mod tests {
         let buffers = (
             upload_words(gpu, &packed),
             gpu.upload("p", &probs),
-            gpu.upload("ab", &interleave(&[&a.data, &b.data])),
+            gpu.upload(
+                "ab",
+                &interleave(&coefficients.each_ref().map(|c| &c.data[..])),
+            ),
             gpu.storage("blurred", w2 * h2 * 4),
             upload_words(gpu, &packed_picture),
             gpu.storage("out", (w * h) as usize),

@@ -1,6 +1,7 @@
-//! The photo at the finish's working resolution: per working pixel the area-averaged luma I, the
-//! 256x256 mask p sampled bilinearly, I*p and I*I (the guided filter's inputs). Kernel:
-//! shaders/downsample.wgsl. CPU twin:
+//! The photo at the finish's working resolution: per working pixel the area-averaged colour I
+//! (0..1), the 256x256 mask p sampled bilinearly, I * p and the colour's products (the colour
+//! guided filter's 13 inputs, in four planes: shaders/downsample.wgsl says which lane holds
+//! what). Kernel: shaders/downsample.wgsl. CPU twin:
 //! [`cpu::finish::area_downsample`](crate::cpu::finish::area_downsample) and
 //! [`Plane::sample`](crate::cpu::finish::Plane::sample).
 
@@ -27,8 +28,8 @@ pub struct Downsample<'a> {
     pub probabilities: &'a wgpu::Buffer,
     pub width: usize,
     pub height: usize,
-    /// (I, p, I*p, I*I) per working pixel, vec4<f32>.
-    pub guide: &'a wgpu::Buffer,
+    /// The four guide planes, vec4<f32> per working pixel.
+    pub guide: [&'a wgpu::Buffer; 4],
     pub work_width: usize,
     pub work_height: usize,
 }
@@ -43,14 +44,17 @@ impl Downsample<'_> {
         }
         check(self.image, w * h, "downsample image")?;
         check(self.probabilities, OUTPUT.len(), "downsample probabilities")?;
-        check(self.guide, w2 * h2 * 4, "downsample guide")?;
+        for guide in self.guide {
+            check(guide, w2 * h2 * 4, "downsample guide")?;
+        }
         let params = Params {
             img_w: to_u32(w, "photo width")?,
             img_h: to_u32(h, "photo height")?,
             work_w: w2 as u32,
             work_h: h2 as u32,
         };
-        let buffers = [self.image, self.probabilities, self.guide];
+        let [g0, g1, g2, g3] = self.guide;
+        let buffers = [self.image, self.probabilities, g0, g1, g2, g3];
         Ok(kernels
             .get(&DOWNSAMPLE)
             .bind(gpu, &params, &buffers, grid(w2 * h2, WG)))
@@ -60,8 +64,8 @@ impl Downsample<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::finish::{Plane, area_downsample};
-    use crate::finish::{luma, work_size};
+    use crate::cpu::finish::{PAIRS, Plane, area_downsample};
+    use crate::finish::work_size;
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
 
@@ -82,31 +86,35 @@ mod tests {
         for (seed, (w, h)) in [(64, 48), (700, 333), (1030, 20)].into_iter().enumerate() {
             let img = photo(w, h, seed as u64);
             let (w2, h2) = work_size(w as usize, h as usize);
-            let [lum] = area_downsample(&img, w2, h2, |_, p| [luma(p)]);
+            let colour = area_downsample(&img, w2, h2, |_, p| p.0.map(|c| c as f32 / 255.0));
             let mut packed = Vec::new();
             pack_rgba(&img, &mut packed);
-            let (gimg, guide) = (
-                upload_words(gpu, &packed),
-                gpu.storage("guide", w2 * h2 * 4),
-            );
+            let gimg = upload_words(gpu, &packed);
+            let guide = [0; 4].map(|_| gpu.storage("guide", w2 * h2 * 4));
             let op = Downsample {
                 image: &gimg,
                 probabilities: &gp,
                 width: w as usize,
                 height: h as usize,
-                guide: &guide,
+                guide: guide.each_ref(),
                 work_width: w2,
                 work_height: h2,
             };
             op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
-            let mut want_guide = Vec::new();
-            for i in 0..w2 * h2 {
-                let (i_, p) = (lum.data[i], mask.sample(i % w2, i / w2, w2, h2));
-                want_guide.extend([i_, p, i_ * p, i_ * i_]);
+            let mut want = [0; 4].map(|_| Vec::new());
+            for k in 0..w2 * h2 {
+                let i = colour.each_ref().map(|c| c.data[k]);
+                let p = mask.sample(k % w2, k / w2, w2, h2);
+                let ii = PAIRS.map(|(c, d)| i[c] * i[d]);
+                want[0].extend([i[0], i[1], i[2], p]);
+                want[1].extend([i[0] * p, i[1] * p, i[2] * p, ii[0]]);
+                want[2].extend([ii[1], ii[2], ii[3], ii[4]]);
+                want[3].extend([ii[5], 0.0, 0.0, 0.0]);
             }
             let what = format!("downsample {w}x{h} -> {w2}x{h2}");
-            let got = gpu.read(&guide, w2 * h2 * 4).unwrap();
-            assert_close(&got, &want_guide, 1e-5, &what);
+            for (guide, want) in guide.iter().zip(&want) {
+                assert_close(&gpu.read(guide, w2 * h2 * 4).unwrap(), want, 1e-5, &what);
+            }
         }
     }
 }

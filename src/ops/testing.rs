@@ -153,3 +153,11 @@ pub fn assert_bytes_close(gpu: &[u8], cpu: &[u8], tolerance: u8, what: &str) {
         );
     }
 }
+
+/// Up to four planes as one vec4 plane: lane k of pixel i is planes[k][i] (zero where absent).
+pub fn interleave(planes: &[&[f32]]) -> Vec<f32> {
+    let len = planes[0].len();
+    (0..len)
+        .flat_map(|i| (0..4).map(move |k| planes.get(k).map_or(0.0, |p| p[i])))
+        .collect()
+}

@@ -54,28 +54,34 @@ struct Key {
     blur_taps: usize,
 }
 
-/// The working-resolution planes (vec4<f32> per pixel).
+/// The working-resolution planes (vec4<f32> per pixel). The guide planes hold the colour guided
+/// filter's inputs, then (box-filtered in place) their means.
 #[derive(Clone, Copy)]
 enum Plane {
-    Guide,
-    Weighted,
+    Guide0,
+    Guide1,
+    Guide2,
+    Guide3,
     Tmp,
-    Means,
     Coefficients,
     MeanCoefficients,
+    Weighted,
     Blurred,
 }
 
 impl Plane {
-    const COUNT: usize = 7;
+    const COUNT: usize = 9;
+    const GUIDES: [Plane; 4] = [Plane::Guide0, Plane::Guide1, Plane::Guide2, Plane::Guide3];
     /// Buffer labels, in declaration order (the array's length ties it to COUNT).
     const LABELS: [&'static str; Plane::COUNT] = [
-        "guide",
-        "weighted background",
+        "guide colour and mask",
+        "guide colour x mask",
+        "guide colour products",
+        "guide blue squared",
         "tmp",
-        "means",
         "coefficients",
         "mean coefficients",
+        "weighted background",
         "blurred",
     ];
 }
@@ -290,8 +296,8 @@ struct Size {
     h2: usize,
 }
 
-/// The finish's dispatches: downsample; the guided filter's box filters and coefficients when
-/// refining; the background blur (weighing the background by the alpha those make, then the
+/// The finish's dispatches: when refining, the downsample, the guided filter's box filters
+/// and coefficients; the background blur (weighing the background by the alpha those make, then the
 /// Gaussian); then the per-pixel compose.
 fn dispatches(
     gpu: &Gpu,
@@ -303,16 +309,6 @@ fn dispatches(
     blur_taps: usize,
 ) -> Result<Vec<Dispatch>> {
     let plane = |p: Plane| &b.planes[p as usize];
-    let downsample = Downsample {
-        image: b.image,
-        probabilities: b.probabilities,
-        width: w,
-        height: h,
-        guide: plane(Plane::Guide),
-        work_width: w2,
-        work_height: h2,
-    };
-    let mut dispatches = vec![downsample.bind(gpu, k)?];
     let separable = |filter, src: Plane, dst: Plane| {
         Separable {
             src: plane(src),
@@ -324,13 +320,27 @@ fn dispatches(
         }
         .bind(gpu, k)
     };
+    let mut dispatches = Vec::new();
     if refine {
+        let downsample = Downsample {
+            image: b.image,
+            probabilities: b.probabilities,
+            width: w,
+            height: h,
+            guide: Plane::GUIDES.map(plane),
+            work_width: w2,
+            work_height: h2,
+        };
+        dispatches.push(downsample.bind(gpu, k)?);
         let window = Filter::Box {
             radius: GUIDE_RADIUS,
         };
-        dispatches.extend(separable(window, Plane::Guide, Plane::Means)?);
+        for guide in Plane::GUIDES {
+            // In place: the second pass reads the tmp plane only.
+            dispatches.extend(separable(window, guide, guide)?);
+        }
         let guided = Guided {
-            means: plane(Plane::Means),
+            means: Plane::GUIDES.map(plane),
             coefficients: plane(Plane::Coefficients),
             pixels: w2 * h2,
             eps: GUIDE_EPS,
