@@ -44,10 +44,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     switch p.background {
         case BACKGROUND_COLOR: { behind = unpack_rgba(p.colour).rgb; }
         case BACKGROUND_BLUR: {
-            // The weighted blur (background.wgsl) over its weight: finish.rs's unweigh.
-            let t = work_taps(x, y);
-            let b = work_lerp(t, blurred[t.i00], blurred[t.i01], blurred[t.i10], blurred[t.i11]);
-            behind = (b.rgb + BLUR_WEIGHT_FLOOR * fg) / (b.w + BLUR_WEIGHT_FLOOR);
+            let t = plane_taps(x, y, p.work_w, p.work_h);
+            behind = work_lerp(t, blurred[t.i00], blurred[t.i01], blurred[t.i10], blurred[t.i11]).rgb;
         }
         default: { behind = picture_at(x, y); } // BACKGROUND_IMAGE
     }

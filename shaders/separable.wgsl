@@ -1,8 +1,9 @@
 // One pass of a separable filter over a w x h plane of vec4: horizontal or vertical.
 // Box mode: the mean over [x - r, x + r] clipped at the borders (cpu/finish.rs's box_mean).
-// Taps mode: symmetric weights taps[0..=r], edges clamped (cpu/finish.rs's Gaussian blur).
+// Taps mode: symmetric weights taps[0..=r], edges clamped (cpu/finish.rs's Gaussian blur); with
+// unweigh, the result's colour is divided by its weight lane (finish.rs's unweigh).
 
-struct Params { w: u32, h: u32, horizontal: u32, radius: u32, box_mode: u32, _pad0: u32, _pad1: u32, _pad2: u32 }
+struct Params { w: u32, h: u32, horizontal: u32, radius: u32, box_mode: u32, unweigh: u32, _pad0: u32, _pad1: u32 }
 
 // Read from storage, not a uniform: Mesa's lavapipe inlines uniforms that steer loops into a
 // fresh JIT-compiled variant, and for this kernel it did so on every dispatch without freeing
@@ -45,6 +46,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let qa = vec2<i32>(x, y) + step * lo;
         let qb = vec2<i32>(x, y) + step * hi;
         sum += weights[d] * (at(qa.x, qa.y) + at(qb.x, qb.y));
+    }
+    if (p.unweigh == 1u) {
+        sum = vec4<f32>((sum.rgb + BLUR_WEIGHT_FLOOR * 128.0) / (sum.w + BLUR_WEIGHT_FLOOR), 1.0);
     }
     dst[i] = sum;
 }

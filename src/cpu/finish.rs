@@ -10,8 +10,8 @@
 
 use super::resize::bilinear_taps;
 use crate::finish::{
-    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, Response, background_weight, gaussian_taps, to_u8,
-    unweigh, work_sigma, work_size,
+    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, Response, background_weight, gaussian_taps,
+    guide_size, to_u8, unweigh, work_sigma, work_size,
 };
 use crate::network::OUTPUT;
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
@@ -141,11 +141,12 @@ pub fn guided_value(a: [f32; 3], b: f32, rgb: [u8; 3]) -> f32 {
         + b
 }
 
-/// The colour guided filter's coefficients (a_r, a_g, a_b, b) at working resolution: the
-/// refined alpha at full resolution is [`guided_value`] of them, sampled bilinearly.
+/// The colour guided filter's coefficients (a_r, a_g, a_b, b) at the guide's resolution
+/// ([`guide_size`]): the refined alpha at full resolution is [`guided_value`] of them, sampled
+/// bilinearly.
 pub fn guided_coefficients(image: &RgbImage, probabilities: &[f32]) -> [Plane; 4] {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    let (w2, h2) = work_size(w, h);
+    let (w2, h2) = guide_size(w, h);
     let guide = area_downsample(image, w2, h2, |_, p| p.0.map(|c| c as f32 / 255.0));
     let mask = Plane {
         width: OUTPUT.width,
@@ -240,9 +241,9 @@ pub fn alpha(
 /// The background of `image` (where `alpha` says it is) Gaussian-blurred at working resolution,
 /// as a normalised convolution: the area-downsampled colour weighted by
 /// [`background_weight`], and that weight, each blurred by a separable Gaussian of sigma
-/// `radius` scaled to that resolution. Planes (r w, g w, b w, w), sampled bilinearly and divided
-/// by [`unweigh`] when composited.
-pub fn blurred_background(image: &RgbImage, alpha: &GrayImage, radius: f32) -> [Plane; 4] {
+/// `radius` scaled to that resolution, then the colour divided by the weight ([`unweigh`]).
+/// Sampled bilinearly when composited.
+pub fn blurred_background(image: &RgbImage, alpha: &GrayImage, radius: f32) -> [Plane; 3] {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
     let planes = area_downsample(image, w2, h2, |i, p| {
@@ -250,7 +251,17 @@ pub fn blurred_background(image: &RgbImage, alpha: &GrayImage, radius: f32) -> [
         let [r, g, b] = p.0.map(|c| c as f32 * weight);
         [r, g, b, weight]
     });
-    blurred_with(planes, radius, w, separable)
+    unweighed(blurred_with(planes, radius, w, separable))
+}
+
+/// The blurred weighted colour planes divided by the blurred weight: [`unweigh`] per pixel.
+pub fn unweighed([r, g, b, weight]: [Plane; 4]) -> [Plane; 3] {
+    [r, g, b].map(|mut c| {
+        for (v, w) in c.data.iter_mut().zip(&weight.data) {
+            *v = unweigh(*v, *w);
+        }
+        c
+    })
 }
 
 /// The Gaussian of [`blurred_background`] over `planes`, the photo (`w` wide) already
@@ -307,9 +318,7 @@ pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> 
             Background::Color(c) => c.map(f32::from),
             Background::Blur { .. } => {
                 let planes = blurred.as_ref().expect("made above");
-                let [x, y] = [x as usize, y as usize];
-                let weight = planes[3].sample(x, y, w, h);
-                [0, 1, 2].map(|c| unweigh(planes[c].sample(x, y, w, h), weight, fg[c] as f32))
+                [0, 1, 2].map(|c| planes[c].sample(x as usize, y as usize, w, h))
             }
             Background::Image(bg) => cover
                 .as_ref()

@@ -19,7 +19,7 @@ pub struct WeighBackground<'a> {
     pub image: &'a wgpu::Buffer,
     /// The network's 256x256 output (read for the bilinear alpha).
     pub probabilities: &'a wgpu::Buffer,
-    /// The guided filter's mean (a, b, 0, 0) at working resolution (read when refining).
+    /// The guided filter's mean (a.r, a.g, a.b, b) at its resolution (read when refining).
     pub coefficients: &'a wgpu::Buffer,
     /// (r w, g w, b w, w) per working pixel, vec4<f32>.
     pub weighted: &'a wgpu::Buffer,
@@ -35,7 +35,7 @@ impl WeighBackground<'_> {
         if p.refines() {
             check(
                 self.coefficients,
-                p.work_pixels() * 4,
+                p.guide_pixels() * 4,
                 "background coefficients",
             )?;
         }

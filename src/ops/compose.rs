@@ -8,7 +8,7 @@ use super::binding::{check, to_u32};
 use super::kernels::{COMPOSE, Kernels};
 use super::wgsl::WG;
 use crate::error::Result;
-use crate::finish::{Background, BackgroundKind, Cover, Response};
+use crate::finish::{Background, BackgroundKind, Cover, Response, guide_size};
 use crate::gpu::{Dispatch, Gpu, grid};
 use crate::network::OUTPUT;
 
@@ -31,7 +31,9 @@ pub struct ComposeParams {
     /// The alpha's response ramp (`finish::Response::ramp`): alpha = (v - lo) * scale.
     response_lo: f32,
     response_scale: f32,
-    _pad: [u32; 2],
+    /// The guided filter's resolution (`finish::guide_size`), where the coefficients are.
+    guide_w: u32,
+    guide_h: u32,
 }
 
 impl ComposeParams {
@@ -45,6 +47,7 @@ impl ComposeParams {
         response: Response,
     ) -> Result<ComposeParams> {
         let (response_lo, response_scale) = response.ramp();
+        let (guide_w, guide_h) = guide_size(w, h);
         let mut p = ComposeParams {
             img_w: to_u32(w, "photo width")?,
             img_h: to_u32(h, "photo height")?,
@@ -60,7 +63,8 @@ impl ComposeParams {
             cover_y: 0.0,
             response_lo,
             response_scale,
-            _pad: [0; 2],
+            guide_w: guide_w as u32,
+            guide_h: guide_h as u32,
         };
         match background {
             Background::Color(c) => p.colour = u32::from_le_bytes([c[0], c[1], c[2], 255]),
@@ -83,6 +87,10 @@ impl ComposeParams {
         self.work_w as usize * self.work_h as usize
     }
 
+    pub(super) fn guide_pixels(&self) -> usize {
+        self.guide_w as usize * self.guide_h as usize
+    }
+
     pub(super) fn refines(&self) -> bool {
         self.refine != 0
     }
@@ -93,10 +101,10 @@ pub struct Compose<'a> {
     pub image: &'a wgpu::Buffer,
     /// The network's 256x256 output.
     pub probabilities: &'a wgpu::Buffer,
-    /// The guided filter's mean (a, b, 0, 0) at working resolution (read when refining).
+    /// The guided filter's mean (a.r, a.g, a.b, b) at its resolution (read when refining).
     pub coefficients: &'a wgpu::Buffer,
-    /// The blurred weighted background (r w, g w, b w, w) at working resolution (read for a
-    /// blur; [`WeighBackground`](super::WeighBackground) made it).
+    /// The blurred background (r, g, b, 1) at working resolution (read for a blur: the
+    /// normalised convolution of [`WeighBackground`](super::WeighBackground)'s planes).
     pub blurred: &'a wgpu::Buffer,
     /// The background picture, packed RGBA8 (read for a picture).
     pub picture: &'a wgpu::Buffer,
@@ -114,7 +122,7 @@ impl Compose<'_> {
         if p.refines() {
             check(
                 self.coefficients,
-                p.work_pixels() * 4,
+                p.guide_pixels() * 4,
                 "compose coefficients",
             )?;
         }
@@ -200,8 +208,8 @@ mod tests {
                     ComposeParams::new(size, (w2, h2), &background, refine, response).unwrap();
                 let alpha = alpha(&img, &probs, refine, response);
                 // The reference's blurred background for this alpha, as the blur's plane.
-                let [r, g, bl, weight] = blurred_background(&img, &alpha, radius);
-                let planes = interleave(&[&r.data, &g.data, &bl.data, &weight.data]);
+                let [r, g, bl] = blurred_background(&img, &alpha, radius);
+                let planes = interleave(&[&r.data, &g.data, &bl.data]);
                 gpu.queue
                     .write_buffer(&buffers.3, 0, bytemuck::cast_slice(&planes));
                 let op = Compose {

@@ -19,15 +19,22 @@ struct Params {
     horizontal: u32,
     radius: u32,
     box_mode: u32,
-    _pad: [u32; 3],
+    unweigh: u32,
+    _pad: [u32; 2],
 }
 
 #[derive(Clone, Copy)]
 pub enum Filter<'a> {
     /// The mean over [x - radius, x + radius], clipped at the borders.
     Box { radius: usize },
-    /// Symmetric weights `taps[0..len]` (f32), edges clamped.
-    Taps { taps: &'a wgpu::Buffer, len: usize },
+    /// Symmetric weights `taps[0..len]` (f32), edges clamped. With `unweigh`, the vertical pass
+    /// writes (r / w, g / w, b / w, 1) of the filtered (r, g, b, w) ([`crate::finish::unweigh`]):
+    /// the background blur's normalised convolution.
+    Taps {
+        taps: &'a wgpu::Buffer,
+        len: usize,
+        unweigh: bool,
+    },
 }
 
 pub struct Separable<'a> {
@@ -47,14 +54,14 @@ impl Separable<'_> {
         for (buffer, what) in [(self.src, "src"), (self.tmp, "tmp"), (self.dst, "dst")] {
             check(buffer, len, &format!("separable {what}"))?;
         }
-        let (radius, weights, box_mode) = match self.filter {
-            Filter::Box { radius } => (radius, &gpu.empty, 1),
-            Filter::Taps { taps, len } => {
+        let (radius, weights, box_mode, unweigh) = match self.filter {
+            Filter::Box { radius } => (radius, &gpu.empty, 1, false),
+            Filter::Taps { taps, len, unweigh } => {
                 if len == 0 {
                     return Err(Error::InvalidInput("separable: no taps".into()));
                 }
                 check(taps, len, "separable taps")?;
-                (len - 1, taps, 0)
+                (len - 1, taps, 0, unweigh)
             }
         };
         let pass = |horizontal: bool, from: &wgpu::Buffer, to: &wgpu::Buffer| -> Result<Dispatch> {
@@ -64,7 +71,8 @@ impl Separable<'_> {
                 horizontal: horizontal as u32,
                 radius: to_u32(radius, "separable radius")?,
                 box_mode,
-                _pad: [0; 3],
+                unweigh: (unweigh && !horizontal) as u32,
+                _pad: [0; 2],
             };
             let workgroups = grid(self.width * self.height, WG);
             Ok(kernels
@@ -81,21 +89,22 @@ impl Separable<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::finish::{Plane, box_mean, separable};
+    use crate::cpu::finish::{Plane, box_mean, separable, unweighed};
     use crate::finish::gaussian_taps;
     use crate::ops::testing::*;
 
-    /// Runs the filter on four random planes (one per vec4 lane) and checks each lane against
-    /// `cpu` on that plane.
-    fn check_filter(w: usize, h: usize, filter: Filter, cpu: impl Fn(&Plane) -> Plane) {
+    /// Runs the filter on four random planes (one per vec4 lane; the last, a weight, in [0, 1])
+    /// and checks each lane against the lane of `cpu` on the four.
+    fn check_filter(w: usize, h: usize, filter: Filter, cpu: impl Fn([Plane; 4]) -> [Plane; 4]) {
         let Some((gpu, kernels)) = gpu() else { return };
-        let planes: Vec<Plane> = (0..4)
-            .map(|seed| Plane {
-                width: w,
-                height: h,
-                data: random(w * h, seed),
-            })
-            .collect();
+        let planes = [0, 1, 2, 3].map(|seed| Plane {
+            width: w,
+            height: h,
+            data: random(w * h, seed)
+                .into_iter()
+                .map(|v| if seed == 3 { v.abs() } else { v })
+                .collect(),
+        });
         let interleaved: Vec<f32> = (0..w * h)
             .flat_map(|i| planes.iter().map(move |p| p.data[i]))
             .collect();
@@ -113,11 +122,11 @@ mod tests {
             d.run(gpu).unwrap();
         }
         let got = gpu.read(&dst, w * h * 4).unwrap();
-        for (lane, plane) in planes.iter().enumerate() {
+        for (lane, plane) in cpu(planes).iter().enumerate() {
             let lane_got: Vec<f32> = got.iter().skip(lane).step_by(4).copied().collect();
             assert_close(
                 &lane_got,
-                &cpu(plane).data,
+                &plane.data,
                 1e-5,
                 &format!("{w}x{h} lane {lane}"),
             );
@@ -127,7 +136,9 @@ mod tests {
     #[test]
     fn box_filter_matches_cpu() {
         for (w, h, radius) in [(1, 1, 4), (13, 7, 4), (512, 384, 4), (9, 40, 30)] {
-            check_filter(w, h, Filter::Box { radius }, |p| box_mean(p, radius));
+            check_filter(w, h, Filter::Box { radius }, |planes| {
+                planes.map(|p| box_mean(&p, radius))
+            });
         }
     }
 
@@ -137,11 +148,28 @@ mod tests {
         for (w, h, sigma) in [(1, 1, 2.0), (17, 11, 1.5), (320, 240, 12.0), (8, 60, 64.0)] {
             let taps = gaussian_taps(sigma);
             let buffer = gpu.upload("taps", &taps);
-            let filter = Filter::Taps {
+            let len = taps.len();
+            let plain = Filter::Taps {
                 taps: &buffer,
-                len: taps.len(),
+                len,
+                unweigh: false,
             };
-            check_filter(w, h, filter, |p| separable(p, &taps));
+            let blur = |planes: [Plane; 4]| planes.map(|p| separable(&p, &taps));
+            check_filter(w, h, plain, blur);
+            // The background blur's normalised convolution: colour over weight, weight 1.
+            let unweighing = Filter::Taps {
+                taps: &buffer,
+                len,
+                unweigh: true,
+            };
+            check_filter(w, h, unweighing, |planes| {
+                let [r, g, b] = unweighed(blur(planes));
+                let one = Plane {
+                    data: vec![1.0; w * h],
+                    ..r.clone()
+                };
+                [r, g, b, one]
+            });
         }
     }
 }

@@ -103,7 +103,7 @@ mod tests {
             "const BACKGROUND_COLOR: u32 = 1u;",
             "const BACKGROUND_BLUR: u32 = 2u;",
             "const BACKGROUND_IMAGE: u32 = 3u;",
-            "const BLUR_WEIGHT_FLOOR: f32 = 0.001;",
+            "const BLUR_WEIGHT_FLOOR: f32 = 0.0001;",
             "const WG: u32 = 256u;",
         ] {
             assert!(p.contains(line), "{line} missing from\n{p}");

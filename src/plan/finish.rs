@@ -7,7 +7,8 @@
 
 use crate::error::Result;
 use crate::finish::{
-    Background, GUIDE_EPS, GUIDE_RADIUS, Response, Smoothing, gaussian_taps, work_sigma, work_size,
+    Background, GUIDE_EPS, GUIDE_RADIUS, Response, Smoothing, gaussian_taps, guide_size,
+    work_sigma, work_size,
 };
 use crate::gpu::{Dispatch, Gpu};
 use crate::network::OUTPUT;
@@ -309,17 +310,19 @@ fn dispatches(
     blur_taps: usize,
 ) -> Result<Vec<Dispatch>> {
     let plane = |p: Plane| &b.planes[p as usize];
-    let separable = |filter, src: Plane, dst: Plane| {
+    let separable = |filter, src: Plane, dst: Plane, (width, height): (usize, usize)| {
         Separable {
             src: plane(src),
             tmp: plane(Plane::Tmp),
             dst: plane(dst),
-            width: w2,
-            height: h2,
+            width,
+            height,
             filter,
         }
         .bind(gpu, k)
     };
+    // The guided filter runs at its own, smaller resolution (in the same planes).
+    let (gw, gh) = guide_size(w, h);
     let mut dispatches = Vec::new();
     if refine {
         let downsample = Downsample {
@@ -328,8 +331,8 @@ fn dispatches(
             width: w,
             height: h,
             guide: Plane::GUIDES.map(plane),
-            work_width: w2,
-            work_height: h2,
+            work_width: gw,
+            work_height: gh,
         };
         dispatches.push(downsample.bind(gpu, k)?);
         let window = Filter::Box {
@@ -337,12 +340,12 @@ fn dispatches(
         };
         for guide in Plane::GUIDES {
             // In place: the second pass reads the tmp plane only.
-            dispatches.extend(separable(window, guide, guide)?);
+            dispatches.extend(separable(window, guide, guide, (gw, gh))?);
         }
         let guided = Guided {
             means: Plane::GUIDES.map(plane),
             coefficients: plane(Plane::Coefficients),
-            pixels: w2 * h2,
+            pixels: gw * gh,
             eps: GUIDE_EPS,
         };
         dispatches.push(guided.bind(gpu, k)?);
@@ -350,6 +353,7 @@ fn dispatches(
             window,
             Plane::Coefficients,
             Plane::MeanCoefficients,
+            (gw, gh),
         )?);
     }
     if blur_taps > 0 {
@@ -364,8 +368,14 @@ fn dispatches(
         let gaussian = Filter::Taps {
             taps: b.taps,
             len: blur_taps,
+            unweigh: true,
         };
-        dispatches.extend(separable(gaussian, Plane::Weighted, Plane::Blurred)?);
+        dispatches.extend(separable(
+            gaussian,
+            Plane::Weighted,
+            Plane::Blurred,
+            (w2, h2),
+        )?);
     }
     let compose = Compose {
         image: b.image,
