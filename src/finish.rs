@@ -205,8 +205,9 @@ pub fn work_sigma(radius: f32, w: usize, w2: usize) -> f32 {
 /// The blur is a normalised convolution (Knutsson & Westin 1993), each colour weighted by this
 /// before the Gaussian and divided by the weight's own blur after, so the person's colours never
 /// enter the background behind them. Squared, not linear: an edge pixel's colour is a fraction
-/// `a` the person's, and the square keeps more of it out (tools/quality.sh, 2026-12-05: halo
-/// 9.47 levels unweighted, 5.46 weighted by 1 - a, 5.18 by its square).
+/// `a` the person's, and the square keeps more of it out (tools/quality.sh, 2026-12-05, with the
+/// grey guide and no response curve: halo 9.47 levels unweighted, 5.46 weighted by 1 - a, 5.18
+/// by its square; with the finish as it is now the two weights score 4.47 and 4.46).
 pub fn background_weight(a: u8) -> f32 {
     let t = 1.0 - a as f32 / 255.0;
     t * t
