@@ -25,12 +25,14 @@ pub fn unweighted_blur(image: &RgbImage, alpha: &GrayImage, radius: f32) -> Rgba
 }
 
 /// The refined alpha as it was before 2026-12-05: the guided filter guided by the luma (one
-/// coefficient a window instead of a colour 3-vector), same window, eps and working
-/// resolution, no response curve.
+/// coefficient a window instead of a colour 3-vector) at the working resolution (512), radius
+/// 4, eps 1e-3, no response curve.
 pub fn grey_guided_alpha(image: &RgbImage, probabilities: &[f32]) -> GrayImage {
     use silhouette::cpu::finish::Plane;
     use silhouette::fast::finish::box_mean;
-    use silhouette::finish::{GUIDE_EPS, GUIDE_RADIUS, luma};
+    use silhouette::finish::{GUIDE_RADIUS, luma};
+    // The regulariser it had.
+    const GUIDE_EPS: f32 = 1e-3;
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = work_size(w, h);
     let [i] = area_downsample(image, w2, h2, |_, p| [luma(p)]);
