@@ -13,21 +13,16 @@
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = linear_index(gid, groups);
     if (i >= p.work_w * p.work_h) { return; }
-    let wx = i % p.work_w;
-    let wy = i / p.work_w;
-    let x0 = cell_first(wx, p.img_w, p.work_w);
-    let x1 = cell_first(wx + 1u, p.img_w, p.work_w);
-    let y0 = cell_first(wy, p.img_h, p.work_h);
-    let y1 = cell_first(wy + 1u, p.img_h, p.work_h);
+    let cell = work_cell(i, vec2<u32>(p.img_w, p.img_h), vec2<u32>(p.work_w, p.work_h));
     var sum = vec4<f32>(0.0);
-    for (var y = y0; y < y1; y++) {
-        for (var x = x0; x < x1; x++) {
+    for (var y = cell.z; y < cell.w; y++) {
+        for (var x = cell.x; x < cell.y; x++) {
             let fg = unpack_rgba(image[y * p.img_w + x]).rgb;
             let t = 1.0 - f32(alpha_at(x, y, fg)) / 255.0;
             let weight = t * t;
             sum += vec4<f32>(fg * weight, weight);
         }
     }
-    let n = f32((x1 - x0) * (y1 - y0));
+    let n = f32((cell.y - cell.x) * (cell.w - cell.z));
     weighted[i] = sum / n;
 }

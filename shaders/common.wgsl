@@ -38,6 +38,15 @@ fn cell_first(i: u32, size: u32, work: u32) -> u32 {
     return (i * size + work - 1u) / work;
 }
 
+// The photo pixels of working pixel i of a `work`-sized grid over an `img`-sized photo, as the
+// half-open ranges (x0, x1, y0, y1).
+fn work_cell(i: u32, img: vec2<u32>, work: vec2<u32>) -> vec4<u32> {
+    let wx = i % work.x;
+    let wy = i / work.x;
+    return vec4<u32>(cell_first(wx, img.x, work.x), cell_first(wx + 1u, img.x, work.x),
+                     cell_first(wy, img.y, work.y), cell_first(wy + 1u, img.y, work.y));
+}
+
 // floor(v * 255 + 0.5) clamped, as finish.rs's to_u8 (WGSL's round() is half-to-even).
 fn to_u8(v: f32) -> u32 {
     return u32(clamp(floor(v * 255.0 + 0.5), 0.0, 255.0));

@@ -1,6 +1,6 @@
 // The photo at working resolution for the colour guided filter (cpu/finish.rs's area_downsample
 // and guided_from's products): each working pixel averages the photo pixels of its cell
-// (common.wgsl's cell_first). With I the mean colour in [0, 1] and p the 256x256 mask sampled
+// (common.wgsl's work_cell). With I the mean colour in [0, 1] and p the 256x256 mask sampled
 // bilinearly, it writes the 13 values whose box means the filter needs, in four planes:
 // (I.r, I.g, I.b, p), (I * p, I.r * I.r), (I.r * I.g, I.r * I.b, I.g * I.g, I.g * I.b),
 // (I.b * I.b, 0, 0, 0): the colour covariance's upper triangle in cpu::finish::PAIRS order.
@@ -21,17 +21,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (i >= p.work_w * p.work_h) { return; }
     let wx = i % p.work_w;
     let wy = i / p.work_w;
-    let x0 = cell_first(wx, p.img_w, p.work_w);
-    let x1 = cell_first(wx + 1u, p.img_w, p.work_w);
-    let y0 = cell_first(wy, p.img_h, p.work_h);
-    let y1 = cell_first(wy + 1u, p.img_h, p.work_h);
+    let cell = work_cell(i, vec2<u32>(p.img_w, p.img_h), vec2<u32>(p.work_w, p.work_h));
     var sum = vec3<f32>(0.0);
-    for (var y = y0; y < y1; y++) {
-        for (var x = x0; x < x1; x++) {
+    for (var y = cell.z; y < cell.w; y++) {
+        for (var x = cell.x; x < cell.y; x++) {
             sum += unpack_rgba(image[y * p.img_w + x]).rgb / 255.0;
         }
     }
-    let c = sum / f32((x1 - x0) * (y1 - y0));
+    let c = sum / f32((cell.y - cell.x) * (cell.w - cell.z));
     let ty = taps(wy, 256u, p.work_h);
     let tx = taps(wx, 256u, p.work_w);
     let r0 = u32(ty.x) * 256u;
