@@ -321,6 +321,9 @@ fn info_reports_the_gpu_plan_and_what_the_passes_saved() {
     );
     assert_eq!(last["macs_after"].as_u64().unwrap(), n("macs_per_frame"));
     assert!(info["pipeline_creation_ms"].as_f64().unwrap() > 0.0);
+    for key in ["first_mask_ms", "first_mask_again_ms"] {
+        assert!(info[key].as_f64().unwrap() > 0.0, "{key} in {info}");
+    }
     // tools/test.sh expects them: lavapipe has subgroups.
     let expected = match std::env::var("SILHOUETTE_EXPECT_SUBGROUPS").as_deref() {
         Ok("1") => &["yes"][..],

@@ -20,8 +20,25 @@ use silhouette::{Backend, Options, Precision, Response, Segmenter, Weights};
 use std::process::ExitCode;
 use work::run_folder;
 
-/// The segmenter `io` asks for; on a GPU, with room for batches of `max_batch` frames.
+/// The segmenter `io` asks for; on a GPU, with room for batches of `max_batch` frames. Says
+/// why it fell back to the CPU, if it did, and with `--verbose` where it runs.
 pub(crate) fn segmenter(
+    io: &Engine,
+    max_batch: usize,
+    response: Response,
+) -> Result<Segmenter, silhouette::Error> {
+    let segmenter = quiet_segmenter(io, max_batch, response)?;
+    if let Some(notice) = segmenter.notice() {
+        say(notice);
+    }
+    if io.verbose {
+        say(&format!("running on {}", segmenter.device_description()));
+    }
+    Ok(segmenter)
+}
+
+/// [`segmenter`] without a word.
+pub(crate) fn quiet_segmenter(
     io: &Engine,
     max_batch: usize,
     response: Response,
@@ -42,12 +59,6 @@ pub(crate) fn segmenter(
     };
     let segmenter = Segmenter::with_options(&weights, options)?;
     segmenter.set_response(response)?;
-    if let Some(notice) = segmenter.notice() {
-        say(notice);
-    }
-    if io.verbose {
-        say(&format!("running on {}", segmenter.device_description()));
-    }
     Ok(segmenter)
 }
 
