@@ -1,22 +1,34 @@
 //! The public entry point: [`Segmenter`] turns an image into a [`Mask`] at the image's resolution.
-//! `batcher` runs the frames that callers on several threads hand in together as one batch.
+//! `batcher` runs the frames that callers on several threads hand in together as one batch;
+//! `warming` makes the GPU engine on a thread of its own while the CPU engine answers.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod batcher;
+mod mask;
+mod textures;
+#[cfg(not(target_arch = "wasm32"))]
+mod warming;
+
+pub use mask::Mask;
 
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::fast;
-use crate::finish::{Background, Response};
-use crate::gpu::{Gpu, GpuErrors, Precision};
-use crate::network::{self, Network, OUTPUT};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::finish::Background;
+use crate::finish::Response;
+use crate::gpu::{Gpu, Precision};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::network::OUTPUT;
+use crate::network::{self, Network};
 use crate::ops::Kernels;
 use crate::pixels::Pixels;
-use crate::plan::{Plan, PlanStats, TextureOptions};
+use crate::plan::{Plan, PlanStats};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::tensor::Tensor;
 use crate::weights::Weights;
-use image::{GrayImage, ImageBuffer, Luma, RgbImage, RgbaImage};
+#[cfg(not(target_arch = "wasm32"))]
+use image::{RgbImage, RgbaImage};
 use std::sync::{Arc, Mutex};
 
 /// Where inference runs.
@@ -60,6 +72,12 @@ pub struct Options {
     /// (or `segment`, or a [`Stream`](crate::Stream)) while the GPU is busy: those run together
     /// next, not one by one.
     pub max_batch: usize,
+    /// With `Backend::Gpu` or `Auto`, natively: the segmenter is ready at once on the CPU
+    /// engine, the GPU engine is made on a thread of its own, and frames move to it when it is
+    /// ready (between two calls; a [`Stream`](crate::Stream)'s smoothing goes on across the
+    /// move). [`wait_for_gpu`](Segmenter::wait_for_gpu) waits for it. If it cannot be made, the
+    /// CPU engine stays. Ignored in a browser (no threads there).
+    pub first_frames_on_cpu: bool,
 }
 
 /// Segments people in images with MediaPipe's Selfie Segmentation network.
@@ -80,6 +98,9 @@ pub struct Segmenter {
     notice: Option<String>,
     /// How the finish's alpha answers the mask ([`set_response`](Self::set_response)).
     response: Mutex<Response>,
+    /// The GPU engine being made while this one (the CPU's) answers.
+    #[cfg(not(target_arch = "wasm32"))]
+    warming: Option<Box<warming::Warming>>,
 }
 
 enum Engine {
@@ -123,6 +144,12 @@ impl Segmenter {
     /// [`with_options`](Self::with_options) without blocking (the only way in a browser).
     pub async fn with_options_async(weights: &Weights, options: Options) -> Result<Self> {
         let network = Network::new(weights)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        if options.first_frames_on_cpu && options.backend != Backend::Cpu {
+            let mut segmenter = Self::on_cpu(network, None);
+            segmenter.warming = Some(Box::new(warming::Warming::start(weights, options)?));
+            return Ok(segmenter);
+        }
         let gpu = match options.backend {
             Backend::Cpu => Err(None),
             Backend::Gpu => Ok(Gpu::new_async().await?),
@@ -135,12 +162,46 @@ impl Segmenter {
         };
         match gpu {
             Ok(gpu) => Self::on_gpu(network, gpu, true, options).await,
-            Err(notice) => Ok(Segmenter {
-                engine: Engine::Cpu(Box::new(fast::Engine::new(&network))),
-                network,
-                notice,
-                response: Mutex::default(),
-            }),
+            Err(notice) => Ok(Self::on_cpu(network, notice)),
+        }
+    }
+
+    fn on_cpu(network: Network, notice: Option<String>) -> Segmenter {
+        Segmenter {
+            engine: Engine::Cpu(Box::new(fast::Engine::new(&network))),
+            network,
+            notice,
+            response: Mutex::default(),
+            #[cfg(not(target_arch = "wasm32"))]
+            warming: None,
+        }
+    }
+
+    /// The GPU segmenter made for [`Options::first_frames_on_cpu`], once it is ready (never
+    /// waits for it): every public method hands its call to it from then on.
+    fn warmed(&self) -> Option<&Segmenter> {
+        #[cfg(target_arch = "wasm32")]
+        return None;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let gpu = self.warming.as_ref()?.ready()?;
+            // The response is this segmenter's, set before or after the GPU was made.
+            let _ = gpu.set_response(self.response());
+            Some(gpu)
+        }
+    }
+
+    /// For [`Options::first_frames_on_cpu`]: waits until the GPU engine is made, so that the
+    /// next frame runs there. `Err` says why it could not be made (the CPU engine then stays);
+    /// `Ok` at once without a GPU being made.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn wait_for_gpu(&self) -> Result<()> {
+        match &self.warming {
+            Some(warming) => warming
+                .wait()
+                .map(|_| ())
+                .map_err(|why| Error::BackendUnavailable(why.to_string())),
+            None => Ok(()),
         }
     }
 
@@ -187,6 +248,8 @@ impl Segmenter {
             engine,
             notice,
             response: Mutex::default(),
+            #[cfg(not(target_arch = "wasm32"))]
+            warming: None,
         })
     }
 
@@ -207,6 +270,9 @@ impl Segmenter {
 
     /// The backend actually in use (never `Auto`).
     pub fn backend(&self) -> Backend {
+        if let Some(gpu) = self.warmed() {
+            return gpu.backend();
+        }
         match self.engine {
             Engine::Cpu(_) => Backend::Cpu,
             Engine::Gpu { .. } => Backend::Gpu,
@@ -215,10 +281,21 @@ impl Segmenter {
 
     /// Where inference runs, e.g. "GPU: NVIDIA ... (Vulkan, ...)" or "CPU: fast engine, AVX2, 8 threads".
     pub fn device_description(&self) -> String {
-        match &self.engine {
+        if let Some(gpu) = self.warmed() {
+            return gpu.device_description();
+        }
+        let description = match &self.engine {
             Engine::Cpu(_) => format!("CPU: fast engine, {}", fast::describe()),
             Engine::Gpu { plan, .. } => format!("GPU: {}", lock(plan).gpu().description()),
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(warming) = &self.warming {
+            return match warming.failure() {
+                Some(why) => format!("{description} (no GPU: {why})"),
+                None => format!("{description} (the GPU engine is being made)"),
+            };
         }
+        description
     }
 
     /// Set when `Backend::Auto` had to fall back to the CPU: one line saying why.
@@ -233,6 +310,9 @@ impl Segmenter {
     /// The multiply-accumulates a frame costs on this engine: those of the graph it executes
     /// after its passes ([`network`](Self::network) is the graph as written).
     pub fn macs_per_frame(&self) -> u64 {
+        if let Some(gpu) = self.warmed() {
+            return gpu.macs_per_frame();
+        }
         match &self.engine {
             Engine::Cpu(engine) => engine.network().macs(),
             Engine::Gpu { plan, .. } => lock(plan).stats().macs_per_frame,
@@ -241,6 +321,9 @@ impl Segmenter {
 
     /// What each graph pass of this engine did to the graph as written.
     pub fn graph_passes(&self) -> Vec<crate::passes::PassReport> {
+        if let Some(gpu) = self.warmed() {
+            return gpu.graph_passes();
+        }
         match &self.engine {
             Engine::Cpu(engine) => engine.passes().to_vec(),
             Engine::Gpu { plan, .. } => lock(plan).stats().passes,
@@ -249,6 +332,9 @@ impl Segmenter {
 
     /// The GPU plan's costs (dispatches, bytes), when running on the GPU.
     pub fn plan_stats(&self) -> Option<PlanStats> {
+        if let Some(gpu) = self.warmed() {
+            return gpu.plan_stats();
+        }
         match &self.engine {
             Engine::Cpu(_) => None,
             Engine::Gpu { plan, .. } => Some(lock(plan).stats()),
@@ -268,6 +354,9 @@ impl Segmenter {
     /// per frame on the GPU path).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn probabilities_into(&self, image: &RgbImage, out: &mut [f32]) -> Result<()> {
+        if let Some(gpu) = self.warmed() {
+            return gpu.probabilities_into(image, out);
+        }
         let Engine::Gpu {
             batcher: Some(batcher),
             ..
@@ -309,6 +398,9 @@ impl Segmenter {
     /// see [`Options::max_batch`]).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn batches_run(&self) -> Option<(u64, u64)> {
+        if let Some(gpu) = self.warmed() {
+            return gpu.batches_run();
+        }
         match &self.engine {
             Engine::Gpu {
                 batcher: Some(batcher),
@@ -324,6 +416,9 @@ impl Segmenter {
     /// the CPU first).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn probabilities_batch(&self, images: &[&RgbImage]) -> Result<Vec<Vec<f32>>> {
+        if let Some(gpu) = self.warmed() {
+            return gpu.probabilities_batch(images);
+        }
         let Engine::Gpu { plan, owned, .. } = &self.engine else {
             return images
                 .iter()
@@ -341,6 +436,9 @@ impl Segmenter {
 
     /// The probabilities for an RGB image or RGBA bytes, into `out` (256*256), without blocking.
     pub async fn pixels_into_async(&self, pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
+        if let Some(gpu) = self.warmed() {
+            return Box::pin(gpu.pixels_into_async(pixels, out)).await;
+        }
         match &self.engine {
             Engine::Cpu(engine) => {
                 network::check_output(out.len(), 1)?;
@@ -376,6 +474,9 @@ impl Segmenter {
     /// Destroys the GPU device under the running plan, as a driver reset would (for fault tests).
     #[doc(hidden)]
     pub fn simulate_device_loss(&self) {
+        if let Some(gpu) = self.warmed() {
+            return gpu.simulate_device_loss();
+        }
         if let Engine::Gpu { plan, .. } = &self.engine {
             lock(plan).gpu().device.destroy();
         }
@@ -399,6 +500,9 @@ impl Segmenter {
         background: &Background,
         refine: bool,
     ) -> Result<RgbaImage> {
+        if let Some(gpu) = self.warmed() {
+            return gpu.compose(photo, background, refine);
+        }
         if let Engine::Gpu { plan, owned, .. } = &self.engine {
             let plan = pollster::block_on(self.current_plan(plan, *owned))?;
             if let Some(done) = plan.composite(photo, background, refine, self.response())? {
@@ -408,104 +512,6 @@ impl Segmenter {
         let probabilities = self.probabilities(photo)?;
         let alpha = fast::finish::alpha(photo, &probabilities, refine, self.response());
         Ok(fast::finish::compose(photo, &alpha, background))
-    }
-
-    /// For apps that own the device ([`with_device`](Self::with_device)): texture in, texture
-    /// out, no CPU readback. `input` is the w x h photo (any float colour format with
-    /// TEXTURE_BINDING), `output` an rgba8unorm texture with STORAGE_BINDING; one submit on the
-    /// queue, so the app's later commands see the result. `options`: refined edges, masks
-    /// smoothed over a video's frames on the GPU, premultiplied output. See
-    /// examples/embed_wgpu.rs.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn composite_texture(
-        &self,
-        input: &wgpu::TextureView,
-        output: &wgpu::TextureView,
-        size: (u32, u32),
-        background: &Background,
-        options: TextureOptions,
-    ) -> Result<()> {
-        pollster::block_on(self.composite_texture_async(input, output, size, background, options))
-    }
-
-    /// [`composite_texture`](Self::composite_texture) without blocking.
-    pub async fn composite_texture_async(
-        &self,
-        input: &wgpu::TextureView,
-        output: &wgpu::TextureView,
-        size: (u32, u32),
-        background: &Background,
-        options: TextureOptions,
-    ) -> Result<()> {
-        self.composite_texture_submit(input, output, size, background, options)
-            .await?
-            .await
-    }
-
-    /// [`composite_texture_async`](Self::composite_texture_async) in two halves (the browser's
-    /// way: a video frame copied into a texture, the result written into a WebGPU canvas):
-    /// resolves once the work is submitted, with a future of the GPU's errors. A canvas must
-    /// be read (a VideoFrame made of it) in the task that drew it, before awaiting that future.
-    pub async fn composite_texture_submit(
-        &self,
-        input: &wgpu::TextureView,
-        output: &wgpu::TextureView,
-        size: (u32, u32),
-        background: &Background,
-        options: TextureOptions,
-    ) -> Result<GpuErrors> {
-        match &self.engine {
-            Engine::Gpu { plan, owned, .. } => self
-                .current_plan(plan, *owned)
-                .await?
-                .composite_texture_submit(
-                    input,
-                    output,
-                    size,
-                    background,
-                    options,
-                    self.response(),
-                ),
-            Engine::Cpu(_) => Err(Error::BackendUnavailable(
-                "textures need the GPU backend".into(),
-            )),
-        }
-    }
-
-    /// The 256x256 probabilities of the last frame [`composite_texture`](Self::composite_texture)
-    /// ran (before smoothing), read back from the GPU into `out`. GPU backend only.
-    pub async fn last_probabilities_async(&self, out: &mut [f32]) -> Result<()> {
-        match &self.engine {
-            Engine::Gpu { plan, .. } => {
-                let plan = lock(plan).clone();
-                plan.read_probabilities_async(out).await
-            }
-            Engine::Cpu(_) => Err(Error::BackendUnavailable(
-                "the CPU backend keeps no frame on a GPU".into(),
-            )),
-        }
-    }
-
-    /// Forget the history of [`composite_texture`](Self::composite_texture)'s smoothing (a cut
-    /// the caller knows of, a new video). Nothing to do on the CPU backend.
-    pub fn reset_smoothing(&self) -> Result<()> {
-        match &self.engine {
-            Engine::Gpu { plan, .. } => lock(plan).reset_smoothing(),
-            Engine::Cpu(_) => Ok(()),
-        }
-    }
-
-    /// The GPU device and queue the network runs on (`None` on the CPU backend): for textures
-    /// the caller creates for [`composite_texture`](Self::composite_texture). After a device
-    /// loss the segmenter moves to a new device: ask again.
-    pub fn wgpu_device(&self) -> Option<(wgpu::Device, wgpu::Queue)> {
-        match &self.engine {
-            Engine::Gpu { plan, .. } => {
-                let gpu = lock(plan).gpu().clone();
-                Some((gpu.device, gpu.queue))
-            }
-            Engine::Cpu(_) => None,
-        }
     }
 
     /// The person on a transparent background, edges refined: `cut_out(&photo)?.save("me.png")`.
@@ -534,78 +540,4 @@ async fn build_plan(
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave the Arc<Plan> half-written: carry on.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A person mask: the network's 256x256 probabilities plus the size of the image they describe.
-/// Full-resolution views are computed on demand, so a mask of a huge photo stays small.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Mask {
-    width: u32,
-    height: u32,
-    probabilities: Vec<f32>,
-}
-
-impl Mask {
-    /// A mask for a `width` x `height` image from the network's 256x256 probabilities.
-    pub fn from_probabilities(width: u32, height: u32, probabilities: Vec<f32>) -> Result<Mask> {
-        if probabilities.len() != OUTPUT.len() || width == 0 || height == 0 {
-            return Err(Error::InvalidInput(format!(
-                "{} probabilities for a {width}x{height} mask (need {})",
-                probabilities.len(),
-                OUTPUT.len()
-            )));
-        }
-        Ok(Mask {
-            width,
-            height,
-            probabilities,
-        })
-    }
-
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-
-    /// The raw network output: 256x256 probabilities, row-major.
-    pub fn probabilities(&self) -> &[f32] {
-        &self.probabilities
-    }
-
-    /// The mask at the image's resolution, 0 (background) to 255 (person), resized bilinearly
-    /// (see [`fast::finish::alpha`] for edges that follow the photo).
-    pub fn to_luma8(&self) -> GrayImage {
-        fast::finish::upsample(&self.probabilities, self.width, self.height)
-    }
-
-    /// The raw 256x256 output as 16-bit gray, value = round(p * 65535).
-    pub fn to_raw_luma16(&self) -> ImageBuffer<Luma<u16>, Vec<u16>> {
-        let data = self
-            .probabilities
-            .iter()
-            .map(|p| (p * 65535.0).round().clamp(0.0, 65535.0) as u16)
-            .collect();
-        ImageBuffer::from_raw(OUTPUT.width as u32, OUTPUT.height as u32, data)
-            .expect("256x256 probabilities")
-    }
-
-    /// `image` with the mask as its alpha channel.
-    pub fn cut_out(&self, image: &RgbImage) -> Result<RgbaImage> {
-        if image.dimensions() != (self.width, self.height) {
-            return Err(Error::InvalidInput(format!(
-                "mask is {}x{}, image is {}x{}",
-                self.width,
-                self.height,
-                image.width(),
-                image.height()
-            )));
-        }
-        let alpha = self.to_luma8();
-        Ok(RgbaImage::from_fn(self.width, self.height, |x, y| {
-            let [r, g, b] = image.get_pixel(x, y).0;
-            image::Rgba([r, g, b, alpha.get_pixel(x, y).0[0]])
-        }))
-    }
 }

@@ -56,6 +56,8 @@ pub(crate) fn quiet_segmenter(
         backend: io.backend.parse::<Backend>()?,
         precision,
         max_batch,
+        // Each run's photos on one engine (a GPU made meanwhile would end with the process).
+        first_frames_on_cpu: false,
     };
     let segmenter = Segmenter::with_options(&weights, options)?;
     segmenter.set_response(response)?;
