@@ -75,6 +75,8 @@ pub struct Case<'a> {
     pub radius: f32,
     /// The person over the true background blurred alone (by the CPU finish's blur).
     pub ideal_blur: RgbImage,
+    /// The same by the blur the finish had before 2026-12-05 (at 512 px whatever the radius).
+    pub ideal_blur_before: RgbImage,
     /// The person over the replacement colour.
     pub ideal_replace: RgbImage,
 }
@@ -95,7 +97,9 @@ fn cases(people: &[Person]) -> Vec<Case<'_>> {
         let blur = Background::Blur { radius };
         let replacement = RgbImage::from_pixel(w, h, image::Rgb(REPLACEMENT));
         for (name, behind) in backgrounds(w, h) {
-            let blurred_behind = rgb(&compose(&behind, &GrayImage::new(w, h), &blur));
+            let nothing = GrayImage::new(w, h);
+            let blurred_behind = rgb(&compose(&behind, &nothing, &blur));
+            let blurred_before = rgb(&candidates::unweighted_blur(&behind, &nothing, radius));
             cases.push(Case {
                 person,
                 label: format!("{} over {name}", person.name),
@@ -105,6 +109,7 @@ fn cases(people: &[Person]) -> Vec<Case<'_>> {
                 blur: blur.clone(),
                 radius,
                 ideal_blur: over(person, &blurred_behind),
+                ideal_blur_before: over(person, &blurred_before),
                 ideal_replace: over(person, &replacement),
             });
         }
@@ -157,7 +162,7 @@ fn still_scenes(
             alpha(true, Response::default()),
         );
         let edge = |a: &GrayImage| metrics::alpha_error(a, &case.person.alpha, &case.band.edge);
-        let blur_halo = |out: &RgbaImage| colour_error(out, &case.ideal_blur, &case.band.outside);
+        let blur_halo = |out: &RgbaImage, ideal| colour_error(out, ideal, &case.band.outside);
         let replacement = Background::Color(REPLACEMENT);
         let replace_halo = |a: &GrayImage| {
             let out = compose(&case.scene, a, &replacement);
@@ -170,8 +175,8 @@ fn still_scenes(
                 edge(&bilinear),
                 edge(&before),
                 edge(&now),
-                blur_halo(&unweighted),
-                blur_halo(&compose(&case.scene, &now, &case.blur)),
+                blur_halo(&unweighted, &case.ideal_blur_before),
+                blur_halo(&compose(&case.scene, &now, &case.blur), &case.ideal_blur),
                 replace_halo(&before),
                 replace_halo(&now),
             ],

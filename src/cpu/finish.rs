@@ -10,8 +10,8 @@
 
 use super::resize::bilinear_taps;
 use crate::finish::{
-    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, Response, background_weight, gaussian_taps,
-    guide_size, to_u8, unweigh, work_sigma, work_size,
+    Background, Cover, GUIDE_EPS, GUIDE_RADIUS, Response, background_weight, blur_size,
+    gaussian_taps, guide_size, to_u8, unweigh, work_sigma,
 };
 use crate::network::OUTPUT;
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
@@ -238,14 +238,15 @@ pub fn alpha(
     })
 }
 
-/// The background of `image` (where `alpha` says it is) Gaussian-blurred at working resolution,
+/// The background of `image` (where `alpha` says it is) Gaussian-blurred at the blur's
+/// resolution ([`blur_size`]),
 /// as a normalised convolution: the area-downsampled colour weighted by
 /// [`background_weight`], and that weight, each blurred by a separable Gaussian of sigma
 /// `radius` scaled to that resolution, then the colour divided by the weight ([`unweigh`]).
 /// Sampled bilinearly when composited.
 pub fn blurred_background(image: &RgbImage, alpha: &GrayImage, radius: f32) -> [Plane; 3] {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    let (w2, h2) = work_size(w, h);
+    let (w2, h2) = blur_size(w, h, radius);
     let planes = area_downsample(image, w2, h2, |i, p| {
         let weight = background_weight(alpha.as_raw()[i]);
         let [r, g, b] = p.0.map(|c| c as f32 * weight);

@@ -7,7 +7,7 @@
 use crate::cpu::bilinear_taps;
 use crate::cpu::finish::{Plane, blurred_with, guided_from, guided_value, unweighed};
 use crate::finish::{
-    Background, Cover, Response, THUMB, background_weight, guide_size, luma, to_u8, work_size,
+    Background, Cover, Response, THUMB, background_weight, blur_size, guide_size, luma, to_u8,
 };
 use crate::network::OUTPUT;
 use image::{GrayImage, Rgb, RgbImage, RgbaImage};
@@ -322,7 +322,7 @@ pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> 
     }
     let blurred = match background {
         Background::Blur { radius } => {
-            let (w2, h2) = work_size(w, h);
+            let (w2, h2) = blur_size(w, h, *radius);
             // A table: a division a pixel was a tenth of the finish's time at 720p.
             let weights: [f32; 256] = std::array::from_fn(|a| background_weight(a as u8));
             let alpha = alpha.as_raw();

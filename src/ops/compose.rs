@@ -155,7 +155,7 @@ impl Compose<'_> {
 mod tests {
     use super::*;
     use crate::cpu::finish::{alpha, blurred_background, compose, guided_coefficients};
-    use crate::finish::work_size;
+    use crate::finish::blur_size;
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
 
@@ -164,7 +164,9 @@ mod tests {
         let Some((gpu, kernels)) = gpu() else { return };
         let (w, h) = (333u32, 201u32);
         let img = photo(w, h, 21);
-        let (w2, h2) = work_size(w as usize, h as usize);
+        let radius = 6.0;
+        // The blur's resolution (the reference's blurred background below is at it).
+        let (w2, h2) = blur_size(w as usize, h as usize, radius);
         // A smooth "person" in the middle, so the refined alpha has real edges.
         let probs: Vec<f32> = (0..OUTPUT.len())
             .map(|i| {
@@ -173,7 +175,6 @@ mod tests {
             })
             .collect();
         let coefficients = guided_coefficients(&img, &probs);
-        let radius = 6.0;
         let picture = photo(50, 30, 4);
         let mut packed = Vec::new();
         pack_rgba(&img, &mut packed);

@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::finish::{
-    Background, GUIDE_EPS, GUIDE_RADIUS, Response, Smoothing, gaussian_taps, guide_size,
+    Background, GUIDE_EPS, GUIDE_RADIUS, Response, Smoothing, blur_size, gaussian_taps, guide_size,
     work_sigma, work_size,
 };
 use crate::gpu::{Dispatch, Gpu};
@@ -161,13 +161,18 @@ impl Finish {
             STORAGE | wgpu::BufferUsages::COPY_SRC,
             &mut grew,
         );
-        let compose = ComposeParams::new((w, h), (w2, h2), background, refine, response)?;
+        // The blur's own resolution (the planes are sized for the largest any step uses).
+        let blur = match background {
+            Background::Blur { radius } => blur_size(w, h, *radius),
+            _ => (w2, h2),
+        };
+        let compose = ComposeParams::new((w, h), blur, background, refine, response)?;
         let (mut taps, mut picture) = (gpu.empty.clone(), gpu.empty.clone());
         let mut blur_taps = 0;
         match background {
             Background::Transparent | Background::Color(_) => {}
             Background::Blur { radius } => {
-                let weights = gaussian_taps(work_sigma(*radius, w, w2));
+                let weights = gaussian_taps(work_sigma(*radius, w, blur.0));
                 blur_taps = weights.len();
                 taps = self.taps.at_least(
                     gpu,
@@ -208,7 +213,12 @@ impl Finish {
                 picture: &picture,
                 out: &out,
             };
-            let size = Size { w, h, w2, h2 };
+            let size = Size {
+                w,
+                h,
+                w2: blur.0,
+                h2: blur.1,
+            };
             let dispatches = dispatches(gpu, k, &buffers, size, compose, refine, blur_taps)?;
             self.built = Some((key, dispatches));
         }
@@ -288,7 +298,7 @@ struct Buffers<'a> {
     out: &'a wgpu::Buffer,
 }
 
-/// The photo's size and the working size.
+/// The photo's size and the blur's working size.
 #[derive(Clone, Copy)]
 struct Size {
     w: usize,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::finish::work_size;
 
 /// A 1024x768 photo with a known silhouette: a wavy-edged figure in warm colours over a cool,
 /// textured background. Returns (photo, true full-resolution mask).
