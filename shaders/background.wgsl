@@ -1,7 +1,8 @@
 // The blur's input (cpu/finish.rs's blurred_background): per working pixel, the mean over its
 // photo pixels (the cells of downsample.wgsl) of the colour times the pixel's background weight
 // (1 - alpha)^2 (finish.rs's background_weight), and of that weight. Blurred, then divided by
-// the blurred weight in compose.wgsl, it is a background the person's colours never enter.
+// the blurred weight (separable.wgsl's unweigh pass), it is a background the person's colours
+// never enter.
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> image: array<u32>;

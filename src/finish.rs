@@ -215,9 +215,10 @@ pub fn to_u8(v: f32) -> u8 {
     ((v * 255.0 + 0.5) as i32).clamp(0, 255) as u8
 }
 
-/// The widest blur, as sigma at the working resolution. At 512 px a Gaussian this wide already
-/// washes the background out to its average colour; capping it bounds the blur's cost at 193
-/// taps a pass, where `--radius 1000` on a 640x480 photo asked for 2,401.
+/// The widest blur, as sigma at the blur's resolution: a Gaussian this wide washes the background
+/// out to its average colour, and capping it bounds the blur's cost at 193 taps a pass. (With
+/// [`blur_size`] a wide blur runs at 128 px, so the cap is half the long side: `--radius 1000`
+/// on a 640x480 photo is radius 320 there.)
 pub const MAX_WORK_SIGMA: f32 = 64.0;
 
 /// The blur's sigma at the working resolution for `radius` at the photo's (`w` wide, `w2` at

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{FRAMES, frame, golden, max_abs_diff};
-use silhouette::{Backend, Options, Segmenter, Smoothing, Stream, Weights};
+use silhouette::fast::finish::alpha;
+use silhouette::{Backend, Background, Options, Response, Segmenter, Smoothing, Stream, Weights};
 
 #[test]
 fn frames_move_to_the_gpu_when_it_is_made_and_the_smoothing_carries_on() {
@@ -42,5 +43,23 @@ fn frames_move_to_the_gpu_when_it_is_made_and_the_smoothing_carries_on() {
         let want = plain.next(f).unwrap();
         let diff = max_abs_diff(&smoothed, want);
         assert!(diff < 1e-3, "frame {i}: smoothed masks differ by {diff}");
+    }
+    // A response set on the segmenter reaches the GPU engine it moved to: its cut-out's alpha
+    // is the CPU finish's with that response.
+    for response in [Response::NONE, Response::default()] {
+        warming.set_response(response).unwrap();
+        let photo = frame(FRAMES[1]);
+        let cut = warming
+            .compose(&photo, &Background::Transparent, true)
+            .unwrap();
+        let probabilities = reference.probabilities(&photo).unwrap();
+        let want = alpha(&photo, &probabilities, true, response);
+        let worst = cut
+            .pixels()
+            .zip(want.pixels())
+            .map(|(c, w)| c.0[3].abs_diff(w.0[0]))
+            .max()
+            .unwrap();
+        assert!(worst <= 2, "{response:?}: alpha differs by {worst} levels");
     }
 }

@@ -16,7 +16,8 @@ use std::path::Path;
 const CROP: (u32, u32, u32, u32) = (330, 150, 150, 190);
 const GAP: u32 = 6;
 
-/// Writes `blur.png` (the scene over white) and `replace.png` (over stripes) into `dir`.
+/// Writes `finish_blur.png` (the scene over white) and `finish_replace.png` (over stripes) into
+/// `dir`.
 pub fn write(segmenter: &Segmenter, cases: &[Case], dir: &Path) -> Result<(), Box<dyn Error>> {
     let case = |label: &str| {
         cases

@@ -1,8 +1,8 @@
 //! The background blur's input: per working pixel, the area mean of the photo's colour weighted
 //! by how much of each pixel is background ([`background_weight`](crate::finish::background_weight)
 //! of its alpha, made as the compose kernel makes it), and of that weight. Blurred by
-//! [`Separable`](super::Separable) and divided by the blurred weight in [`Compose`](super::Compose),
-//! it is a normalised convolution: the person's colours never enter the blurred background.
+//! [`Separable`](super::Separable), which divides by the blurred weight in its last pass
+//! (`Filter::Taps { unweigh }`), it is a normalised convolution: the person's colours never enter the blurred background.
 //! Kernel: shaders/background.wgsl. CPU twin:
 //! [`cpu::finish::blurred_background`](crate::cpu::finish::blurred_background) before its blur.
 

@@ -96,8 +96,9 @@ pub struct Segmenter {
     network: Network,
     engine: Engine,
     notice: Option<String>,
-    /// How the finish's alpha answers the mask ([`set_response`](Self::set_response)).
-    response: Mutex<Response>,
+    /// How the finish's alpha answers the mask ([`set_response`](Self::set_response)); one
+    /// value shared with the GPU segmenter a warming one makes.
+    response: Arc<Mutex<Response>>,
     /// The GPU engine being made while this one (the CPU's) answers.
     #[cfg(not(target_arch = "wasm32"))]
     warming: Option<Box<warming::Warming>>,
@@ -147,7 +148,9 @@ impl Segmenter {
         #[cfg(not(target_arch = "wasm32"))]
         if options.first_frames_on_cpu && options.backend != Backend::Cpu {
             let mut segmenter = Self::on_cpu(network, None);
-            segmenter.warming = Some(Box::new(warming::Warming::start(weights, options)?));
+            let response = segmenter.response.clone();
+            let warming = warming::Warming::start(weights, options, response)?;
+            segmenter.warming = Some(Box::new(warming));
             return Ok(segmenter);
         }
         let gpu = match options.backend {
@@ -171,7 +174,7 @@ impl Segmenter {
             engine: Engine::Cpu(Box::new(fast::Engine::new(&network))),
             network,
             notice,
-            response: Mutex::default(),
+            response: Arc::default(),
             #[cfg(not(target_arch = "wasm32"))]
             warming: None,
         }
@@ -184,10 +187,7 @@ impl Segmenter {
         return None;
         #[cfg(not(target_arch = "wasm32"))]
         {
-            let gpu = self.warming.as_ref()?.ready()?;
-            // The response is this segmenter's, set before or after the GPU was made.
-            let _ = gpu.set_response(self.response());
-            Some(gpu)
+            self.warming.as_ref()?.ready()
         }
     }
 
@@ -247,7 +247,7 @@ impl Segmenter {
             network,
             engine,
             notice,
-            response: Mutex::default(),
+            response: Arc::default(),
             #[cfg(not(target_arch = "wasm32"))]
             warming: None,
         })
@@ -298,8 +298,16 @@ impl Segmenter {
         description
     }
 
-    /// Set when `Backend::Auto` had to fall back to the CPU: one line saying why.
+    /// Set when `Backend::Auto` had to fall back to the CPU: one line saying why. (With
+    /// [`Options::first_frames_on_cpu`]: the GPU segmenter's, or why it could not be made.)
     pub fn notice(&self) -> Option<&str> {
+        if let Some(gpu) = self.warmed() {
+            return gpu.notice();
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(why) = self.warming.as_ref().and_then(|w| w.failure()) {
+            return Some(why);
+        }
         self.notice.as_deref()
     }
 

@@ -5,8 +5,9 @@
 
 use super::{Options, Segmenter, lock};
 use crate::error::{Error, Result};
+use crate::finish::Response;
 use crate::weights::Weights;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 pub(super) struct Warming {
@@ -16,8 +17,13 @@ pub(super) struct Warming {
 }
 
 impl Warming {
-    /// Starts making a segmenter with `options` (on the GPU, or as `Backend::Auto` decides).
-    pub(super) fn start(weights: &Weights, options: Options) -> Result<Warming> {
+    /// Starts making a segmenter with `options` (on the GPU, or as `Backend::Auto` decides),
+    /// sharing `response` with the segmenter that waits for it.
+    pub(super) fn start(
+        weights: &Weights,
+        options: Options,
+        response: Arc<Mutex<Response>>,
+    ) -> Result<Warming> {
         let weights = weights.clone();
         let options = Options {
             first_frames_on_cpu: false,
@@ -25,7 +31,11 @@ impl Warming {
         };
         let thread = std::thread::Builder::new()
             .name("silhouette-gpu-warming".into())
-            .spawn(move || Segmenter::with_options(&weights, options))
+            .spawn(move || {
+                let mut segmenter = Segmenter::with_options(&weights, options)?;
+                segmenter.response = response;
+                Ok(segmenter)
+            })
             .map_err(|e| Error::BackendUnavailable(format!("no thread to make the GPU on: {e}")))?;
         Ok(Warming {
             thread: Mutex::new(Some(thread)),

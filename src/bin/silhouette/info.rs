@@ -26,6 +26,9 @@ pub(crate) fn run(engine: &Engine, json: bool) -> Result<(), CliError> {
     if let Some(notice) = segmenter.notice() {
         crate::console::say(notice);
     }
+    if engine.verbose {
+        crate::console::say(&format!("running on {}", segmenter.device_description()));
+    }
     drop(segmenter);
     let (segmenter, again) = first_mask(engine)?;
     let mut facts = facts(&segmenter);
