@@ -1,7 +1,7 @@
 //! The finish on the CPU: from a 256x256 mask to a result people keep, at the photo's full
 //! resolution: the alpha (bilinear, or refined by a colour guided filter that follows the
-//! photo's edges) and the compositing (cut-out, blurred or replaced background). The plain reference of
-//! the finish defined in [`crate::finish`]; GPU twins: [`ops::downsample`](crate::ops::downsample),
+//! photo's edges) and the compositing (cut-out, blurred or replaced background). The plain
+//! reference of the finish defined in [`crate::finish`]; GPU twins: [`ops::downsample`](crate::ops::downsample),
 //! [`ops::separable`](crate::ops::separable), [`ops::guided`](crate::ops::guided),
 //! [`ops::compose`](crate::ops::compose), [`ops::postprocess`](crate::ops::postprocess).
 //!
@@ -239,20 +239,23 @@ pub fn alpha(
 }
 
 /// The background of `image` (where `alpha` says it is) Gaussian-blurred at the blur's
-/// resolution ([`blur_size`]),
-/// as a normalised convolution: the area-downsampled colour weighted by
-/// [`background_weight`], and that weight, each blurred by a separable Gaussian of sigma
-/// `radius` scaled to that resolution, then the colour divided by the weight ([`unweigh`]).
-/// Sampled bilinearly when composited.
+/// resolution ([`blur_size`]), as a normalised convolution: the area-downsampled colour
+/// weighted by [`background_weight`], and that weight, each blurred by a separable Gaussian of
+/// sigma `radius` scaled to that resolution, then the colour divided by the weight
+/// ([`unweigh`]). Sampled bilinearly when composited.
 pub fn blurred_background(image: &RgbImage, alpha: &GrayImage, radius: f32) -> [Plane; 3] {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let (w2, h2) = blur_size(w, h, radius);
     let planes = area_downsample(image, w2, h2, |i, p| {
-        let weight = background_weight(alpha.as_raw()[i]);
-        let [r, g, b] = p.0.map(|c| c as f32 * weight);
-        [r, g, b, weight]
+        weighted_colour(p, background_weight(alpha.as_raw()[i]))
     });
     unweighed(blurred_with(planes, radius, w, separable))
+}
+
+/// A pixel's share of the blur's input: its colour times `weight`, and the weight.
+pub fn weighted_colour(p: Rgb<u8>, weight: f32) -> [f32; 4] {
+    let [r, g, b] = p.0.map(|c| c as f32 * weight);
+    [r, g, b, weight]
 }
 
 /// The blurred weighted colour planes divided by the blurred weight: [`unweigh`] per pixel.

@@ -5,7 +5,9 @@
 //! pixel), box means and the Gaussian as row additions over padded rows.
 
 use crate::cpu::bilinear_taps;
-use crate::cpu::finish::{Plane, blurred_with, guided_from, guided_value, unweighed};
+use crate::cpu::finish::{
+    Plane, blurred_with, guided_from, guided_value, unweighed, weighted_colour,
+};
 use crate::finish::{
     Background, Cover, Response, THUMB, background_weight, blur_size, guide_size, luma, to_u8,
 };
@@ -327,9 +329,7 @@ pub fn compose(image: &RgbImage, alpha: &GrayImage, background: &Background) -> 
             let weights: [f32; 256] = std::array::from_fn(|a| background_weight(a as u8));
             let alpha = alpha.as_raw();
             let planes = area_downsample(image, w2, h2, |i, p| {
-                let weight = weights[alpha[i] as usize];
-                let [r, g, b] = p.0.map(|c| c as f32 * weight);
-                [r, g, b, weight]
+                weighted_colour(p, weights[alpha[i] as usize])
             });
             Some(unweighed(blurred_with(planes, *radius, w, separable)))
         }

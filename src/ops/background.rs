@@ -2,7 +2,8 @@
 //! by how much of each pixel is background ([`background_weight`](crate::finish::background_weight)
 //! of its alpha, made as the compose kernel makes it), and of that weight. Blurred by
 //! [`Separable`](super::Separable), which divides by the blurred weight in its last pass
-//! (`Filter::Taps { unweigh }`), it is a normalised convolution: the person's colours never enter the blurred background.
+//! (`Filter::Taps { unweigh }`), it is a normalised convolution: the person's colours never
+//! enter the blurred background.
 //! Kernel: shaders/background.wgsl. CPU twin:
 //! [`cpu::finish::blurred_background`](crate::cpu::finish::blurred_background) before its blur.
 
@@ -55,7 +56,7 @@ impl WeighBackground<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::finish::{Plane, alpha, area_downsample, guided_coefficients};
+    use crate::cpu::finish::{Plane, alpha, area_downsample, guided_coefficients, weighted_colour};
     use crate::finish::{Background, Response, background_weight, work_size};
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
@@ -101,9 +102,7 @@ mod tests {
                 op.bind(gpu, kernels).unwrap().run(gpu).unwrap();
                 let alpha = alpha(&img, &probs, refine, response);
                 let planes: [Plane; 4] = area_downsample(&img, w2, h2, |i, p| {
-                    let weight = background_weight(alpha.as_raw()[i]);
-                    let [r, g, b] = p.0.map(|c| c as f32 * weight);
-                    [r, g, b, weight]
+                    weighted_colour(p, background_weight(alpha.as_raw()[i]))
                 });
                 let want: Vec<f32> = (0..w2 * h2)
                     .flat_map(|i| planes.each_ref().map(|p| p.data[i]))

@@ -1,7 +1,7 @@
 //! The finish's workspace on the GPU: the photo at full resolution with refined alpha and its
 //! background (the finish of [`crate::finish`]; CPU twin [`crate::cpu::finish`]), as the ops
-//! downsample -> separable/guided -> background/separable -> compose. Encoded after the network in the same command
-//! buffer, reading the uploaded photo and the network's output where they already are. Buffers
+//! downsample -> separable/guided -> background/separable -> compose. Encoded after the network
+//! in the same command buffer, reading the uploaded photo and the network's output where they already are. Buffers
 //! and dispatches are kept from photo to photo. For video, the mask can first be smoothed over
 //! the frames (`ops::Smooth`, its history kept here).
 
@@ -133,8 +133,9 @@ const COPY_DST: wgpu::BufferUsages = wgpu::BufferUsages::COPY_DST;
 
 impl Finish {
     /// Readies the finish of a `w` x `h` photo whose RGBA8 pixels are in `image` and whose
-    /// network output is in `probabilities`, its alpha refined or not and through `response`. Returns the dispatches to encode after the network
-    /// and the buffer they leave the result in (w*h RGBA8 pixels, packed).
+    /// network output is in `probabilities`, its alpha refined or not and through `response`.
+    /// Returns the dispatches to encode after the network and the buffer they leave the result
+    /// in (w*h RGBA8 pixels, packed).
     #[allow(clippy::too_many_arguments)]
     pub fn prepare(
         &mut self,
@@ -308,8 +309,8 @@ struct Size {
 }
 
 /// The finish's dispatches: when refining, the downsample, the guided filter's box filters
-/// and coefficients; the background blur (weighing the background by the alpha those make, then the
-/// Gaussian); then the per-pixel compose.
+/// and coefficients; the background blur (weighing the background by the alpha those make,
+/// then the Gaussian); then the per-pixel compose.
 fn dispatches(
     gpu: &Gpu,
     k: &Kernels,

@@ -210,11 +210,10 @@ impl Verb {
         let (effect, edges, radius) = match self {
             Verb::Mask { raw, refine, .. } => {
                 // The mask is the network's answer: no response curve.
-                let (effect, response) = (Effect::Mask { raw: *raw }, Response::NONE);
                 return Ok(Job {
-                    effect,
+                    effect: Effect::Mask { raw: *raw },
                     refine: *refine,
-                    response,
+                    response: Response::NONE,
                     radius: None,
                 });
             }

@@ -23,12 +23,7 @@ pub(crate) fn run(engine: &Engine, json: bool) -> Result<(), CliError> {
     // Start to first mask, twice in this process: the first start compiles (or loads the
     // driver's and our pipeline caches), the second finds everything warm.
     let (segmenter, first) = first_mask(engine)?;
-    if let Some(notice) = segmenter.notice() {
-        crate::console::say(notice);
-    }
-    if engine.verbose {
-        crate::console::say(&format!("running on {}", segmenter.device_description()));
-    }
+    crate::announce(engine, &segmenter);
     drop(segmenter);
     let (segmenter, again) = first_mask(engine)?;
     let mut facts = facts(&segmenter);

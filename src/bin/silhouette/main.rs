@@ -20,21 +20,26 @@ use silhouette::{Backend, Options, Precision, Response, Segmenter, Weights};
 use std::process::ExitCode;
 use work::run_folder;
 
-/// The segmenter `io` asks for; on a GPU, with room for batches of `max_batch` frames. Says
-/// why it fell back to the CPU, if it did, and with `--verbose` where it runs.
+/// The segmenter `io` asks for; on a GPU, with room for batches of `max_batch` frames,
+/// [`announce`]d.
 pub(crate) fn segmenter(
     io: &Engine,
     max_batch: usize,
     response: Response,
 ) -> Result<Segmenter, silhouette::Error> {
     let segmenter = quiet_segmenter(io, max_batch, response)?;
+    announce(io, &segmenter);
+    Ok(segmenter)
+}
+
+/// Says why `segmenter` fell back to the CPU, if it did, and with `--verbose` where it runs.
+pub(crate) fn announce(io: &Engine, segmenter: &Segmenter) {
     if let Some(notice) = segmenter.notice() {
         say(notice);
     }
     if io.verbose {
         say(&format!("running on {}", segmenter.device_description()));
     }
-    Ok(segmenter)
 }
 
 /// [`segmenter`] without a word.
