@@ -9,7 +9,6 @@ use crate::fast::finish::thumbnail;
 pub use crate::finish::Smoothing;
 use crate::finish::THUMB;
 use crate::network::{OUTPUT, check_output};
-#[cfg(not(target_arch = "wasm32"))]
 use crate::segmenter::Segmenter;
 use image::RgbImage;
 
@@ -38,6 +37,14 @@ impl Smoother {
     /// Forget the history: the next frame's mask is taken as it is.
     pub fn reset(&mut self) {
         self.frames = 0;
+    }
+
+    /// Hands this history to `segmenter`'s own smoothing (that of
+    /// [`composite_texture`](Segmenter::composite_texture), on the GPU): its next frame blends
+    /// into what this smoother's next would. For frames that move between engines, e.g. from
+    /// the CPU's to the GPU's once it is ready, with no jump. Nothing to do on the CPU backend.
+    pub fn carry_into(&self, segmenter: &Segmenter) -> Result<()> {
+        segmenter.continue_smoothing(&self.previous_thumb, &self.smoothed, self.frames)
     }
 
     /// Blends `raw`, the 256x256 probabilities of `frame`, into the history; returns the

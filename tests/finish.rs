@@ -286,3 +286,51 @@ fn texture_video_is_smoothed_like_the_cpu() {
         assert_ne!(got, plain, "frame {i}: smoothing changed nothing");
     }
 }
+
+/// Frames smoothed on the CPU, then handed to the GPU (`Smoother::carry_into`, as a warming
+/// engine's first frames are): the GPU's next smoothed frame is the CPU smoother's next, not a
+/// fresh start.
+#[test]
+fn texture_smoothing_goes_on_from_a_cpu_history() {
+    let base = photo(160, 120);
+    let Some(textures) = Textures::new(base.width(), base.height()) else {
+        return;
+    };
+    let clip: Vec<RgbImage> = (0..4u8)
+        .map(|step| {
+            let mut frame = base.clone();
+            frame.pixels_mut().for_each(|p| p.0 = p.0.map(|c| c.saturating_add(step * 3)));
+            frame
+        })
+        .collect();
+    let background = Background::Color([20, 200, 90]);
+    let smoothing = silhouette::Smoothing::default();
+    let mut smoother = silhouette::Smoother::new(smoothing);
+    let video = silhouette::TextureOptions {
+        smoothing: Some(smoothing),
+        ..Default::default()
+    };
+    let (before, last) = clip.split_at(3);
+    for frame in before {
+        let raw = textures.segmenter.probabilities(frame).unwrap();
+        smoother.smooth(frame, &raw).unwrap();
+    }
+    // An unsmoothed frame first leaves the GPU no history of its own.
+    textures.composite(&clip[0], &background, Default::default());
+    smoother.carry_into(&textures.segmenter).unwrap();
+    let got = textures.composite(&last[0], &background, video);
+
+    let raw = textures.segmenter.probabilities(&last[0]).unwrap();
+    let smoothed = smoother.smooth(&last[0], &raw).unwrap();
+    let alpha = compose::alpha(&last[0], smoothed, true, textures.segmenter.response());
+    let cpu = compose::compose(&last[0], &alpha, &background);
+    let worst = got
+        .iter()
+        .zip(cpu.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 2, "worst channel difference {worst} from the CPU");
+    let fresh = textures.composite(&last[0], &background, Default::default());
+    assert_ne!(got, fresh, "the history changed nothing");
+}

@@ -5,8 +5,9 @@
 
 use super::Plan;
 use crate::error::{Error, Result};
-use crate::finish::{Background, Response, Smoothing};
+use crate::finish::{Background, Response, Smoothing, THUMB};
 use crate::gpu::GpuErrors;
+use crate::network::check_output;
 use crate::ops::{TextureIn, TextureOut};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::pixels::Pixels;
@@ -126,6 +127,23 @@ impl Plan {
     /// Forget the smoothing's history (a cut the caller knows of, a new video).
     pub fn reset_smoothing(&self) -> Result<()> {
         self.lock_frame()?.finish.reset_smoothing();
+        Ok(())
+    }
+
+    /// Go on from a history smoothed elsewhere: the last frame's 32x32 luma thumbnail, the
+    /// smoothed mask, and the frames smoothed so far.
+    pub fn continue_smoothing(&self, thumbnail: &[f32], smoothed: &[f32], frames: u64) -> Result<()> {
+        check_output(smoothed.len(), 1)?;
+        if thumbnail.len() != THUMB * THUMB {
+            return Err(Error::InvalidInput(format!(
+                "a smoothing thumbnail has {} values, not {}",
+                thumbnail.len(),
+                THUMB * THUMB
+            )));
+        }
+        self.lock_frame()?
+            .finish
+            .continue_smoothing(thumbnail, smoothed, frames);
         Ok(())
     }
 

@@ -44,6 +44,9 @@ struct Video {
     /// Frames smoothed since the history started.
     frame: u64,
     built: Option<((wgpu::Buffer, usize, usize), [Dispatch; 2])>,
+    /// A history made elsewhere (the CPU's, before this engine was ready), written into the
+    /// buffers before the next frame: the last thumbnail, the smoothed mask, frames so far.
+    seed: Option<(Vec<f32>, Vec<f32>, u64)>,
 }
 
 /// Everything the dispatches depend on: the buffers they read and every parameter.
@@ -243,13 +246,22 @@ impl Finish {
         let mut grew = false;
         let thumbs = video
             .thumbs
-            .at_least(gpu, "thumbnails", THUMBS_LEN * 4, STORAGE, &mut grew);
+            .at_least(gpu, "thumbnails", THUMBS_LEN * 4, STORAGE | COPY_DST, &mut grew);
         let smoothed =
             video
                 .smoothed
-                .at_least(gpu, "smoothed mask", OUTPUT.len() * 4, STORAGE, &mut grew);
+                .at_least(gpu, "smoothed mask", OUTPUT.len() * 4, STORAGE | COPY_DST, &mut grew);
         if grew {
             video.frame = 0;
+        }
+        if let Some((thumbnail, history, frames)) = video.seed.take() {
+            // This frame's thumbnail goes to half `frames % 2`; the last one is in the other.
+            let last = (1 - frames % 2) * (THUMBS_LEN / 2 * 4) as u64;
+            gpu.queue
+                .write_buffer(&thumbs, last, bytemuck::cast_slice(&thumbnail));
+            gpu.queue
+                .write_buffer(&smoothed, 0, bytemuck::cast_slice(&history));
+            video.frame = frames;
         }
         let op = Smooth {
             image,
@@ -274,6 +286,16 @@ impl Finish {
     /// Forget the smoothing's history: the next smoothed frame is taken as it is.
     pub fn reset_smoothing(&mut self) {
         self.video.frame = 0;
+        self.video.seed = None;
+    }
+
+    /// Go on from a history made elsewhere: `thumbnail` (the 32² means of the last frame's
+    /// luma), `smoothed` (the last smoothed mask) after `frames` frames (0: none).
+    pub fn continue_smoothing(&mut self, thumbnail: &[f32], smoothed: &[f32], frames: u64) {
+        self.reset_smoothing();
+        if frames > 0 {
+            self.video.seed = Some((thumbnail.to_vec(), smoothed.to_vec(), frames));
+        }
     }
 
     /// A mappable buffer of at least `bytes` for reading the result back.

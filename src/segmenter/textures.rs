@@ -105,6 +105,23 @@ impl Segmenter {
         }
     }
 
+    /// [`Smoother::carry_into`](crate::Smoother::carry_into)'s half: `composite_texture`'s
+    /// smoothing goes on from a history (last thumbnail, smoothed mask, frames so far).
+    pub(crate) fn continue_smoothing(
+        &self,
+        thumbnail: &[f32],
+        smoothed: &[f32],
+        frames: u64,
+    ) -> Result<()> {
+        if let Some(gpu) = self.warmed() {
+            return gpu.continue_smoothing(thumbnail, smoothed, frames);
+        }
+        match &self.engine {
+            Engine::Gpu { plan, .. } => lock(plan).continue_smoothing(thumbnail, smoothed, frames),
+            Engine::Cpu(_) => Ok(()),
+        }
+    }
+
     /// The GPU device and queue the network runs on (`None` on the CPU backend): for textures
     /// the caller creates for [`composite_texture`](Self::composite_texture). After a device
     /// loss the segmenter moves to a new device: ask again.
