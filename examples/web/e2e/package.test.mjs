@@ -290,3 +290,65 @@ try {
     await context.close();
   }
 });
+
+// firstFramesOnCpu: the first frames come from the CPU engine at once, then WebGPU takes over
+// between two frames with the smoothing's history: its first frame equals the CPU engine's
+// smoothed one (not a fresh start, which differs by more).
+test("the first frames run on the CPU while WebGPU is made, which goes on with their smoothing", async () => {
+  await writePage("warming.html", "", "warming-page.js", `import { load } from "silhouette-web";
+window.result = { state: "running" };
+try {
+  const bitmap = await createImageBitmap(await (await fetch("astronaut.png")).blob(), { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+  const c = new OffscreenCanvas(bitmap.width, bitmap.height).getContext("2d", { willReadFrequently: true });
+  c.drawImage(bitmap, 0, 0);
+  const photo = c.getImageData(0, 0, bitmap.width, bitmap.height);
+  // A clip: the photo a little brighter each frame (no cut, but masks that move a little).
+  const clip = [0, 1, 2, 3].map((step) => new ImageData(photo.data.map((v, k) => (k % 4 === 3 ? v : Math.min(255, v + 6 * step))), photo.width, photo.height));
+  const options = { background: "#2e7d32", smooth: true };
+  const start = performance.now();
+  const engine = await load({ backend: "gpu", firstFramesOnCpu: true });
+  const first = engine.backend;
+  await engine.composite(clip[0], options);
+  const firstMs = performance.now() - start;
+  await engine.composite(clip[1], options);
+  await engine.composite(clip[2], options);
+  const ready = await engine.ready();
+  const readyMs = performance.now() - start;
+  const canvas = new OffscreenCanvas(1, 1);
+  await engine.drawTo(canvas, clip[3], options);
+  const frame = new VideoFrame(canvas, { timestamp: 0 });
+  const read = new OffscreenCanvas(photo.width, photo.height).getContext("2d", { willReadFrequently: true });
+  read.drawImage(frame, 0, 0);
+  frame.close();
+  const gpu = Array.from(read.getImageData(0, 0, photo.width, photo.height).data);
+  const cpu = await load({ backend: "cpu" });
+  for (const f of clip.slice(0, 3)) await cpu.composite(f, options);
+  const smoothed = Array.from((await cpu.composite(clip[3], options)).data);
+  await cpu.resetSmoothing();
+  const fresh = Array.from((await cpu.composite(clip[3], { ...options, smooth: false })).data);
+  window.result = { state: "done", first, ready, after: engine.backend, firstMs, readyMs, gpu, smoothed, fresh };
+} catch (error) {
+  window.result = { state: "error", error: String(error) };
+}
+`);
+  await writeFile(join(call, "astronaut.png"), await readFile(join(ROOT, "tests", "data", "frames", "astronaut.png")));
+  const context = await launch({ webgpu: true });
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/warming.html`);
+    await page.waitForFunction(() => ["done", "error"].includes(window.result?.state), null, { timeout: 600_000, polling: 1000 });
+    const result = await page.evaluate(() => window.result);
+    assert.equal(result.state, "done", result.error);
+    console.log(`warming (SwiftShader): first frame ${result.firstMs.toFixed(0)} ms after load() began, WebGPU ready at ${result.readyMs.toFixed(0)} ms`);
+    assert.equal(result.first, "cpu");
+    assert.equal(result.ready, "webgpu");
+    assert.equal(result.after, "webgpu");
+    const jump = maxAbsDiff(result.gpu, result.smoothed);
+    const restart = maxAbsDiff(result.fresh, result.smoothed);
+    console.log(`warming: WebGPU's first frame vs the CPU's smoothed one ${jump}; a fresh start would differ by ${restart}`);
+    assert.ok(jump <= 2, `WebGPU's first frame differs from the CPU engine's smoothed frame by ${jump}`);
+    assert.ok(restart > 2, `the clip's smoothing history changes nothing (${restart}): the test cannot see a restart`);
+  } finally {
+    await context.close();
+  }
+});

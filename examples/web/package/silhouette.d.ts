@@ -34,12 +34,16 @@ export interface CompositeOptions {
 }
 
 export interface Engine {
-  /** "webgpu" or "cpu". */
+  /** "webgpu" or "cpu": where the next frame runs (with `firstFramesOnCpu`, "cpu" until the
+   *  WebGPU engine is made). */
   readonly backend: "webgpu" | "cpu";
   /** The adapter, or the CPU engine. */
   readonly device: string;
-  /** Why "auto" fell back to the CPU, if it did. */
+  /** Why "auto" fell back to the CPU, or why the WebGPU engine could not be made. */
   readonly notice: string | null;
+  /** Resolves with the backend frames run on once the engine is made: at once, or with
+   *  `firstFramesOnCpu` when the WebGPU engine is ready ("cpu" if it cannot be; never rejects). */
+  ready(): Promise<"webgpu" | "cpu">;
   /** The mask's side: 256. */
   readonly maskSize: number;
   /** 256x256 person probabilities, row-major; reused (overwritten) by the next call. */
@@ -69,6 +73,11 @@ export interface LoadOptions {
    *  software fallback adapter, such as SwiftShader, is slower than the CPU engine: `notice`
    *  says so); "gpu": WebGPU on whatever adapter there is; "cpu". */
   backend?: "auto" | "gpu" | "cpu";
+  /** Resolve at once on the CPU engine while the WebGPU one is made (pipelines take from a
+   *  fraction of a second on a GPU to seconds on a software adapter); frames move to it
+   *  between two frames, the smoothing's history and the response carried over. Default: on
+   *  with "auto" where the browser has WebGPU. */
+  firstFramesOnCpu?: boolean;
 }
 
 export function load(options?: LoadOptions): Promise<Engine>;

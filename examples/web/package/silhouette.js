@@ -7,10 +7,12 @@ import { draw } from "./canvas.js";
 let wasm = null; // one instance per page or worker
 
 /** Loads the engine: `backend` "auto" (WebGPU when the browser has an adapter, else the CPU),
- *  "gpu" or "cpu". */
-export async function load({ backend = "auto" } = {}) {
+ *  "gpu" or "cpu". `firstFramesOnCpu` (default: with "auto" where the browser has WebGPU):
+ *  resolve at once on the CPU engine while the WebGPU one is made; frames move to it between
+ *  two frames (`ready()` resolves then), smoothing included. */
+export async function load({ backend = "auto", firstFramesOnCpu = backend === "auto" && "gpu" in navigator } = {}) {
   await (wasm ??= init());
-  return new Engine(await Silhouette.create(backend));
+  return new Engine(await Silhouette.create(backend, firstFramesOnCpu));
 }
 
 // The pixel size of any drawable source.
@@ -63,10 +65,27 @@ class Engine {
 
   constructor(engine) {
     this.#engine = engine;
-    this.backend = engine.backend;
-    this.device = engine.device;
-    this.notice = engine.notice ?? null;
     this.maskSize = this.#size;
+  }
+
+  /** "webgpu" or "cpu": where the next frame runs (it changes once, with `firstFramesOnCpu`). */
+  get backend() {
+    return this.#engine.backend;
+  }
+
+  get device() {
+    return this.#engine.device;
+  }
+
+  /** Why "auto" chose the CPU, or why the WebGPU engine could not be made. */
+  get notice() {
+    return this.#engine.notice ?? null;
+  }
+
+  /** Resolves with the backend frames run on once the engine is made: at once, or with
+   *  `firstFramesOnCpu` when the WebGPU one is (or "cpu" if it cannot be: see `notice`). */
+  ready() {
+    return this.#engine.ready();
   }
 
   /** 256x256 person probabilities of `source`, row-major. The array is reused (overwritten)

@@ -69,17 +69,18 @@ export async function backgroundReplace(track, { color, image, ...options } = {}
 /** `track` through the engine as a live Effect: `effect.track` is the processed track,
  *  `update(options)` changes the background, radius, refinement or response from the next frame
  *  on (no new pipeline, no flash), `stop()` ends it and frees what it loaded. Options:
- *  `background`, `radius`, `refine`, `threshold`, `softness` (as `composite`), `backend`, or
+ *  `background`, `radius`, `refine`, `threshold`, `softness` (as `composite`), `backend` and
+ *  `firstFramesOnCpu` (as `load`), or
  *  `engine` (a loaded engine to run the frames
  *  on this page; it is reused, not freed). Resolves once the first processed frame is out. */
-export async function startEffect(track, { engine, backend, ...options } = {}) {
+export async function startEffect(track, { engine, backend, firstFramesOnCpu, ...options } = {}) {
   if (track?.kind !== "video") throw new TypeError("startEffect needs a video MediaStreamTrack");
   if (track.readyState === "ended") throw new Error("the track has already ended");
   const effect = new Effect({ ...options, smooth: true, cadence: true });
   const way = engine ? (hasPageProcessor() ? "processor" : "video")
     : hasPageProcessor() ? "processor" : (await workerTakesTracks(backend)) ? "worker-track" : "video";
   try {
-    await WAYS[way](effect, track, { engine, backend });
+    await WAYS[way](effect, track, { engine, backend, firstFramesOnCpu });
   } catch (error) {
     effect.fail(error);
     throw error;
@@ -248,7 +249,7 @@ async function timed(effect, engine, draw) {
 
 const WAYS = {
   // Chromium: frames in and out of the track on the page, run by `engine` here or in a Worker.
-  async processor(effect, track, { engine, backend }) {
+  async processor(effect, track, { engine, backend, firstFramesOnCpu }) {
     const input = new MediaStreamTrackProcessor({ track }).readable;
     const output = new MediaStreamTrackGenerator({ kind: "video" });
     let transform;
@@ -262,7 +263,7 @@ const WAYS = {
     } else {
       // Each frame is transferred there and back (a stream would copy it, leaving the camera's
       // frame open here).
-      const worker = await loadInWorker({ backend });
+      const worker = await loadInWorker({ backend, firstFramesOnCpu });
       effect.onEnd(() => worker.dispose());
       await worker.call("track", { options: await sendable(effect.options) });
       followUpdates(effect, worker);
@@ -281,8 +282,8 @@ const WAYS = {
   },
 
   // The track moved into a Worker with MediaStreamTrackProcessor and VideoTrackGenerator.
-  async "worker-track"(effect, track, { backend }) {
-    const worker = await loadInWorker({ backend });
+  async "worker-track"(effect, track, { backend, firstFramesOnCpu }) {
+    const worker = await loadInWorker({ backend, firstFramesOnCpu });
     effect.onEnd(() => worker.dispose());
     worker.onEvent = ({ event, error, stats }) => {
       if (event === "frame") effect.count(stats.timing, stats.total);
@@ -303,13 +304,14 @@ const WAYS = {
   // Elsewhere: play the track in a hidden video, draw each new frame, capture the canvas. On
   // the CPU the engine runs in a Worker (each frame sent as an ImageBitmap, its ImageData
   // back), so the page's thread only moves pixels; on WebGPU it draws on the page, where the
-  // frame stays on the GPU.
+  // frame stays on the GPU. Here the engines are made before the first frame: the way depends
+  // on where frames run, and the captured canvas keeps the context its first frame gets.
   async video(effect, track, { engine, backend }) {
     let drawTo;
     if (engine) {
       drawTo = (canvas, source) => timed(effect, engine, () => engine.drawTo(canvas, source, effect.options));
     } else {
-      const worker = backend === "gpu" ? null : await loadInWorker({ backend });
+      const worker = backend === "gpu" ? null : await loadInWorker({ backend, firstFramesOnCpu: false });
       if (worker?.backend === "cpu") {
         effect.onEnd(() => worker.dispose());
         await worker.call("track", { options: await sendable(effect.options) });
@@ -329,7 +331,7 @@ const WAYS = {
         };
       } else {
         worker?.dispose();
-        const own = await load({ backend });
+        const own = await load({ backend, firstFramesOnCpu: false });
         effect.onEnd(() => own.dispose());
         drawTo = (canvas, source) => timed(effect, own, () => own.drawTo(canvas, source, effect.options));
         await own.resetSmoothing();

@@ -38,20 +38,25 @@ export function startWorker() {
 /** The engine in a module Worker: the same `segment`, `composite`, `drawTo` and
  *  `resetSmoothing`, each resolving with its own copy of the result; `dispose()` ends the
  *  worker. Sources are sent as ImageBitmaps. */
-export async function loadInWorker({ backend = "auto" } = {}) {
+export async function loadInWorker({ backend = "auto", firstFramesOnCpu } = {}) {
   const client = startWorker();
   // A copy to transfer, so the caller's source stays usable.
   const bitmap = (source) => createImageBitmap(source);
   let info;
   try {
-    info = await client.call("load", { backend });
+    info = await client.call("load", { backend, firstFramesOnCpu });
   } catch (error) {
     client.dispose();
     throw error;
   }
-  return {
+  const engine = {
     ...info,
     maskSize: 256,
+    // backend, device and notice as the worker's engine has them once it is made.
+    async ready() {
+      Object.assign(engine, await client.call("ready"));
+      return engine.backend;
+    },
     async segment(source) {
       const image = await bitmap(source);
       return client.call("segment", { source: image }, [image]);
@@ -78,4 +83,5 @@ export async function loadInWorker({ backend = "auto" } = {}) {
       client.onEvent = handler;
     },
   };
+  return engine;
 }

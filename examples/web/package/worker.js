@@ -14,9 +14,16 @@ const ops = {
   capabilities() {
     return { tracks: Boolean(globalThis.MediaStreamTrackProcessor && globalThis.VideoTrackGenerator) };
   },
-  async load({ backend }) {
-    engine = await load({ backend });
+  async load({ backend, firstFramesOnCpu }) {
+    engine = await load({ backend, firstFramesOnCpu });
+    return ops.info();
+  },
+  info() {
     return { backend: engine.backend, device: engine.device, notice: engine.notice };
+  },
+  async ready() {
+    await engine.ready();
+    return ops.info();
   },
   async segment({ source }) {
     const mask = (await engine.segment(source)).slice();

@@ -23,6 +23,9 @@ use silhouette::{Background, Pixels, Smoother, Smoothing, TextureOptions};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use warming::Engines;
+
+mod warming;
 
 /// The network's output size: `segment` fills a Float32Array of MASK_SIZE * MASK_SIZE.
 #[wasm_bindgen(js_name = MASK_SIZE)]
@@ -37,7 +40,7 @@ pub struct Silhouette {
 
 /// Shared with in-flight frames. The network's buffers are reused from frame to frame.
 struct State {
-    segmenter: Segmenter,
+    engines: Engines,
     pixels: RefCell<Vec<u8>>,
     probabilities: RefCell<Vec<f32>>,
     /// The frame as RGB for the finish (reused while the size stays).
@@ -57,6 +60,13 @@ struct State {
     mask_ready: std::cell::Cell<bool>,
 }
 
+impl State {
+    /// The engine for the next frame (see `Engines::next`).
+    fn segmenter(&self) -> Rc<Segmenter> {
+        self.engines.next(&self.smoother)
+    }
+}
+
 /// A WebGPU canvas that `drawTo` writes into, and the texture each frame is copied into (both
 /// kept while the canvas and the frame's size stay).
 struct Target {
@@ -74,8 +84,13 @@ fn js_error(e: silhouette::Error) -> JsValue {
 #[wasm_bindgen]
 impl Silhouette {
     /// `backend`: "auto" (WebGPU when an adapter exists, else the fast CPU engine; `notice` says
-    /// why), "gpu" (fail without WebGPU) or "cpu".
-    pub async fn create(backend: Option<String>) -> Result<Silhouette, JsValue> {
+    /// why), "gpu" (fail without WebGPU) or "cpu". `first_frames_on_cpu`: resolve at once with
+    /// the CPU engine and make the WebGPU one meanwhile; frames move to it when it is ready
+    /// (`ready()`), smoothing and response carried over; if it cannot be made, the CPU stays.
+    pub async fn create(
+        backend: Option<String>,
+        first_frames_on_cpu: Option<bool>,
+    ) -> Result<Silhouette, JsValue> {
         let backend = backend
             .as_deref()
             .unwrap_or("auto")
@@ -86,12 +101,24 @@ impl Silhouette {
             backend,
             ..Options::default()
         };
-        let segmenter = Segmenter::with_options_async(&weights, options)
-            .await
-            .map_err(js_error)?;
+        let engines = if first_frames_on_cpu.unwrap_or(false) && backend != Backend::Cpu {
+            let cpu = Options {
+                backend: Backend::Cpu,
+                ..options
+            };
+            let cpu = Segmenter::with_options_async(&weights, cpu)
+                .await
+                .map_err(js_error)?;
+            Engines::warming(cpu, weights, options)
+        } else {
+            let segmenter = Segmenter::with_options_async(&weights, options)
+                .await
+                .map_err(js_error)?;
+            Engines::made(segmenter)
+        };
         let size = silhouette::network::OUTPUT.len();
         let state = State {
-            segmenter,
+            engines,
             pixels: RefCell::default(),
             probabilities: RefCell::new(vec![0.0; size]),
             photo: RefCell::new(RgbImage::new(0, 0)),
@@ -108,25 +135,28 @@ impl Silhouette {
         })
     }
 
-    /// "webgpu" or "cpu".
+    /// "webgpu" or "cpu": where the next frame runs.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
-        match self.state.segmenter.backend() {
-            Backend::Gpu => "webgpu".into(),
-            _ => "cpu".into(),
-        }
+        warming::backend_name(&self.state.segmenter()).into()
     }
 
     /// The adapter, or the CPU engine (e.g. "CPU: fast engine, portable, 1 threads").
     #[wasm_bindgen(getter)]
     pub fn device(&self) -> String {
-        self.state.segmenter.device_description()
+        self.state.segmenter().device_description()
     }
 
-    /// Why `auto` fell back to the CPU, if it did.
+    /// Why `auto` fell back to the CPU, or why the WebGPU engine could not be made.
     #[wasm_bindgen(getter)]
     pub fn notice(&self) -> Option<String> {
-        self.state.segmenter.notice().map(String::from)
+        self.state.engines.notice(&self.state.smoother)
+    }
+
+    /// Resolves with "webgpu" or "cpu" once the engine frames will run on is made (at once
+    /// unless `first_frames_on_cpu`; never rejects: `notice` says why the CPU stayed).
+    pub fn ready(&self) -> js_sys::Promise {
+        self.state.engines.ready()
     }
 
     /// Milliseconds the last `composite` or `drawTo` spent on its frame's pixels in (drawTo:
@@ -162,7 +192,7 @@ impl Silhouette {
                 return Err(JsError::new(&format!("mask must hold {} floats", out.len())).into());
             }
             network(
-                &state.segmenter,
+                &state.segmenter(),
                 (&rgba, width, height),
                 &mut pixels,
                 &mut out,
@@ -205,7 +235,7 @@ impl Silhouette {
             softness,
         };
         self.state
-            .segmenter
+            .segmenter()
             .set_response(response)
             .map_err(js_error)
     }
@@ -243,7 +273,7 @@ impl Silhouette {
             }
             if state.drawn_on_gpu.get() {
                 state
-                    .segmenter
+                    .segmenter()
                     .last_probabilities_async(&mut probabilities)
                     .await
                     .map_err(js_error)?;
@@ -258,7 +288,7 @@ impl Silhouette {
     #[wasm_bindgen(js_name = resetSmoothing)]
     pub fn reset_smoothing(&self) -> Result<(), JsValue> {
         self.busy(&self.state.smoother)?.reset();
-        self.state.segmenter.reset_smoothing().map_err(js_error)
+        self.state.segmenter().reset_smoothing().map_err(js_error)
     }
 
     /// WebGPU only: `source` (a VideoFrame, video, image, ImageBitmap, canvas or ImageData of
@@ -291,7 +321,8 @@ impl Silhouette {
             if let Some(errors) = pending.take() {
                 errors.await.map_err(js_error)?;
             }
-            let Some((device, queue)) = state.segmenter.wgpu_device() else {
+            let segmenter = state.segmenter();
+            let Some((device, queue)) = segmenter.wgpu_device() else {
                 return Err(
                     JsError::new("drawTo draws on the GPU: this engine runs on the CPU").into(),
                 );
@@ -317,8 +348,7 @@ impl Silhouette {
                 smoothing: smooth.then(Smoothing::default),
                 premultiplied,
             };
-            let errors = state
-                .segmenter
+            let errors = segmenter
                 .composite_texture_submit(
                     &frame.create_view(&Default::default()),
                     &output.texture.create_view(&Default::default()),
@@ -357,6 +387,8 @@ impl Silhouette {
         let state = self.state.clone();
         #[allow(clippy::await_holding_refcell_ref)]
         let frame = async move {
+            // Before the borrows below: a WebGPU engine made meanwhile takes over here.
+            let segmenter = state.segmenter();
             let (
                 Ok(mut pixels),
                 Ok(mut probabilities),
@@ -387,7 +419,7 @@ impl Silhouette {
                 pixels.resize(rgba.length() as usize, 0);
                 rgba.copy_to(&mut pixels);
             } else {
-                network(&state.segmenter, frame, &mut pixels, &mut probabilities).await?;
+                network(&segmenter, frame, &mut pixels, &mut probabilities).await?;
                 state.mask_ready.set(true);
             }
             let segmented = now();
@@ -399,7 +431,7 @@ impl Silhouette {
             } else {
                 &probabilities[..]
             };
-            let response = state.segmenter.response();
+            let response = segmenter.response();
             let alpha = silhouette::fast::finish::alpha(&photo, mask, refine, response);
             let done = silhouette::fast::finish::compose(&photo, &alpha, &background);
             out.copy_from(done.as_raw());
