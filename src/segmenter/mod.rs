@@ -76,7 +76,8 @@ pub struct Options {
     /// engine, the GPU engine is made on a thread of its own, and frames move to it when it is
     /// ready (between two calls; a [`Stream`](crate::Stream)'s smoothing goes on across the
     /// move). [`wait_for_gpu`](Segmenter::wait_for_gpu) waits for it. If it cannot be made, the
-    /// CPU engine stays. Ignored in a browser (no threads there).
+    /// CPU engine stays. Ignored in a browser (no threads there: silhouette-web's
+    /// `firstFramesOnCpu` does the same with a task).
     pub first_frames_on_cpu: bool,
 }
 
