@@ -299,7 +299,9 @@ fn texture_smoothing_goes_on_from_a_cpu_history() {
     let clip: Vec<RgbImage> = (0..4u8)
         .map(|step| {
             let mut frame = base.clone();
-            frame.pixels_mut().for_each(|p| p.0 = p.0.map(|c| c.saturating_add(step * 3)));
+            frame
+                .pixels_mut()
+                .for_each(|p| p.0 = p.0.map(|c| c.saturating_add(step * 3)));
             frame
         })
         .collect();

@@ -12,7 +12,7 @@ ensure_ort
 ensure_vulkan
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 
-cargo run --release --features bench-ort --example bench_report
+cargo run --release -p silhouette --features bench-ort --example bench_report
 if [ "${1:-}" = "--criterion" ]; then
-    cargo bench --features bench-ort --bench engine
+    cargo bench -p silhouette --features bench-ort --bench engine
 fi

@@ -22,12 +22,12 @@ prepare() {
     ensure_ort
     ensure_vulkan
     echo "== building bench_report of this tree"
-    cargo build -q --release --features bench-ort --example bench_report
+    cargo build -q --release -p silhouette --features bench-ort --example bench_report
     echo "== building bench_report of $old in $OLD_BUILD_DIR"
     git worktree remove --force "$OLD_BUILD_DIR" 2>/dev/null || rm -rf "$OLD_BUILD_DIR"
     git worktree add -q --detach "$OLD_BUILD_DIR" "$old"
     (cd "$OLD_BUILD_DIR" && CARGO_TARGET_DIR="$PWD/target" \
-        cargo build -q --release --features bench-ort --example bench_report)
+        cargo build -q --release -p silhouette --features bench-ort --example bench_report)
     rm -rf device && mkdir -p device
     cp target/release/examples/bench_report device/bench_report_new
     cp "$OLD_BUILD_DIR"/target/release/examples/bench_report device/bench_report_old

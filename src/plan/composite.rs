@@ -132,7 +132,12 @@ impl Plan {
 
     /// Go on from a history smoothed elsewhere: the last frame's 32x32 luma thumbnail, the
     /// smoothed mask, and the frames smoothed so far.
-    pub fn continue_smoothing(&self, thumbnail: &[f32], smoothed: &[f32], frames: u64) -> Result<()> {
+    pub fn continue_smoothing(
+        &self,
+        thumbnail: &[f32],
+        smoothed: &[f32],
+        frames: u64,
+    ) -> Result<()> {
         check_output(smoothed.len(), 1)?;
         if thumbnail.len() != THUMB * THUMB {
             return Err(Error::InvalidInput(format!(

@@ -244,13 +244,20 @@ impl Finish {
     ) -> Result<(&[Dispatch; 2], wgpu::Buffer)> {
         let video = &mut self.video;
         let mut grew = false;
-        let thumbs = video
-            .thumbs
-            .at_least(gpu, "thumbnails", THUMBS_LEN * 4, STORAGE | COPY_DST, &mut grew);
-        let smoothed =
-            video
-                .smoothed
-                .at_least(gpu, "smoothed mask", OUTPUT.len() * 4, STORAGE | COPY_DST, &mut grew);
+        let thumbs = video.thumbs.at_least(
+            gpu,
+            "thumbnails",
+            THUMBS_LEN * 4,
+            STORAGE | COPY_DST,
+            &mut grew,
+        );
+        let smoothed = video.smoothed.at_least(
+            gpu,
+            "smoothed mask",
+            OUTPUT.len() * 4,
+            STORAGE | COPY_DST,
+            &mut grew,
+        );
         if grew {
             video.frame = 0;
         }

@@ -1,16 +1,22 @@
 //! Shared test fixtures: the golden frames made by MediaPipe's own runtime (tests/data/PROVENANCE.md).
 #![allow(dead_code)]
 
-pub mod run;
-
 use std::path::PathBuf;
 
 pub const FRAMES: [&str; 4] = ["grace_hopper", "astronaut", "coffee", "synthetic"];
 
+/// tests/data of the repository (these fixtures serve the library's tests and the CLI's,
+/// whose crate is a folder below).
 pub fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(rel)
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = match manifest.join("tests/data").is_dir() {
+        true => manifest,
+        false => manifest
+            .parent()
+            .expect("the CLI's crate is in the repository")
+            .into(),
+    };
+    root.join("tests/data").join(rel)
 }
 
 pub fn frame(name: &str) -> image::RgbImage {

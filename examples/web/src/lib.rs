@@ -22,8 +22,8 @@ use silhouette::{Backend, Options, Segmenter, Weights};
 use silhouette::{Background, Pixels, Smoother, Smoothing, TextureOptions};
 use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::prelude::*;
 use warming::Engines;
+use wasm_bindgen::prelude::*;
 
 mod warming;
 

@@ -43,7 +43,11 @@ pub(crate) struct Job {
 
 impl Job {
     /// What goes behind the person for this photo, or None for the mask verbs.
-    fn background(&self, photo: &image::RgbImage, format: OutputFormat) -> Option<Background> {
+    fn background(
+        &self,
+        photo: &silhouette::image::RgbImage,
+        format: OutputFormat,
+    ) -> Option<Background> {
         match &self.effect {
             Effect::Mask { .. } => None,
             // JPEG has no alpha: a cut-out goes onto white.
@@ -76,19 +80,18 @@ impl Job {
     pub(crate) fn process_photo(
         &self,
         segmenter: &Segmenter,
-        photo: &image::RgbImage,
+        photo: &silhouette::image::RgbImage,
         input: &Path,
         output: &Path,
     ) -> Result<(), Error> {
         let format = OutputFormat::from_path(output)?;
-        let image = match self.background(photo, format) {
-            Some(background) => image::DynamicImage::ImageRgba8(segmenter.compose(
-                photo,
-                &background,
-                self.refine,
-            )?),
-            None => self.render(photo, &segmenter.probabilities(photo)?, None)?,
-        };
+        let image =
+            match self.background(photo, format) {
+                Some(background) => silhouette::image::DynamicImage::ImageRgba8(
+                    segmenter.compose(photo, &background, self.refine)?,
+                ),
+                None => self.render(photo, &segmenter.probabilities(photo)?, None)?,
+            };
         imageio::save_image(&image, output, Some(input))
     }
 
@@ -96,7 +99,7 @@ impl Job {
     /// finished on the CPU and encoded.
     fn write(
         &self,
-        photo: &image::RgbImage,
+        photo: &silhouette::image::RgbImage,
         probabilities: &[f32],
         input: &Path,
         output: &Path,
@@ -122,10 +125,10 @@ impl Job {
     /// An output from given probabilities, on the CPU.
     fn render(
         &self,
-        photo: &image::RgbImage,
+        photo: &silhouette::image::RgbImage,
         probabilities: &[f32],
         background: Option<&Background>,
-    ) -> Result<image::DynamicImage, Error> {
+    ) -> Result<silhouette::image::DynamicImage, Error> {
         let alpha = || fast::finish::alpha(photo, probabilities, self.refine, self.response);
         Ok(match (&self.effect, background) {
             (Effect::Mask { raw: true }, _) => {
@@ -134,12 +137,12 @@ impl Job {
                     photo.height(),
                     probabilities.to_vec(),
                 )?;
-                image::DynamicImage::ImageLuma16(mask.to_raw_luma16())
+                silhouette::image::DynamicImage::ImageLuma16(mask.to_raw_luma16())
             }
-            (_, Some(background)) => {
-                image::DynamicImage::ImageRgba8(fast::finish::compose(photo, &alpha(), background))
-            }
-            _ => image::DynamicImage::ImageLuma8(alpha()),
+            (_, Some(background)) => silhouette::image::DynamicImage::ImageRgba8(
+                fast::finish::compose(photo, &alpha(), background),
+            ),
+            _ => silhouette::image::DynamicImage::ImageLuma8(alpha()),
         })
     }
 }
@@ -165,7 +168,7 @@ pub(crate) fn run_folder(
         // smoothed in order, then finished and encoded together.
         let mut smoother = Smoother::new(Smoothing::default());
         for chunk in plan.chunks(jobs) {
-            let photos: Vec<OnceLock<image::RgbImage>> =
+            let photos: Vec<OnceLock<silhouette::image::RgbImage>> =
                 chunk.iter().map(|_| OnceLock::new()).collect();
             in_parallel(chunk.len(), jobs, |k| {
                 match imageio::load_image(&chunk[k].0) {
@@ -176,7 +179,7 @@ pub(crate) fn run_folder(
                     }
                 }
             });
-            let ready: Vec<(&(PathBuf, PathBuf), &image::RgbImage)> = chunk
+            let ready: Vec<(&(PathBuf, PathBuf), &silhouette::image::RgbImage)> = chunk
                 .iter()
                 .zip(&photos)
                 .filter_map(|(paths, photo)| Some((paths, photo.get()?)))
@@ -224,9 +227,10 @@ pub(crate) fn run_folder(
 /// the error of its own.
 fn segment_in_order(
     segmenter: &Segmenter,
-    photos: &[(&(PathBuf, PathBuf), &image::RgbImage)],
+    photos: &[(&(PathBuf, PathBuf), &silhouette::image::RgbImage)],
 ) -> Vec<Result<Vec<f32>, Error>> {
-    let images: Vec<&image::RgbImage> = photos.iter().map(|(_, photo)| *photo).collect();
+    let images: Vec<&silhouette::image::RgbImage> =
+        photos.iter().map(|(_, photo)| *photo).collect();
     match segmenter.probabilities_batch(&images) {
         Ok(all) => all.into_iter().map(Ok).collect(),
         Err(_) => images.iter().map(|p| segmenter.probabilities(p)).collect(),

@@ -279,7 +279,7 @@ fn a_webp_chunk_claiming_gigabytes_is_not_read() {
     let dir = tempfile::tempdir().unwrap();
     let mut webp = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/fuzz/seeds/image_bytes/lossy.webp"
+        "/../fuzz/seeds/image_bytes/lossy.webp"
     ))
     .unwrap();
     assert_eq!(&webp[12..16], b"VP8 ");
@@ -347,7 +347,7 @@ fn a_truncated_jpeg_with_its_end_marker_put_back_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let progressive = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/fuzz/seeds/image_bytes/progressive.jpg"
+        "/../fuzz/seeds/image_bytes/progressive.jpg"
     ))
     .unwrap();
     // Cut inside the progressive file's last scan, every scan has begun: the decoder tells.

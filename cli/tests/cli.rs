@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 const PHOTO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/examples/photos/grace_hopper.jpg"
+    "/../examples/photos/grace_hopper.jpg"
 );
 
 fn silhouette(args: &[&str]) -> Output {

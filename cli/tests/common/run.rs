@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 pub const PHOTO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/examples/photos/grace_hopper.jpg"
+    "/../examples/photos/grace_hopper.jpg"
 );
 
 pub fn silhouette(args: &[&str]) -> Output {
