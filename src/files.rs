@@ -169,6 +169,50 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     written.map_err(|e| Error::io(path, e))
 }
 
+/// An output another program writes (an encoder given [`writer_path`](Self::writer_path))
+/// that appears at its path only once [`finish`](Self::finish)ed, whole. Dropped unfinished it
+/// leaves nothing: on Linux the file has no name until then, so not even a killed run leaves one.
+pub struct PendingOutput {
+    temp: TempFile,
+    path: PathBuf,
+}
+
+impl PendingOutput {
+    pub fn beside(path: &Path) -> Result<PendingOutput> {
+        let temp = TempFile::new_beside(path).map_err(|e| Error::io(path, e))?;
+        Ok(PendingOutput {
+            temp,
+            path: path.into(),
+        })
+    }
+
+    /// Where the writer opens the file: the unnamed file through this process's /proc entry
+    /// (the writer must run while this process lives), else the hidden temporary file.
+    pub fn writer_path(&self) -> PathBuf {
+        match &self.temp.name {
+            Some(name) => name.clone(),
+            #[cfg(target_os = "linux")]
+            None => {
+                use std::os::unix::io::AsRawFd;
+                let fd = self.temp.file.as_raw_fd();
+                PathBuf::from(format!("/proc/{}/fd/{fd}", std::process::id()))
+            }
+            #[cfg(not(target_os = "linux"))]
+            None => unreachable!("unnamed files exist on Linux only"),
+        }
+    }
+
+    /// Puts the written file in place (flushed to disk first).
+    pub fn finish(self) -> Result<()> {
+        let path = self.path;
+        let temp = self.temp;
+        temp.file
+            .sync_all()
+            .and_then(|()| temp.persist(&path))
+            .map_err(|e| Error::io(&path, e))
+    }
+}
+
 /// Removes every named temporary file this process has open. For interrupt handlers, which then
 /// exit: the lock is kept, so no new temporary file appears before the process ends.
 pub fn remove_temporary_files_and_hold() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {

@@ -39,4 +39,22 @@ pub(crate) enum CliError {
         path: PathBuf,
         formats: &'static str,
     },
+    #[error("{option} applies to photos; {} is a video{why}", path.display())]
+    NotForVideo {
+        option: &'static str,
+        path: PathBuf,
+        why: &'static str,
+    },
+    #[error("{}: {why}", path.display())]
+    Video { path: PathBuf, why: String },
+    #[error("{}: {why}", path.display())]
+    VideoOutput { path: PathBuf, why: String },
+    #[error(
+        "{tool} was not found: videos are read and written by FFmpeg; install it \
+         (Debian, Ubuntu: apt install ffmpeg; Fedora: dnf install ffmpeg; macOS: brew install ffmpeg; \
+         Windows: winget install ffmpeg)"
+    )]
+    NoFfmpeg { tool: &'static str },
+    #[error("{tool} failed: {why}")]
+    Ffmpeg { tool: &'static str, why: String },
 }

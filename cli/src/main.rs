@@ -7,6 +7,7 @@ mod console;
 mod error;
 mod info;
 mod outputs;
+mod video;
 mod work;
 
 use args::{Cli, Command, Engine, Verb};
@@ -80,6 +81,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
 fn run_photos(verb: &Verb) -> Result<(), CliError> {
     let io = verb.io();
     let folder = io.input.is_dir();
+    if !folder && video::is_video(&io.input) {
+        return video::run(verb);
+    }
     let plan = if folder {
         plan_folder(io, &verb.reads())?
     } else {

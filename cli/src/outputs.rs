@@ -120,12 +120,12 @@ fn refuse_folder_in_itself(input: &Path, output: &Path) -> Result<(), CliError> 
 }
 
 /// What the paths name once resolved (see [`files::identity`]).
-fn identities<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> HashSet<PathBuf> {
+pub(crate) fn identities<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> HashSet<PathBuf> {
     paths.into_iter().map(|p| files::identity(p)).collect()
 }
 
 /// `output`'s identity, unless it is one of the files the command reads.
-fn refuse_overwriting(output: &Path, read: &HashSet<PathBuf>) -> Result<PathBuf, Error> {
+pub(crate) fn refuse_overwriting(output: &Path, read: &HashSet<PathBuf>) -> Result<PathBuf, Error> {
     let identity = files::identity(output);
     if read.contains(&identity) {
         return Err(Error::WouldOverwriteInput {

@@ -43,7 +43,7 @@ pub(crate) struct Job {
 
 impl Job {
     /// What goes behind the person for this photo, or None for the mask verbs.
-    fn background(
+    pub(crate) fn background(
         &self,
         photo: &silhouette::image::RgbImage,
         format: OutputFormat,
@@ -123,7 +123,7 @@ impl Job {
     }
 
     /// An output from given probabilities, on the CPU.
-    fn render(
+    pub(crate) fn render(
         &self,
         photo: &silhouette::image::RgbImage,
         probabilities: &[f32],
@@ -238,7 +238,7 @@ fn segment_in_order(
 }
 
 /// `work(k)` for every k below `count`, on up to `jobs` threads, this one among them.
-fn in_parallel(count: usize, jobs: usize, work: impl Fn(usize) + Sync) {
+pub(crate) fn in_parallel(count: usize, jobs: usize, work: impl Fn(usize) + Sync) {
     let next = AtomicUsize::new(0);
     let worker = || {
         loop {
