@@ -20,6 +20,15 @@ ensure_vulkan() {
     fi
 }
 
+# FFmpeg: the CLI reads and writes videos through it (cli/tests/cli_video.rs).
+ensure_ffmpeg() {
+    if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
+        echo "== installing FFmpeg (Debian)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null
+    fi
+}
+
 # ONNX Runtime's shared library from the pinned PyPI wheel (the ort crate loads it at run time);
 # exports ORT_DYLIB_PATH.
 ORT_VERSION=1.31.1

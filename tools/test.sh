@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 source tools/lib.sh
 
 ensure_vulkan
+ensure_ffmpeg
 export SILHOUETTE_REQUIRE_GPU=1
 # lavapipe has subgroups: the kernels' subgroup variants run, and their fallbacks beside them.
 export SILHOUETTE_EXPECT_SUBGROUPS=1
