@@ -3,6 +3,7 @@
 //! copied across). Their stderr is collected on threads of its own, so that neither blocks.
 
 use crate::error::CliError;
+use silhouette::image::RgbImage;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -209,6 +210,8 @@ pub(crate) struct Decoder {
     running: Running,
     stdout: ChildStdout,
     path: PathBuf,
+    width: u32,
+    height: u32,
     frame_bytes: usize,
 }
 
@@ -226,13 +229,15 @@ impl Decoder {
             running,
             stdout,
             path: path.into(),
+            width: probe.width,
+            height: probe.height,
             frame_bytes: probe.width as usize * probe.height as usize * 3,
         })
     }
 
-    /// The next frame into `rgb` (resized to a frame); false at the end of the stream.
-    pub(crate) fn next(&mut self, rgb: &mut Vec<u8>) -> Result<bool, CliError> {
-        rgb.resize(self.frame_bytes, 0);
+    /// The next frame, or None at the end of the stream.
+    pub(crate) fn next(&mut self) -> Result<Option<RgbImage>, CliError> {
+        let mut rgb = vec![0; self.frame_bytes];
         let mut filled = 0;
         while filled < rgb.len() {
             match self.stdout.read(&mut rgb[filled..]) {
@@ -242,10 +247,12 @@ impl Decoder {
                 Err(e) => return Err(video_error(&self.path, format!("reading its frames: {e}"))),
             }
         }
-        if filled == rgb.len() {
-            return Ok(true);
+        if filled < rgb.len() {
+            return Ok(None);
         }
-        Ok(false)
+        Ok(Some(
+            RgbImage::from_raw(self.width, self.height, rgb).expect("a whole frame"),
+        ))
     }
 
     /// Waits for the decoder, which gave `decoded` frames of the `expected`: an error if it

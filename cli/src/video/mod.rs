@@ -17,6 +17,7 @@ use silhouette::imageio::{self, OutputFormat};
 use silhouette::{Segmenter, Smoother, Smoothing, files};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
 
 /// Whether `path` holds a video, by its first bytes (as photos are recognised).
 pub(crate) fn is_video(path: &Path) -> bool {
@@ -153,7 +154,7 @@ pub(crate) fn run(verb: &Verb) -> Result<(), CliError> {
         (_, Some(silhouette::Background::Transparent)) => Frames::Rgba { alpha: true },
         _ => Frames::Rgba { alpha: false },
     };
-    let mut sink = match target {
+    let sink = match target {
         Target::File(container) => {
             let pending = files::PendingOutput::beside(&io.output)?;
             let size = (probe.width, probe.height);
@@ -167,28 +168,24 @@ pub(crate) fn run(verb: &Verb) -> Result<(), CliError> {
             Sink::Frames(io.output.clone(), 0)
         }
     };
-    let mut decoder = Decoder::start(&io.input, &probe)?;
+    let decoder = Decoder::start(&io.input, &probe)?;
     let progress = ProgressBar::new(probe.frames.unwrap_or(0)).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} frames, {per_sec}, {eta} left")
             .expect("template"),
     );
     let mut smoother = Smoother::new(Smoothing::default());
-    let mut count = 0u64;
-    loop {
-        let chunk = read_frames(&mut decoder, &probe, batch)?;
-        if chunk.is_empty() {
-            break;
-        }
-        let smoothed = segment(&segmenter, &mut smoother, &chunk)?;
-        let finished = finish(io, &job, &chunk, &smoothed, background.as_ref())?;
-        for image in &finished {
-            sink.write(image, &io.input)?;
-            progress.inc(1);
-        }
-        count += chunk.len() as u64;
-    }
+    let ends = Ends {
+        decoder,
+        sink,
+        input: &io.input,
+        expected: probe.frames,
+        progress: &progress,
+    };
+    let (sink, count) = ends.pipeline(batch, |chunk| {
+        let smoothed = segment(&segmenter, &mut smoother, chunk)?;
+        finish(io, &job, chunk, &smoothed, background.as_ref())
+    })?;
     progress.finish_and_clear();
-    decoder.finish(count, probe.frames)?;
     if count == 0 {
         return Err(CliError::Video {
             path: io.input.clone(),
@@ -198,14 +195,73 @@ pub(crate) fn run(verb: &Verb) -> Result<(), CliError> {
     sink.finish()
 }
 
-fn read_frames(decoder: &mut Decoder, probe: &Probe, n: usize) -> Result<Vec<RgbImage>, CliError> {
-    let mut frames = Vec::with_capacity(n);
-    let mut bytes = Vec::new();
-    while frames.len() < n && decoder.next(&mut bytes)? {
-        let frame = RgbImage::from_raw(probe.width, probe.height, std::mem::take(&mut bytes));
-        frames.push(frame.expect("a whole frame"));
+/// The two ends of a run: FFmpeg's decoder and where the finished frames go.
+struct Ends<'a> {
+    decoder: Decoder,
+    sink: Sink,
+    input: &'a Path,
+    expected: Option<u64>,
+    progress: &'a ProgressBar,
+}
+
+impl Ends<'_> {
+    /// Decoding, `work` (on this thread, `batch` frames at a time) and writing overlap: the
+    /// decoder and the sink run on threads of their own, a batch ahead and behind (FFmpeg's
+    /// pipes hold a fraction of a frame, so without them each would wait for the others). The
+    /// sink and the frames decoded; the first error of the writer, the work, or the decoder (in
+    /// that order: a stopped writer or work also stops the decoder).
+    fn pipeline(
+        self,
+        batch: usize,
+        mut work: impl FnMut(&[RgbImage]) -> Result<Vec<DynamicImage>, CliError>,
+    ) -> Result<(Sink, u64), CliError> {
+        let Ends {
+            mut decoder,
+            mut sink,
+            input,
+            expected,
+            progress,
+        } = self;
+        std::thread::scope(|scope| {
+            let (to_work, frames) = sync_channel::<RgbImage>(batch);
+            let reader = scope.spawn(move || {
+                let mut decoded = 0;
+                while let Some(frame) = decoder.next()? {
+                    decoded += 1;
+                    if to_work.send(frame).is_err() {
+                        break;
+                    }
+                }
+                decoder.finish(decoded, expected).map(|()| decoded)
+            });
+            let (to_write, finished) = sync_channel::<DynamicImage>(batch);
+            let writer = scope.spawn(move || {
+                for image in finished {
+                    sink.write(&image, input)?;
+                    progress.inc(1);
+                }
+                Ok::<Sink, CliError>(sink)
+            });
+            let worked = (|| -> Result<(), CliError> {
+                while let Ok(first) = frames.recv() {
+                    let mut chunk = vec![first];
+                    chunk.extend(frames.iter().take(batch - 1));
+                    for image in work(&chunk)? {
+                        if to_write.send(image).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            drop((to_write, frames));
+            let written = writer.join().expect("the writer does not panic");
+            let read = reader.join().expect("the reader does not panic");
+            let sink = written?;
+            worked?;
+            Ok((sink, read?))
+        })
     }
-    Ok(frames)
 }
 
 /// The frames' masks, as one batch, smoothed in order.
