@@ -29,6 +29,18 @@ ensure_ffmpeg() {
     fi
 }
 
+# GStreamer's development files and base plugins: the element's crate builds against them, its
+# tests run pipelines (gst/tests/silhouette.rs).
+ensure_gstreamer() {
+    if ! pkg-config --exists gstreamer-check-1.0 gstreamer-video-1.0 gstreamer-app-1.0 || ! command -v gst-launch-1.0 >/dev/null \
+        || ! gst-inspect-1.0 avdec_h264 >/dev/null 2>&1; then
+        echo "== installing GStreamer (development files, base plugins, libav, tools)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgstreamer1.0-dev \
+            libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-libav gstreamer1.0-tools >/dev/null
+    fi
+}
+
 # ONNX Runtime's shared library from the pinned PyPI wheel (the ort crate loads it at run time);
 # exports ORT_DYLIB_PATH.
 ORT_VERSION=1.31.1

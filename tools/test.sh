@@ -13,6 +13,7 @@ source tools/lib.sh
 
 ensure_vulkan
 ensure_ffmpeg
+ensure_gstreamer
 export SILHOUETTE_REQUIRE_GPU=1
 # lavapipe has subgroups: the kernels' subgroup variants run, and their fallbacks beside them.
 export SILHOUETTE_EXPECT_SUBGROUPS=1
@@ -20,6 +21,8 @@ export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 echo "== native: cargo test (SILHOUETTE_REQUIRE_GPU=1, WGPU_BACKEND=$WGPU_BACKEND)"
 cargo test --all-targets
 cargo test --doc
+echo "== GStreamer element: cargo test -p gst-plugin-silhouette"
+cargo test -p gst-plugin-silhouette
 
 echo "== fuzz: every target for 30 s (nightly + cargo-fuzz, installed if missing)"
 tools/fuzz.sh 30
