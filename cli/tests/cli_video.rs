@@ -307,11 +307,22 @@ fn hostile_videos_get_one_clear_line_and_leave_nothing() {
         "ffv1",
         s(&d("one-pixel.mkv")),
     ]);
+    // Zero seconds of video: FFmpeg writes an MP4 without the stream.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=64x48:rate=10",
+        "-t",
+        "0",
+        s(&d("zero-length.mp4")),
+    ]);
     for (input, needle) in [
         ("truncated.mp4", "breaks off after"),
         ("header-only.mp4", "FFmpeg cannot read it"),
         ("audio-only.mp4", "no video stream"),
         ("one-pixel.mkv", "1x1 pixels are too small"),
+        ("zero-length.mp4", "no video stream"),
     ] {
         let out = d(&format!("out-{input}.mkv"));
         let run = silhouette(&["blur", s(&d(input)), "-o", s(&out), "--backend", "cpu"]);
@@ -340,8 +351,52 @@ fn hostile_videos_get_one_clear_line_and_leave_nothing() {
             "header-only.mp4",
             "one-pixel.mkv",
             "truncated.mp4",
-            "whole.mp4"
+            "whole.mp4",
+            "zero-length.mp4"
         ]
+    );
+}
+
+/// A phone's portrait video is stored landscape with a rotation: it comes out upright.
+#[test]
+fn a_rotated_video_comes_out_upright() {
+    let dir = tempfile::tempdir().unwrap();
+    let stored = dir.path().join("stored.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x120:rate=10",
+        "-t",
+        "1",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        s(&stored),
+    ]);
+    let rotated = dir.path().join("rotated.mp4");
+    ffmpeg(&[
+        "-i",
+        s(&stored),
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        s(&rotated),
+    ]);
+    let out = dir.path().join("upright.mkv");
+    ok(&silhouette(&[
+        "mask",
+        s(&rotated),
+        "-o",
+        s(&out),
+        "--backend",
+        "cpu",
+    ]));
+    assert_eq!(
+        (probe(&out, "v", "width"), probe(&out, "v", "height")),
+        ("120".into(), "160".into())
     );
 }
 
