@@ -19,10 +19,9 @@ export SILHOUETTE_REQUIRE_GPU=1
 export SILHOUETTE_EXPECT_SUBGROUPS=1
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 echo "== native: cargo test (SILHOUETTE_REQUIRE_GPU=1, WGPU_BACKEND=$WGPU_BACKEND)"
-cargo test --all-targets
-cargo test --doc
-echo "== GStreamer element: cargo test -p gst-plugin-silhouette"
-cargo test -p gst-plugin-silhouette
+# The library, the CLI and the GStreamer element in one build (one feature resolution).
+cargo test --all-targets -p silhouette -p silhouette-cli -p gst-plugin-silhouette
+cargo test --doc -p silhouette
 
 echo "== fuzz: every target for 30 s (nightly + cargo-fuzz, installed if missing)"
 tools/fuzz.sh 30

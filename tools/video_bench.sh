@@ -31,7 +31,7 @@ done
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
     echo
-    echo "## $(date -u '+%Y-%m-%d %H:%M') UTC: a 1280x720 clip through the CLI (tools/video_bench.sh)"
+    echo "## $(date -u '+%Y-%m-%d %H:%M') UTC: a 1280x720 clip through the CLI and the GStreamer element (tools/video_bench.sh)"
     echo
     echo "$(nproc) cores ($cpu), $(ffmpeg -version | head -1 | cut -d' ' -f1-3). $frames frames of testsrc2 with AAC audio;"
     echo "both write H.264 (libx264 veryfast, CRF 18) with the audio copied. \`silhouette blur --backend cpu\`"

@@ -3,7 +3,8 @@
 import { load } from "silhouette-web";
 
 const $ = (id) => document.getElementById(id);
-const demo = (window.silhouetteDemo = { state: "loading", backend: null, lastMask: null, lastMs: null, error: null });
+// settled: where frames run is final (with WebGPU, the CPU answers first while it is made).
+const demo = (window.silhouetteDemo = { state: "loading", settled: false, backend: null, lastMask: null, lastMs: null, error: null });
 const output = $("output");
 let engine = null;
 let source = null; // the photo or video being shown
@@ -14,17 +15,24 @@ if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catc
 const requested = new URLSearchParams(location.search).get("backend") ?? "auto";
 load({ backend: requested }).then((e) => {
   engine = e;
-  demo.backend = e.backend;
-  const status = $("status");
-  status.textContent = e.backend === "webgpu"
-    ? `Running on WebGPU (${e.device}): frames stay on the GPU.`
-    : `Running on the CPU (WebAssembly): ${!e.notice ? "as requested"
-      : /software/.test(e.notice) ? "this browser's only WebGPU adapter is a software one, slower than the CPU"
-        : "this browser offers no WebGPU adapter"}.`;
-  status.title = e.notice ?? "";
-  status.className = e.backend;
+  showStatus(false);
   demo.state = "ready";
+  e.ready().then(() => showStatus(true));
 }).catch((error) => fail(error));
+
+function showStatus(settled) {
+  demo.backend = engine.backend;
+  demo.settled = settled;
+  const status = $("status");
+  status.textContent = engine.backend === "webgpu"
+    ? `Running on WebGPU (${engine.device}): frames stay on the GPU.`
+    : !settled ? "Running on the CPU (WebAssembly) while WebGPU starts."
+      : `Running on the CPU (WebAssembly): ${requested === "cpu" ? "as requested"
+        : /software/.test(engine.notice) ? "this browser's only WebGPU adapter is a software one, slower than the CPU"
+          : "this browser offers no WebGPU adapter"}.`;
+  status.title = engine.notice ?? "";
+  status.className = engine.backend;
+}
 
 function fail(error) {
   demo.state = "error";

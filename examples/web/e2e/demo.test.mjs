@@ -19,7 +19,7 @@ async function runDemo({ webgpu, backend = "auto", expectBackend, effect, status
     const violations = [];
     page.on("console", (m) => m.type() === "error" && violations.push(m.text()));
     await page.goto(`${server.url}/?backend=${backend}`);
-    await page.waitForFunction(() => ["ready", "error"].includes(window.silhouetteDemo?.state), null, { timeout: 120_000 });
+    await page.waitForFunction(() => window.silhouetteDemo?.state === "error" || window.silhouetteDemo?.settled, null, { timeout: 120_000 });
     const demo = await page.evaluate(() => window.silhouetteDemo);
     assert.equal(demo.state, "ready", demo.error);
     assert.equal(demo.backend, expectBackend);
@@ -73,7 +73,7 @@ test("after the first visit the demo works offline", async () => {
     await page.waitForFunction(() => window.silhouetteDemo?.state === "ready", null, { timeout: 120_000 });
     await context.setOffline(true);
     await page.reload();
-    await page.waitForFunction(() => ["ready", "error"].includes(window.silhouetteDemo?.state), null, { timeout: 120_000 });
+    await page.waitForFunction(() => window.silhouetteDemo?.state === "error" || window.silhouetteDemo?.settled, null, { timeout: 120_000 });
     assert.equal(await page.evaluate(() => window.silhouetteDemo.state), "ready");
     await page.setInputFiles("#file", join(ROOT, "tests", "data", "frames", "grace_hopper.png"));
     await page.waitForFunction(() => window.silhouetteDemo.state === "done", null, { timeout: 120_000 });

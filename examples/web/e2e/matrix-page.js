@@ -125,7 +125,10 @@ try {
   result.still = maxDiff(await engine.segment(photo), golden);
   await engine.dispose();
   const auto = await load();
-  result.auto = { backend: auto.backend, notice: auto.notice };
+  // The CPU answers at once; where frames run (and why) is known once ready() resolves.
+  const autoFirst = auto.backend;
+  await auto.ready();
+  result.auto = { first: autoFirst, backend: auto.backend, notice: auto.notice };
   await auto.dispose();
   const adapter = await navigator.gpu?.requestAdapter();
   result.fallbackAdapter = adapter ? Boolean(adapter.isFallbackAdapter ?? adapter.info?.isFallbackAdapter) : null;

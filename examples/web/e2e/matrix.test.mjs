@@ -64,6 +64,8 @@ for (const { engine, backend, webgpu } of ROWS.filter((r) => !only || only.inclu
     assert.equal(result.backend, webgpu ? "webgpu" : "cpu");
     assert.ok(result.still <= 5e-4, `the still differs from MediaPipe by ${result.still}`);
     assert.ok(result.worker.diff <= 5e-4, `the Worker's mask differs from MediaPipe by ${result.worker.diff}`);
+    // Where the browser has WebGPU, "auto" answers on the CPU at once while WebGPU is made.
+    if (webgpu) assert.equal(result.auto.first, "cpu", "auto's first frames waited for WebGPU");
     if (webgpu && result.fallbackAdapter) {
       assert.equal(result.auto.backend, "cpu", "auto took a fallback (software) WebGPU adapter");
       assert.match(result.auto.notice, /software/);
