@@ -91,6 +91,19 @@ pub(crate) struct Io {
     /// Treat the folder as a video's frames, in name order: smooth the mask over time.
     #[arg(long)]
     pub(crate) smooth: bool,
+    /// Only this share of the folder: I/N (0 <= I < N), or N with I from JOB_COMPLETION_INDEX
+    /// (Kubernetes Indexed Jobs) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch). Each photo falls in
+    /// exactly one of the N shards, by a hash of its name.
+    #[arg(long, value_name = "I/N", value_parser = crate::shard::parse_shard)]
+    pub(crate) shard: Option<crate::shard::ShardArg>,
+    /// Leave the photos whose output exists (outputs land whole, so those are done): a re-run
+    /// resumes where the last one stopped.
+    #[arg(long)]
+    pub(crate) skip_existing: bool,
+    /// A JSON-lines report of the folder: a line per photo with input, output, status
+    /// (done, failed, skipped), ms and error.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) engine: Engine,
 }

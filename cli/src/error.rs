@@ -57,4 +57,6 @@ pub(crate) enum CliError {
     NoFfmpeg { tool: &'static str },
     #[error("{tool} failed: {why}")]
     Ffmpeg { tool: &'static str, why: String },
+    #[error("{0}")]
+    Shard(String),
 }

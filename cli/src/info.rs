@@ -188,7 +188,7 @@ fn json_value(value: &Value) -> String {
 }
 
 /// `s` as a JSON string: quotes, backslashes and control characters escaped.
-fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

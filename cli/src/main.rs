@@ -7,19 +7,23 @@ mod console;
 mod error;
 mod info;
 mod outputs;
+mod shard;
 mod video;
 mod work;
 
+use args::Io;
 use args::{Cli, Command, Engine, Verb};
 use clap::Parser;
 use console::say;
 use error::CliError;
 use outputs::{plan_file, plan_folder};
+use shard::Outcome;
 use silhouette::files;
 use silhouette::imageio;
 use silhouette::{Backend, Options, Precision, Response, Segmenter, Weights};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use work::run_folder;
+use work::{Job, run_folder};
 
 /// The segmenter `io` asks for; on a GPU, with room for batches of `max_batch` frames,
 /// [`announce`]d.
@@ -91,15 +95,54 @@ fn run_photos(verb: &Verb) -> Result<(), CliError> {
     };
     let job = verb.job()?;
     if folder {
-        let jobs = work::jobs(io.jobs, plan.len());
-        let segmenter = segmenter(&io.engine, job.batch(io.smooth, jobs), job.response)?;
-        return run_folder(io, &job, &segmenter, &plan, jobs);
+        return run_plan(io, &job, plan);
     }
     // A bad photo fails before the segmenter (and its GPU) is set up.
     let (input, output) = &plan[0];
     let photo = imageio::load_image(input)?.to_rgb8();
     let segmenter = segmenter(&io.engine, 1, job.response)?;
     Ok(job.process_photo(&segmenter, &photo, input, output)?)
+}
+
+/// A folder's plan: photos whose output exists left alone with `--skip-existing`, the rest run;
+/// failures said at the end, and every photo's outcome in the `--report`.
+fn run_plan(io: &Io, job: &Job, plan: Vec<(PathBuf, PathBuf)>) -> Result<(), CliError> {
+    let (skipped, todo): (Vec<_>, Vec<_>) = plan
+        .into_iter()
+        .partition(|(_, output)| io.skip_existing && output.exists());
+    let outcomes = match todo.is_empty() {
+        true => Vec::new(),
+        false => {
+            let jobs = work::jobs(io.jobs, todo.len());
+            let segmenter = segmenter(&io.engine, job.batch(io.smooth, jobs), job.response)?;
+            run_folder(io, job, &segmenter, &todo, jobs)
+        }
+    };
+    let failed = outcomes
+        .iter()
+        .filter_map(|outcome| match outcome {
+            Outcome::Failed { error, .. } => Some(error),
+            _ => None,
+        })
+        .inspect(|error| say(error))
+        .count();
+    if let Some(report) = &io.report {
+        let lines = todo
+            .iter()
+            .zip(&outcomes)
+            .chain(skipped.iter().zip(std::iter::repeat(&Outcome::Skipped)));
+        let text: String = lines
+            .map(|((input, output), outcome)| shard::report_line(input, output, outcome) + "\n")
+            .collect();
+        files::write_atomic(report, text.as_bytes())?;
+    }
+    match failed {
+        0 => Ok(()),
+        failed => Err(CliError::Batch {
+            failed,
+            total: todo.len(),
+        }),
+    }
 }
 
 fn main() -> ExitCode {

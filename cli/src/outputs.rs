@@ -25,6 +25,9 @@ pub(crate) fn plan_file(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Path
             "--smooth",
             " (smoothing runs over a folder of a video's frames)",
         ),
+        (io.shard.is_some(), "--shard", ""),
+        (io.skip_existing, "--skip-existing", ""),
+        (io.report.is_some(), "--report", ""),
     ] {
         if given {
             return Err(CliError::FolderOnly {
@@ -57,6 +60,14 @@ pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Pa
         });
     }
     photos.sort();
+    if let Some(shard) = io.shard {
+        let shard = shard.resolve()?;
+        photos.retain(|photo| shard.holds(photo));
+    }
+    if let Some(report) = &io.report {
+        refuse_overwriting(report, &identities(reads.iter().chain(&photos)))?;
+        files::check_writable(report)?;
+    }
     if io.output.exists() && !io.output.is_dir() {
         return Err(CliError::from(Error::NotAFolder {
             path: io.output.clone(),
@@ -86,6 +97,10 @@ pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Pa
                 second: photo.clone(),
             });
         }
+    }
+    if plan.is_empty() {
+        // A shard with no photo of the folder: nothing to do, nothing made.
+        return Ok(plan);
     }
     // The names can only be checked in the folder they go to: a folder made for them is
     // removed again when they fail, so a refused run leaves nothing.

@@ -3,13 +3,14 @@
 
 use crate::args::Io;
 use crate::console::say;
-use crate::error::CliError;
+use crate::shard::Outcome;
 use indicatif::{ProgressBar, ProgressStyle};
 use silhouette::imageio::{self, OutputFormat};
 use silhouette::{Background, Error, Mask, Response, Segmenter, Smoother, Smoothing, fast};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -147,91 +148,103 @@ impl Job {
     }
 }
 
-/// Every photo of the plan, `jobs` at a time; keeps going past bad files and reports them at the
-/// end.
+/// Every photo of the plan, `jobs` at a time, keeping going past bad files: what became of each,
+/// in plan order (ms: its own work, or in a smoothed sequence the time since its batch began).
 pub(crate) fn run_folder(
     io: &Io,
     job: &Job,
     segmenter: &Segmenter,
     plan: &[(PathBuf, PathBuf)],
     jobs: usize,
-) -> Result<(), CliError> {
+) -> Vec<Outcome> {
     let progress = ProgressBar::new(plan.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} photos, {elapsed} {msg}")
             .expect("template"),
     );
-    let failures = Mutex::new(Vec::new());
-    let fail = |e: Error| failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    let outcomes: Vec<OnceLock<Outcome>> = plan.iter().map(|_| OnceLock::new()).collect();
+    let record = |k: usize, start: Instant, result: Result<(), Error>| {
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        let outcome = match result {
+            Ok(()) => Outcome::Done { ms },
+            Err(e) => Outcome::Failed {
+                ms,
+                error: e.to_string(),
+            },
+        };
+        let _ = outcomes[k].set(outcome);
+    };
 
     if io.smooth {
         // A sequence: `jobs` frames at a time decoded together, segmented as one batch,
         // smoothed in order, then finished and encoded together.
         let mut smoother = Smoother::new(Smoothing::default());
-        for chunk in plan.chunks(jobs) {
+        for (c, chunk) in plan.chunks(jobs).enumerate() {
+            let (first, start) = (c * jobs, Instant::now());
             let photos: Vec<OnceLock<silhouette::image::RgbImage>> =
                 chunk.iter().map(|_| OnceLock::new()).collect();
             in_parallel(chunk.len(), jobs, |k| {
                 match imageio::load_image(&chunk[k].0) {
                     Ok(photo) => drop(photos[k].set(photo.to_rgb8())),
                     Err(e) => {
-                        fail(e);
+                        record(first + k, start, Err(e));
                         progress.inc(1);
                     }
                 }
             });
-            let ready: Vec<(&(PathBuf, PathBuf), &silhouette::image::RgbImage)> = chunk
+            let ready: Vec<(usize, &(PathBuf, PathBuf), &silhouette::image::RgbImage)> = chunk
                 .iter()
                 .zip(&photos)
-                .filter_map(|(paths, photo)| Some((paths, photo.get()?)))
+                .enumerate()
+                .filter_map(|(k, (paths, photo))| Some((first + k, paths, photo.get()?)))
                 .collect();
-            let smoothed: Vec<Option<Vec<f32>>> = segment_in_order(segmenter, &ready)
+            let images: Vec<&silhouette::image::RgbImage> = ready.iter().map(|r| r.2).collect();
+            let smoothed: Vec<Result<Vec<f32>, Error>> = segment_in_order(segmenter, &images)
                 .into_iter()
-                .zip(&ready)
-                .map(|(raw, (_, photo))| {
-                    let smoothed = raw.and_then(|raw| Ok(smoother.smooth(photo, &raw)?.to_vec()));
-                    smoothed.map_err(&fail).ok()
-                })
+                .zip(&images)
+                .map(|(raw, photo)| raw.and_then(|raw| Ok(smoother.smooth(photo, &raw)?.to_vec())))
                 .collect();
-            in_parallel(ready.len(), jobs, |k| {
-                let ((input, output), photo) = ready[k];
-                if let Some(probabilities) = &smoothed[k] {
-                    job.write(photo, probabilities, input, output)
-                        .unwrap_or_else(&fail);
+            let mut to_write = Vec::with_capacity(ready.len());
+            for ((index, paths, photo), result) in ready.into_iter().zip(smoothed) {
+                match result {
+                    Ok(probabilities) => to_write.push((index, paths, photo, probabilities)),
+                    Err(e) => {
+                        record(index, start, Err(e));
+                        progress.inc(1);
+                    }
                 }
+            }
+            in_parallel(to_write.len(), jobs, |k| {
+                let (index, (input, output), photo, probabilities) = &to_write[k];
+                record(
+                    *index,
+                    start,
+                    job.write(photo, probabilities, input, output),
+                );
                 progress.inc(1);
             });
         }
     } else {
         in_parallel(plan.len(), jobs, |k| {
             let (input, output) = &plan[k];
-            job.process(segmenter, input, output).unwrap_or_else(&fail);
+            let start = Instant::now();
+            record(k, start, job.process(segmenter, input, output));
             progress.inc(1);
         });
     }
     progress.finish_and_clear();
-    let failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
-    for e in &failures {
-        say(&e.to_string());
-    }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::Batch {
-            failed: failures.len(),
-            total: plan.len(),
-        })
-    }
+    outcomes
+        .into_iter()
+        .map(|o| o.into_inner().expect("every photo has an outcome"))
+        .collect()
 }
 
 /// Each photo's probabilities, as one batch; if the batch fails, each photo alone, so each gets
 /// the error of its own.
 fn segment_in_order(
     segmenter: &Segmenter,
-    photos: &[(&(PathBuf, PathBuf), &silhouette::image::RgbImage)],
+    images: &[&silhouette::image::RgbImage],
 ) -> Vec<Result<Vec<f32>, Error>> {
-    let images: Vec<&silhouette::image::RgbImage> =
-        photos.iter().map(|(_, photo)| *photo).collect();
-    match segmenter.probabilities_batch(&images) {
+    match segmenter.probabilities_batch(images) {
         Ok(all) => all.into_iter().map(Ok).collect(),
         Err(_) => images.iter().map(|p| segmenter.probabilities(p)).collect(),
     }

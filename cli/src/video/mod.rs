@@ -79,6 +79,15 @@ fn plan(verb: &Verb, job: &Job) -> Result<Target, CliError> {
             " (the output's extension chooses: a video, or a folder for PNG frames)",
         );
     }
+    for (given, option) in [
+        (io.shard.is_some(), "--shard"),
+        (io.skip_existing, "--skip-existing"),
+        (io.report.is_some(), "--report"),
+    ] {
+        if given {
+            return refuse(option, " (it splits and reports folders of photos)");
+        }
+    }
     if matches!(job.effect, Effect::Mask { raw: true }) {
         return refuse(
             "--raw",
