@@ -41,6 +41,19 @@ ensure_gstreamer() {
     fi
 }
 
+# A virtual environment (target/py) with maturin, to build the wheel, and what its tests use.
+ensure_python() {
+    if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+        echo "== installing Python's venv and pip (Debian)"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >/dev/null
+    fi
+    if [ ! -x target/py/bin/maturin ]; then
+        python3 -m venv target/py
+        target/py/bin/pip install -q maturin==1.9.6 pillow==13.0.0 numpy==2.4.6 pytest==9.2.0
+    fi
+}
+
 # ONNX Runtime's shared library from the pinned PyPI wheel (the ort crate loads it at run time);
 # exports ORT_DYLIB_PATH.
 ORT_VERSION=1.31.1

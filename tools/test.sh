@@ -3,6 +3,7 @@
 # then runs every test.
 #  - native: GPU tests on Mesa's lavapipe (software Vulkan); they FAIL, never skip, without an
 #    adapter (SILHOUETTE_REQUIRE_GPU=1) or without subgroups (SILHOUETTE_EXPECT_SUBGROUPS=1);
+#  - python: the wheel built by maturin, its functions against the CLI's outputs (pytest);
 #  - fuzz: each cargo-fuzz target for 30 s from its seeds (tools/fuzz.sh);
 #  - browser: the wasm engine in headless Chromium on WebGPU (SwiftShader), where a missing WebGPU
 #    fails the tests, the demo page end to end, with and without WebGPU, and the installed package
@@ -22,6 +23,11 @@ echo "== native: cargo test (SILHOUETTE_REQUIRE_GPU=1, WGPU_BACKEND=$WGPU_BACKEN
 # The library, the CLI and the GStreamer element in one build (one feature resolution).
 cargo test --all-targets -p silhouette -p silhouette-cli -p gst-plugin-silhouette
 cargo test --doc -p silhouette
+echo "== python: the abi3 wheel (maturin) and its tests against the CLI (pytest)"
+ensure_python
+target/py/bin/maturin build --release -m python/Cargo.toml -o target/wheels
+target/py/bin/pip install -q --force-reinstall --no-deps target/wheels/silhouette-0.1.0-cp39-abi3-*.whl
+SILHOUETTE_CLI=target/debug/silhouette target/py/bin/python -m pytest -q python/tests
 
 echo "== fuzz: every target for 30 s (nightly + cargo-fuzz, installed if missing)"
 tools/fuzz.sh 30
