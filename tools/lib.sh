@@ -41,7 +41,8 @@ ensure_gstreamer() {
     fi
 }
 
-# A virtual environment (target/py) with maturin, to build the wheel, and what its tests use.
+# A virtual environment (target/py) with maturin, to build the wheel, and what its tests use
+# (Ray Data runs examples/python/ray_batch.py in local mode).
 ensure_python() {
     if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
         echo "== installing Python's venv and pip (Debian)"
@@ -50,7 +51,7 @@ ensure_python() {
     fi
     if [ ! -x target/py/bin/maturin ]; then
         python3 -m venv target/py
-        target/py/bin/pip install -q maturin==1.9.6 pillow==13.0.0 numpy==2.4.6 pytest==9.2.0
+        target/py/bin/pip install -q maturin==1.9.6 pillow==13.0.0 numpy==2.4.6 pytest==9.2.0 "ray[data]==2.52.1"
     fi
 }
 
