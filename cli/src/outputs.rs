@@ -48,6 +48,11 @@ pub(crate) fn plan_file(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Path
 /// there are no photos, when an output would land on a photo or another file the command reads,
 /// or when two photos would write one output (`x.jpg` and `x.png` both make `x.png`).
 pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, CliError> {
+    if io.smooth && io.shard.is_some() {
+        return Err(CliError::Shard(
+            "--shard splits a folder of photos; a --smooth sequence needs its frames in order, on one machine".into(),
+        ));
+    }
     let mut photos: Vec<PathBuf> = std::fs::read_dir(&io.input)
         .map_err(|e| Error::io(&io.input, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -60,10 +65,9 @@ pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Pa
         });
     }
     photos.sort();
-    if let Some(shard) = io.shard {
-        let shard = shard.resolve()?;
-        photos.retain(|photo| shard.holds(photo));
-    }
+    // Resolved first (a missing index fails before anything else), applied after the checks
+    // below, which see the whole folder: every shard refuses the same clashes.
+    let shard = io.shard.map(|shard| shard.resolve()).transpose()?;
     if let Some(report) = &io.report {
         refuse_overwriting(report, &identities(reads.iter().chain(&photos)))?;
         files::check_writable(report)?;
@@ -78,7 +82,7 @@ pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Pa
         Format::Png => OutputFormat::Png.extension(),
         Format::Jpeg => OutputFormat::Jpeg.extension(),
     };
-    let plan = photos
+    let mut plan = photos
         .iter()
         .map(|photo| {
             Ok((
@@ -97,6 +101,9 @@ pub(crate) fn plan_folder(io: &Io, reads: &[PathBuf]) -> Result<Vec<(PathBuf, Pa
                 second: photo.clone(),
             });
         }
+    }
+    if let Some(shard) = shard {
+        plan.retain(|(photo, _)| shard.holds(photo));
     }
     if plan.is_empty() {
         // A shard with no photo of the folder: nothing to do, nothing made.

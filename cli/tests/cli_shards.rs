@@ -101,6 +101,34 @@ fn shards_cover_every_photo_exactly_once_and_report_each() {
         &silhouette(&["mask", s(&photos), "-o", s(&out), "--shard", "3/3"]),
         "I/N",
     );
+    // Two photos that would write one output are refused in every shard, whichever holds them.
+    let clash = dir.path().join("clash");
+    std::fs::create_dir_all(&clash).unwrap();
+    std::fs::copy(PHOTO, clash.join("a.jpg")).unwrap();
+    std::fs::copy(photos.join("p000.jpg"), clash.join("a.png")).unwrap();
+    for shard in ["0/2", "1/2"] {
+        let run = silhouette(&[
+            "mask",
+            s(&clash),
+            "-o",
+            s(&dir.path().join("c")),
+            "--shard",
+            shard,
+        ]);
+        fails_with(&run, "both");
+    }
+    fails_with(
+        &silhouette(&[
+            "mask",
+            s(&photos),
+            "-o",
+            s(&out),
+            "--shard",
+            "0/2",
+            "--smooth",
+        ]),
+        "in order",
+    );
     fails_with(
         &silhouette(&["mask", PHOTO, "-o", s(&out.join("x.png")), "--shard", "0/2"]),
         "--shard applies to folders",

@@ -227,7 +227,8 @@ fn a_cut_out_keeps_its_alpha_in_png_frames_webm_and_prores_and_refuses_mp4() {
 #[test]
 fn an_mp4_from_testsrc_goes_through_every_verb_with_its_audio() {
     let dir = tempfile::tempdir().unwrap();
-    let clip = dir.path().join("test.mp4");
+    // A colon and a space in the name: FFmpeg must not take "take 10" for a protocol.
+    let clip = dir.path().join("take 10:30.mp4");
     ffmpeg(&[
         "-f",
         "lavfi",

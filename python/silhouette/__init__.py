@@ -54,6 +54,8 @@ def _photos(data):
         if data.dtype != numpy.uint8 or data.ndim not in (3, 4) or data.shape[-1] not in (3, 4):
             raise SilhouetteError(f"an array of shape {data.shape} and type {data.dtype}: give (H, W, 3 or 4) or (N, H, W, 3 or 4) uint8")
         frames = data[None] if data.ndim == 3 else data
+        if len(frames) == 0 or 0 in frames.shape[1:3]:
+            raise SilhouetteError(f"an array of shape {data.shape}: there are no pixels in it")
         photos = [(numpy.ascontiguousarray(f[..., :3]).tobytes(), f.shape[1], f.shape[0]) for f in frames]
         return photos, "array" if data.ndim == 3 else "batch"
     raise SilhouetteError(f"{type(data).__name__}: give a PIL image, a numpy array, encoded bytes or a path")

@@ -92,6 +92,8 @@ def test_bad_input_raises_naming_the_file(tmp_path):
         silhouette.blur(tmp_path / "missing.png", session=ENGINE)
     with pytest.raises(silhouette.SilhouetteError, match="uint8"):
         silhouette.mask(np.zeros((4, 4, 3), np.float32), session=ENGINE)
+    with pytest.raises(silhouette.SilhouetteError, match="no pixels"):
+        silhouette.blur(np.zeros((0, 8, 8, 3), np.uint8), session=ENGINE)
     with pytest.raises(silhouette.SilhouetteError, match="outside"):
         silhouette.remove(Image.open(PHOTOS[0]), session=ENGINE, threshold=2)
     with pytest.raises(silhouette.SilhouetteError, match="backend"):

@@ -1,6 +1,8 @@
 //! What a video output is written as, chosen by its extension: the codec, the pixel format, and
 //! whether the input's audio is copied as it is or must be re-encoded for the container.
 
+use super::ffmpeg::file_argument;
+use std::ffi::OsString;
 use std::path::Path;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +49,7 @@ impl Container {
         (w, h): (u32, u32),
         rate: &str,
         video: &Path,
-    ) -> Vec<String> {
+    ) -> Vec<OsString> {
         let pixels = match frames {
             Frames::Rgba { .. } => "rgba",
             Frames::Gray => "gray",
@@ -55,12 +57,17 @@ impl Container {
         let mut args = strings(&["-f", "rawvideo", "-pix_fmt", pixels]);
         args.extend(strings(&["-s", &format!("{w}x{h}"), "-framerate", rate]));
         args.extend(strings(&["-i", "pipe:0", "-i"]));
-        args.push(video.to_string_lossy().into_owned());
+        args.push(file_argument(video));
         args
     }
 
     /// The encoder's output arguments, ending with the file it writes (`writer`).
-    pub(crate) fn output(self, frames: Frames, audio: Option<&str>, writer: &Path) -> Vec<String> {
+    pub(crate) fn output(
+        self,
+        frames: Frames,
+        audio: Option<&str>,
+        writer: &Path,
+    ) -> Vec<OsString> {
         let alpha = matches!(frames, Frames::Rgba { alpha: true });
         let mut args = strings(&["-map", "0:v:0", "-map", "1:a:0?", "-map_metadata", "1"]);
         // H.264 in 4:2:0 needs an even size: an odd last row or column is left out.
@@ -131,7 +138,7 @@ impl Container {
             args.extend(strings(&["-movflags", "+faststart"]));
         }
         args.extend(strings(&["-f", format]));
-        args.push(writer.to_string_lossy().into_owned());
+        args.push(file_argument(writer));
         args
     }
 
@@ -156,8 +163,8 @@ impl Container {
     }
 }
 
-fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|s| s.to_string()).collect()
+fn strings(args: &[&str]) -> Vec<OsString> {
+    args.iter().map(OsString::from).collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use crate::error::CliError;
 use silhouette::image::RgbImage;
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -32,6 +33,14 @@ fn video_error(path: &Path, why: impl Into<String>) -> CliError {
         path: path.into(),
         why: why.strip_prefix(&prefix).unwrap_or(&why).to_string(),
     }
+}
+
+/// How FFmpeg is given a file: through its `file:` protocol and absolute, so that a name with a
+/// colon (`10:30.mp4`) is not taken for a protocol, nor one starting with `-` for an option.
+pub(crate) fn file_argument(path: &Path) -> OsString {
+    let mut argument = OsString::from("file:");
+    argument.push(std::path::absolute(path).unwrap_or_else(|_| path.into()));
+    argument
 }
 
 /// `tool` with `args`, or the error that says how to get it.
@@ -125,7 +134,7 @@ fn run_probe(path: &Path, args: &[&str]) -> Result<String, CliError> {
         .args(["-v", "error"])
         .args(args)
         .args(["-of", "default=noprint_wrappers=1"])
-        .arg(path);
+        .arg(file_argument(path));
     let out = spawn(command, "ffprobe")?
         .wait_with_output()
         .map_err(|e| CliError::Ffmpeg {
@@ -220,7 +229,7 @@ impl Decoder {
         let mut command = command("ffmpeg");
         command
             .args(["-v", "error", "-nostdin", "-i"])
-            .arg(path)
+            .arg(file_argument(path))
             .args(["-map", "0:v:0", "-fps_mode", "cfr", "-r", &probe.rate])
             .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
         let mut running = Running::start(command, "ffmpeg")?;
@@ -283,7 +292,7 @@ pub(crate) struct Encoder {
 impl Encoder {
     /// `input` (raw frames) and `output` (codec, container and audio options, ending with the
     /// file FFmpeg writes) as FFmpeg arguments.
-    pub(crate) fn start(input: &[String], output: &[String]) -> Result<Encoder, CliError> {
+    pub(crate) fn start(input: &[OsString], output: &[OsString]) -> Result<Encoder, CliError> {
         let mut command = command("ffmpeg");
         command
             .args(["-v", "error", "-nostdin", "-y"])

@@ -21,6 +21,10 @@ use std::sync::mpsc::sync_channel;
 
 /// Whether `path` holds a video, by its first bytes (as photos are recognised).
 pub(crate) fn is_video(path: &Path) -> bool {
+    // Only a regular file is opened: a named pipe without a writer would block the open.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = [0u8; 192];
     let read = std::fs::File::open(path).and_then(|mut f| {
         let mut n = 0;
