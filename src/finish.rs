@@ -88,6 +88,12 @@ pub const BLUR_WORK_SIGMA: f32 = 2.5;
 /// The least long side the blur runs at (for the widest blurs).
 pub const BLUR_MIN_SIZE: usize = 128;
 
+/// The background blur's sigma when none is asked for: 1% of the photo's long side, at least a
+/// pixel (the CLI's `blur`, and the element's, the wheel's and the browser's defaults).
+pub fn default_blur_radius(w: u32, h: u32) -> f32 {
+    (w.max(h) as f32 / 100.0).max(1.0)
+}
+
 /// The background blur's resolution for a `w` x `h` photo and a blur of sigma `radius` (in the
 /// photo's pixels): [`BLUR_WORK_SIGMA`] of its pixels to the radius, between [`BLUR_MIN_SIZE`]
 /// and [`WORK_SIZE`] on the long side, never larger than the photo.

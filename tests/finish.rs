@@ -188,6 +188,20 @@ impl Textures {
     }
 }
 
+impl Textures {
+    /// The CPU's finish of `frame` from probabilities already smoothed (refined edges, the
+    /// segmenter's response), as RGBA bytes.
+    fn cpu_finish(&self, frame: &RgbImage, smoothed: &[f32], background: &Background) -> Vec<u8> {
+        let alpha = compose::alpha(frame, smoothed, true, self.segmenter.response());
+        compose::compose(frame, &alpha, background).into_raw()
+    }
+}
+
+/// The largest difference of two equally long byte runs.
+fn worst_difference(a: &[u8], b: &[u8]) -> u8 {
+    a.iter().zip(b).map(|(a, b)| a.abs_diff(*b)).max().unwrap()
+}
+
 #[test]
 fn texture_in_texture_out_matches_compose() {
     let photo = photo(301, 207);
@@ -257,9 +271,7 @@ fn texture_video_is_smoothed_like_the_cpu() {
     for (i, frame) in clip.iter().enumerate() {
         let raw = textures.segmenter.probabilities(frame).unwrap();
         let smoothed = cpu_smoother.smooth(frame, &raw).unwrap().to_vec();
-        let response = textures.segmenter.response();
-        let alpha = compose::alpha(frame, &smoothed, true, response);
-        let cpu = compose::compose(frame, &alpha, &background);
+        let cpu = textures.cpu_finish(frame, &smoothed, &background);
         // Unsmoothed first: it resets the history, so the smoothed call below is frame i of
         // its own history only if the GPU kept it across the calls before.
         let plain = textures.composite(frame, &background, Default::default());
@@ -273,12 +285,7 @@ fn texture_video_is_smoothed_like_the_cpu() {
             textures.composite(earlier, &background, video);
         }
         let got = textures.composite(frame, &background, video);
-        let worst = got
-            .iter()
-            .zip(cpu.as_raw())
-            .map(|(a, b)| a.abs_diff(*b))
-            .max()
-            .unwrap();
+        let worst = worst_difference(&got, &cpu);
         assert!(
             worst <= 2,
             "frame {i}: worst channel difference {worst} from the CPU"
@@ -324,14 +331,8 @@ fn texture_smoothing_goes_on_from_a_cpu_history() {
 
     let raw = textures.segmenter.probabilities(&last[0]).unwrap();
     let smoothed = smoother.smooth(&last[0], &raw).unwrap();
-    let alpha = compose::alpha(&last[0], smoothed, true, textures.segmenter.response());
-    let cpu = compose::compose(&last[0], &alpha, &background);
-    let worst = got
-        .iter()
-        .zip(cpu.as_raw())
-        .map(|(a, b)| a.abs_diff(*b))
-        .max()
-        .unwrap();
+    let cpu = textures.cpu_finish(&last[0], smoothed, &background);
+    let worst = worst_difference(&got, &cpu);
     assert!(worst <= 2, "worst channel difference {worst} from the CPU");
     let fresh = textures.composite(&last[0], &background, Default::default());
     assert_ne!(got, fresh, "the history changed nothing");

@@ -55,12 +55,11 @@ impl Job {
             Effect::Compose(Background::Transparent) if format == OutputFormat::Jpeg => {
                 Some(Background::Color([255; 3]))
             }
-            Effect::Compose(Background::Blur { .. }) => {
-                let long = photo.width().max(photo.height()) as f32;
-                Some(Background::Blur {
-                    radius: self.radius.unwrap_or((long / 100.0).max(1.0)),
-                })
-            }
+            Effect::Compose(Background::Blur { .. }) => Some(Background::Blur {
+                radius: self.radius.unwrap_or_else(|| {
+                    silhouette::finish::default_blur_radius(photo.width(), photo.height())
+                }),
+            }),
             Effect::Compose(background) => Some(background.clone()),
         }
     }

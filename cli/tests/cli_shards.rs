@@ -29,18 +29,12 @@ fn shards_cover_every_photo_exactly_once_and_report_each() {
     for index in 0..3 {
         let report_path = dir.path().join(format!("report-{index}.jsonl"));
         let shard = format!("{index}/3");
-        ok(&silhouette(&[
+        ok(&on_cpu(
             "mask",
-            s(&photos),
-            "-o",
-            s(&out),
-            "--backend",
-            "cpu",
-            "--shard",
-            &shard,
-            "--report",
-            s(&report_path),
-        ]));
+            &photos,
+            &out,
+            &["--shard", &shard, "--report", s(&report_path)],
+        ));
         for line in report(&report_path) {
             assert_eq!(field(&line, "status"), "done", "{line}");
             assert!(line["ms"].as_f64().unwrap() > 0.0);
@@ -141,24 +135,19 @@ fn skip_existing_resumes_and_the_report_names_failures() {
     let photos = photo_folder(&dir.path().join("in"), 4, 64, 48);
     std::fs::write(photos.join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
     let out = dir.path().join("out");
-    let first = silhouette(&["mask", s(&photos), "-o", s(&out), "--backend", "cpu"]);
+    let first = on_cpu("mask", &photos, &out, &[]);
     fails_with(&first, "broken.png");
     let kept = out.join(files_in(&out)[0].file_name().unwrap());
     let before = std::fs::metadata(&kept).unwrap().modified().unwrap();
     std::fs::remove_file(&files_in(&out)[1]).unwrap();
 
     let report_path = dir.path().join("resume.jsonl");
-    let again = silhouette(&[
+    let again = on_cpu(
         "mask",
-        s(&photos),
-        "-o",
-        s(&out),
-        "--backend",
-        "cpu",
-        "--skip-existing",
-        "--report",
-        s(&report_path),
-    ]);
+        &photos,
+        &out,
+        &["--skip-existing", "--report", s(&report_path)],
+    );
     fails_with(&again, "1 of 2 files failed");
     let lines = report(&report_path);
     let status = |name: &str| {

@@ -113,14 +113,7 @@ fn a_lossless_clip_is_blurred_as_the_library_blurs_its_frames_and_keeps_its_audi
     let dir = tempfile::tempdir().unwrap();
     let (frames, clip) = panning_clip(dir.path());
     let out = dir.path().join("blurred.mkv");
-    ok(&silhouette(&[
-        "blur",
-        s(&clip),
-        "-o",
-        s(&out),
-        "--backend",
-        "cpu",
-    ]));
+    ok(&on_cpu("blur", &clip, &out, &[]));
     let expected: Vec<u8> = library_frames(&frames, &Background::Blur { radius: 2.0 })
         .into_iter()
         .flat_map(|f| f.into_raw())
@@ -154,14 +147,7 @@ fn a_cut_out_keeps_its_alpha_in_png_frames_webm_and_prores_and_refuses_mp4() {
     let dir = tempfile::tempdir().unwrap();
     let (frames, clip) = panning_clip(dir.path());
     let folder = dir.path().join("frames");
-    ok(&silhouette(&[
-        "cut",
-        s(&clip),
-        "-o",
-        s(&folder),
-        "--backend",
-        "cpu",
-    ]));
+    ok(&on_cpu("cut", &clip, &folder, &[]));
     let expected = library_frames(&frames, &Background::Transparent);
     for (k, want) in expected.iter().enumerate() {
         let got = silhouette::image::open(folder.join(format!("{:06}.png", k + 1)))
@@ -179,24 +165,10 @@ fn a_cut_out_keeps_its_alpha_in_png_frames_webm_and_prores_and_refuses_mp4() {
     );
 
     let webm = dir.path().join("cut.webm");
-    ok(&silhouette(&[
-        "cut",
-        s(&clip),
-        "-o",
-        s(&webm),
-        "--backend",
-        "cpu",
-    ]));
+    ok(&on_cpu("cut", &clip, &webm, &[]));
     assert_eq!(probe(&webm, "v", "alpha_mode"), "1");
     let mov = dir.path().join("cut.mov");
-    ok(&silhouette(&[
-        "cut",
-        s(&clip),
-        "-o",
-        s(&mov),
-        "--backend",
-        "cpu",
-    ]));
+    ok(&on_cpu("cut", &clip, &mov, &[]));
     assert!(
         probe(&mov, "v", "pix_fmt").starts_with("yuva444p"),
         "{}",
@@ -387,14 +359,7 @@ fn a_rotated_video_comes_out_upright() {
         s(&rotated),
     ]);
     let out = dir.path().join("upright.mkv");
-    ok(&silhouette(&[
-        "mask",
-        s(&rotated),
-        "-o",
-        s(&out),
-        "--backend",
-        "cpu",
-    ]));
+    ok(&on_cpu("mask", &rotated, &out, &[]));
     assert_eq!(
         (probe(&out, "v", "width"), probe(&out, "v", "height")),
         ("120".into(), "160".into())
@@ -423,14 +388,7 @@ fn a_variable_frame_rate_comes_out_at_a_constant_rate() {
         s(&clip),
     ]);
     let out = dir.path().join("out.mkv");
-    ok(&silhouette(&[
-        "mask",
-        s(&clip),
-        "-o",
-        s(&out),
-        "--backend",
-        "cpu",
-    ]));
+    ok(&on_cpu("mask", &clip, &out, &[]));
     let duration = |p: &Path| {
         let out = Command::new("ffprobe")
             .args([

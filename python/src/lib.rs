@@ -24,12 +24,12 @@ fn error(e: silhouette::Error) -> PyErr {
 type Photo = (Vec<u8>, u32, u32);
 
 fn rgb_image((bytes, width, height): Photo) -> PyResult<RgbImage> {
-    let want = width as usize * height as usize * 3;
-    if width == 0 || height == 0 || bytes.len() != want {
-        return Err(SilhouetteError::new_err(format!(
-            "{width} x {height} RGB takes {want} bytes, not {}",
-            bytes.len()
-        )));
+    if width == 0 || height == 0 || bytes.len() != width as usize * height as usize * 3 {
+        return Err(error(silhouette::Error::PixelBytes {
+            width: width as usize,
+            height: height as usize,
+            bytes: bytes.len(),
+        }));
     }
     Ok(RgbImage::from_raw(width, height, bytes).expect("size checked"))
 }
@@ -114,12 +114,11 @@ impl Segmenter {
             Ok(Some(match (kind, color, &picture) {
                 ("mask", ..) => return Ok(None),
                 ("cut", ..) => Background::Transparent,
-                ("blur", ..) => {
-                    let long = photo.width().max(photo.height()) as f32;
-                    Background::Blur {
-                        radius: radius.unwrap_or((long / 100.0).max(1.0)),
-                    }
-                }
+                ("blur", ..) => Background::Blur {
+                    radius: radius.unwrap_or_else(|| {
+                        silhouette::finish::default_blur_radius(photo.width(), photo.height())
+                    }),
+                },
                 ("replace", _, Some(picture)) => Background::Image(picture.clone()),
                 ("replace", Some((r, g, b)), None) => Background::Color([r, g, b]),
                 ("replace", None, None) => {

@@ -31,9 +31,16 @@ pub fn ok(out: &Output) {
     assert!(!stderr(out).contains("error"), "{}", stderr(out));
 }
 
+/// `silhouette VERB INPUT -o OUTPUT --backend cpu EXTRA...`.
+pub fn on_cpu(verb: &str, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![verb, s(input), "-o", s(output), "--backend", "cpu"];
+    args.extend(extra);
+    silhouette(&args)
+}
+
 /// `silhouette mask INPUT -o OUTPUT --backend cpu`.
 pub fn mask_on_cpu(input: &Path, output: &Path) -> Output {
-    silhouette(&["mask", s(input), "-o", s(output), "--backend", "cpu"])
+    on_cpu("mask", input, output, &[])
 }
 
 /// [`mask_on_cpu`]'s exit status and peak resident memory in KB (see [`peak_rss_kb`]).

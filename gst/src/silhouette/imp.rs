@@ -374,14 +374,12 @@ impl State {
                 return Ok(RgbaImage::from_raw(frame.width(), frame.height(), bytes)
                     .expect("a pixel per mask value"));
             }
-            Mode::Blur => {
-                let long = frame.width().max(frame.height()) as f32;
-                let radius = match settings.blur_radius {
-                    0.0 => (long / 100.0).max(1.0),
+            Mode::Blur => Background::Blur {
+                radius: match settings.blur_radius {
+                    0.0 => silhouette::finish::default_blur_radius(frame.width(), frame.height()),
                     radius => radius,
-                };
-                Background::Blur { radius }
-            }
+                },
+            },
             Mode::Replace => match &self.picture {
                 Some(picture) => Background::Image(picture.clone()),
                 None => Background::Color([r, g, b]),
