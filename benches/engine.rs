@@ -47,7 +47,7 @@ fn engines(c: &mut Criterion) {
     });
     whole.sample_size(10);
     whole.bench_function("ours cpu reference", |b| {
-        b.iter(|| silhouette::cpu::run(&network, &input).unwrap())
+        b.iter(|| silhouette::reference::run(&network, &input).unwrap())
     });
     #[cfg(feature = "bench-ort")]
     {

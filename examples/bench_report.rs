@@ -83,8 +83,8 @@ fn main() -> silhouette::Result<()> {
     // The equivalence guard: nothing is timed unless all three engines agree.
     let mut ours_gpu = vec![0.0; 256 * 256];
     plan.run_input(&input, &mut ours_gpu)?;
-    let ours_cpu = silhouette::cpu::run(&network, &input)?.data;
-    let engine = silhouette::fast::Engine::new(&network);
+    let ours_cpu = silhouette::reference::run(&network, &input)?.data;
+    let engine = silhouette::cpu::Engine::new(&network);
     let mut ours_fast = vec![0.0; 256 * 256];
     engine.run(&input, &mut ours_fast)?;
     let theirs = ort.run(&nchw);
@@ -133,7 +133,7 @@ fn main() -> silhouette::Result<()> {
         || drop(sleepy_ort.run(&nchw)),
     );
     let t_cpu = median(1, (runs / 6).max(3), || {
-        drop(silhouette::cpu::run(&network, &input).unwrap())
+        drop(silhouette::reference::run(&network, &input).unwrap())
     });
     let gpu_times: Vec<Duration> = (0..runs.min(20))
         .filter_map(|_| plan.gpu_time(&input).unwrap())
@@ -209,7 +209,7 @@ fn main() -> silhouette::Result<()> {
     writeln!(
         r,
         "| ours, fast CPU engine ({}) | {} | {:.2} |",
-        silhouette::fast::describe(),
+        silhouette::cpu::describe(),
         ms(t_fast),
         t_fast.as_secs_f64() / t_ort.as_secs_f64()
     )

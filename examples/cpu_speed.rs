@@ -26,8 +26,8 @@ fn main() -> silhouette::Result<()> {
     ))
     .expect("frame")
     .to_rgb8();
-    let input = silhouette::cpu::network_input(&photo)?;
-    let engine = silhouette::fast::Engine::new(&network);
+    let input = silhouette::reference::network_input(&photo)?;
+    let engine = silhouette::cpu::Engine::new(&network);
     let mut out = vec![0.0; 256 * 256];
     engine.run(&input, &mut out)?;
     if std::env::args().any(|a| a == "--profile") {
@@ -37,7 +37,10 @@ fn main() -> silhouette::Result<()> {
         return Ok(());
     }
     let fast = median(|| engine.run(&input, &mut out).unwrap(), 30);
-    let reference = median(|| drop(silhouette::cpu::run(&network, &input).unwrap()), 5);
+    let reference = median(
+        || drop(silhouette::reference::run(&network, &input).unwrap()),
+        5,
+    );
     println!(
         "fast {:.2} ms, reference {:.2} ms ({:.1}x)",
         fast.as_secs_f64() * 1e3,

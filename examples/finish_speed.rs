@@ -1,7 +1,7 @@
-//! Milliseconds the CPU finish takes per frame (`fast::finish`: refined alpha, then `blur` or
+//! Milliseconds the CPU finish takes per frame (`cpu::finish`: refined alpha, then `blur` or
 //! `replace` over a colour), on a 1280x720 frame of the bundled photo, best of 5 runs of 20.
 //! Run: `cargo run --release --example finish_speed`
-use silhouette::fast::finish::{alpha, compose};
+use silhouette::cpu::finish::{alpha, compose};
 use silhouette::{Backend, Background, Response, Segmenter};
 use std::time::Instant;
 

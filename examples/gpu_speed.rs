@@ -30,7 +30,7 @@ fn main() -> silhouette::Result<()> {
     ))
     .expect("frame")
     .to_rgb8();
-    let input = silhouette::cpu::network_input(&photo)?;
+    let input = silhouette::reference::network_input(&photo)?;
     let plan = Plan::with_batch(&gpu, &kernels, &network, 64)?;
     let mut out = vec![0.0; 64 * 256 * 256];
     plan.run_input(&input, &mut out[..256 * 256])?;

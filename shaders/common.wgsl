@@ -22,7 +22,7 @@ fn linear_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
     return gid.x + gid.y * groups.x * WG;
 }
 
-// Half-pixel bilinear sampling along one axis (matches cpu::bilinear_taps): for output index o,
+// Half-pixel bilinear sampling along one axis (matches reference::bilinear_taps): for output index o,
 // the two source indices and the weight of the second, as (i0, i1, weight).
 fn taps(o: u32, size_in: u32, size_out: u32) -> vec3<f32> {
     let src = max((f32(o) + 0.5) * f32(size_in) / f32(size_out) - 0.5, 0.0);
@@ -63,7 +63,7 @@ fn unpack_rgba(p: u32) -> vec4<f32> {
 }
 
 // The input row or column a convolution tap reads, or -1 where it falls in the zero padding
-// (cpu::tap): output index o, tap k, TFLite SAME padding `pad` before.
+// (reference::tap): output index o, tap k, TFLite SAME padding `pad` before.
 fn window_tap(o: u32, k: u32, stride: u32, pad: u32, size: u32) -> i32 {
     let i = i32(o * stride + k) - i32(pad);
     return select(-1, i, i >= 0 && i < i32(size));

@@ -3,7 +3,7 @@
 // (common.wgsl's work_cell). With I the mean colour in [0, 1] and p the 256x256 mask sampled
 // bilinearly, it writes the 13 values whose box means the filter needs, in four planes:
 // (I.r, I.g, I.b, p), (I * p, I.r * I.r), (I.r * I.g, I.r * I.b, I.g * I.g, I.g * I.b),
-// (I.b * I.b, 0, 0, 0): the colour covariance's upper triangle in cpu::finish::PAIRS order.
+// (I.b * I.b, 0, 0, 0): the colour covariance's upper triangle in reference::finish::PAIRS order.
 
 struct Params { img_w: u32, img_h: u32, work_w: u32, work_h: u32 }
 

@@ -145,7 +145,7 @@ fn pooled_gate(li: u32, frame: u32) {
 }
 
 // Where row `row` of C samples the half-resolution skip (PLUS_MODE 2): its frame's first pixel
-// and the bilinear taps (as cpu::resize_bilinear), worked out once per row.
+// and the bilinear taps (as reference::resize_bilinear), worked out once per row.
 struct SkipTaps { base: u32, ty: vec3<f32>, tx: vec3<f32> }
 
 fn skip_taps(row: u32) -> SkipTaps {

@@ -1,5 +1,5 @@
 //! The finish as data: what goes behind the person, and the fixed parameters and small formulas
-//! that both executors of the finish follow (the CPU reference in [`crate::cpu::finish`], the
+//! that both executors of the finish follow (the CPU reference in [`crate::reference::finish`], the
 //! GPU kernels in [`crate::ops`]: downsample, separable, guided, compose).
 //!
 //! **Why a guided filter** (He, Sun, Tang; the "fast" variant of He & Sun 2015) rather than joint
@@ -181,7 +181,7 @@ impl Response {
 }
 
 /// How strongly to smooth masks over a video's frames: the rule of `stream::Smoother` (CPU
-/// reference in [`crate::cpu::smoothing`]) and of the GPU's `ops::Smooth`.
+/// reference in [`crate::reference::smoothing`]) and of the GPU's `ops::Smooth`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Smoothing {
     /// Weight of the history where nothing moves, in [0, 1): 0 is no smoothing.

@@ -27,12 +27,13 @@ pub mod network;
 // Graph rewrites, exact in real arithmetic, for the executors that want fewer nodes.
 pub mod passes;
 
-// The CPU reference executor; the GPU device (which knows no kernel by name).
-pub mod cpu;
+// The CPU reference executor (the oracle every kernel is tested against); the GPU device
+// (which knows no kernel by name).
 pub mod gpu;
+pub mod reference;
 
-// The fast CPU executor (tested against the reference).
-pub mod fast;
+// The CPU engine users get from `Backend::Cpu` (tested against the reference).
+pub mod cpu;
 
 // One file per kernel, each beside its CPU twin.
 pub mod ops;

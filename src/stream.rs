@@ -3,12 +3,12 @@
 //! (motion: follow at once, no ghosting) or when the whole picture changed (a cut: start over).
 //! Buffers are allocated once; frames allocate nothing.
 
-use crate::cpu::smoothing::{blend, scene_change};
+use crate::cpu::finish::thumbnail;
 use crate::error::Result;
-use crate::fast::finish::thumbnail;
 pub use crate::finish::Smoothing;
 use crate::finish::THUMB;
 use crate::network::{OUTPUT, check_output};
+use crate::reference::smoothing::{blend, scene_change};
 use crate::segmenter::Segmenter;
 use image::RgbImage;
 

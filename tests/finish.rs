@@ -1,12 +1,12 @@
 //! The GPU finish (shaders/downsample, separable, guided, compose.wgsl) against its CPU twin
-//! (src/cpu/finish.rs): every background, refined and bilinear edges, odd sizes, sizes above the
+//! (src/reference/finish.rs): every background, refined and bilinear edges, odd sizes, sizes above the
 //! 512-pixel working resolution, and a small photo after a large one.
 
 mod common;
 use common::*;
 use silhouette::Background;
-use silhouette::cpu::finish as compose;
 use silhouette::image::{Rgb, RgbImage, imageops};
+use silhouette::reference::finish as compose;
 
 fn photo(w: u32, h: u32) -> RgbImage {
     let base = silhouette::image::open(concat!(

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{FRAMES, frame, golden, max_abs_diff};
-use silhouette::fast::finish::alpha;
+use silhouette::cpu::finish::alpha;
 use silhouette::{Backend, Background, Options, Response, Segmenter, Smoothing, Stream, Weights};
 
 #[test]

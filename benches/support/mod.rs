@@ -12,7 +12,8 @@ pub fn input() -> Tensor {
         "{}/tests/data/frames/{FRAME}.png",
         env!("CARGO_MANIFEST_DIR")
     );
-    silhouette::cpu::network_input(&image::open(path).expect("frame").to_rgb8()).expect("input")
+    silhouette::reference::network_input(&image::open(path).expect("frame").to_rgb8())
+        .expect("input")
 }
 
 /// MediaPipe's own output for [`input`].

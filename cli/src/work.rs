@@ -6,7 +6,7 @@ use crate::console::say;
 use crate::shard::Outcome;
 use indicatif::{ProgressBar, ProgressStyle};
 use silhouette::imageio::{self, OutputFormat};
-use silhouette::{Background, Error, Mask, Response, Segmenter, Smoother, Smoothing, fast};
+use silhouette::{Background, Error, Mask, Response, Segmenter, Smoother, Smoothing, cpu};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -129,7 +129,7 @@ impl Job {
         probabilities: &[f32],
         background: Option<&Background>,
     ) -> Result<silhouette::image::DynamicImage, Error> {
-        let alpha = || fast::finish::alpha(photo, probabilities, self.refine, self.response);
+        let alpha = || cpu::finish::alpha(photo, probabilities, self.refine, self.response);
         Ok(match (&self.effect, background) {
             (Effect::Mask { raw: true }, _) => {
                 let mask = Mask::from_probabilities(
@@ -140,7 +140,7 @@ impl Job {
                 silhouette::image::DynamicImage::ImageLuma16(mask.to_raw_luma16())
             }
             (_, Some(background)) => silhouette::image::DynamicImage::ImageRgba8(
-                fast::finish::compose(photo, &alpha(), background),
+                cpu::finish::compose(photo, &alpha(), background),
             ),
             _ => silhouette::image::DynamicImage::ImageLuma8(alpha()),
         })

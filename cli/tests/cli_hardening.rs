@@ -386,7 +386,7 @@ fn each_folder_option_says_why_it_needs_a_folder() {
 fn info_reports_the_macs_the_engine_executes() {
     let network =
         silhouette::network::Network::new(&silhouette::Weights::embedded().unwrap()).unwrap();
-    let executed = silhouette::fast::Engine::new(&network).network().macs();
+    let executed = silhouette::cpu::Engine::new(&network).network().macs();
     assert_ne!(executed, network.macs());
     let out = silhouette(&["info", "--json", "--backend", "cpu"]);
     ok(&out);

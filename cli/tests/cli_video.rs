@@ -6,7 +6,7 @@ mod common;
 
 use common::run::*;
 use silhouette::image::{RgbImage, RgbaImage};
-use silhouette::{Backend, Background, Response, Segmenter, Smoother, Smoothing, fast};
+use silhouette::{Backend, Background, Response, Segmenter, Smoother, Smoothing, cpu};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -102,8 +102,8 @@ fn library_frames(frames: &[RgbImage], background: &Background) -> Vec<RgbaImage
         .map(|frame| {
             let raw = segmenter.probabilities(frame).unwrap();
             let smoothed = smoother.smooth(frame, &raw).unwrap();
-            let alpha = fast::finish::alpha(frame, smoothed, true, Response::default());
-            fast::finish::compose(frame, &alpha, background)
+            let alpha = cpu::finish::alpha(frame, smoothed, true, Response::default());
+            cpu::finish::compose(frame, &alpha, background)
         })
         .collect()
 }

@@ -3,9 +3,9 @@
 //! it helps (then it gets its WGSL kernel and its reference twin).
 
 use image::{GrayImage, RgbImage, Rgba, RgbaImage};
-use silhouette::cpu::finish::blurred_with;
-use silhouette::fast::finish::{area_downsample, separable};
+use silhouette::cpu::finish::{area_downsample, separable};
 use silhouette::finish::{to_u8, work_size};
+use silhouette::reference::finish::blurred_with;
 
 /// `blur` as it was before 2026-12-05: the whole photo blurred, person included, so the person's
 /// colours bleed into the background around them (a halo). Same working resolution, sigma and
@@ -28,9 +28,9 @@ pub fn unweighted_blur(image: &RgbImage, alpha: &GrayImage, radius: f32) -> Rgba
 /// coefficient a window instead of a colour 3-vector) at the working resolution (512), radius
 /// 4, eps 1e-3, no response curve.
 pub fn grey_guided_alpha(image: &RgbImage, probabilities: &[f32]) -> GrayImage {
-    use silhouette::cpu::finish::Plane;
-    use silhouette::fast::finish::box_mean;
+    use silhouette::cpu::finish::box_mean;
     use silhouette::finish::{GUIDE_RADIUS, luma};
+    use silhouette::reference::finish::Plane;
     // The regulariser it had.
     const GUIDE_EPS: f32 = 1e-3;
     let (w, h) = (image.width() as usize, image.height() as usize);

@@ -10,7 +10,7 @@ mod scenes;
 use image::{GrayImage, RgbImage, RgbaImage};
 use metrics::{Bands, bands, colour_error, mean_abs, mediapipe_smoothing, warp_mask};
 use scenes::{Person, backgrounds, moved, over, people};
-use silhouette::fast::finish::{alpha, compose};
+use silhouette::cpu::finish::{alpha, compose};
 use silhouette::{Backend, Background, Response, Segmenter, Smoother, Smoothing};
 use std::error::Error;
 use std::fmt::Write;

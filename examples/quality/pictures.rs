@@ -7,7 +7,7 @@ use crate::candidates::{grey_guided_alpha, unweighted_blur};
 use crate::{Case, REPLACEMENT};
 use image::imageops::{FilterType, crop_imm, resize};
 use image::{GrayImage, Rgba, RgbaImage};
-use silhouette::fast::finish::{alpha, compose};
+use silhouette::cpu::finish::{alpha, compose};
 use silhouette::{Background, Response, Segmenter};
 use std::error::Error;
 use std::path::Path;

@@ -39,8 +39,7 @@ pub fn people(segmenter: &Segmenter) -> Result<Vec<Person>, Box<dyn std::error::
             image::imageops::FilterType::CatmullRom,
         );
         let probabilities = segmenter.probabilities(&photo)?;
-        let soft =
-            silhouette::fast::finish::upsample(&probabilities, photo.width(), photo.height());
+        let soft = silhouette::cpu::finish::upsample(&probabilities, photo.width(), photo.height());
         let alpha = GrayImage::from_fn(photo.width(), photo.height(), |x, y| {
             let p = soft.get_pixel(x, y).0[0] as f32 / 255.0;
             let t = ((p - 0.3) / 0.4).clamp(0.0, 1.0);

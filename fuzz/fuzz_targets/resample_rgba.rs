@@ -1,4 +1,4 @@
-//! RGBA bytes of any claimed size through `Pixels` and the CPU resample (`cpu::pixels_input`) to the network's input:
+//! RGBA bytes of any claimed size through `Pixels` and the CPU resample (`reference::pixels_input`) to the network's input:
 //! a mismatch is an error, anything else is a 256x256x3 tensor in [0, 1].
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         width,
         height,
     };
-    if let Ok(input) = silhouette::cpu::pixels_input(pixels) {
+    if let Ok(input) = silhouette::reference::pixels_input(pixels) {
         assert_eq!(input.data.len(), 256 * 256 * 3);
         assert!(input.data.iter().all(|v| (0.0..=1.0).contains(v)));
     }

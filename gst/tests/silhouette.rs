@@ -4,7 +4,7 @@
 
 use gst::prelude::*;
 use silhouette::image::{RgbImage, RgbaImage};
-use silhouette::{Backend, Background, Response, Segmenter, Smoother, Smoothing, fast};
+use silhouette::{Backend, Background, Response, Segmenter, Smoother, Smoothing, cpu};
 
 const PHOTO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -42,8 +42,8 @@ fn library(frames: &[RgbImage], background: &Background, smoothing: bool) -> Vec
             } else {
                 raw
             };
-            let alpha = fast::finish::alpha(frame, &mask, true, Response::default());
-            fast::finish::compose(frame, &alpha, background)
+            let alpha = cpu::finish::alpha(frame, &mask, true, Response::default());
+            cpu::finish::compose(frame, &alpha, background)
         })
         .collect()
 }

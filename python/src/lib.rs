@@ -6,7 +6,7 @@ use pyo3::create_exception;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use silhouette::image::RgbImage;
-use silhouette::{Backend, Background, Options, Response, Weights, fast, imageio};
+use silhouette::{Backend, Background, Options, Response, Weights, cpu, imageio};
 use std::path::Path;
 
 create_exception!(
@@ -145,10 +145,10 @@ impl Segmenter {
                 .zip(&masks)
                 .zip(&backgrounds)
                 .map(|((photo, mask), background)| {
-                    let alpha = fast::finish::alpha(photo, mask, refine, response);
+                    let alpha = cpu::finish::alpha(photo, mask, refine, response);
                     match background {
                         Some(background) => {
-                            fast::finish::compose(photo, &alpha, background).into_raw()
+                            cpu::finish::compose(photo, &alpha, background).into_raw()
                         }
                         None => alpha.into_raw(),
                     }

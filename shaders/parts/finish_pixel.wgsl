@@ -22,7 +22,7 @@ fn plane_taps(x: u32, y: u32, plane_w: u32, plane_h: u32) -> WorkTaps {
     return WorkTaps(top + u32(tx.x), top + u32(tx.y), bottom + u32(tx.x), bottom + u32(tx.y), tx.z, ty.z);
 }
 
-// Bilinear blend of the four working pixels' values, in the order of cpu::finish::Plane::sample.
+// Bilinear blend of the four working pixels' values, in the order of reference::finish::Plane::sample.
 fn work_lerp(t: WorkTaps, v00: vec4<f32>, v01: vec4<f32>, v10: vec4<f32>, v11: vec4<f32>) -> vec4<f32> {
     return (v00 * (1.0 - t.fx) + v01 * t.fx) * (1.0 - t.fy) + (v10 * (1.0 - t.fx) + v11 * t.fx) * t.fy;
 }

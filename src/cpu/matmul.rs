@@ -1,39 +1,155 @@
-//! Matrix products: the plain matmul and the 1x1 (pointwise) convolution built on the same sum.
-//! GPU twin: [`ops::matmul`](crate::ops::matmul).
+//! 1x1 convolutions as one GEMM per block of pixel rows: a direct kernel for the network's
+//! small K (no packing), matrixmultiply's packed SIMD GEMM (AVX2/FMA detected at run time,
+//! NEON, wasm simd128) beyond it; bias added in the fused epilogue per block.
+//! Reference: [`reference::pointwise_conv`](crate::reference::pointwise_conv).
 
-use crate::tensor::{Shape, Tensor};
+use super::epilogue;
+use super::par::{self, LANES, lanes_unchecked, madd, simd_kernel};
+use crate::network::{Epilogue, Layer};
 
-/// Row-major matrix product: `a` is [m, k], `b` is [k, n], result [m, n].
-pub fn matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
-    assert_eq!(a.len(), m * k);
-    assert_eq!(b.len(), k * n);
-    let mut out = vec![0.0; m * n];
-    for row in 0..m {
-        for col in 0..n {
-            let mut sum = 0.0;
-            for i in 0..k {
-                sum += a[row * k + i] * b[i * n + col];
-            }
-            out[row * n + col] = sum;
-        }
-    }
-    out
+/// A pointwise layer's parameters, packed at build: `weight` is [cin, cout] row-major (the
+/// reference's [cout, cin] transposed, so the GEMM reads B row by row).
+pub struct Pointwise {
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
 }
 
-/// 1x1 convolution: every pixel's channel vector times the weight matrix, plus bias.
-/// `weight` is [out, 1, 1, in], i.e. row-major [out][in].
-pub fn pointwise_conv(x: &Tensor, weight: &[f32], bias: &[f32]) -> Tensor {
-    let (cin, cout) = (x.shape.channels, bias.len());
-    assert_eq!(weight.len(), cout * cin);
-    let mut out = Tensor::zeros(Shape::new(x.shape.height, x.shape.width, cout));
-    for p in 0..x.shape.pixels() {
-        for o in 0..cout {
-            let mut sum = bias[o];
-            for i in 0..cin {
-                sum += x.data[p * cin + i] * weight[o * cin + i];
-            }
-            out.data[p * cout + o] = sum;
+impl Pointwise {
+    pub fn pack(layer: &Layer) -> Pointwise {
+        Pointwise {
+            weight: layer.weight_in_out(),
+            bias: layer.bias.clone(),
         }
     }
-    out
+
+    pub fn cin(&self) -> usize {
+        self.weight.len() / self.bias.len()
+    }
+
+    /// `out[p] = epilogue(x[p] . W + bias)` for `out.len() / cout` pixels of `x` (pixels x cin).
+    pub fn run(&self, x: &[f32], out: &mut [f32], epilogue: Epilogue<&[f32]>) {
+        let (k, n) = (self.cin(), self.bias.len());
+        let rows = out.len() / n;
+        debug_assert_eq!(x.len(), rows * k);
+        let block = par::rows_per_task(rows, 64);
+        par::chunks(out, block * n, |i, c| {
+            let r0 = i * block;
+            let m = c.len() / n;
+            let a = &x[r0 * k..(r0 + m) * k];
+            if n % LANES == 0 && k <= DIRECT_MAX_K {
+                direct(a, &self.weight, k, n, c);
+            } else {
+                // SAFETY: a is m x k, weight k x n, c m x n, all row-major and in bounds.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.as_ptr(),
+                        k as isize,
+                        1,
+                        self.weight.as_ptr(),
+                        n as isize,
+                        1,
+                        0.0,
+                        c.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    );
+                }
+            }
+            let add = epilogue.add.map(|a| &a[r0 * n..(r0 + m) * n]);
+            // The bias joins the epilogue's pass rather than prefilling C (a pass of its own).
+            epilogue::with_bias(c, &self.bias, epilogue.act, add);
+        });
+    }
+}
+
+/// Rows of A one step of [`direct`] multiplies together.
+const ROWS: usize = 4;
+/// The deepest K that [`direct`] takes (every 1x1 of the network: 16 to 128 inputs); deeper
+/// ones go to matrixmultiply, whose packing then pays for itself.
+const DIRECT_MAX_K: usize = 128;
+
+simd_kernel! {
+    /// `c = a . w` (a: m x k, w: k x n, c: m x n, row-major; n a multiple of 8) straight from
+    /// the operands, without packing them: 4 rows x 16 columns of C in registers at a time, each
+    /// weight load shared by the 4 rows. With K this small (16-128) packing A costs about as
+    /// much as the multiply.
+    fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
+        let m = c.len() / n;
+        assert!(a.len() >= m * k && w.len() >= k * n && c.len() == m * n);
+        for r0 in (0..m).step_by(ROWS) {
+            let rows = ROWS.min(m - r0);
+            let mut n0 = 0;
+            while n0 < n {
+                if n - n0 >= 2 * LANES {
+                    tile::<2>(FMA, a, w, k, n, c, r0, rows, n0);
+                    n0 += 2 * LANES;
+                } else {
+                    tile::<1>(FMA, a, w, k, n, c, r0, rows, n0);
+                    n0 += LANES;
+                }
+            }
+        }
+    }
+}
+
+/// Rows `r0..r0 + rows` (at most 4) x columns `n0..n0 + 8B` of C. Missing rows repeat the last
+/// one (computed, not stored), so the loop has no branch.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // acc[row][block]: registers
+fn tile<const B: usize>(
+    fma: bool,
+    a: &[f32],
+    w: &[f32],
+    k: usize,
+    n: usize,
+    c: &mut [f32],
+    r0: usize,
+    rows: usize,
+    n0: usize,
+) {
+    let mut acc = [[[0.0f32; LANES]; B]; ROWS];
+    let a_rows: [usize; ROWS] = std::array::from_fn(|r| (r0 + r.min(rows - 1)) * k);
+    for kk in 0..k {
+        // SAFETY: kk < k, n0 + 8B <= n and every row < m, all checked against the lengths in
+        // `direct`.
+        let ws: [[f32; LANES]; B] =
+            std::array::from_fn(|b| unsafe { lanes_unchecked(w, kk * n + n0 + b * LANES) });
+        for r in 0..ROWS {
+            let v = unsafe { *a.get_unchecked(a_rows[r] + kk) };
+            for b in 0..B {
+                for l in 0..LANES {
+                    acc[r][b][l] = madd(fma, v, ws[b][l], acc[r][b][l]);
+                }
+            }
+        }
+    }
+    for r in 0..rows {
+        for b in 0..B {
+            let at = (r0 + r) * n + n0 + b * LANES;
+            c[at..at + LANES].copy_from_slice(&acc[r][b]);
+        }
+    }
+}
+
+/// `x * gate[c] + plus` into `into` (the matmul's A when a gate or skip was folded into it),
+/// split across cores by blocks of `c`-channel pixels.
+pub fn gated(x: &[f32], c: usize, gate: Option<&[f32]>, plus: Option<&[f32]>, into: &mut [f32]) {
+    let block = par::rows_per_task(x.len() / c, 256) * c;
+    par::chunks(into, block, |b, chunk| {
+        let start = b * block;
+        chunk.copy_from_slice(&x[start..start + chunk.len()]);
+        if let Some(g) = gate {
+            for px in chunk.chunks_exact_mut(c) {
+                px.iter_mut().zip(g).for_each(|(v, g)| *v *= g);
+            }
+        }
+        if let Some(p) = plus {
+            let p = &p[start..start + chunk.len()];
+            chunk.iter_mut().zip(p).for_each(|(v, p)| *v += p);
+        }
+    });
 }

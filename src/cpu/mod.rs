@@ -1,148 +1,397 @@
-//! The CPU reference executor: one plainly written function per operator, no cleverness, in one
-//! file per op family named like its GPU twin in [`crate::ops`].
-//!
-//! Every GPU kernel is tested against its twin here, and [`run`] walks the whole network with
-//! them. Semantics follow TFLite (the runtime the weights came from): SAME padding puts the odd
-//! extra row/column at the bottom/right, bilinear resize uses half-pixel centres, the 2x2
-//! transposed convolution does not flip its kernel.
+//! The CPU engine (`Backend::Cpu`): the network (after the graph passes) with weights packed once, an
+//! activation arena reused from frame to frame, every layer split across cores, inner loops over
+//! contiguous channels (vectorised), the 1x1 convolutions as packed SIMD GEMMs and epilogues fused.
+//! It is what `Backend::Cpu` runs; the plain reference in [`crate::reference`] stays the oracle it is
+//! tested against.
 
-mod channel_gate;
 mod conv;
-mod elementwise;
+mod epilogue;
 pub mod finish;
 mod matmul;
-mod pixels;
-mod resize;
-pub mod smoothing;
-mod softmax;
-
-pub use channel_gate::{channel_gate, global_avg_pool};
-pub use conv::{conv2d, depthwise_conv2d, transposed_conv2x2};
-pub use elementwise::{add, hard_swish, map, mul_channels, relu, sigmoid};
-pub use matmul::{matmul, pointwise_conv};
-pub use pixels::{network_input, pixels_input, resample_to_input};
-pub use resize::{bilinear_taps, resize_bilinear};
-pub use softmax::softmax;
+mod misc;
+mod par;
 
 use crate::error::Result;
-use crate::network::{DepthwiseInput, Gate, Network, Node, Op, Prologue, Value, check_input};
-use crate::tensor::Tensor;
+use crate::network::{
+    Epilogue, Gate, Network, Node, OUTPUT, Op, Prologue, Value, check_input, check_output,
+};
+use crate::passes::{self, PassReport};
+use crate::tensor::{Shape, Tensor};
+use conv::{Conv2d, Window};
+use matmul::Pointwise;
+use std::sync::Mutex;
+use std::time::Duration;
+use web_time::Instant;
 
-/// The network on the CPU reference. `input` is the 256x256x3 image in [0, 1]; returns the
-/// 256x256 probabilities.
-pub fn run(network: &Network, input: &Tensor) -> Result<Tensor> {
-    check_input(input.shape)?;
-    let mut values: Vec<Tensor> = vec![input.clone()];
-    for node in &network.nodes {
-        let out = eval_node(node, &values);
-        debug_assert_eq!(out.shape, node.shape);
-        values.push(out);
-    }
-    Ok(values.pop().expect("network has nodes"))
+/// The SIMD path and threads this machine gives the engine, e.g. "AVX2, 8 threads".
+pub fn describe() -> String {
+    #[cfg(target_arch = "x86_64")]
+    let simd = if par::has_avx2() { "AVX2+FMA" } else { "SSE2" };
+    #[cfg(target_arch = "aarch64")]
+    let simd = "NEON";
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let simd = "wasm simd128";
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )))]
+    let simd = "portable";
+    format!("{simd}, {} threads", par::threads())
 }
 
-/// One node: the op, then its epilogue (`values[v]` holds value v). The one `match` over
-/// [`Op`] on the CPU side; `plan::lower` is its GPU twin.
-pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
-    let v = |value: &Value| &values[value.0];
-    let raw = match &node.op {
-        Op::Conv2d {
-            input,
-            layer,
-            stride,
-        } => conv2d(v(input), &layer.weight, &layer.bias, layer.kernel, *stride),
-        Op::Pointwise {
-            input,
-            prologue,
-            gate,
-            plus,
-            layer,
-        } => {
-            // The input as loaded: the value, or its producer's op run here.
-            let x = match prologue {
-                None => v(input).clone(),
-                Some(Prologue::Depthwise { layer, stride, act }) => {
-                    let (w, b) = (&layer.weight, &layer.bias);
-                    let dw = depthwise_conv2d(v(input), w, b, layer.kernel, *stride);
-                    map(&dw, |x| act.apply(x))
-                }
-                Some(Prologue::Pointwise { layer, act }) => {
-                    let pw = pointwise_conv(v(input), &layer.weight, &layer.bias);
-                    map(&pw, |x| act.apply(x))
-                }
-            };
-            // The skip as loaded: the value itself, or its x2 upsampling.
-            let plus = plus.map(|p| {
-                let s = v(&p.value).shape;
-                match p.upsampled {
-                    true => resize_bilinear(v(&p.value), 2 * s.height, 2 * s.width),
-                    false => v(&p.value).clone(),
-                }
+/// A node's parameters in the layout its kernel reads.
+enum Packed {
+    Conv2d(Conv2d),
+    Pointwise(Pointwise),
+    /// Used as the reference stores them (depthwise, transposed, gates) or none.
+    AsIs,
+}
+
+/// The network ready to run on this CPU.
+pub struct Engine {
+    network: Network,
+    packed: Vec<Packed>,
+    slot_of: Vec<usize>,
+    passes: Vec<PassReport>,
+    /// Idle arenas: a frame takes one (or makes one, when every arena is in use) and puts it
+    /// back, so no lock is held while a frame runs.
+    idle: Mutex<Vec<State>>,
+    capacities: Vec<usize>,
+    scratch_len: usize,
+}
+
+/// Reused from frame to frame: the arena's slots and the matmul's gated input.
+struct State {
+    arena: Vec<Vec<f32>>,
+    scratch: Vec<f32>,
+}
+
+impl Engine {
+    pub fn new(network: &Network) -> Engine {
+        let (network, passes) = passes::optimize_with(network, passes::SHARED);
+        let (slot_of, capacities) = passes::arena_layout(&network);
+        let packed = network.nodes.iter().map(pack).collect();
+        let scratch_len = network
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(
+                    n.op,
+                    Op::Pointwise { gate: Some(_), .. } | Op::Pointwise { plus: Some(_), .. }
+                )
+            })
+            .map(|n| network.shape(n.op.inputs()[0]).len())
+            .max()
+            .unwrap_or(0);
+        let engine = Engine {
+            network,
+            packed,
+            slot_of,
+            passes,
+            idle: Mutex::new(Vec::new()),
+            capacities,
+            scratch_len,
+        };
+        let first = engine.new_state();
+        engine.put_back(first);
+        engine
+    }
+
+    fn new_state(&self) -> State {
+        State {
+            arena: self.capacities.iter().map(|&len| vec![0.0; len]).collect(),
+            scratch: vec![0.0; self.scratch_len],
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<State>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle arena, or a new one. No lock is held while a frame runs: a pool thread waiting
+    /// inside a frame runs other queued work, such as another caller's frame, and that frame
+    /// blocking on a lock the first holds would deadlock the pool (a CLI folder with --jobs 2
+    /// hung so when the arena was one locked State).
+    fn take(&self) -> State {
+        let idle = self.idle().pop();
+        idle.unwrap_or_else(|| self.new_state())
+    }
+
+    fn put_back(&self, state: State) {
+        self.idle().push(state);
+    }
+
+    /// The graph this engine runs (after the passes).
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// What each graph pass did.
+    pub fn passes(&self) -> &[PassReport] {
+        &self.passes
+    }
+
+    /// The network on a normalised 256x256x3 input; probabilities into `out` (256*256).
+    /// Each frame uses every core; frames from several threads at once each take an arena.
+    pub fn run(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
+        let mut state = self.take();
+        let result = par::on_pool(|| self.frame(&mut state, input, out, |_, run| run()));
+        self.put_back(state);
+        result
+    }
+
+    /// Wall time of each node (median of `repeats` runs, each on the frame's own inputs),
+    /// labelled: for benchmarks and profiles.
+    pub fn time_nodes(&self, input: &Tensor, repeats: usize) -> Result<Vec<(String, Duration)>> {
+        let mut out = vec![0.0; OUTPUT.len()];
+        let mut times = Vec::new();
+        let mut state = self.take();
+        let result = self.frame(&mut state, input, &mut out, |node, run| {
+            let mut runs: Vec<Duration> = (0..repeats.max(1))
+                .map(|_| {
+                    let start = Instant::now();
+                    run();
+                    start.elapsed()
+                })
+                .collect();
+            runs.sort();
+            times.push((node.label(), runs[runs.len() / 2]));
+        });
+        self.put_back(state);
+        result.map(|()| times)
+    }
+
+    /// One frame: `around(node, run)` for each node in order, where `run` computes the node
+    /// into its arena slot.
+    fn frame(
+        &self,
+        state: &mut State,
+        input: &Tensor,
+        out: &mut [f32],
+        mut around: impl FnMut(&Node, &mut dyn FnMut()),
+    ) -> Result<()> {
+        check_input(input.shape)?;
+        check_output(out.len(), 1)?;
+        let State { arena, scratch } = state;
+        arena[self.slot_of[0]][..input.data.len()].copy_from_slice(&input.data);
+        for (i, node) in self.network.nodes.iter().enumerate() {
+            let slot = self.slot_of[i + 1];
+            // The output's slot is never one a live input is in (passes::arena_layout).
+            let mut result = std::mem::take(&mut arena[slot]);
+            let value = |v: Value| &arena[self.slot_of[v.0]][..self.network.shape(v).len()];
+            let out = &mut result[..node.shape.len()];
+            around(node, &mut || {
+                eval(node, &self.packed[i], &value, &self.network, out, scratch)
             });
-            let gate = gate.as_ref().map(|g| match g {
-                Gate::Value(g) => v(g).clone(),
-                Gate::Pooled {
+            arena[slot] = result;
+        }
+        let output = self.network.output();
+        out.copy_from_slice(&arena[self.slot_of[output.0]][..OUTPUT.len()]);
+        Ok(())
+    }
+}
+
+fn pack(node: &Node) -> Packed {
+    match &node.op {
+        Op::Conv2d { layer, .. } => {
+            Packed::Conv2d(Conv2d::pack(&layer.weight, &layer.bias, layer.kernel))
+        }
+        Op::Pointwise { layer, .. } => Packed::Pointwise(Pointwise::pack(layer)),
+        _ => Packed::AsIs,
+    }
+}
+
+/// A fused producer (`Prologue`) run on its own: the 1x1's input, at its resolution.
+fn run_prologue(prologue: &Prologue, input: Shape, x: &[f32], node: &Node) -> Vec<f32> {
+    let c = prologue.layer().bias.len();
+    let mut out = vec![0.0; node.shape.pixels() * c];
+    match prologue {
+        Prologue::Depthwise { layer, stride, act } => {
+            let window = Window {
+                input,
+                kernel: layer.kernel,
+                stride: *stride,
+            };
+            let (w, b) = (&layer.weight, &layer.bias);
+            conv::depthwise(window, x, w, b, &mut out, Epilogue::act(*act));
+        }
+        Prologue::Pointwise { layer, act } => {
+            Pointwise::pack(layer).run(x, &mut out, Epilogue::act(*act))
+        }
+    }
+    out
+}
+
+/// One node into `out`, reading values through `value`. The one `match` over [`Op`] of this
+/// executor.
+fn eval<'a>(
+    node: &Node,
+    packed: &Packed,
+    value: &impl Fn(Value) -> &'a [f32],
+    network: &Network,
+    out: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let epilogue = node.epilogue.map(value);
+    match (&node.op, packed) {
+        (
+            Op::Conv2d {
+                input,
+                layer,
+                stride,
+            },
+            Packed::Conv2d(conv),
+        ) => {
+            let window = Window {
+                input: network.shape(*input),
+                kernel: layer.kernel,
+                stride: *stride,
+            };
+            conv.run(window, value(*input), out, epilogue)
+        }
+        (
+            Op::Pointwise {
+                input,
+                prologue,
+                gate,
+                plus,
+                ..
+            },
+            Packed::Pointwise(pw),
+        ) => {
+            // The GPU's fusions (passes::FUSIONS), which this engine's pass list leaves out:
+            // materialised here so any graph runs (tests feed them).
+            let computed = prologue
+                .as_ref()
+                .map(|p| run_prologue(p, network.shape(*input), value(*input), node));
+            let x = computed.as_deref().unwrap_or(value(*input));
+            let c = prologue
+                .as_ref()
+                .map_or(network.shape(*input).channels, |p| p.layer().bias.len());
+            let upsampled = plus.filter(|p| p.upsampled).map(|p| {
+                let s = network.shape(p.value);
+                let mut up = vec![0.0; 4 * s.len()];
+                let size = (2 * s.height, 2 * s.width);
+                misc::resize(s, value(p.value), size, &mut up, Epilogue::default());
+                up
+            });
+            let plus = match (&upsampled, plus) {
+                (Some(up), _) => Some(up.as_slice()),
+                (None, p) => p.map(|p| value(p.value)),
+            };
+            let pooled = match gate {
+                Some(Gate::Pooled {
                     input,
                     with_plus,
                     layers,
-                } => match (with_plus, &plus) {
-                    (true, Some(p)) => channel_gate(&add(v(input), p), layers),
-                    _ => channel_gate(v(input), layers),
-                },
-            });
-            let x = match gate {
-                Some(g) => mul_channels(&x, &g),
-                None => x,
+                }) => {
+                    let mut g = vec![0.0; c];
+                    let plus = plus.filter(|_| *with_plus);
+                    let pooled_c = network.shape(*input).channels;
+                    misc::channel_gate(value(*input), plus, pooled_c, layers, &mut g);
+                    Some(g)
+                }
+                _ => None,
             };
-            match plus {
-                Some(p) => pointwise_conv(&add(&x, &p), &layer.weight, &layer.bias),
-                None => pointwise_conv(&x, &layer.weight, &layer.bias),
+            let gate = match (&pooled, gate) {
+                (Some(g), _) => Some(g.as_slice()),
+                (None, g) => g.as_ref().map(|g| value(g.value())),
+            };
+            if gate.is_some() || plus.is_some() {
+                // The scratch fits every gated input of this engine's graph; a fused one (in
+                // tests) may be larger.
+                let mut larger = Vec::new();
+                let a = match scratch.get_mut(..x.len()) {
+                    Some(a) => a,
+                    None => {
+                        larger.resize(x.len(), 0.0);
+                        &mut larger
+                    }
+                };
+                matmul::gated(x, c, gate, plus, a);
+                pw.run(a, out, epilogue)
+            } else {
+                pw.run(x, out, epilogue)
             }
         }
-        Op::Depthwise {
-            input,
-            layer,
-            stride,
-        } => depthwise_conv2d(v(input), &layer.weight, &layer.bias, layer.kernel, *stride),
-        Op::ChannelGate {
-            input,
-            plus,
-            layers,
-        } => match plus {
-            Some(p) => channel_gate(&add(v(input), v(p)), layers),
-            None => channel_gate(v(input), layers),
-        },
-        Op::ScaleChannels { input, gate } => mul_channels(v(input), v(gate)),
-        Op::Identity { input } => v(input).clone(),
-        Op::Upsample2x { input } => {
-            let s = v(input).shape;
-            resize_bilinear(v(input), 2 * s.height, 2 * s.width)
-        }
-        Op::TransposedConv2x2 {
-            input,
-            prologue,
-            layer,
-        } => {
-            // The input as loaded: the value, or the depthwise before it run here.
-            let x = match prologue {
-                None => v(input).clone(),
-                Some(DepthwiseInput {
-                    layer: dw,
-                    act,
-                    residual,
-                }) => {
-                    let y = depthwise_conv2d(v(input), &dw.weight, &dw.bias, dw.kernel, 1);
-                    let y = map(&y, |x| act.apply(x));
-                    if *residual { add(&y, v(input)) } else { y }
-                }
+        (
+            Op::Depthwise {
+                input,
+                layer,
+                stride,
+            },
+            _,
+        ) => {
+            let window = Window {
+                input: network.shape(*input),
+                kernel: layer.kernel,
+                stride: *stride,
             };
-            transposed_conv2x2(&x, &layer.weight, &layer.bias)
+            conv::depthwise(
+                window,
+                value(*input),
+                &layer.weight,
+                &layer.bias,
+                out,
+                epilogue,
+            )
         }
-    };
-    let out = map(&raw, |x| node.epilogue.act.apply(x));
-    match node.epilogue.add {
-        Some(a) => add(&out, v(&a)),
-        None => out,
+        (
+            Op::ChannelGate {
+                input,
+                plus,
+                layers,
+            },
+            _,
+        ) => {
+            let c = network.shape(*input).channels;
+            misc::channel_gate(value(*input), plus.map(value), c, layers, out)
+        }
+        (Op::ScaleChannels { input, gate }, _) => {
+            misc::scale(value(*input), Some(value(*gate)), out, epilogue)
+        }
+        (Op::Identity { input }, _) => misc::scale(value(*input), None, out, epilogue),
+        (Op::Upsample2x { input }, _) => misc::resize(
+            network.shape(*input),
+            value(*input),
+            (node.shape.height, node.shape.width),
+            out,
+            epilogue,
+        ),
+        (
+            Op::TransposedConv2x2 {
+                input,
+                prologue,
+                layer,
+            },
+            _,
+        ) => {
+            // A fused depthwise (passes::FUSIONS) materialised, as for the 1x1s.
+            let s = network.shape(*input);
+            let computed = prologue.as_ref().map(|p| {
+                let mut y = vec![0.0; s.len()];
+                let window = Window {
+                    input: s,
+                    kernel: p.layer.kernel,
+                    stride: 1,
+                };
+                let add = p.residual.then(|| value(*input));
+                let (w, b) = (&p.layer.weight, &p.layer.bias);
+                conv::depthwise(
+                    window,
+                    value(*input),
+                    w,
+                    b,
+                    &mut y,
+                    Epilogue { act: p.act, add },
+                );
+                y
+            });
+            let x = computed.as_deref().unwrap_or(value(*input));
+            conv::transposed_conv2x2(s, x, &layer.weight, &layer.bias, out, epilogue)
+        }
+        (Op::Conv2d { .. } | Op::Pointwise { .. }, _) => unreachable!("packed at build"),
     }
 }
 

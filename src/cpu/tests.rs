@@ -1,138 +1,498 @@
-//! Hand-checked cases for the CPU reference: the trusted twin of every GPU kernel.
+//! The fast engine against the plain reference: every node at the network's shapes (as written
+//! and as rewritten), odd shapes per kernel, and whole frames.
 
 use super::*;
+use crate::passes::testing::{inputs, network};
+use crate::reference;
+
+/// |fast - reference| <= tol * max(|reference|, 1) everywhere.
+fn assert_close(fast: &[f32], reference: &[f32], tol: f32, what: &str) {
+    assert_eq!(fast.len(), reference.len(), "{what}: lengths");
+    for (i, (f, r)) in fast.iter().zip(reference).enumerate() {
+        assert!(
+            (f - r).abs() <= tol * r.abs().max(1.0),
+            "{what}: element {i}: fast {f} vs reference {r}"
+        );
+    }
+}
+
+/// Every node of `net` on random inputs, at its exact shapes, against `reference::eval_node`.
+fn every_node_of(net: &Network) {
+    for i in 0..net.nodes.len() {
+        check_node(net, i);
+    }
+}
+
+/// Node `i` of `net` on random inputs against `reference::eval_node`.
+fn check_node(net: &Network, i: usize) {
+    let node = &net.nodes[i];
+    {
+        let mut values = vec![Tensor::zeros(crate::tensor::Shape::new(0, 0, 0)); i + 1];
+        for v in node.reads() {
+            let shape = net.shape(v);
+            let mut s = (i * 131 + v.0) as u64 | 1;
+            let data = (0..shape.len())
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    let u = (s >> 40) as f32 / (1u64 << 24) as f32;
+                    // Gates are sigmoid outputs: keep them in (0, 1).
+                    if shape.pixels() == 1 {
+                        u
+                    } else {
+                        2.0 * u - 1.0
+                    }
+                })
+                .collect();
+            values[v.0] = Tensor::from_vec(shape, data);
+        }
+        let expected = reference::eval_node(node, &values);
+        let mut out = vec![0.0; node.shape.len()];
+        let mut scratch = vec![0.0; 1 << 20];
+        let value = |v: Value| values[v.0].data.as_slice();
+        eval(node, &pack(node), &value, net, &mut out, &mut scratch);
+        assert_close(
+            &out,
+            &expected.data,
+            1e-5,
+            &format!("node {i} {}", node.label()),
+        );
+    }
+}
+
+#[test]
+fn every_node_matches_the_reference_as_written_and_rewritten() {
+    let original = network();
+    every_node_of(&original);
+    every_node_of(&passes::optimize(&original).0);
+}
+
+#[test]
+fn whole_frames_match_the_reference() {
+    let net = network();
+    let engine = Engine::new(&net);
+    let mut out = vec![0.0; OUTPUT.len()];
+    for (k, input) in inputs().iter().enumerate() {
+        let want = reference::run(&net, input).unwrap();
+        // Twice: the second frame reuses the arena.
+        for _ in 0..2 {
+            engine.run(input, &mut out).unwrap();
+            let worst = out
+                .iter()
+                .zip(&want.data)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            // Each kernel is within 1e-5 of its twin (above); through 49 layers, and the passes'
+            // reordered arithmetic, the frame stays well inside what MediaPipe's own runtimes
+            // differ by (the goldens allow 5e-4).
+            assert!(worst <= 5e-5, "input {k}: max |fast - reference| = {worst}");
+        }
+    }
+}
+
+#[test]
+fn frames_from_several_threads_at_once_match_one_at_a_time() {
+    // More callers than pool threads, each frame splitting its layers across the pool: a pool
+    // thread must never wait for the arena's lock (it would deadlock; a CLI folder did).
+    let net = network();
+    let engine = std::sync::Arc::new(Engine::new(&net));
+    let inputs = std::sync::Arc::new(inputs());
+    let alone: std::sync::Arc<Vec<Vec<f32>>> = inputs
+        .iter()
+        .map(|input| {
+            let mut out = vec![0.0; OUTPUT.len()];
+            engine.run(input, &mut out).unwrap();
+            out
+        })
+        .collect::<Vec<_>>()
+        .into();
+    let callers = 2 * par::threads() + 1;
+    let (done, finished) = std::sync::mpsc::channel();
+    let frames = move |caller: usize| {
+        let mut out = vec![0.0; OUTPUT.len()];
+        for turn in 0..4 {
+            let k = (caller + turn) % inputs.len();
+            engine.run(&inputs[k], &mut out).unwrap();
+            // Not bit-equal: the portable-path test, which may run meanwhile, switches every
+            // frame of this process to non-FMA arithmetic (a frame sharing an arena would be
+            // wrong far beyond this).
+            let what = format!("caller {caller}, turn {turn}");
+            assert_close(&out, &alone[k], 5e-5, &what);
+        }
+    };
+    for caller in 0..callers {
+        let (frames, done) = (frames.clone(), done.clone());
+        std::thread::spawn(move || {
+            frames(caller);
+            done.send(()).unwrap();
+        });
+    }
+    // And callers that are pool threads themselves (an embedder's own parallel loop).
+    #[cfg(not(target_arch = "wasm32"))]
+    std::thread::spawn(move || {
+        use rayon::prelude::*;
+        (0..callers).into_par_iter().for_each(&frames);
+        done.send(()).unwrap();
+    });
+    // Generous (a busy CI machine), and a deadlock fails the test instead of hanging the run.
+    for _ in 0..callers + 1 {
+        finished
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .expect("a caller failed, or the callers deadlocked");
+    }
+}
+
+/// A layer of random parameters: weight `weight_len`, bias `out`.
+fn layer(weight_len: usize, out: usize, seed: u64) -> crate::network::Layer {
+    let mut s = seed | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    };
+    crate::network::Layer {
+        name: "test".into(),
+        weight: (0..weight_len).map(|_| next()).collect(),
+        bias: (0..out).map(|_| next()).collect(),
+        kernel: 0,
+    }
+}
+
+/// A graph that declares values of `shapes` (placeholder nodes, never run) and then `node`,
+/// which may read them as Value(1), Value(2), ...
+fn graph(shapes: &[Shape], node: Node) -> Network {
+    let mut nodes: Vec<Node> = shapes
+        .iter()
+        .map(|&shape| Node {
+            op: Op::Identity { input: Value(0) },
+            epilogue: Epilogue::default(),
+            shape,
+        })
+        .collect();
+    nodes.push(node);
+    Network { nodes }
+}
+
+use crate::network::{Activation, Epilogue, Gate, Plus, Prologue};
 use crate::tensor::Shape;
 
-fn t(h: usize, w: usize, c: usize, data: &[f32]) -> Tensor {
-    Tensor::from_vec(Shape::new(h, w, c), data.to_vec())
+/// Odd shapes (channels not a multiple of 8, padding on every side, single pixels) for every
+/// kernel, with every epilogue.
+fn odd_shapes() {
+    let act_add = |act, add| Epilogue { act, add };
+    let mut cases: Vec<Network> = Vec::new();
+    for (i, &(input, cout, k, stride)) in [
+        (Shape::new(7, 5, 3), 4, 3, 2),
+        (Shape::new(9, 9, 2), 17, 5, 2),
+        (Shape::new(1, 1, 3), 2, 3, 2),
+        // The gathered path (8 or 16 outputs), runs cut short by the row's end.
+        (Shape::new(11, 13, 3), 16, 3, 2),
+        (Shape::new(6, 10, 2), 8, 3, 1),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut l = layer(cout * k * k * input.channels, cout, 10 + i as u64);
+        l.kernel = k;
+        let (oh, ow) = (input.height.div_ceil(stride), input.width.div_ceil(stride));
+        let out = Shape::new(oh, ow, cout);
+        let op = Op::Conv2d {
+            input: Value(1),
+            layer: l,
+            stride,
+        };
+        cases.push(graph(
+            &[input, out],
+            Node {
+                op,
+                epilogue: act_add(Activation::HardSwish, Some(Value(2))),
+                shape: out,
+            },
+        ));
+    }
+    for (i, &(input, k, stride)) in [
+        (Shape::new(5, 5, 1), 5, 2),
+        (Shape::new(7, 3, 6), 3, 2),
+        (Shape::new(9, 8, 13), 3, 1),
+        (Shape::new(6, 6, 24), 5, 1),
+        // Runs of inside pixels (the fast path) and the edges around them.
+        (Shape::new(9, 14, 16), 3, 1),
+        (Shape::new(13, 23, 8), 5, 2),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut l = layer(k * k * input.channels, input.channels, 20 + i as u64);
+        l.kernel = k;
+        let out = Shape::new(
+            input.height.div_ceil(stride),
+            input.width.div_ceil(stride),
+            input.channels,
+        );
+        let op = Op::Depthwise {
+            input: Value(1),
+            layer: l,
+            stride,
+        };
+        cases.push(graph(
+            &[input, out],
+            Node {
+                op,
+                epilogue: act_add(Activation::Relu, Some(Value(2))),
+                shape: out,
+            },
+        ));
+    }
+    for (i, &(input, cout)) in [
+        (Shape::new(3, 7, 5), 9),
+        (Shape::new(1, 1, 1), 1),
+        (Shape::new(4, 4, 16), 24),
+        // The direct GEMM with rows left over (9 = 2 x 4 + 1) and one 8-wide block; a K too
+        // deep for it (matrixmultiply).
+        (Shape::new(3, 3, 5), 8),
+        (Shape::new(5, 1, 130), 16),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let gate = Shape::new(1, 1, input.channels);
+        let out = Shape::new(input.height, input.width, cout);
+        let op = Op::Pointwise {
+            input: Value(1),
+            prologue: None,
+            gate: Some(Gate::Value(Value(2))),
+            plus: Some(Plus::of(Value(3))),
+            layer: layer(cout * input.channels, cout, 30 + i as u64),
+        };
+        cases.push(graph(
+            &[input, gate, input, out],
+            Node {
+                op,
+                epilogue: act_add(Activation::Sigmoid, Some(Value(4))),
+                shape: out,
+            },
+        ));
+        let plain = Op::Pointwise {
+            input: Value(1),
+            prologue: None,
+            gate: None,
+            plus: None,
+            layer: layer(cout * input.channels, cout, 35 + i as u64),
+        };
+        cases.push(graph(
+            &[input],
+            Node {
+                op: plain,
+                epilogue: Epilogue::default(),
+                shape: out,
+            },
+        ));
+    }
+    // The GPU's fusions (this engine materialises them): a gate pooled from the input plus an
+    // upsampled skip, and a one-layer gate pooled from another tensor.
+    for (i, &(half, cout)) in [(Shape::new(3, 2, 5), 4), (Shape::new(1, 1, 3), 2)]
+        .iter()
+        .enumerate()
+    {
+        let input = Shape::new(2 * half.height, 2 * half.width, half.channels);
+        let c = half.channels;
+        let op = Op::Pointwise {
+            input: Value(1),
+            prologue: None,
+            gate: Some(Gate::Pooled {
+                input: Value(1),
+                with_plus: true,
+                layers: vec![layer(3 * c, 3, 60 + i as u64), layer(c * 3, c, 62)],
+            }),
+            plus: Some(Plus {
+                value: Value(2),
+                upsampled: true,
+            }),
+            layer: layer(cout * c, cout, 64 + i as u64),
+        };
+        let out = Shape::new(input.height, input.width, cout);
+        cases.push(graph(
+            &[input, half],
+            Node {
+                op,
+                epilogue: act_add(Activation::Relu, None),
+                shape: out,
+            },
+        ));
+        let other = Shape::new(2, 3, 6);
+        let op = Op::Pointwise {
+            input: Value(1),
+            prologue: None,
+            gate: Some(Gate::Pooled {
+                input: Value(2),
+                with_plus: false,
+                layers: vec![layer(c * 6, c, 66 + i as u64)],
+            }),
+            plus: None,
+            layer: layer(cout * c, cout, 68 + i as u64),
+        };
+        cases.push(graph(
+            &[input, other],
+            Node {
+                op,
+                epilogue: Epilogue::default(),
+                shape: out,
+            },
+        ));
+    }
+    for (i, &(input, k, stride, cout)) in [
+        (Shape::new(7, 5, 6), 3, 2, 5),
+        (Shape::new(4, 3, 9), 5, 1, 3),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (h, w) = (input.height.div_ceil(stride), input.width.div_ceil(stride));
+        let mid = Shape::new(h, w, input.channels);
+        let c = input.channels;
+        // A depthwise prologue with its add as the skip, then a 1x1 prologue under a gate.
+        let op = Op::Pointwise {
+            input: Value(1),
+            prologue: Some(Prologue::Depthwise {
+                layer: crate::network::Layer {
+                    kernel: k,
+                    ..layer(k * k * c, c, 70 + i as u64)
+                },
+                stride,
+                act: Activation::Relu,
+            }),
+            gate: None,
+            plus: Some(Plus::of(Value(2))),
+            layer: layer(cout * c, cout, 72 + i as u64),
+        };
+        let out = Shape::new(mid.height, mid.width, cout);
+        cases.push(graph(
+            &[input, mid],
+            Node {
+                op,
+                epilogue: act_add(Activation::HardSwish, None),
+                shape: out,
+            },
+        ));
+        let op = Op::Pointwise {
+            input: Value(1),
+            prologue: Some(Prologue::Pointwise {
+                layer: layer(cout * c, cout, 74 + i as u64),
+                act: Activation::Relu,
+            }),
+            gate: Some(Gate::Value(Value(2))),
+            plus: None,
+            layer: layer(2 * cout, 2, 76 + i as u64),
+        };
+        cases.push(graph(
+            &[input, Shape::new(1, 1, cout)],
+            Node {
+                op,
+                epilogue: Epilogue::default(),
+                shape: Shape::new(input.height, input.width, 2),
+            },
+        ));
+    }
+    for (i, &(input, cout)) in [(Shape::new(3, 5, 7), 2), (Shape::new(1, 1, 1), 1)]
+        .iter()
+        .enumerate()
+    {
+        let out = Shape::new(2 * input.height, 2 * input.width, cout);
+        let op = Op::TransposedConv2x2 {
+            input: Value(1),
+            prologue: None,
+            layer: layer(cout * 4 * input.channels, cout, 40 + i as u64),
+        };
+        cases.push(graph(
+            &[input],
+            Node {
+                op,
+                epilogue: act_add(Activation::Sigmoid, None),
+                shape: out,
+            },
+        ));
+    }
+    for (i, &(input, widths)) in [
+        (Shape::new(5, 3, 7), &[3usize, 7][..]),
+        (Shape::new(2, 2, 300), &[5][..]),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut fan_in = input.channels;
+        let layers = widths
+            .iter()
+            .map(|&w| {
+                let l = layer(w * fan_in, w, 50 + i as u64 + w as u64);
+                fan_in = w;
+                l
+            })
+            .collect();
+        let op = Op::ChannelGate {
+            input: Value(1),
+            plus: Some(Value(2)),
+            layers,
+        };
+        cases.push(graph(
+            &[input, input],
+            Node {
+                op,
+                epilogue: Epilogue::default(),
+                shape: Shape::new(1, 1, fan_in),
+            },
+        ));
+    }
+    for &input in &[
+        Shape::new(3, 5, 3),
+        Shape::new(1, 1, 2),
+        Shape::new(4, 4, 9),
+    ] {
+        let out = Shape::new(2 * input.height, 2 * input.width, input.channels);
+        let op = Op::Upsample2x { input: Value(1) };
+        cases.push(graph(
+            &[input, out],
+            Node {
+                op,
+                epilogue: act_add(Activation::Linear, Some(Value(2))),
+                shape: out,
+            },
+        ));
+    }
+    let s = Shape::new(3, 5, 7);
+    let op = Op::ScaleChannels {
+        input: Value(1),
+        gate: Value(2),
+    };
+    cases.push(graph(
+        &[s, Shape::new(1, 1, 7), s],
+        Node {
+            op,
+            epilogue: act_add(Activation::HardSwish, Some(Value(3))),
+            shape: s,
+        },
+    ));
+    for net in &cases {
+        check_node(net, net.nodes.len() - 1);
+    }
 }
 
 #[test]
-fn conv2d_stride2_pads_bottom_right_only() {
-    // 4x4 input 0..16, one channel, all-ones 3x3 kernel, stride 2: padding [0,0,1,1].
-    let x = t(4, 4, 1, &(0..16).map(|v| v as f32).collect::<Vec<_>>());
-    let y = conv2d(&x, &[1.0; 9], &[0.5], 3, 2);
-    assert_eq!(y.shape, Shape::new(2, 2, 1));
-    // out(0,0) = sum of rows 0..3, cols 0..3 = 0+1+2+4+5+6+8+9+10 = 45
-    // out(0,1) = rows 0..3, cols 2..4 (col 4 is padding) = 2+3+6+7+10+11 = 39
-    // out(1,0) = rows 2..4, cols 0..3 = 8+9+10+12+13+14 = 66
-    // out(1,1) = rows 2..4, cols 2..4 = 10+11+14+15 = 50
-    assert_eq!(y.data, vec![45.5, 39.5, 66.5, 50.5]);
+fn every_kernel_matches_the_reference_on_odd_shapes() {
+    odd_shapes();
 }
 
+/// The portable path (what a CPU without AVX2 runs), on a machine that has AVX2.
+#[cfg(target_arch = "x86_64")]
 #[test]
-fn conv2d_mixes_channels_with_ohwi_layout() {
-    // 1x1 input with 2 channels, 1x1 kernel: out[o] = b[o] + sum_i w[o,i] x[i].
-    let x = t(1, 1, 2, &[2.0, 3.0]);
-    let y = conv2d(&x, &[1.0, 10.0, -1.0, 0.5], &[0.0, 1.0], 1, 1);
-    assert_eq!(y.data, vec![32.0, 0.5]);
-}
-
-#[test]
-fn depthwise_odd_size_stride2_5x5() {
-    // 5x5 input of ones, 5x5 kernel of ones, stride 2: out 3x3, padding total 4 -> [2,2].
-    let x = t(5, 5, 1, &[1.0; 25]);
-    let y = depthwise_conv2d(&x, &[1.0; 25], &[0.0], 5, 2);
-    assert_eq!(y.shape, Shape::new(3, 3, 1));
-    // out(0,0) covers rows/cols -2..3 -> 3x3 valid = 9; out(0,1) rows -2..3 (3 valid) x cols
-    // 0..5 (5 valid) = 15; out(1,1) covers 0..5 x 0..5 = 25.
-    assert_eq!(
-        y.data,
-        vec![9.0, 15.0, 9.0, 15.0, 25.0, 15.0, 9.0, 15.0, 9.0]
-    );
-}
-
-#[test]
-fn depthwise_keeps_channels_apart() {
-    let x = t(1, 1, 2, &[1.0, 2.0]);
-    // 3x3 kernel, stride 1: only the centre tap sees the pixel. Centre weights 3 and 5.
-    let mut w = vec![0.0; 18];
-    w[4 * 2] = 3.0;
-    w[4 * 2 + 1] = 5.0;
-    let y = depthwise_conv2d(&x, &w, &[1.0, -1.0], 3, 1);
-    assert_eq!(y.data, vec![4.0, 9.0]);
-}
-
-#[test]
-fn matmul_small() {
-    let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2x3
-    let b = [7.0, 8.0, 9.0, 10.0, 11.0, 12.0]; // 3x2
-    assert_eq!(matmul(&a, &b, 2, 3, 2), vec![58.0, 64.0, 139.0, 154.0]);
-}
-
-#[test]
-fn pointwise_equals_matmul_with_transposed_weight() {
-    let x = t(1, 2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-    let w = [1.0, 0.0, -1.0, 0.5, 0.5, 0.5]; // [2 out][3 in]
-    let y = pointwise_conv(&x, &w, &[0.0, 1.0]);
-    assert_eq!(y.data, vec![-2.0, 4.0, -2.0, 8.5]);
-}
-
-#[test]
-fn pool_add_mul() {
-    let x = t(2, 1, 2, &[1.0, 10.0, 3.0, 30.0]);
-    assert_eq!(global_avg_pool(&x).data, vec![2.0, 20.0]);
-    assert_eq!(add(&x, &x).data, vec![2.0, 20.0, 6.0, 60.0]);
-    let s = t(1, 1, 2, &[0.5, -1.0]);
-    assert_eq!(mul_channels(&x, &s).data, vec![0.5, -10.0, 1.5, -30.0]);
-}
-
-#[test]
-fn activations() {
-    assert_eq!(relu(-1.0), 0.0);
-    assert_eq!(hard_swish(-3.0), 0.0);
-    assert_eq!(hard_swish(3.0), 3.0);
-    assert_eq!(hard_swish(1.0), 1.0 * 4.0 / 6.0);
-    assert_eq!(sigmoid(0.0), 0.5);
-    assert!((sigmoid(2.0) - 0.880_797).abs() < 1e-6);
-}
-
-#[test]
-fn resize_bilinear_2x_half_pixel() {
-    // 1D row [0, 4] -> 4 samples at src -0.25, 0.25, 0.75, 1.25 -> clamp, 1, 3, clamp.
-    let x = t(1, 2, 1, &[0.0, 4.0]);
-    let y = resize_bilinear(&x, 1, 4);
-    assert_eq!(y.data, vec![0.0, 1.0, 3.0, 4.0]);
-    // 2D: corners of a 2x2 stay, centre taps blend both axes.
-    let x = t(2, 2, 1, &[0.0, 4.0, 8.0, 12.0]);
-    let y = resize_bilinear(&x, 4, 4);
-    assert_eq!(y.at(0, 0, 0), 0.0);
-    assert_eq!(
-        y.at(1, 1, 0),
-        0.75 * 0.0 * 0.75 + 0.25 * 0.75 * 4.0 + 0.75 * 0.25 * 8.0 + 0.25 * 0.25 * 12.0
-    );
-    assert_eq!(y.at(3, 3, 0), 12.0);
-}
-
-#[test]
-fn resize_bilinear_down_and_identity() {
-    let x = t(2, 4, 1, &[0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]);
-    assert_eq!(resize_bilinear(&x, 2, 4), x);
-    // 4 -> 2 wide: sample at 0.5 and 2.5 -> averages of neighbours.
-    let y = resize_bilinear(&x, 1, 2);
-    // rows: sample at y=0.5 -> mean of the two rows.
-    assert_eq!(y.data, vec![(1.0 + 9.0) / 2.0, (5.0 + 13.0) / 2.0]);
-}
-
-#[test]
-fn transposed_conv_does_not_flip_kernel() {
-    // One pixel, one input channel: the output 2x2 block is bias + x * W in W's own order.
-    let x = t(1, 1, 1, &[2.0]);
-    let y = transposed_conv2x2(&x, &[1.0, 2.0, 3.0, 4.0], &[0.5]);
-    assert_eq!(y.shape, Shape::new(2, 2, 1));
-    assert_eq!(y.data, vec![2.5, 4.5, 6.5, 8.5]);
-    // Two channels sum.
-    let x = t(1, 1, 2, &[1.0, 10.0]);
-    let y = transposed_conv2x2(&x, &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 2.0], &[0.0]);
-    assert_eq!(y.data, vec![1.0, 10.0, 11.0, 22.0]);
-}
-
-#[test]
-fn softmax_is_stable_and_row_wise() {
-    let y = softmax(&[1.0, 2.0, 3.0, 1000.0, 1000.0, 1000.0], 3);
-    let e: f32 = (1.0f32).exp() + (2.0f32).exp() + (3.0f32).exp();
-    assert!((y[0] - 1.0f32.exp() / e).abs() < 1e-7);
-    assert!((y[2] - 3.0f32.exp() / e).abs() < 1e-7);
-    // Huge logits would overflow without the max subtraction.
-    assert_eq!(&y[3..], &[1.0 / 3.0; 3]);
+fn the_portable_path_matches_the_reference_too() {
+    use std::sync::atomic::Ordering;
+    super::par::FORCE_PORTABLE.store(true, Ordering::Relaxed);
+    let result = std::panic::catch_unwind(|| {
+        odd_shapes();
+        every_node_of(&passes::optimize(&network()).0);
+    });
+    super::par::FORCE_PORTABLE.store(false, Ordering::Relaxed);
+    result.unwrap();
 }

@@ -1,6 +1,6 @@
 //! The fixed network as data: a list of operator nodes built from the weights, read top-down
 //! in [`Network::new`] like a model's `forward()`. Both executors walk the same list: the CPU
-//! reference (`cpu::run`) and the GPU plan (`plan::Plan`). This module imports
+//! reference (`reference::run`) and the GPU plan (`plan::Plan`). This module imports
 //! neither: the graph is data, and the executors read it.
 //!
 //! Activations that TFLite keeps as separate ops are folded into an [`Epilogue`] on the op that

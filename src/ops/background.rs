@@ -5,7 +5,7 @@
 //! (`Filter::Taps { unweigh }`), it is a normalised convolution: the person's colours never
 //! enter the blurred background.
 //! Kernel: shaders/background.wgsl. CPU twin:
-//! [`cpu::finish::blurred_background`](crate::cpu::finish::blurred_background) before its blur.
+//! [`reference::finish::blurred_background`](crate::reference::finish::blurred_background) before its blur.
 
 use super::binding::check;
 use super::compose::ComposeParams;
@@ -56,10 +56,12 @@ impl WeighBackground<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::finish::{Plane, alpha, area_downsample, guided_coefficients, weighted_colour};
     use crate::finish::{Background, Response, background_weight, work_size};
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
+    use crate::reference::finish::{
+        Plane, alpha, area_downsample, guided_coefficients, weighted_colour,
+    };
 
     #[test]
     fn matches_cpu() {

@@ -1,6 +1,6 @@
 //! Squeeze-excite gate: mean over pixels (of `input + plus` when a skip is folded in), one or two
 //! FC layers (relu between), sigmoid. Kernel: shaders/channel_gate.wgsl (one workgroup). CPU twin:
-//! [`cpu::channel_gate`](crate::cpu::channel_gate).
+//! [`reference::channel_gate`](crate::reference::channel_gate).
 
 use super::binding::{check, check_params, optional, to_u32};
 use super::kernels::{CHANNEL_GATE, Kernels};
@@ -99,9 +99,9 @@ impl ChannelGate<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu;
     use crate::network::Layer;
     use crate::ops::testing::*;
+    use crate::reference;
 
     #[test]
     fn matches_cpu() {
@@ -139,8 +139,8 @@ mod tests {
                 .collect();
             let gates: Vec<_> = (0..frames)
                 .map(|f| match &pluses {
-                    Some(p) => cpu::channel_gate(&cpu::add(&xs[f], &p[f]), &host),
-                    None => cpu::channel_gate(&xs[f], &host),
+                    Some(p) => reference::channel_gate(&reference::add(&xs[f], &p[f]), &host),
+                    None => reference::channel_gate(&xs[f], &host),
                 })
                 .collect();
             let expected = concat(&gates);

@@ -1,8 +1,8 @@
 //! The finished photo, one thread per full-resolution pixel: alpha from the guided coefficients
 //! (refined) or the bilinear mask, then a straight-alpha cut-out or a blend over a colour, the
 //! blurred background or a cover-scaled picture. Kernel: shaders/compose.wgsl. CPU twins:
-//! [`cpu::finish::alpha`](crate::cpu::finish::alpha) and
-//! [`cpu::finish::compose`](crate::cpu::finish::compose).
+//! [`reference::finish::alpha`](crate::reference::finish::alpha) and
+//! [`reference::finish::compose`](crate::reference::finish::compose).
 
 use super::binding::{check, to_u32};
 use super::kernels::{COMPOSE, Kernels};
@@ -154,10 +154,10 @@ impl Compose<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::finish::{alpha, blurred_background, compose, guided_coefficients};
     use crate::finish::blur_size;
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
+    use crate::reference::finish::{alpha, blurred_background, compose, guided_coefficients};
 
     #[test]
     fn matches_cpu_for_every_background() {

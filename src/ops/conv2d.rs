@@ -1,5 +1,5 @@
 //! KxK convolution over all input channels (the stem), NHWC, TFLite SAME padding.
-//! Kernel: shaders/conv2d.wgsl. CPU twin: [`cpu::conv2d`](crate::cpu::conv2d).
+//! Kernel: shaders/conv2d.wgsl. CPU twin: [`reference::conv2d`](crate::reference::conv2d).
 
 use super::binding::{Epilogue, check, check_params, epilogue_constants, optional, to_u32};
 use super::kernels::{CONV2D, Constants, Kernels};
@@ -213,9 +213,9 @@ impl Conv2d<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu;
     use crate::network::Activation;
     use crate::ops::testing::*;
+    use crate::reference;
 
     #[test]
     fn the_channel_group_is_the_kernels() {
@@ -244,7 +244,12 @@ mod tests {
             let frames = frames_for(seed);
             let xs = tensors(shape, frames, seed as u64);
             let (w, b) = (random(cout * k * k * shape.channels, 7), random(cout, 8));
-            let conv = |x| cpu::map(&cpu::conv2d(x, &w, &b, k, stride), cpu::hard_swish);
+            let conv = |x| {
+                reference::map(
+                    &reference::conv2d(x, &w, &b, k, stride),
+                    reference::hard_swish,
+                )
+            };
             let per_frame: Vec<_> = xs.iter().map(conv).collect();
             let expected = concat(&per_frame);
             let packed = pack_weight(&w, cout);

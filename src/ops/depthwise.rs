@@ -1,5 +1,5 @@
 //! Depthwise KxK convolution, NHWC, TFLite SAME padding (the same window geometry as conv2d).
-//! Kernel: shaders/depthwise.wgsl. CPU twin: [`cpu::depthwise_conv2d`](crate::cpu::depthwise_conv2d).
+//! Kernel: shaders/depthwise.wgsl. CPU twin: [`reference::depthwise_conv2d`](crate::reference::depthwise_conv2d).
 
 use super::binding::{Epilogue, check_params};
 use super::conv2d::{WindowParams, same_geometry, window_constants};
@@ -81,9 +81,9 @@ impl Depthwise<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu;
     use crate::network::Activation;
     use crate::ops::testing::*;
+    use crate::reference;
 
     #[test]
     fn the_blocking_fits_the_kernels_registers() {
@@ -115,13 +115,18 @@ mod tests {
             let frames = frames_for(seed);
             let xs = tensors(shape, frames, seed as u64);
             let (w, b) = (random(k * k * shape.channels, 3), random(shape.channels, 4));
-            let conv = |x| cpu::map(&cpu::depthwise_conv2d(x, &w, &b, k, stride), cpu::relu);
+            let conv = |x| {
+                reference::map(
+                    &reference::depthwise_conv2d(x, &w, &b, k, stride),
+                    reference::relu,
+                )
+            };
             let convs: Vec<_> = xs.iter().map(conv).collect();
             let adds = tensors(convs[0].shape, frames, 9);
             let sums: Vec<_> = convs
                 .iter()
                 .zip(&adds)
-                .map(|(c, a)| cpu::add(c, a))
+                .map(|(c, a)| reference::add(c, a))
                 .collect();
             let expected = concat(&sums);
             let [gx, gw, gb, ga] = upload_all(gpu, [&concat(&xs), &w, &b, &concat(&adds)]);

@@ -2,8 +2,8 @@
 //! (0..1), the 256x256 mask p sampled bilinearly, I * p and the colour's products (the colour
 //! guided filter's 13 inputs, in four planes: shaders/downsample.wgsl says which lane holds
 //! what). Kernel: shaders/downsample.wgsl. CPU twin:
-//! [`cpu::finish::area_downsample`](crate::cpu::finish::area_downsample) and
-//! [`Plane::sample`](crate::cpu::finish::Plane::sample).
+//! [`reference::finish::area_downsample`](crate::reference::finish::area_downsample) and
+//! [`Plane::sample`](crate::reference::finish::Plane::sample).
 
 use super::binding::{check, to_u32};
 use super::kernels::{DOWNSAMPLE, Kernels};
@@ -64,10 +64,10 @@ impl Downsample<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::finish::{PAIRS, Plane, area_downsample};
     use crate::finish::work_size;
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
+    use crate::reference::finish::{PAIRS, Plane, area_downsample};
 
     #[test]
     fn matches_cpu() {

@@ -1,5 +1,5 @@
 //! out = act(x * gate[c]) + add: the per-channel broadcast multiply, skip/residual adds and plain
-//! activations. Kernel: shaders/elementwise.wgsl. CPU twins: mul_channels, add, map in [`crate::cpu`].
+//! activations. Kernel: shaders/elementwise.wgsl. CPU twins: mul_channels, add, map in [`crate::reference`].
 
 use super::binding::{Epilogue, check, epilogue_constants, optional, to_u32};
 use super::kernels::{ELEMENTWISE, Kernels};
@@ -68,9 +68,9 @@ impl Elementwise<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu;
     use crate::network::Activation;
     use crate::ops::testing::*;
+    use crate::reference;
     use crate::tensor::{Shape, Tensor};
 
     #[test]
@@ -93,8 +93,9 @@ mod tests {
             let adds = tensors(shape, frames, seed + 2);
             let per_frame: Vec<Tensor> = (0..frames)
                 .map(|f| {
-                    let gated = cpu::map(&cpu::mul_channels(&xs[f], &gs[f]), cpu::relu);
-                    cpu::add(&gated, &adds[f])
+                    let gated =
+                        reference::map(&reference::mul_channels(&xs[f], &gs[f]), reference::relu);
+                    reference::add(&gated, &adds[f])
                 })
                 .collect();
             let expected = concat(&per_frame);
@@ -129,9 +130,9 @@ mod tests {
         let x: Vec<f32> = random(1000, 3).iter().map(|v| v * 8.0).collect();
         let gx = gpu.upload("x", &x);
         for (act, f) in [
-            (Activation::Relu, cpu::relu as fn(f32) -> f32),
-            (Activation::HardSwish, cpu::hard_swish),
-            (Activation::Sigmoid, cpu::sigmoid),
+            (Activation::Relu, reference::relu as fn(f32) -> f32),
+            (Activation::HardSwish, reference::hard_swish),
+            (Activation::Sigmoid, reference::sigmoid),
         ] {
             let out = gpu.storage("o", x.len());
             let op = Elementwise {

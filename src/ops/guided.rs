@@ -1,7 +1,7 @@
 //! The colour guided filter's affine coefficients from the box means of the four planes
 //! [`Downsample`](super::Downsample) writes: a = (cov(I) + eps U)^-1 cov(I, p),
 //! b = mean(p) - a . mean(I). Kernel: shaders/guided.wgsl. CPU twin:
-//! [`cpu::finish::guided_ab`](crate::cpu::finish::guided_ab).
+//! [`reference::finish::guided_ab`](crate::reference::finish::guided_ab).
 
 use super::binding::{check, to_u32};
 use super::kernels::{GUIDED, Kernels};
@@ -48,9 +48,9 @@ impl Guided<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::finish::guided_ab;
     use crate::finish::GUIDE_EPS;
     use crate::ops::testing::*;
+    use crate::reference::finish::guided_ab;
 
     #[test]
     fn matches_cpu() {
@@ -66,7 +66,7 @@ mod tests {
             let (i, p) = ([unit(v[0]), unit(v[1]), unit(v[2])], unit(v[3]));
             let spread = |k: usize| v[4 + k] * 0.02;
             let ip = [0, 1, 2].map(|c| i[c] * p + spread(c));
-            let ii = crate::cpu::finish::PAIRS.map(|(c, d)| {
+            let ii = crate::reference::finish::PAIRS.map(|(c, d)| {
                 i[c] * i[d]
                     + if c == d {
                         spread(3).abs()

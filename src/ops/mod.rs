@@ -1,5 +1,5 @@
 //! The operator set: one file per kernel (its WGSL in shaders/, its binding with every buffer
-//! size checked, a link to its CPU twin in [`crate::cpu`], and its tests against that twin).
+//! size checked, a link to its CPU twin in [`crate::reference`], and its tests against that twin).
 //! Usable one by one on GPU buffers, e.g. on an app's own `wgpu::Device` via
 //! [`Gpu::from_device`](crate::gpu::Gpu::from_device).
 //!

@@ -1,5 +1,5 @@
 //! Pixels out: the network's probabilities -> an 8-bit mask at any size, four pixels per u32.
-//! Kernel: shaders/postprocess.wgsl. CPU twin: [`cpu::finish::upsample`](crate::cpu::finish::upsample).
+//! Kernel: shaders/postprocess.wgsl. CPU twin: [`reference::finish::upsample`](crate::reference::finish::upsample).
 
 use super::binding::check;
 use super::kernels::{Kernels, POSTPROCESS};
@@ -42,8 +42,8 @@ impl MaskToLuma8<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu;
     use crate::ops::testing::*;
+    use crate::reference;
 
     #[test]
     fn mask_to_luma8_matches_cpu() {
@@ -54,7 +54,7 @@ mod tests {
             .collect();
         let gp = gpu.upload("p", &probs);
         for (w, h) in [(256, 256), (1, 1), (3, 5), (601, 333)] {
-            let expected = cpu::finish::upsample(&probs, w, h);
+            let expected = reference::finish::upsample(&probs, w, h);
             let words = (w * h).div_ceil(4) as usize;
             let out = gpu.storage("mask", words);
             let op = MaskToLuma8 {

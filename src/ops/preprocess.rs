@@ -1,6 +1,6 @@
 //! Pixels in: an RGBA8 image of any size (packed, one u32 per pixel) -> the network's input,
 //! half-pixel bilinear. Kernel: shaders/preprocess.wgsl. CPU twin:
-//! [`cpu::network_input`](crate::cpu::network_input).
+//! [`reference::network_input`](crate::reference::network_input).
 
 use super::binding::{check, to_u32};
 use super::kernels::{Kernels, PREPROCESS};
@@ -68,9 +68,9 @@ impl Preprocess<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu;
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
+    use crate::reference;
 
     #[test]
     fn preprocess_matches_cpu() {
@@ -80,7 +80,7 @@ mod tests {
             .enumerate()
         {
             let img = photo(w, h, seed as u64);
-            let expected = cpu::network_input(&img).unwrap();
+            let expected = reference::network_input(&img).unwrap();
             let mut packed = Vec::new();
             pack_rgba(&img, &mut packed);
             let gimg = upload_words(gpu, &packed);

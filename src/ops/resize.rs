@@ -1,5 +1,5 @@
 //! Bilinear resize, half-pixel centres, any sizes. Kernel: shaders/resize.wgsl.
-//! CPU twin: [`cpu::resize_bilinear`](crate::cpu::resize_bilinear).
+//! CPU twin: [`reference::resize_bilinear`](crate::reference::resize_bilinear).
 
 use super::binding::{Epilogue, check, epilogue_constants, optional, to_u32};
 use super::kernels::{Kernels, RESIZE};
@@ -64,8 +64,8 @@ impl Resize<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu;
     use crate::ops::testing::*;
+    use crate::reference;
 
     #[test]
     fn matches_cpu() {
@@ -82,7 +82,10 @@ mod tests {
         for (seed, &(shape, oh, ow)) in cases.iter().enumerate() {
             let frames = frames_for(seed);
             let xs = tensors(shape, frames, seed as u64);
-            let resized: Vec<_> = xs.iter().map(|x| cpu::resize_bilinear(x, oh, ow)).collect();
+            let resized: Vec<_> = xs
+                .iter()
+                .map(|x| reference::resize_bilinear(x, oh, ow))
+                .collect();
             let expected = concat(&resized);
             let (gx, out) = (
                 gpu.upload("x", &concat(&xs)),

@@ -1,7 +1,7 @@
 //! A separable filter over a plane of vec4<f32>, as two passes (horizontal into `tmp`, then
 //! vertical into `dst`): the guided filter's box means, or the background's Gaussian blur.
-//! Kernel: shaders/separable.wgsl. CPU twins: [`cpu::finish::box_mean`](crate::cpu::finish::box_mean)
-//! and [`cpu::finish::separable`](crate::cpu::finish::separable).
+//! Kernel: shaders/separable.wgsl. CPU twins: [`reference::finish::box_mean`](crate::reference::finish::box_mean)
+//! and [`reference::finish::separable`](crate::reference::finish::separable).
 
 use super::binding::{check, to_u32};
 use super::kernels::{Kernels, SEPARABLE};
@@ -89,9 +89,9 @@ impl Separable<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::finish::{Plane, box_mean, separable, unweighed};
     use crate::finish::gaussian_taps;
     use crate::ops::testing::*;
+    use crate::reference::finish::{Plane, box_mean, separable, unweighed};
 
     /// Runs the filter on four random planes (one per vec4 lane; the last, a weight, in [0, 1])
     /// and checks each lane against the lane of `cpu` on the four.

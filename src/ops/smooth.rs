@@ -1,9 +1,9 @@
 //! Temporal smoothing of the 256x256 mask over a video's frames, on the GPU: a thumbnail of the
 //! frame, then the blend of the raw probabilities into the history (a cut or the first frame
 //! starts over). Kernel: shaders/smooth.wgsl (two steps, a pipeline constant). CPU twins:
-//! [`cpu::smoothing::thumbnail`](crate::cpu::smoothing::thumbnail),
-//! [`scene_change`](crate::cpu::smoothing::scene_change) and
-//! [`blend`](crate::cpu::smoothing::blend).
+//! [`reference::smoothing::thumbnail`](crate::reference::smoothing::thumbnail),
+//! [`scene_change`](crate::reference::smoothing::scene_change) and
+//! [`blend`](crate::reference::smoothing::blend).
 
 use super::binding::{check, to_u32};
 use super::kernels::{Kernels, SMOOTH};
@@ -94,9 +94,9 @@ impl Smooth<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::smoothing::{blend, scene_change, thumbnail};
     use crate::ops::testing::*;
     use crate::pixels::pack_rgba;
+    use crate::reference::smoothing::{blend, scene_change, thumbnail};
 
     /// A clip: a photo, the same with sensor noise twice, then a cut to a dark scene; each with
     /// masks that drift a little and jump in places. The GPU's thumbnails and smoothed masks

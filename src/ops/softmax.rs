@@ -1,5 +1,5 @@
 //! Row-wise, numerically stable softmax over a row-major [rows, cols] matrix.
-//! Kernel: shaders/softmax.wgsl. CPU twin: [`cpu::softmax`](crate::cpu::softmax).
+//! Kernel: shaders/softmax.wgsl. CPU twin: [`reference::softmax`](crate::reference::softmax).
 
 use super::binding::{check, to_u32};
 use super::kernels::{Kernels, SOFTMAX};
@@ -47,8 +47,8 @@ impl Softmax<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu;
     use crate::ops::testing::*;
+    use crate::reference;
 
     #[test]
     fn matches_cpu_and_is_stable() {
@@ -76,7 +76,7 @@ mod tests {
             let got = gpu.read(&out, x.len()).unwrap();
             assert_close(
                 &got,
-                &cpu::softmax(&x, cols),
+                &reference::softmax(&x, cols),
                 1e-5,
                 &format!("softmax {rows}x{cols}"),
             );

@@ -1,7 +1,7 @@
 //! 2x2 stride-2 transposed convolution, kernel not flipped (the segmentation head), of its input
 //! or of a depthwise of it computed as loaded. Kernel: shaders/transposed_conv.wgsl. CPU twin:
-//! [`cpu::transposed_conv2x2`](crate::cpu::transposed_conv2x2), after
-//! [`cpu::depthwise_conv2d`](crate::cpu::depthwise_conv2d) for the computed input.
+//! [`reference::transposed_conv2x2`](crate::reference::transposed_conv2x2), after
+//! [`reference::depthwise_conv2d`](crate::reference::depthwise_conv2d) for the computed input.
 
 use super::binding::{Epilogue, check, check_params, epilogue_constants, optional, to_u32};
 use super::kernels::{Kernels, TRANSPOSED_CONV};
@@ -134,8 +134,8 @@ impl TransposedConv2x2<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu;
     use crate::ops::testing::*;
+    use crate::reference;
     use crate::tensor::Tensor;
 
     /// Of the input, and of a depthwise of it computed as loaded (3x3 with its input added, as
@@ -168,12 +168,15 @@ mod tests {
                     let x = match prologue {
                         None => x.clone(),
                         Some((k, act, residual)) => {
-                            let y = cpu::depthwise_conv2d(x, &dw_w, &dw_b, k, 1);
-                            let y = cpu::map(&y, |v| act.apply(v));
-                            if residual { cpu::add(&y, x) } else { y }
+                            let y = reference::depthwise_conv2d(x, &dw_w, &dw_b, k, 1);
+                            let y = reference::map(&y, |v| act.apply(v));
+                            if residual { reference::add(&y, x) } else { y }
                         }
                     };
-                    cpu::map(&cpu::transposed_conv2x2(&x, &w, &b), cpu::sigmoid)
+                    reference::map(
+                        &reference::transposed_conv2x2(&x, &w, &b),
+                        reference::sigmoid,
+                    )
                 };
                 let expected = concat(&xs.iter().map(conv).collect::<Vec<_>>());
                 let [gx, gw, gb, gdw_w, gdw_b] =

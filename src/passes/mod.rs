@@ -153,8 +153,8 @@ fn remove(net: &mut Network, i: usize) {
 
 #[cfg(test)]
 pub(crate) mod testing {
-    use crate::cpu;
     use crate::network::{INPUT, Network};
+    use crate::reference;
     use crate::tensor::Tensor;
     use crate::weights::Weights;
 
@@ -168,7 +168,7 @@ pub(crate) mod testing {
             "{}/tests/data/frames/{name}.png",
             env!("CARGO_MANIFEST_DIR")
         );
-        cpu::network_input(&image::open(path).unwrap().to_rgb8()).unwrap()
+        reference::network_input(&image::open(path).unwrap().to_rgb8()).unwrap()
     }
 
     /// Two golden frames as network inputs, and a frame of noise.
@@ -193,8 +193,8 @@ pub(crate) mod testing {
     /// The rewritten graph's output equals the original's on the CPU reference, to `tolerance`.
     pub fn assert_same_output(original: &Network, rewritten: &Network, tolerance: f32) {
         for (k, input) in inputs().iter().enumerate() {
-            let want = cpu::run(original, input).unwrap();
-            let got = cpu::run(rewritten, input).unwrap();
+            let want = reference::run(original, input).unwrap();
+            let got = reference::run(rewritten, input).unwrap();
             let worst = want
                 .data
                 .iter()

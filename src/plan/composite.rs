@@ -155,7 +155,7 @@ impl Plan {
     /// The network and the finish (alpha at full resolution, refined or not and through
     /// `response`, over `background`)
     /// in one submit; only the finished photo is read back. `None` when the photo is too large
-    /// for one storage binding: then use [`crate::cpu::finish`] on the CPU.
+    /// for one storage binding: then use [`crate::reference::finish`] on the CPU.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn composite(
         &self,

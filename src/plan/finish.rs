@@ -1,5 +1,5 @@
 //! The finish's workspace on the GPU: the photo at full resolution with refined alpha and its
-//! background (the finish of [`crate::finish`]; CPU twin [`crate::cpu::finish`]), as the ops
+//! background (the finish of [`crate::finish`]; CPU twin [`crate::reference::finish`]), as the ops
 //! downsample -> separable/guided -> background/separable -> compose. Encoded after the network
 //! in the same command buffer, reading the uploaded photo and the network's output where they already are. Buffers
 //! and dispatches are kept from photo to photo. For video, the mask can first be smoothed over

@@ -1,9 +1,9 @@
 //! Lowering: the graph onto the device. Values get arena slots (`passes::arena_layout`: a slot
 //! is reused once its value is dead), parameters are uploaded at the kernels' precision, and each
-//! node becomes one [`Dispatch`] of its op. The one `match` over [`Op`] on the GPU side; [`cpu::eval_node`] is its
+//! node becomes one [`Dispatch`] of its op. The one `match` over [`Op`] on the GPU side; [`reference::eval_node`] is its
 //! CPU twin.
 //!
-//! [`cpu::eval_node`]: crate::cpu::eval_node
+//! [`reference::eval_node`]: crate::reference::eval_node
 
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Precision};
@@ -407,8 +407,8 @@ fn elementwise(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::eval_node;
     use crate::ops::testing::*;
+    use crate::reference::eval_node;
     use crate::tensor::Shape;
     use crate::tensor::Tensor;
     use crate::weights::Weights;

@@ -2,7 +2,6 @@
 //! one command buffer and one submit, the 256x256 output read back. Batches and GPU timing too.
 
 use super::{Frame, MAX_GPU_PIXELS, Plan};
-use crate::cpu;
 use crate::error::Result;
 use crate::gpu::Dispatch;
 #[cfg(not(target_arch = "wasm32"))]
@@ -10,6 +9,7 @@ use crate::network::OUTPUT;
 use crate::network::{INPUT, check_input, check_output};
 use crate::ops;
 use crate::pixels::{Pixels, pack_rgba};
+use crate::reference;
 use crate::tensor::Tensor;
 #[cfg(not(target_arch = "wasm32"))]
 use std::time::Duration;
@@ -42,7 +42,9 @@ impl Plan {
     pub async fn run_pixels_async(&self, pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
         if !self.fits(pixels)? {
             // Bigger than one binding may be: resample on the CPU (bounded memory, no f32 copy).
-            return self.run_input_async(&cpu::pixels_input(pixels)?, out).await;
+            return self
+                .run_input_async(&reference::pixels_input(pixels)?, out)
+                .await;
         }
         let mut frame = self.lock_frame()?;
         let preprocess = self.upload(&mut frame, pixels)?;

@@ -1,7 +1,7 @@
 //! [`Mask`]: a person mask, the network's 256x256 probabilities and the size of its image.
 
+use crate::cpu;
 use crate::error::{Error, Result};
-use crate::fast;
 use crate::network::OUTPUT;
 use image::{GrayImage, ImageBuffer, Luma, RgbImage, RgbaImage};
 
@@ -44,9 +44,9 @@ impl Mask {
     }
 
     /// The mask at the image's resolution, 0 (background) to 255 (person), resized bilinearly
-    /// (see [`fast::finish::alpha`] for edges that follow the photo).
+    /// (see [`cpu::finish::alpha`] for edges that follow the photo).
     pub fn to_luma8(&self) -> GrayImage {
-        fast::finish::upsample(&self.probabilities, self.width, self.height)
+        cpu::finish::upsample(&self.probabilities, self.width, self.height)
     }
 
     /// The raw 256x256 output as 16-bit gray, value = round(p * 65535).

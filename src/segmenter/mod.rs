@@ -13,7 +13,6 @@ pub use mask::Mask;
 
 use crate::cpu;
 use crate::error::{Error, Result};
-use crate::fast;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::finish::Background;
 use crate::finish::Response;
@@ -24,6 +23,7 @@ use crate::network::{self, Network};
 use crate::ops::Kernels;
 use crate::pixels::Pixels;
 use crate::plan::{Plan, PlanStats};
+use crate::reference;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::tensor::Tensor;
 use crate::weights::Weights;
@@ -34,8 +34,8 @@ use std::sync::{Arc, Mutex};
 /// Where inference runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// The fast CPU engine ([`crate::fast`]): SIMD, every core; tested against the plain
-    /// reference in [`crate::cpu`].
+    /// The fast CPU engine ([`crate::cpu`]): SIMD, every core; tested against the plain
+    /// reference in [`crate::reference`].
     Cpu,
     /// The WGSL engine on a wgpu adapter.
     Gpu,
@@ -107,7 +107,7 @@ pub struct Segmenter {
 
 enum Engine {
     /// The fast CPU engine (boxed: its arena is large).
-    Cpu(Box<fast::Engine>),
+    Cpu(Box<cpu::Engine>),
     Gpu {
         plan: Mutex<Arc<Plan>>,
         /// Our own device (recreated after a loss) or a caller's (their device, their recovery).
@@ -172,7 +172,7 @@ impl Segmenter {
 
     fn on_cpu(network: Network, notice: Option<String>) -> Segmenter {
         Segmenter {
-            engine: Engine::Cpu(Box::new(fast::Engine::new(&network))),
+            engine: Engine::Cpu(Box::new(cpu::Engine::new(&network))),
             network,
             notice,
             response: Arc::default(),
@@ -286,7 +286,7 @@ impl Segmenter {
             return gpu.device_description();
         }
         let description = match &self.engine {
-            Engine::Cpu(_) => format!("CPU: fast engine, {}", fast::describe()),
+            Engine::Cpu(_) => format!("CPU: fast engine, {}", cpu::describe()),
             Engine::Gpu { plan, .. } => format!("GPU: {}", lock(plan).gpu().description()),
         };
         #[cfg(not(target_arch = "wasm32"))]
@@ -375,7 +375,7 @@ impl Segmenter {
         };
         // Resized here, on the caller's thread, so the batch that runs it only runs the network.
         network::check_output(out.len(), 1)?;
-        let input = cpu::network_input(image)?;
+        let input = reference::network_input(image)?;
         let probabilities = batcher
             .run(input, &|inputs| self.run_together(&inputs))
             .unwrap_or_else(|| Err(Error::Gpu("the batch holding this frame panicked".into())))?;
@@ -436,7 +436,7 @@ impl Segmenter {
         };
         let inputs: Vec<_> = images
             .iter()
-            .map(|image| cpu::network_input(image))
+            .map(|image| reference::network_input(image))
             .collect::<Result<_>>()?;
         let mut out = vec![0.0; inputs.len() * OUTPUT.len()];
         pollster::block_on(self.current_plan(plan, *owned))?.run_batch(&inputs, &mut out)?;
@@ -451,7 +451,7 @@ impl Segmenter {
         match &self.engine {
             Engine::Cpu(engine) => {
                 network::check_output(out.len(), 1)?;
-                engine.run(&cpu::pixels_input(pixels)?, out)
+                engine.run(&reference::pixels_input(pixels)?, out)
             }
             Engine::Gpu { plan, owned, .. } => {
                 self.current_plan(plan, *owned)
@@ -519,8 +519,8 @@ impl Segmenter {
             }
         }
         let probabilities = self.probabilities(photo)?;
-        let alpha = fast::finish::alpha(photo, &probabilities, refine, self.response());
-        Ok(fast::finish::compose(photo, &alpha, background))
+        let alpha = cpu::finish::alpha(photo, &probabilities, refine, self.response());
+        Ok(cpu::finish::compose(photo, &alpha, background))
     }
 
     /// The person on a transparent background, edges refined: `cut_out(&photo)?.save("me.png")`.

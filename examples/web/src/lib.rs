@@ -432,8 +432,8 @@ impl Silhouette {
                 &probabilities[..]
             };
             let response = segmenter.response();
-            let alpha = silhouette::fast::finish::alpha(&photo, mask, refine, response);
-            let done = silhouette::fast::finish::compose(&photo, &alpha, &background);
+            let alpha = silhouette::cpu::finish::alpha(&photo, mask, refine, response);
+            let done = silhouette::cpu::finish::compose(&photo, &alpha, &background);
             out.copy_from(done.as_raw());
             state
                 .timings

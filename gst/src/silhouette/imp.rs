@@ -8,7 +8,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 use silhouette::image::{RgbImage, RgbaImage};
-use silhouette::{Background, Options, Response, Segmenter, Smoother, Smoothing, Weights, fast};
+use silhouette::{Background, Options, Response, Segmenter, Smoother, Smoothing, Weights, cpu};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -365,7 +365,7 @@ impl State {
                 softness: settings.softness,
             },
         };
-        let alpha = fast::finish::alpha(frame, mask, settings.refine, response);
+        let alpha = cpu::finish::alpha(frame, mask, settings.refine, response);
         let [_, r, g, b] = settings.background_color.to_be_bytes();
         let background = match settings.mode {
             Mode::Mask => {
@@ -387,7 +387,7 @@ impl State {
             Mode::Cut if alpha_kept => Background::Transparent,
             Mode::Cut => Background::Color([255; 3]),
         };
-        Ok(fast::finish::compose(frame, &alpha, &background))
+        Ok(cpu::finish::compose(frame, &alpha, &background))
     }
 }
 

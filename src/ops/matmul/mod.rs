@@ -2,7 +2,7 @@
 //! row-major; the gate may be computed in the kernel's prologue (a pooled squeeze-excite gate),
 //! the skip sampled from a half-resolution tensor (a folded x2 upsampling), and C's per-channel
 //! sums written after it (for a gate pooled downstream).
-//! Kernel: shaders/matmul.wgsl. CPU twin: [`cpu::matmul`](crate::cpu::matmul) (the pointwise
+//! Kernel: shaders/matmul.wgsl. CPU twin: [`reference::matmul`](crate::reference::matmul) (the pointwise
 //! convolutions are this with A = pixels x in-channels).
 
 use super::binding::{Epilogue, check, check_params, epilogue_constants, optional, to_u32};

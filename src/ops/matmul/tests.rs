@@ -1,9 +1,9 @@
 //! The matmul kernel against the CPU reference: every gate mode, tile and shape.
 
 use super::*;
-use crate::cpu;
 use crate::network::Activation;
 use crate::ops::testing::*;
+use crate::reference;
 
 #[test]
 fn matches_cpu_on_odd_and_network_shapes() {
@@ -37,7 +37,7 @@ fn matches_cpu_on_odd_and_network_shapes() {
             .unwrap();
         assert_close(
             &gpu.read(&gc, m * n).unwrap(),
-            &cpu::matmul(&a, &b, m, k, n),
+            &reference::matmul(&a, &b, m, k, n),
             1e-5,
             &format!("matmul {m}x{k}x{n}"),
         );
@@ -65,10 +65,10 @@ fn fused_gate_skip_bias_activation_and_add() {
             .enumerate()
             .map(|(i, v)| v * gate[frame_of(i) * k + i % k] + plus[i])
             .collect();
-        let expected: Vec<f32> = cpu::matmul(&gated, &b, m, k, n)
+        let expected: Vec<f32> = reference::matmul(&gated, &b, m, k, n)
             .iter()
             .enumerate()
-            .map(|(i, v)| cpu::hard_swish(v + bias[i % n]) + add[i])
+            .map(|(i, v)| reference::hard_swish(v + bias[i % n]) + add[i])
             .collect();
         let bufs = upload_all(gpu, [&a, &b, &bias, &gate, &add, &plus]);
         let out = gpu.storage("out", m * n);
@@ -107,7 +107,7 @@ fn fc_layer(ins: usize, outs: usize, seed: u64) -> Layer {
     }
 }
 
-/// The fusions around the product against the CPU twins run one by one (cpu::resize_bilinear,
+/// The fusions around the product against the CPU twins run one by one (reference::resize_bilinear,
 /// channel_gate, mul_channels, add, matmul): a two-layer gate pooled from A plus a skip
 /// upsampled on the fly, a one-layer gate pooled from another tensor, and C's sums, on odd
 /// channel counts and two frames; with and without subgroups where the adapter has them.
@@ -165,17 +165,17 @@ fn pooled_gate_cases(gpu: &Gpu, kernels: &Kernels) {
         // CPU: the skip upsampled, the gate, then the product.
         let mut expected = Vec::new();
         for f in 0..frames {
-            let up = cpu::resize_bilinear(&low[f], 2 * h, 2 * w);
+            let up = reference::resize_bilinear(&low[f], 2 * h, 2 * w);
             let gate = match two_layers {
-                true => cpu::channel_gate(&cpu::add(&a[f], &up), &layers),
-                false => cpu::channel_gate(&other[f], &layers),
+                true => reference::channel_gate(&reference::add(&a[f], &up), &layers),
+                false => reference::channel_gate(&other[f], &layers),
             };
-            let x = cpu::add(&cpu::mul_channels(&a[f], &gate), &up);
-            let c = cpu::matmul(&x.data, &b, rows, k, n);
+            let x = reference::add(&reference::mul_channels(&a[f], &gate), &up);
+            let c = reference::matmul(&x.data, &b, rows, k, n);
             expected.extend(
                 c.iter()
                     .enumerate()
-                    .map(|(i, v)| cpu::relu(v + bias[i % n]) + add[f * rows * n + i]),
+                    .map(|(i, v)| reference::relu(v + bias[i % n]) + add[f * rows * n + i]),
             );
         }
         // GPU: each pooled tensor followed by its sums, as its producer leaves them.
@@ -242,7 +242,7 @@ fn pooled_gate_cases(gpu: &Gpu, kernels: &Kernels) {
 }
 
 /// A computed as the depthwise of `a` (odd sizes, strides 1 and 2, its add as plus, two
-/// frames) against cpu::depthwise_conv2d then cpu::matmul.
+/// frames) against reference::depthwise_conv2d then reference::matmul.
 #[test]
 fn depthwise_computed_a_matches_cpu() {
     use crate::tensor::Shape;
@@ -262,9 +262,9 @@ fn depthwise_computed_a_matches_cpu() {
         let dws: Vec<_> = xs
             .iter()
             .map(|x| {
-                cpu::map(
-                    &cpu::depthwise_conv2d(x, &dw_w, &dw_b, kernel, stride),
-                    cpu::relu,
+                reference::map(
+                    &reference::depthwise_conv2d(x, &dw_w, &dw_b, kernel, stride),
+                    reference::relu,
                 )
             })
             .collect();
@@ -276,7 +276,7 @@ fn depthwise_computed_a_matches_cpu() {
             random(m * k, seed + 5),
         );
         let a: Vec<f32> = concat(&dws).iter().zip(&plus).map(|(d, p)| d + p).collect();
-        let expected: Vec<f32> = cpu::matmul(&a, &b, m, k, n)
+        let expected: Vec<f32> = reference::matmul(&a, &b, m, k, n)
             .iter()
             .enumerate()
             .map(|(i, v)| v + bias[i % n])
@@ -310,7 +310,7 @@ fn depthwise_computed_a_matches_cpu() {
     }
 }
 
-/// A computed as a first 1x1 (odd widths, a gate per frame) against two cpu::matmul calls.
+/// A computed as a first 1x1 (odd widths, a gate per frame) against two reference::matmul calls.
 #[test]
 fn pointwise_computed_a_matches_cpu() {
     let Some((gpu, kernels)) = gpu() else { return };
@@ -318,12 +318,12 @@ fn pointwise_computed_a_matches_cpu() {
         let m = frames * rows;
         let (x, w1, b1) = (random(m * c, 1), random(c * k, 2), random(k, 3));
         let (b, gate) = (random(k * n, 4), random(frames * k, 5));
-        let first: Vec<f32> = cpu::matmul(&x, &w1, m, c, k)
+        let first: Vec<f32> = reference::matmul(&x, &w1, m, c, k)
             .iter()
             .enumerate()
-            .map(|(i, v)| cpu::relu(v + b1[i % k]) * gate[(i / k / rows) * k + i % k])
+            .map(|(i, v)| reference::relu(v + b1[i % k]) * gate[(i / k / rows) * k + i % k])
             .collect();
-        let expected = cpu::matmul(&first, &b, m, k, n);
+        let expected = reference::matmul(&first, &b, m, k, n);
         let mut packed = b.clone();
         packed.extend(&w1);
         packed.extend(&b1);

@@ -1,11 +1,11 @@
 //! The small and memory-bound layers: squeeze-excite gates, bilinear resizing, element-wise
-//! scale/add. References: [`cpu::channel_gate`](crate::cpu::channel_gate),
-//! [`cpu::resize_bilinear`](crate::cpu::resize_bilinear), [`cpu::mul_channels`](crate::cpu::mul_channels).
+//! scale/add. References: [`reference::channel_gate`](crate::reference::channel_gate),
+//! [`reference::resize_bilinear`](crate::reference::resize_bilinear), [`reference::mul_channels`](crate::reference::mul_channels).
 
 use super::epilogue;
 use super::par::{self, simd_kernel};
-use crate::cpu::bilinear_taps;
 use crate::network::{Activation, Epilogue, Layer};
+use crate::reference::bilinear_taps;
 use crate::tensor::Shape;
 
 /// Mean over pixels of `x + plus` (summed in f64, as the reference does), then the FC layers:

@@ -71,7 +71,7 @@ macro_rules! simd_kernel {
                     const FMA: bool = true;
                     $body
                 }
-                if $crate::fast::par::has_avx2() {
+                if $crate::cpu::par::has_avx2() {
                     // SAFETY: the CPU has AVX2 and FMA (checked just above).
                     return unsafe { wide($($arg),*) };
                 }
