@@ -47,6 +47,15 @@ pub mod segmenter;
 // build runs `Smoother` in its own frame loop).
 pub mod stream;
 
+// The Rust examples of the README and docs/LIBRARY.md compile (`cargo test --doc`);
+// tools/check_docs.py runs their other runnable blocks.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/LIBRARY.md")]
+struct LibraryExamples;
+
 pub use error::{Error, Result};
 pub use finish::{Background, Response};
 pub use gpu::Precision;

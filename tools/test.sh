@@ -4,6 +4,7 @@
 #  - native: GPU tests on Mesa's lavapipe (software Vulkan); they FAIL, never skip, without an
 #    adapter (SILHOUETTE_REQUIRE_GPU=1) or without subgroups (SILHOUETTE_EXPECT_SUBGROUPS=1);
 #  - python: the wheel built by maturin, its functions against the CLI's outputs (pytest);
+#  - docs: every relative link resolves, every block marked runnable exits 0 (tools/check_docs.py);
 #  - fuzz: each cargo-fuzz target for 30 s from its seeds (tools/fuzz.sh);
 #  - browser: the wasm engine in headless Chromium on WebGPU (SwiftShader), where a missing WebGPU
 #    fails the tests, the demo page end to end, with and without WebGPU, and the installed package
@@ -28,6 +29,10 @@ ensure_python
 target/py/bin/maturin build --release -m python/Cargo.toml -o target/wheels
 target/py/bin/pip install -q --force-reinstall --no-deps target/wheels/silhouette-0.1.0-cp39-abi3-*.whl
 SILHOUETTE_CLI=target/debug/silhouette target/py/bin/python -m pytest -q python/tests
+
+echo "== docs: links resolve, runnable blocks run (README's quick start builds the release CLI)"
+target/py/bin/python -m pytest -q tools/tests
+target/py/bin/python tools/check_docs.py
 
 echo "== fuzz: every target for 30 s (nightly + cargo-fuzz, installed if missing)"
 tools/fuzz.sh 30

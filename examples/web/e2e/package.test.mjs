@@ -249,6 +249,9 @@ try {
   const off = await worker.composite(photo, { background: "#2e7d32" });
   const mask = await worker.segment(photo);
   clearInterval(ticking);
+  // Failures reject the promise, through the Worker too, and a thing that is not a picture too.
+  const outcome = (promise) => promise.then(() => "resolved", (e) => String(e));
+  const workerRefused = await outcome(worker.composite(photo, { threshold: 2 }));
   const main = await load({ backend: "cpu" });
   const on = await main.composite(photo, { background: "#2e7d32" });
   let same = off.data.length === on.data.length;
@@ -258,8 +261,9 @@ try {
   const alphaOf = (image) => Array.from(image.data.filter((_, k) => k % 4 === 3));
   const curved = alphaOf(await main.composite(photo, { background: "transparent" }));
   const plain = alphaOf(await main.composite(photo, { background: "transparent", softness: 1 }));
-  const refused = await main.composite(photo, { threshold: 2 }).then(() => "resolved", (e) => String(e));
-  window.result = { state: "done", backend: worker.backend, same, ticks, mask: Array.from(mask), size: [off.width, off.height], curved, plain, refused };
+  const refused = await outcome(main.composite(photo, { threshold: 2 }));
+  const notAPicture = await outcome(main.composite({ width: 4, height: 4 }));
+  window.result = { state: "done", backend: worker.backend, same, ticks, mask: Array.from(mask), size: [off.width, off.height], curved, plain, refused, workerRefused, notAPicture };
 } catch (error) {
   window.result = { state: "error", error: String(error) };
 }
@@ -286,6 +290,8 @@ try {
     }
     assert.ok(maxAbsDiff(result.curved, result.plain) > 50, "threshold/softness changed nothing");
     assert.match(result.refused, /threshold 2 is outside/);
+    assert.match(result.workerRefused, /threshold 2 is outside/);
+    assert.notEqual(result.notAPicture, "resolved", "composite resolved for something that is not a picture");
   } finally {
     await context.close();
   }

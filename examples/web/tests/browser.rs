@@ -124,7 +124,7 @@ async fn segmenter_cpu() -> Segmenter {
 }
 
 #[wasm_bindgen_test]
-async fn the_cpu_reference_compiled_to_wasm_matches_mediapipe() {
+async fn the_cpu_engine_compiled_to_wasm_matches_mediapipe() {
     let segmenter = segmenter_cpu().await;
     worst_difference(&segmenter, &FRAMES[..2]).await;
 }
