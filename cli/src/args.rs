@@ -10,7 +10,8 @@ use std::path::PathBuf;
 #[command(
     version,
     about = "Person segmentation on this device (MediaPipe Selfie Segmentation). \
-    mask, cut, blur and replace take a photo or a folder of photos (PNG, JPEG, WebP); \
+    mask, cut, blur and replace take a photo, a folder of photos (PNG, JPEG, WebP) or a video \
+    (through FFmpeg); \
     info describes the engine."
 )]
 pub(crate) struct Cli {

@@ -290,7 +290,13 @@ fn hostile_videos_get_one_clear_line_and_leave_nothing() {
         "0",
         s(&d("zero-length.mp4")),
     ]);
+    // A frame wider than any photo may be: a Y4M header and one grey frame, written by hand.
+    let (w, h) = (16386, 2);
+    let mut wide = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\nFRAME\n").into_bytes();
+    wide.resize(wide.len() + w * h + 2 * w.div_ceil(2) * h.div_ceil(2), 128);
+    std::fs::write(d("too-wide.y4m"), wide).unwrap();
     for (input, needle) in [
+        ("too-wide.y4m", "sides from 1 to 16384 pixels"),
         ("truncated.mp4", "breaks off after"),
         ("header-only.mp4", "FFmpeg cannot read it"),
         ("audio-only.mp4", "no video stream"),
@@ -323,6 +329,7 @@ fn hostile_videos_get_one_clear_line_and_leave_nothing() {
             "audio-only.mp4",
             "header-only.mp4",
             "one-pixel.mkv",
+            "too-wide.y4m",
             "truncated.mp4",
             "whole.mp4",
             "zero-length.mp4"

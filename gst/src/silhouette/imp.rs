@@ -50,7 +50,7 @@ pub enum Backend {
         nick = "auto"
     )]
     Auto,
-    #[enum_value(name = "The fast CPU engine", nick = "cpu")]
+    #[enum_value(name = "The CPU engine", nick = "cpu")]
     Cpu,
     #[enum_value(name = "The GPU, whatever the adapter", nick = "gpu")]
     Gpu,
