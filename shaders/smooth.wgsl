@@ -1,4 +1,4 @@
-// Temporal smoothing of the 256x256 mask over a video's frames (cpu/smoothing.rs), in two steps
+// Temporal smoothing of the 256x256 mask over a video's frames (reference/smoothing.rs), in two steps
 // chosen by the STEP constant:
 //   THUMB_STEP: one thread per block of the 32x32 thumbnail: the mean luma of the frame's pixels
 //     in it, summed row by row as the CPU does, into thumbs[current * 1024 ..];
@@ -65,8 +65,11 @@ fn blend(i: u32, lane: u32) {
         return;
     }
     let before = smoothed[i];
-    let still = 1.0 - min(abs(now - before) / p.motion, 1.0);
-    let history = p.strength * still;
+    // Smoothing::history: strength * (1 - (change / motion)^8).
+    let x = min(abs(now - before) / p.motion, 1.0);
+    let x2 = x * x;
+    let x4 = x2 * x2;
+    let history = p.strength * (1.0 - x4 * x4);
     smoothed[i] = history * before + (1.0 - history) * now;
 }
 

@@ -193,13 +193,30 @@ pub struct Smoothing {
     pub scene_change: f32,
 }
 
+/// The defaults are what tools/quality.sh chose on 2026-12-05: on its pan and zoom clips the
+/// masks flicker 5% less than under MediaPipe's own smoothing rule, with 15% less lag (warp
+/// error 0.00227 and 0.00228 at lag 0.062 and 0.060, against 0.00239 at 0.073 and 0.071).
 impl Default for Smoothing {
     fn default() -> Self {
         Smoothing {
-            strength: 0.6,
+            strength: 0.5,
             motion: 0.5,
             scene_change: 0.12,
         }
+    }
+}
+
+impl Smoothing {
+    /// The history's weight for a probability that changed by `change` since the last frame:
+    /// `strength` while the change is small, falling to 0 at `motion` as
+    /// `1 - (change / motion)^8`. Flat where sensor noise moves the mask, so the noise is
+    /// averaged away; steep near `motion`, so motion is followed at once. (A linear fall, as
+    /// until 2026-12-05, smoothed noise less for the same lag: tools/quality.sh.)
+    pub fn history(self, change: f32) -> f32 {
+        let x = (change / self.motion).min(1.0);
+        let x2 = x * x;
+        let x4 = x2 * x2;
+        self.strength * (1.0 - x4 * x4)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use image::{GrayImage, RgbImage, Rgba, RgbaImage};
 use silhouette::cpu::finish::{area_downsample, separable};
+use silhouette::finish::THUMB;
 use silhouette::finish::{to_u8, work_size};
 use silhouette::reference::finish::blurred_with;
 
@@ -64,4 +65,45 @@ pub fn grey_guided_alpha(image: &RgbImage, probabilities: &[f32]) -> GrayImage {
         let v = a.sample(xs, ys, w, h) * luma(*image.get_pixel(x, y)) + b.sample(xs, ys, w, h);
         image::Luma([to_u8(v)])
     })
+}
+
+/// `Smoother` as it was before 2026-12-05: strength 0.6, and the history's weight falling
+/// linearly with the change, `strength * (1 - change / motion)`, so sensor noise was smoothed
+/// less than it is now. Same thumbnail and scene-change test as the library's.
+pub struct LinearSmoother {
+    smoothed: Vec<f32>,
+    thumb: Vec<f32>,
+    first: bool,
+}
+
+impl Default for LinearSmoother {
+    fn default() -> Self {
+        LinearSmoother {
+            smoothed: Vec::new(),
+            thumb: vec![0.0; THUMB * THUMB],
+            first: true,
+        }
+    }
+}
+
+impl LinearSmoother {
+    pub fn smooth(&mut self, frame: &RgbImage, raw: &[f32]) -> Vec<f32> {
+        use silhouette::reference::smoothing::{scene_change, thumbnail};
+        const STRENGTH: f32 = 0.6;
+        const MOTION: f32 = 0.5;
+        let mut thumb = vec![0.0; THUMB * THUMB];
+        thumbnail(frame, &mut thumb);
+        let restart = self.first
+            || scene_change(&thumb, &self.thumb) > silhouette::Smoothing::default().scene_change;
+        if restart {
+            self.smoothed = raw.to_vec();
+        } else {
+            for (out, &p) in self.smoothed.iter_mut().zip(raw) {
+                let history = STRENGTH * (1.0 - ((p - *out).abs() / MOTION).min(1.0));
+                *out = history * *out + (1.0 - history) * p;
+            }
+        }
+        (self.thumb, self.first) = (thumb, false);
+        self.smoothed.clone()
+    }
 }

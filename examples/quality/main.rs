@@ -296,6 +296,13 @@ fn clips(segmenter: &Segmenter, people: &[Person], md: &mut String) -> Result<()
         for (frame, mask) in clip.frames.iter().zip(&raw) {
             ours_masks.push(ours.smooth(frame, mask)?.to_vec());
         }
+        let mut before = candidates::LinearSmoother::default();
+        let before_masks: Vec<Vec<f32>> = clip
+            .frames
+            .iter()
+            .zip(&raw)
+            .map(|(frame, mask)| before.smooth(frame, mask))
+            .collect();
         let mut previous = vec![0.0; raw[0].len()];
         let mediapipe: Vec<Vec<f32>> = raw
             .iter()
@@ -307,6 +314,7 @@ fn clips(segmenter: &Segmenter, people: &[Person], md: &mut String) -> Result<()
             .collect();
         for (variant, masks) in [
             ("none", &raw),
+            ("ours, before", &before_masks),
             ("ours", &ours_masks),
             ("MediaPipe's rule (0.7)", &mediapipe),
         ] {
@@ -314,7 +322,7 @@ fn clips(segmenter: &Segmenter, people: &[Person], md: &mut String) -> Result<()
             let follow = follow.map_or("–".into(), |f| f.to_string());
             writeln!(
                 md,
-                "| {} | {variant} | {warp:.4} | {lag:.4} | {follow} |",
+                "| {} | {variant} | {warp:.5} | {lag:.4} | {follow} |",
                 clip.name
             )?;
         }

@@ -41,8 +41,7 @@ pub fn blend(smoothed: &mut [f32], raw: &[f32], restart: bool, s: Smoothing) {
         return;
     }
     for (out, &p) in smoothed.iter_mut().zip(raw) {
-        let still = 1.0 - ((p - *out).abs() / s.motion).min(1.0);
-        let history = s.strength * still;
+        let history = s.history((p - *out).abs());
         *out = history * *out + (1.0 - history) * p;
     }
 }
