@@ -459,3 +459,73 @@ fn a_run_killed_mid_way_leaves_nothing() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(files_in(dir.path()), [clip]);
 }
+
+/// PNG frames: a file the run reads, inside the folder under a frame's name, is refused rather
+/// than overwritten; a run that breaks off leaves the folder as it found it (what was there
+/// stays, even under a frame's name) and removes a folder it made.
+#[test]
+fn png_frames_never_overwrite_an_input_and_a_failed_run_leaves_the_folder_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=96x64:rate=10",
+        "-t",
+        "3",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        s(&d("whole.mp4")),
+    ]);
+    let whole = std::fs::read(d("whole.mp4")).unwrap();
+    std::fs::write(d("truncated.mp4"), &whole[..whole.len() * 2 / 3]).unwrap();
+
+    // The background picture lives in the frames folder, named as the second frame would be.
+    std::fs::create_dir(d("frames")).unwrap();
+    let picture = d("frames").join("000002.png");
+    RgbImage::from_pixel(8, 8, silhouette::image::Rgb([200, 30, 30]))
+        .save(&picture)
+        .unwrap();
+    let before = std::fs::read(&picture).unwrap();
+    let run = silhouette(&[
+        "replace",
+        s(&d("whole.mp4")),
+        "-o",
+        s(&d("frames")),
+        "--image",
+        s(&picture),
+        "--backend",
+        "cpu",
+    ]);
+    fails_with(&run, "000002.png");
+    assert_eq!(
+        std::fs::read(&picture).unwrap(),
+        before,
+        "the input was touched"
+    );
+    assert_eq!(files_in(&d("frames")), [picture.clone()]);
+
+    // A stream that breaks off: into the same folder (its own file stays), and into a new one.
+    for out in [d("frames"), d("new-frames")] {
+        let run = silhouette(&[
+            "blur",
+            s(&d("truncated.mp4")),
+            "-o",
+            s(&out),
+            "--backend",
+            "cpu",
+        ]);
+        fails_with(&run, "breaks off after");
+    }
+    assert_eq!(files_in(&d("frames")), [picture]);
+    assert!(!d("new-frames").exists(), "a failed run left its folder");
+    assert_eq!(
+        std::fs::read(d("frames").join("000002.png")).unwrap(),
+        before
+    );
+}

@@ -98,12 +98,19 @@ fn plan(verb: &Verb, job: &Job) -> Result<Target, CliError> {
             " (it is the network's 256x256 output of one photo)",
         );
     }
-    refuse_overwriting(
-        &io.output,
-        &identities(verb.reads().iter().chain([&io.input])),
-    )?;
+    let reads = identities(verb.reads().iter().chain([&io.input]));
+    let output = refuse_overwriting(&io.output, &reads)?;
     let frames_folder = io.output.is_dir() || io.output.extension().is_none();
     if frames_folder {
+        // A file the run reads, inside the folder under a frame's name, would be overwritten.
+        if let Some(clash) = reads.iter().find(|read| {
+            read.parent() == Some(&output) && read.file_name().is_some_and(is_frame_name)
+        }) {
+            return Err(silhouette::Error::WouldOverwriteInput {
+                path: clash.clone(),
+            }
+            .into());
+        }
         // Made once the video is checked: a refused run leaves no folder behind.
         match io.output.is_dir() {
             true => files::check_writable(&io.output.join("000001.png"))?,
@@ -175,11 +182,7 @@ pub(crate) fn run(verb: &Verb) -> Result<(), CliError> {
             let output = container.output(frames, probe.audio.as_deref(), &pending.writer_path());
             Sink::Video(Encoder::start(&input, &output)?, pending)
         }
-        Target::Frames => {
-            std::fs::create_dir_all(&io.output)
-                .map_err(|e| silhouette::Error::io(&io.output, e))?;
-            Sink::Frames(io.output.clone(), 0)
-        }
+        Target::Frames => Sink::Frames(FramesOut::create(&io.output)?),
     };
     let decoder = Decoder::start(&io.input, &probe)?;
     let progress = ProgressBar::new(probe.frames.unwrap_or(0)).with_style(
@@ -314,19 +317,14 @@ fn finish(
 
 enum Sink {
     Video(Encoder, files::PendingOutput),
-    /// The folder and the frames written so far.
-    Frames(PathBuf, u64),
+    Frames(FramesOut),
 }
 
 impl Sink {
     fn write(&mut self, image: &DynamicImage, input: &Path) -> Result<(), CliError> {
         match self {
             Sink::Video(encoder, _) => encoder.write(image.as_bytes()),
-            Sink::Frames(folder, n) => {
-                *n += 1;
-                let path = folder.join(format!("{n:06}.png"));
-                Ok(imageio::save_image(image, &path, Some(input))?)
-            }
+            Sink::Frames(frames) => frames.write(image, input),
         }
     }
 
@@ -336,7 +334,72 @@ impl Sink {
                 encoder.finish()?;
                 Ok(pending.finish()?)
             }
-            Sink::Frames(..) => Ok(()),
+            Sink::Frames(mut frames) => frames.finish(),
+        }
+    }
+}
+
+/// `000001.png`, `000002.png`, ...: the names PNG frames are written under.
+fn is_frame_name(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.strip_suffix(".png")
+        .is_some_and(|stem| stem.len() == 6 && stem.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A folder of PNG frames being written. The frames go into a hidden folder inside it and move
+/// into place only when the run is done, so a run that fails or is stopped leaves the folder as
+/// it found it (removed, if the run made it); files there under a frame's name are replaced only
+/// by a finished run.
+struct FramesOut {
+    folder: PathBuf,
+    staging: PathBuf,
+    written: u64,
+    made_folder: bool,
+}
+
+impl FramesOut {
+    fn create(folder: &Path) -> Result<FramesOut, CliError> {
+        let made_folder = !folder.is_dir();
+        let staging = folder.join(format!(".silhouette-{}.frames", std::process::id()));
+        std::fs::create_dir_all(&staging).map_err(|e| silhouette::Error::io(&staging, e))?;
+        Ok(FramesOut {
+            folder: folder.into(),
+            staging,
+            written: 0,
+            made_folder,
+        })
+    }
+
+    fn name(n: u64) -> String {
+        format!("{n:06}.png")
+    }
+
+    fn write(&mut self, image: &DynamicImage, input: &Path) -> Result<(), CliError> {
+        let path = self.staging.join(Self::name(self.written + 1));
+        imageio::save_image(image, &path, Some(input))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Moves every frame into the folder.
+    fn finish(&mut self) -> Result<(), CliError> {
+        for n in 1..=self.written {
+            let (from, to) = (
+                self.staging.join(Self::name(n)),
+                self.folder.join(Self::name(n)),
+            );
+            std::fs::rename(&from, &to).map_err(|e| silhouette::Error::io(&to, e))?;
+        }
+        self.made_folder = false;
+        Ok(())
+    }
+}
+
+impl Drop for FramesOut {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.staging);
+        if self.made_folder {
+            let _ = std::fs::remove_dir_all(&self.folder);
         }
     }
 }
