@@ -508,7 +508,7 @@ fn png_frames_never_overwrite_an_input_and_a_failed_run_leaves_the_folder_as_it_
         before,
         "the input was touched"
     );
-    assert_eq!(files_in(&d("frames")), [picture.clone()]);
+    assert_eq!(files_in(&d("frames")), std::slice::from_ref(&picture));
 
     // A stream that breaks off: into the same folder (its own file stays), and into a new one.
     for out in [d("frames"), d("new-frames")] {
