@@ -56,7 +56,7 @@ echo "== browser: wasm tests in headless Chromium (WebGPU required)"
 CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT=600 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p silhouette-web --target wasm32-unknown-unknown
-echo "== browser: the demo page end to end (screenshots in target/e2e/), the package, the browser matrix"
+echo "== browser: the demo page end to end (screenshots in target/e2e/), the package, Vite and webpack apps, the browser matrix"
 # Every row of the matrix: Chromium and Firefox with WebGPU and without, WebKit with and without
 # MediaStreamTrackProcessing (MATRIX=webkit,... runs some).
-(cd examples/web/e2e && node --test demo.test.mjs package.test.mjs matrix.test.mjs)
+(cd examples/web/e2e && node --test demo.test.mjs package.test.mjs bundlers.test.mjs matrix.test.mjs)
