@@ -156,9 +156,11 @@ fn main() -> ExitCode {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
-    // Ctrl-C or SIGTERM: remove any named temporary file (on Linux there are none), then stop.
+    // Ctrl-C or SIGTERM: remove any named temporary file (on Linux there are none) and the
+    // frames of an unfinished PNG-frames run, then stop.
     let _ = ctrlc::set_handler(|| {
         let _held = files::remove_temporary_files_and_hold();
+        let _frames = video::remove_unfinished_frames_and_hold();
         std::process::exit(130);
     });
     match run(cli) {

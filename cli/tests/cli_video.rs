@@ -457,7 +457,38 @@ fn a_run_killed_mid_way_leaves_nothing() {
     child.wait().unwrap();
     // The encoder it started writes on into the nameless file until its input ends.
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(files_in(dir.path()), [clip]);
+    assert_eq!(files_in(dir.path()), std::slice::from_ref(&clip));
+
+    // Ctrl-C (SIGINT) and SIGTERM during PNG frames: the frames written so far go with it, and
+    // so does the folder the run made.
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let frames = dir.path().join("frames");
+        let mut child = command(&["blur", s(&clip), "-o", s(&frames), "--backend", "cpu"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Until some frames are written into the run's hidden folder.
+        let written = |frames: &Path| {
+            std::fs::read_dir(frames)
+                .ok()
+                .and_then(|mut e| e.next())
+                .and_then(|e| std::fs::read_dir(e.ok()?.path()).ok()?.next())
+                .is_some()
+        };
+        let start = std::time::Instant::now();
+        while !written(&frames) && start.elapsed().as_secs() < 120 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(written(&frames), "no frame written in 120 s");
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        assert_eq!(child.wait().unwrap().code(), Some(130));
+        assert_eq!(
+            files_in(dir.path()),
+            std::slice::from_ref(&clip),
+            "signal {signal}"
+        );
+    }
 }
 
 /// PNG frames: a file the run reads, inside the folder under a frame's name, is refused rather

@@ -357,11 +357,36 @@ struct FramesOut {
     made_folder: bool,
 }
 
+/// The frames folders being written (staging folder, output folder if the run made it), for
+/// the interrupt handler, which exits without dropping them.
+static UNFINISHED: std::sync::Mutex<Vec<(PathBuf, Option<PathBuf>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn unfinished() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Option<PathBuf>)>> {
+    UNFINISHED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Removes the frames of runs in progress, as a failed run would. For interrupt handlers: the
+/// lock is kept, so no frames folder starts before the process ends.
+pub(crate) fn remove_unfinished_frames_and_hold()
+-> std::sync::MutexGuard<'static, Vec<(PathBuf, Option<PathBuf>)>> {
+    let mut unfinished = unfinished();
+    for (staging, made) in unfinished.drain(..) {
+        let _ = std::fs::remove_dir_all(staging);
+        if let Some(folder) = made {
+            let _ = std::fs::remove_dir_all(folder);
+        }
+    }
+    unfinished
+}
+
 impl FramesOut {
     fn create(folder: &Path) -> Result<FramesOut, CliError> {
         let made_folder = !folder.is_dir();
         let staging = folder.join(format!(".silhouette-{}.frames", std::process::id()));
+        let mut unfinished = unfinished();
         std::fs::create_dir_all(&staging).map_err(|e| silhouette::Error::io(&staging, e))?;
+        unfinished.push((staging.clone(), made_folder.then(|| folder.into())));
         Ok(FramesOut {
             folder: folder.into(),
             staging,
@@ -397,6 +422,7 @@ impl FramesOut {
 
 impl Drop for FramesOut {
     fn drop(&mut self) {
+        unfinished().retain(|(staging, _)| *staging != self.staging);
         let _ = std::fs::remove_dir_all(&self.staging);
         if self.made_folder {
             let _ = std::fs::remove_dir_all(&self.folder);
