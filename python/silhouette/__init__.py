@@ -87,12 +87,17 @@ def _run(data, kind, session, backend, channels, **options):
 def remove(data, alpha_matting=False, session=None, only_mask=False, post_process_mask=False, bgcolor=None,
            *, backend="auto", refine=True, threshold=0.5, softness=0.5, **_rembg):
     """The person cut out of `data`, as rembg's `remove`: RGBA with the background transparent
-    (`bgcolor` (r, g, b[, a]): over that colour instead; `only_mask`: the mask). Differences
+    (`bgcolor` (r, g, b[, a]): over that colour instead; `only_mask`: the alpha it cuts with,
+    one byte a pixel). Differences
     from rembg: edges are always refined (a guided filter, `refine`) rather than by
     `alpha_matting`, which is accepted and ignored, as are `post_process_mask` and rembg's other
     keywords; `session` is a `silhouette.Segmenter`."""
     if only_mask:
-        return mask(data, session=session, backend=backend, refine=refine)
+        # The cut-out's own alpha (refined, through the response curve), not `mask()`'s.
+        photos, how = _photos(data)
+        cut = _engine(session, backend).finish(photos, "cut", refine=refine, threshold=threshold,
+                                                softness=softness)
+        return _give_back([bytes(rgba[3::4]) for rgba in cut], photos, how, 1)
     if bgcolor is not None:
         return replace(data, color=tuple(bgcolor[:3]), session=session, backend=backend, refine=refine,
                        threshold=threshold, softness=softness)

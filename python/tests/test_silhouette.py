@@ -70,7 +70,13 @@ def test_every_kind_of_input_gives_the_same_result_back_in_kind(tmp_path):
     # rembg's keywords: a colour behind, or the mask alone.
     green = np.asarray(silhouette.remove(image, session=ENGINE, bgcolor=(0, 255, 0, 255)))
     assert (green[..., 3] == 255).all() and (green[0, 0, :3] == [0, 255, 0]).all()
-    assert silhouette.remove(image, session=ENGINE, only_mask=True).mode == "L"
+    # only_mask: exactly the alpha the cut-out has (refined, with the response curve).
+    alpha = silhouette.remove(image, session=ENGINE, only_mask=True)
+    assert alpha.mode == "L"
+    assert alpha.tobytes() == silhouette.remove(image, session=ENGINE).getchannel("A").tobytes()
+    frames = np.stack([np.asarray(image.convert("RGB"))] * 2)
+    alphas = silhouette.remove(frames, session=ENGINE, only_mask=True)
+    assert alphas.shape == frames.shape[:3] and (alphas[1] == np.asarray(alpha)).all()
 
 
 def test_a_batch_equals_its_photos_one_by_one():
