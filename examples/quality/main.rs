@@ -3,6 +3,7 @@
 //! Markdown; `--append` also adds it to benches/RESULTS.md. CPU engine and finish, and the GPU
 //! finish's stills where there is a GPU.
 mod candidates;
+mod gpu_smoothing;
 mod metrics;
 mod pictures;
 mod scenes;
@@ -52,7 +53,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         Ok(gpu) => gpu_scenes(&gpu, &cases, &mut md)?,
         Err(e) => writeln!(md, "GPU finish: not measured ({e}).\n")?,
     }
-    clips(&segmenter, &people, &mut md)?;
+    // The clips on the GPU's smoothing too, where there is a GPU.
+    let mut gpu_smoother = match gpu_smoothing::GpuSmoother::new() {
+        Ok(gpu) => Some(gpu),
+        Err(e) => {
+            writeln!(md, "GPU smoothing: not measured ({e}).\n")?;
+            None
+        }
+    };
+    clips(&segmenter, &people, gpu_smoother.as_mut(), &mut md)?;
     print!("{md}");
     if append {
         let results = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/RESULTS.md");
@@ -279,7 +288,19 @@ fn make_clips(people: &[Person]) -> Vec<Clip> {
 }
 
 /// Stability: each clip's masks raw, smoothed by ours and by MediaPipe's rule.
-fn clips(segmenter: &Segmenter, people: &[Person], md: &mut String) -> Result<(), Box<dyn Error>> {
+fn clips(
+    segmenter: &Segmenter,
+    people: &[Person],
+    mut gpu: Option<&mut gpu_smoothing::GpuSmoother>,
+    md: &mut String,
+) -> Result<(), Box<dyn Error>> {
+    if let Some(gpu) = &gpu {
+        writeln!(
+            md,
+            "\"ours, GPU\": `ops::Smooth` on {}.\n",
+            gpu.description()
+        )?;
+    }
     writeln!(
         md,
         "| clip | smoothing | warp error | lag in the edge band | frames to follow a cut |"
@@ -312,12 +333,21 @@ fn clips(segmenter: &Segmenter, people: &[Person], md: &mut String) -> Result<()
                 previous.clone()
             })
             .collect();
-        for (variant, masks) in [
+        let mut gpu_masks = Vec::new();
+        if let Some(gpu) = gpu.as_deref_mut() {
+            gpu.reset();
+            for (frame, mask) in clip.frames.iter().zip(&raw) {
+                gpu_masks.push(gpu.smooth(frame, mask)?);
+            }
+        }
+        let variants = [
             ("none", &raw),
             ("ours, before", &before_masks),
             ("ours", &ours_masks),
+            ("ours, GPU", &gpu_masks),
             ("MediaPipe's rule (0.7)", &mediapipe),
-        ] {
+        ];
+        for (variant, masks) in variants.into_iter().filter(|(_, m)| !m.is_empty()) {
             let (warp, lag, follow) = stability(&clip, masks, &raw);
             let follow = follow.map_or("–".into(), |f| f.to_string());
             writeln!(
