@@ -207,6 +207,20 @@ impl Default for Smoothing {
 }
 
 impl Smoothing {
+    /// Each field brought into its range, so no setting makes the rule blow up or disagree
+    /// between the CPU and the GPU: `strength` in [0, 0.999] (1 would freeze the mask),
+    /// `motion` at least 1/1024, `scene_change` at least 0; a value that is not finite takes
+    /// the default's. `Smoother` and the GPU's `ops::Smooth` both use it.
+    pub fn clamped(self) -> Smoothing {
+        let default = Smoothing::default();
+        let or = |v: f32, d: f32| if v.is_finite() { v } else { d };
+        Smoothing {
+            strength: or(self.strength, default.strength).clamp(0.0, 0.999),
+            motion: or(self.motion, default.motion).max(1.0 / 1024.0),
+            scene_change: or(self.scene_change, default.scene_change).max(0.0),
+        }
+    }
+
     /// The history's weight for a probability that changed by `change` since the last frame:
     /// `strength` while the change is small, falling to 0 at `motion` as
     /// `1 - (change / motion)^8`. Flat where sensor noise moves the mask, so the noise is
@@ -323,6 +337,33 @@ impl Cover {
 
 #[cfg(test)]
 mod tests {
+    use super::Smoothing;
+
+    #[test]
+    fn smoothing_settings_out_of_range_are_brought_into_it() {
+        let wild = Smoothing {
+            strength: 1.5,
+            motion: 0.0,
+            scene_change: f32::NAN,
+        }
+        .clamped();
+        assert_eq!(wild.strength, 0.999);
+        assert_eq!(wild.motion, 1.0 / 1024.0);
+        assert_eq!(wild.scene_change, Smoothing::default().scene_change);
+        for change in [0.0, 1e-4, 0.5, 1.0] {
+            let h = wild.history(change);
+            assert!(
+                (0.0..1.0).contains(&h),
+                "history {h} for a change of {change}"
+            );
+        }
+        let s = Smoothing::default();
+        assert_eq!(s.clamped(), s);
+        // Flat for noise, gone at `motion`.
+        assert!((s.history(0.05) - s.strength).abs() < 1e-6);
+        assert_eq!(s.history(s.motion), 0.0);
+    }
+
     #[test]
     fn to_u8_is_floor_of_v_times_255_plus_a_half_clamped() {
         let floor_clamped = |v: f32| (v * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8;

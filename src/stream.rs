@@ -24,9 +24,10 @@ pub struct Smoother {
 }
 
 impl Smoother {
+    /// A smoother with `smoothing` brought into range ([`Smoothing::clamped`]).
     pub fn new(smoothing: Smoothing) -> Smoother {
         Smoother {
-            smoothing,
+            smoothing: smoothing.clamped(),
             smoothed: vec![0.0; OUTPUT.len()],
             thumb: vec![0.0; THUMB * THUMB],
             previous_thumb: vec![0.0; THUMB * THUMB],

@@ -7,14 +7,19 @@ A block is runnable when the line above its fence is `<!-- runnable -->` (invisi
 `sh`/`bash` blocks run in bash with `set -euo pipefail`, `python` blocks in `python3`, each from
 the repository's root with `target/release` and `target/py/bin` first on the PATH (the CLI as
 `cargo run --release` builds it, the wheel as tools/test.sh installs it). A block must leave the
-tree as it found it: files it creates are removed after it, and a tracked file it changes fails it.
+tree as it found it: what it creates is moved out after it (into target/check_docs-trash/, never
+deleted, so a file someone else saved meanwhile is not lost), and a file it changes that was
+there before fails it. A marker not directly above a fence fails too.
 
     tools/check_docs.py [--links-only] [ROOT]
 
 Exit 0 when everything holds; otherwise one line per failure (file:line: what) and exit 1.
 """
+import hashlib
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import unicodedata
@@ -27,6 +32,7 @@ INLINE_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s
 REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+.*)?$")
 CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 BLOCK_TIMEOUT_S = 30 * 60
+TRASH = "target/check_docs-trash"
 
 
 def documents(root):
@@ -39,14 +45,17 @@ def documents(root):
 
 
 def parse(text):
-    """(prose lines with their numbers, fenced blocks) of a Markdown text. A block is
-    (line number of its fence, info string, body, marked runnable)."""
-    prose, blocks = [], []
+    """(prose lines with their numbers, fenced blocks, line numbers of markers above no fence)
+    of a Markdown text. A block is (line number of its fence, info string, body, marked
+    runnable)."""
+    prose, blocks, stray = [], [], []
     lines = text.split("\n")
     i = 0
     while i < len(lines):
         fence = FENCE.match(lines[i])
         if not fence:
+            if lines[i].strip() == RUNNABLE and not (i + 1 < len(lines) and FENCE.match(lines[i + 1])):
+                stray.append(i + 1)
             prose.append((i + 1, lines[i]))
             i += 1
             continue
@@ -61,15 +70,16 @@ def parse(text):
             j += 1
         blocks.append((i + 1, info, "\n".join(body) + "\n", runnable))
         i = j + 1
-    return prose, blocks
+    return prose, blocks, stray
 
 
 def slug(heading):
-    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
-    text = re.sub(r"[`*_]|<[^>]+>", "", heading.strip().lower())
+    """GitHub's anchor for a heading: lower case, punctuation dropped (letters, marks, digits,
+    underscores, hyphens and spaces kept), spaces to hyphens."""
+    text = re.sub(r"[`*]|<[^>]+>", "", heading.strip().lower())
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     kept = "".join(
-        c for c in text if c in " -_" or unicodedata.category(c)[0] in "LN"
+        c for c in text if c in " -_" or unicodedata.category(c)[0] in "LMN"
     )
     return kept.replace(" ", "-")
 
@@ -81,7 +91,7 @@ def anchors(path):
     """The anchors of a Markdown file's headings."""
     cache = _ANCHORS
     if path not in cache:
-        prose, _ = parse(path.read_text(encoding="utf-8"))
+        prose = parse(path.read_text(encoding="utf-8"))[0]
         seen, found = {}, set()
         for _, line in prose:
             heading = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
@@ -97,7 +107,9 @@ def anchors(path):
 def check_links(root, path):
     """(failures, how many relative links) of one document."""
     failures, checked = [], 0
-    prose, _ = parse(path.read_text(encoding="utf-8"))
+    prose, _, stray = parse(path.read_text(encoding="utf-8"))
+    for number in stray:
+        failures.append(f"{path.relative_to(root)}:{number}: {RUNNABLE} is not directly above a fence")
     for number, line in prose:
         line = CODE_SPAN.sub("", line)
         targets = [m.group(1) for m in INLINE_LINK.finditer(line)]
@@ -118,19 +130,42 @@ def check_links(root, path):
     return failures, checked
 
 
-def untracked(root):
+def state(root):
+    """Every path git reports as changed or untracked (not ignored), with a hash of its bytes
+    (None for a folder git lists whole, such as a nested repository)."""
     out = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all"],
-        cwd=root, check=True, capture_output=True, text=True,
-    ).stdout
-    return {line[3:] for line in out.splitlines() if line.startswith("?? ")}
+        ["git", "status", "--porcelain", "-z", "--untracked-files=all"],
+        cwd=root, check=True, capture_output=True,
+    ).stdout.decode()
+    entries, found = out.split("\0"), {}
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        code, name = entry[:2], entry[3:]
+        if code[0] in "RC":
+            i += 1  # a rename's old name follows
+        if name.startswith(TRASH + "/"):
+            continue
+        path = root / name
+        digest = hashlib.sha1(path.read_bytes()).hexdigest() if path.is_file() else None
+        found[name] = (code, digest)
+    return found
 
 
-def changed(root):
-    out = subprocess.run(
-        ["git", "diff", "--name-only"], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
-    return set(out.split())
+def move_out(root, name):
+    """Moves what a block created into target/check_docs-trash/ (never deletes it), then the
+    folders it made that are now empty."""
+    source = root / name
+    trash = root / TRASH / str(os.getpid()) / name.rstrip("/")
+    trash.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(source), str(trash))
+    for folder in source.parents:
+        if folder == root or not folder.is_dir() or any(folder.iterdir()):
+            break
+        folder.rmdir()
 
 
 def run_block(root, path, number, info, body):
@@ -147,25 +182,23 @@ def run_block(root, path, number, info, body):
     env["PATH"] = os.pathsep.join(
         [str(root / "target" / "release"), str(root / "target" / "py" / "bin"), env["PATH"]]
     )
-    before_files, before_changes = untracked(root), changed(root)
+    before = state(root)
     print(f"== {where}: {body.strip().splitlines()[0]}", flush=True)
+    # Its own process group, so a timeout stops what it started too.
+    child = subprocess.Popen(command, cwd=root, env=env, start_new_session=True)
     try:
-        result = subprocess.run(command, cwd=root, env=env, timeout=BLOCK_TIMEOUT_S)
-        failure = None if result.returncode == 0 else f"exit code {result.returncode}"
+        code = child.wait(timeout=BLOCK_TIMEOUT_S)
+        failure = None if code == 0 else f"exit code {code}"
     except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
         failure = f"still running after {BLOCK_TIMEOUT_S} s"
-    finally:
-        for name in untracked(root) - before_files:
-            created = root / name
-            created.unlink(missing_ok=True)
-            # And the folders it made, now empty.
-            for folder in created.parents:
-                if folder == root or any(folder.iterdir()):
-                    break
-                folder.rmdir()
     failures = [f"{where}: runnable block failed: {failure}"] if failure else []
-    for name in sorted(changed(root) - before_changes):
-        failures.append(f"{where}: runnable block changed the tracked file {name}")
+    for name, (code, digest) in sorted(state(root).items()):
+        if name not in before and code == "??":
+            move_out(root, name)
+        elif before.get(name) != (code, digest):
+            failures.append(f"{where}: runnable block changed {name}, which was there before")
     return failures
 
 
@@ -173,6 +206,11 @@ def main(argv):
     links_only = "--links-only" in argv
     args = [a for a in argv if not a.startswith("--")]
     root = Path(args[0] if args else Path(__file__).resolve().parent.parent).resolve()
+    top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    if Path(top).resolve() != root:
+        print(f"check_docs: {root} is not the top of its git repository ({top})")
+        return 2
     failures, ran, links = [], 0, 0
     docs = documents(root)
     for path in docs:

@@ -163,6 +163,11 @@ fn a_cut_out_keeps_its_alpha_in_png_frames_webm_and_prores_and_refuses_mp4() {
         expected[0].pixels().any(|p| p[3] == 0),
         "nothing was cut away"
     );
+    // Only the frames: the run's hidden folder is gone.
+    let names: Vec<PathBuf> = (1..=expected.len())
+        .map(|k| folder.join(format!("{k:06}.png")))
+        .collect();
+    assert_eq!(files_in(&folder), names);
 
     let webm = dir.path().join("cut.webm");
     ok(&on_cpu("cut", &clip, &webm, &[]));
@@ -460,34 +465,40 @@ fn a_run_killed_mid_way_leaves_nothing() {
     assert_eq!(files_in(dir.path()), std::slice::from_ref(&clip));
 
     // Ctrl-C (SIGINT) and SIGTERM during PNG frames: the frames written so far go with it, and
-    // so does the folder the run made.
-    for signal in [libc::SIGINT, libc::SIGTERM] {
-        let frames = dir.path().join("frames");
-        let mut child = command(&["blur", s(&clip), "-o", s(&frames), "--backend", "cpu"])
+    // so does the folder the run made; a folder that was there keeps what it held.
+    let kept = dir.path().join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    std::fs::write(kept.join("notes.txt"), "mine").unwrap();
+    let new = dir.path().join("frames");
+    for (signal, frames) in [(libc::SIGINT, &new), (libc::SIGTERM, &kept)] {
+        let mut child = command(&["blur", s(&clip), "-o", s(frames), "--backend", "cpu"])
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         // Until some frames are written into the run's hidden folder.
-        let written = |frames: &Path| {
-            std::fs::read_dir(frames)
-                .ok()
-                .and_then(|mut e| e.next())
-                .and_then(|e| std::fs::read_dir(e.ok()?.path()).ok()?.next())
-                .is_some()
+        let written = || {
+            let Ok(entries) = std::fs::read_dir(frames) else {
+                return false;
+            };
+            entries.flatten().any(|e| {
+                e.file_name().to_string_lossy().starts_with(".silhouette-")
+                    && std::fs::read_dir(e.path()).is_ok_and(|mut f| f.next().is_some())
+            })
         };
         let start = std::time::Instant::now();
-        while !written(&frames) && start.elapsed().as_secs() < 120 {
+        while !written() && start.elapsed().as_secs() < 120 {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        assert!(written(&frames), "no frame written in 120 s");
+        assert!(written(), "no frame written in 120 s");
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as libc::pid_t, signal) };
         assert_eq!(child.wait().unwrap().code(), Some(130));
         assert_eq!(
             files_in(dir.path()),
-            std::slice::from_ref(&clip),
+            [kept.clone(), clip.clone()],
             "signal {signal}"
         );
+        assert_eq!(files_in(&kept), [kept.join("notes.txt")], "signal {signal}");
     }
 }
 

@@ -88,7 +88,8 @@ impl Default for LinearSmoother {
 
 impl LinearSmoother {
     pub fn smooth(&mut self, frame: &RgbImage, raw: &[f32]) -> Vec<f32> {
-        use silhouette::reference::smoothing::{scene_change, thumbnail};
+        use silhouette::cpu::finish::thumbnail;
+        use silhouette::reference::smoothing::scene_change;
         const STRENGTH: f32 = 0.6;
         const MOTION: f32 = 0.5;
         let mut thumb = vec![0.0; THUMB * THUMB];

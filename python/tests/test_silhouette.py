@@ -74,9 +74,11 @@ def test_every_kind_of_input_gives_the_same_result_back_in_kind(tmp_path):
     alpha = silhouette.remove(image, session=ENGINE, only_mask=True)
     assert alpha.mode == "L"
     assert alpha.tobytes() == silhouette.remove(image, session=ENGINE).getchannel("A").tobytes()
-    frames = np.stack([np.asarray(image.convert("RGB"))] * 2)
+    rgb = np.asarray(image.convert("RGB"))
+    frames = np.stack([rgb[:, ::-1], rgb])
     alphas = silhouette.remove(frames, session=ENGINE, only_mask=True)
     assert alphas.shape == frames.shape[:3] and (alphas[1] == np.asarray(alpha)).all()
+    assert (alphas[0] == silhouette.remove(frames[0], session=ENGINE)[..., 3]).all()
 
 
 def test_a_batch_equals_its_photos_one_by_one():

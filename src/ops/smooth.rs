@@ -77,7 +77,7 @@ impl Smooth<'_> {
     }
 
     fn params(&self) -> Result<Params> {
-        let s = self.smoothing;
+        let s = self.smoothing.clamped();
         Ok(Params {
             img_w: to_u32(self.width, "frame width")?,
             img_h: to_u32(self.height, "frame height")?,

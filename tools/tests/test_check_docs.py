@@ -9,6 +9,7 @@ CHECKER = Path(__file__).resolve().parent.parent / "check_docs.py"
 README = """# Demo
 
 See [the guide](docs/guide.md), [its setup](docs/guide.md#set-up-in-two-steps),
+[its snake](docs/guide.md#the-snake_case-step),
 ![a picture](docs/missing.png), [a heading here](#demo), [none here](#nowhere),
 [the web](https://example.com/x) and `[not a link](nowhere.md)`.
 
@@ -20,7 +21,7 @@ See [the guide](docs/guide.md), [its setup](docs/guide.md#set-up-in-two-steps),
 ```sh
 echo made > output.txt
 mkdir -p made/deeper && echo x > made/deeper/file.txt
-test -f docs/guide.md
+test -f docs/guide.md && test -f notes.txt
 ```
 
 <!-- runnable -->
@@ -37,11 +38,19 @@ echo changed >> docs/guide.md
 ```sh
 exit 1  # not marked runnable: never run
 ```
+
+<!-- runnable -->
+
+```sh
+exit 1  # a marker with a gap: reported, not run
+```
 """
 
 GUIDE = """# Guide
 
 ## Set up in two steps
+
+## The `snake_case` step
 
 [back](../README.md) and [broken](../nothing/here.md).
 """
@@ -69,20 +78,26 @@ def run_checker(root: Path, *flags):
 
 def test_reports_exactly_the_broken_links_and_failing_blocks(tmp_path):
     make_repo(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine\n")  # untracked, there before: must stay
     result = run_checker(tmp_path)
     failures = [l for l in result.stdout.splitlines() if l.startswith(("README", "docs"))]
     assert result.returncode == 1, result.stdout + result.stderr
     assert failures == [
-        "README.md:4: link to docs/missing.png: no such file",
-        "README.md:4: link to #nowhere: no heading #nowhere",
-        "docs/guide.md:5: link to ../nothing/here.md: no such file",
-        "README.md:19: runnable block failed: exit code 3",
-        "README.md:25: runnable block changed the tracked file docs/guide.md",
+        "README.md:34: <!-- runnable --> is not directly above a fence",
+        "README.md:5: link to docs/missing.png: no such file",
+        "README.md:5: link to #nowhere: no heading #nowhere",
+        "docs/guide.md:7: link to ../nothing/here.md: no such file",
+        "README.md:20: runnable block failed: exit code 3",
+        "README.md:26: runnable block changed docs/guide.md, which was there before",
     ], result.stdout
-    assert "7 relative links, 3 runnable blocks run, 5 failures" in result.stdout
-    # What the passing block made is gone; the tracked file it did not touch is as it was.
+    assert "8 relative links, 3 runnable blocks run, 6 failures" in result.stdout
+    # What the passing block made is moved out of the tree, not deleted; the untracked file that
+    # was there before stays.
     assert not (tmp_path / "output.txt").exists()
     assert not (tmp_path / "made").exists()
+    trash = list((tmp_path / "target" / "check_docs-trash").rglob("*.txt"))
+    assert sorted(p.name for p in trash) == ["file.txt", "output.txt"], trash
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
 
 
 def test_a_true_tree_passes(tmp_path):
@@ -91,9 +106,8 @@ def test_a_true_tree_passes(tmp_path):
     (tmp_path / "README.md").write_text(
         "# Demo\n\n[guide](docs/guide.md#guide)\n\n<!-- runnable -->\n```bash\ntrue\n```\n"
     )
-    subprocess.run(["git", "commit", "-qam", "fixed", "--author", "t <t@t>"], cwd=tmp_path,
-                   check=True, env={"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-                                    "PATH": "/usr/bin:/bin"})
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "fixed"],
+                   cwd=tmp_path, check=True)
     result = run_checker(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 relative links, 1 runnable blocks run, 0 failures" in result.stdout

@@ -4,6 +4,7 @@
 
 mod container;
 mod ffmpeg;
+mod frames;
 
 use crate::args::{Io, Verb};
 use crate::error::CliError;
@@ -11,12 +12,14 @@ use crate::outputs::{identities, refuse_overwriting};
 use crate::work::{Effect, Job, in_parallel, jobs};
 use container::{Container, Frames};
 use ffmpeg::{Decoder, Encoder, Probe};
+pub(crate) use frames::remove_unfinished_frames_and_hold;
+use frames::{FramesOut, is_frame_name};
 use indicatif::{ProgressBar, ProgressStyle};
 use silhouette::image::{DynamicImage, RgbImage};
 use silhouette::imageio::{self, OutputFormat};
 use silhouette::{Segmenter, Smoother, Smoothing, files};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::sync_channel;
 
 /// Whether `path` holds a video, by its first bytes (as photos are recognised).
@@ -335,97 +338,6 @@ impl Sink {
                 Ok(pending.finish()?)
             }
             Sink::Frames(mut frames) => frames.finish(),
-        }
-    }
-}
-
-/// `000001.png`, `000002.png`, ...: the names PNG frames are written under.
-fn is_frame_name(name: &std::ffi::OsStr) -> bool {
-    let name = name.to_string_lossy();
-    name.strip_suffix(".png")
-        .is_some_and(|stem| stem.len() == 6 && stem.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// A folder of PNG frames being written. The frames go into a hidden folder inside it and move
-/// into place only when the run is done, so a run that fails or is stopped leaves the folder as
-/// it found it (removed, if the run made it); files there under a frame's name are replaced only
-/// by a finished run.
-struct FramesOut {
-    folder: PathBuf,
-    staging: PathBuf,
-    written: u64,
-    made_folder: bool,
-}
-
-/// The frames folders being written (staging folder, output folder if the run made it), for
-/// the interrupt handler, which exits without dropping them.
-static UNFINISHED: std::sync::Mutex<Vec<(PathBuf, Option<PathBuf>)>> =
-    std::sync::Mutex::new(Vec::new());
-
-fn unfinished() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Option<PathBuf>)>> {
-    UNFINISHED.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Removes the frames of runs in progress, as a failed run would. For interrupt handlers: the
-/// lock is kept, so no frames folder starts before the process ends.
-pub(crate) fn remove_unfinished_frames_and_hold()
--> std::sync::MutexGuard<'static, Vec<(PathBuf, Option<PathBuf>)>> {
-    let mut unfinished = unfinished();
-    for (staging, made) in unfinished.drain(..) {
-        let _ = std::fs::remove_dir_all(staging);
-        if let Some(folder) = made {
-            let _ = std::fs::remove_dir_all(folder);
-        }
-    }
-    unfinished
-}
-
-impl FramesOut {
-    fn create(folder: &Path) -> Result<FramesOut, CliError> {
-        let made_folder = !folder.is_dir();
-        let staging = folder.join(format!(".silhouette-{}.frames", std::process::id()));
-        let mut unfinished = unfinished();
-        std::fs::create_dir_all(&staging).map_err(|e| silhouette::Error::io(&staging, e))?;
-        unfinished.push((staging.clone(), made_folder.then(|| folder.into())));
-        Ok(FramesOut {
-            folder: folder.into(),
-            staging,
-            written: 0,
-            made_folder,
-        })
-    }
-
-    fn name(n: u64) -> String {
-        format!("{n:06}.png")
-    }
-
-    fn write(&mut self, image: &DynamicImage, input: &Path) -> Result<(), CliError> {
-        let path = self.staging.join(Self::name(self.written + 1));
-        imageio::save_image(image, &path, Some(input))?;
-        self.written += 1;
-        Ok(())
-    }
-
-    /// Moves every frame into the folder.
-    fn finish(&mut self) -> Result<(), CliError> {
-        for n in 1..=self.written {
-            let (from, to) = (
-                self.staging.join(Self::name(n)),
-                self.folder.join(Self::name(n)),
-            );
-            std::fs::rename(&from, &to).map_err(|e| silhouette::Error::io(&to, e))?;
-        }
-        self.made_folder = false;
-        Ok(())
-    }
-}
-
-impl Drop for FramesOut {
-    fn drop(&mut self) {
-        unfinished().retain(|(staging, _)| *staging != self.staging);
-        let _ = std::fs::remove_dir_all(&self.staging);
-        if self.made_folder {
-            let _ = std::fs::remove_dir_all(&self.folder);
         }
     }
 }

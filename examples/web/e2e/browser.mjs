@@ -72,7 +72,10 @@ export async function golden(name) {
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
 }
 
+/** The largest |a[i] - b[i]|; Infinity when the lengths differ (a short or empty mask never
+ *  passes for a close one). */
 export function maxAbsDiff(a, b) {
+  if (a.length !== b.length) return Infinity;
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
   return worst;
