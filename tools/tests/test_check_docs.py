@@ -20,6 +20,7 @@ See [the guide](docs/guide.md), [its setup](docs/guide.md#set-up-in-two-steps),
 <!-- runnable -->
 ```sh
 echo made > output.txt
+echo spaced > "with space.txt"
 mkdir -p made/deeper && echo x > made/deeper/file.txt
 test -f docs/guide.md && test -f notes.txt
 ```
@@ -83,12 +84,12 @@ def test_reports_exactly_the_broken_links_and_failing_blocks(tmp_path):
     failures = [l for l in result.stdout.splitlines() if l.startswith(("README", "docs"))]
     assert result.returncode == 1, result.stdout + result.stderr
     assert failures == [
-        "README.md:34: <!-- runnable --> is not directly above a fence",
+        "README.md:35: <!-- runnable --> is not directly above a fence",
         "README.md:5: link to docs/missing.png: no such file",
         "README.md:5: link to #nowhere: no heading #nowhere",
         "docs/guide.md:7: link to ../nothing/here.md: no such file",
-        "README.md:20: runnable block failed: exit code 3",
-        "README.md:26: runnable block changed docs/guide.md, which was there before",
+        "README.md:21: runnable block failed: exit code 3",
+        "README.md:27: runnable block changed docs/guide.md, which was there before",
     ], result.stdout
     assert "8 relative links, 3 runnable blocks run, 6 failures" in result.stdout
     # What the passing block made is moved out of the tree, not deleted; the untracked file that
@@ -96,7 +97,8 @@ def test_reports_exactly_the_broken_links_and_failing_blocks(tmp_path):
     assert not (tmp_path / "output.txt").exists()
     assert not (tmp_path / "made").exists()
     trash = list((tmp_path / "target" / "check_docs-trash").rglob("*.txt"))
-    assert sorted(p.name for p in trash) == ["file.txt", "output.txt"], trash
+    assert sorted(p.name for p in trash) == ["file.txt", "output.txt", "with space.txt"], trash
+    assert not (tmp_path / "with space.txt").exists()
     assert (tmp_path / "notes.txt").read_text() == "mine\n"
 
 
@@ -111,3 +113,9 @@ def test_a_true_tree_passes(tmp_path):
     result = run_checker(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 relative links, 1 runnable blocks run, 0 failures" in result.stdout
+
+
+def test_a_folder_below_the_top_is_refused(tmp_path):
+    make_repo(tmp_path)
+    result = run_checker(tmp_path / "docs")
+    assert result.returncode == 2 and "is not the top of its git repository" in result.stdout
