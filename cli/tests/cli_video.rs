@@ -23,6 +23,27 @@ fn ffmpeg(args: &[&str]) {
     );
 }
 
+/// `seconds` of FFmpeg's test pattern at 10 frames/s, `size` ("WxH"), as H.264 in an MP4 with
+/// its index first (so a cut-off copy still opens and breaks off mid-stream).
+fn h264_testsrc(path: &Path, size: &str, seconds: u32) {
+    let (source, seconds) = (format!("testsrc=size={size}:rate=10"), seconds.to_string());
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &source,
+        "-t",
+        &seconds,
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        s(path),
+    ]);
+}
+
 /// One ffprobe field of the first stream of `kind` ("v" or "a"), or "" if there is none.
 fn probe(path: &Path, kind: &str, field: &str) -> String {
     let out = Command::new("ffprobe")
@@ -245,21 +266,7 @@ fn an_mp4_from_testsrc_goes_through_every_verb_with_its_audio() {
 fn hostile_videos_get_one_clear_line_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = |name: &str| dir.path().join(name);
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=10",
-        "-t",
-        "3",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-movflags",
-        "+faststart",
-        s(&d("whole.mp4")),
-    ]);
+    h264_testsrc(&d("whole.mp4"), "160x120", 3);
     let whole = std::fs::read(d("whole.mp4")).unwrap();
     std::fs::write(d("truncated.mp4"), &whole[..whole.len() * 2 / 3]).unwrap();
     std::fs::write(d("header-only.mp4"), &whole[..whole.len() / 20]).unwrap();
@@ -347,19 +354,7 @@ fn hostile_videos_get_one_clear_line_and_leave_nothing() {
 fn a_rotated_video_comes_out_upright() {
     let dir = tempfile::tempdir().unwrap();
     let stored = dir.path().join("stored.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=10",
-        "-t",
-        "1",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        s(&stored),
-    ]);
+    h264_testsrc(&stored, "160x120", 1);
     let rotated = dir.path().join("rotated.mp4");
     ffmpeg(&[
         "-i",
@@ -509,21 +504,7 @@ fn a_run_killed_mid_way_leaves_nothing() {
 fn png_frames_never_overwrite_an_input_and_a_failed_run_leaves_the_folder_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let d = |name: &str| dir.path().join(name);
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=96x64:rate=10",
-        "-t",
-        "3",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-movflags",
-        "+faststart",
-        s(&d("whole.mp4")),
-    ]);
+    h264_testsrc(&d("whole.mp4"), "96x64", 3);
     let whole = std::fs::read(d("whole.mp4")).unwrap();
     std::fs::write(d("truncated.mp4"), &whole[..whole.len() * 2 / 3]).unwrap();
 

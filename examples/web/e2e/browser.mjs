@@ -1,4 +1,5 @@
 // Shared by the e2e tests and the race: a static server for examples/web and Debian's Chromium.
+import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -65,6 +66,18 @@ export async function launch({ webgpu = true, extra = [] } = {}) {
   else args.push("--disable-features=WebGPU,Vulkan", "--disable-gpu");
   args.push(...extra);
   return chromium.launchPersistentContext(profile, { executablePath: "/usr/lib/chromium/chromium", headless: false, args });
+}
+
+/** Opens `url` in `page` and waits until the page's `window[name]` says it is "done" or
+ *  failed ("error"); returns that report, having checked it is "done" (failing with its
+ *  `error` otherwise). `polling`: Playwright's (every animation frame unless given). */
+export async function pageReport(page, url, { name = "result", timeout = 300_000, polling } = {}) {
+  await page.goto(url);
+  const options = polling === undefined ? { timeout } : { timeout, polling };
+  await page.waitForFunction((n) => ["done", "error"].includes(window[n]?.state), name, options);
+  const report = await page.evaluate((n) => window[n], name);
+  assert.equal(report.state, "done", report.error);
+  return report;
 }
 
 export async function golden(name) {

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { copyFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { launch, golden, maxAbsDiff, serve, ROOT } from "./browser.mjs";
+import { launch, golden, maxAbsDiff, pageReport, serve, ROOT } from "./browser.mjs";
 import { installCall } from "./call.mjs";
 
 // The app's code, as a developer writes it (no top-level await: Vite's default targets lack it).
@@ -67,11 +67,7 @@ for (const [name, bundle] of Object.entries(BUNDLERS)) {
     const server = await serve({ root: dist });
     const context = await launch({ webgpu: false });
     try {
-      const page = await context.newPage();
-      await page.goto(`${server.url}/index.html`);
-      await page.waitForFunction(() => ["done", "error"].includes(window.result?.state), null, { timeout: 300_000 });
-      const result = await page.evaluate(() => window.result);
-      assert.equal(result.state, "done", result.error);
+      const result = await pageReport(await context.newPage(), `${server.url}/index.html`);
       const want = await golden("astronaut");
       for (const [where, mask] of [["page", result.mask], ["Worker", result.workerMask]]) {
         const diff = maxAbsDiff(mask, want);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { launch, golden, maxAbsDiff, ROOT } from "./browser.mjs";
+import { launch, golden, maxAbsDiff, pageReport, ROOT } from "./browser.mjs";
 import { cli, installCall, writePage as writeAppPage } from "./call.mjs";
 
 const RADIUS = 6;
@@ -150,11 +150,9 @@ async function runCall(video, { backend, mode = "page", frames = 3 }) {
     const page = await context.newPage();
     const errors = [];
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-    await page.goto(`${server.url}/?backend=${backend}&mode=${mode}&frames=${frames}`);
     // Generous: a WebGPU frame takes seconds on SwiftShader, more on a busy machine.
-    await page.waitForFunction(() => ["done", "error"].includes(window.call?.state), null, { timeout: Math.max(600_000, frames * 6_000), polling: 1000 });
-    const result = await page.evaluate(() => window.call);
-    assert.equal(result.state, "done", result.error);
+    const result = await pageReport(page, `${server.url}/?backend=${backend}&mode=${mode}&frames=${frames}`,
+      { name: "call", timeout: Math.max(600_000, frames * 6_000), polling: 1000 });
     // A Worker's track does not say which backend ran; a "gpu" one fails without WebGPU.
     if (mode === "page") assert.equal(result.backend, backend === "gpu" ? "webgpu" : backend);
     assert.deepEqual(errors, []);
@@ -272,10 +270,7 @@ try {
   const context = await launch({ webgpu: false });
   try {
     const page = await context.newPage();
-    await page.goto(`${server.url}/worker.html`);
-    await page.waitForFunction(() => ["done", "error"].includes(window.result?.state), null, { timeout: 300_000 });
-    const result = await page.evaluate(() => window.result);
-    assert.equal(result.state, "done", result.error);
+    const result = await pageReport(page, `${server.url}/worker.html`);
     assert.equal(result.backend, "cpu");
     assert.deepEqual(result.size, [256, 256]);
     assert.ok(result.same, "the Worker's composite differs from the main thread's");
@@ -340,11 +335,7 @@ try {
   await writeFile(join(call, "astronaut.png"), await readFile(join(ROOT, "tests", "data", "frames", "astronaut.png")));
   const context = await launch({ webgpu: true });
   try {
-    const page = await context.newPage();
-    await page.goto(`${server.url}/warming.html`);
-    await page.waitForFunction(() => ["done", "error"].includes(window.result?.state), null, { timeout: 600_000, polling: 1000 });
-    const result = await page.evaluate(() => window.result);
-    assert.equal(result.state, "done", result.error);
+    const result = await pageReport(await context.newPage(), `${server.url}/warming.html`, { timeout: 600_000, polling: 1000 });
     console.log(`warming (SwiftShader): first frame ${result.firstMs.toFixed(0)} ms after load() began, WebGPU ready at ${result.readyMs.toFixed(0)} ms`);
     assert.equal(result.first, "cpu");
     assert.equal(result.ready, "webgpu");
