@@ -48,6 +48,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     )?;
     let cases = cases(&people);
     still_scenes(&segmenter, &cases, &mut md)?;
+    halo_shares(&segmenter, &cases, &mut md)?;
     // The GPU finish (the CLI's with --backend gpu) on the same scenes, where there is a GPU.
     match Segmenter::new(Backend::Gpu) {
         Ok(gpu) => gpu_scenes(&gpu, &cases, &mut md)?,
@@ -199,6 +200,42 @@ fn still_scenes(
         ("halo, blur (levels)", 2),
         ("halo, replace, before (levels)", 2),
         ("halo, replace (levels)", 2),
+    ];
+    Ok(table(md, &columns, &rows)?)
+}
+
+/// Where the halo of `blur` that is left comes from: the same finish fed the network's mask of
+/// the photo alone (so the mask no longer moves with the background), and the true alpha with
+/// and without the strands (what no finish of a 256x256 mask can see).
+fn halo_shares(
+    segmenter: &Segmenter,
+    cases: &[Case],
+    md: &mut String,
+) -> Result<(), Box<dyn Error>> {
+    writeln!(md, "Where the halo of `blur` that is left comes from (levels):\n")?;
+    let mut rows = Vec::new();
+    for case in cases {
+        let halo = |a: &GrayImage| {
+            let out = compose(&case.scene, a, &case.blur);
+            colour_error(&out, &case.ideal_blur, &case.band.outside)
+        };
+        let probabilities = segmenter.probabilities(&case.scene)?;
+        let own = &case.person.own_probabilities;
+        rows.push((
+            case.label.clone(),
+            vec![
+                halo(&alpha(&case.scene, &probabilities, true, Response::default())),
+                halo(&alpha(&case.scene, own, true, Response::default())),
+                halo(&case.person.outline),
+                halo(&case.person.alpha),
+            ],
+        ));
+    }
+    let columns = [
+        ("the finish", 2),
+        ("the finish, the photo's own mask", 2),
+        ("true alpha without the strands", 2),
+        ("true alpha (the floor)", 2),
     ];
     Ok(table(md, &columns, &rows)?)
 }

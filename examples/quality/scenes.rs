@@ -10,6 +10,10 @@ pub struct Person {
     pub name: &'static str,
     pub colour: RgbImage,
     pub alpha: GrayImage,
+    /// The matte before the strands were added: the network's outline of the photo alone.
+    pub outline: GrayImage,
+    /// The network's probabilities for the photo alone (before it is put over a background).
+    pub own_probabilities: Vec<f32>,
 }
 
 /// The bundled people: each photo's matte is the network's mask on the photo itself, upsampled
@@ -48,7 +52,9 @@ pub fn people(segmenter: &Segmenter) -> Result<Vec<Person>, Box<dyn std::error::
         let mut person = Person {
             name,
             colour: photo,
+            outline: alpha.clone(),
             alpha,
+            own_probabilities: probabilities,
         };
         add_strands(&mut person, 14);
         out.push(person);
