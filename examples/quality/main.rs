@@ -212,7 +212,10 @@ fn halo_shares(
     cases: &[Case],
     md: &mut String,
 ) -> Result<(), Box<dyn Error>> {
-    writeln!(md, "Where the halo of `blur` that is left comes from (levels):\n")?;
+    writeln!(
+        md,
+        "Where the halo of `blur` that is left comes from (levels):\n"
+    )?;
     let mut rows = Vec::new();
     for case in cases {
         let halo = |a: &GrayImage| {
@@ -224,7 +227,12 @@ fn halo_shares(
         rows.push((
             case.label.clone(),
             vec![
-                halo(&alpha(&case.scene, &probabilities, true, Response::default())),
+                halo(&alpha(
+                    &case.scene,
+                    &probabilities,
+                    true,
+                    Response::default(),
+                )),
                 halo(&alpha(&case.scene, own, true, Response::default())),
                 halo(&case.person.outline),
                 halo(&case.person.alpha),
