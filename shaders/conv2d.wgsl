@@ -17,6 +17,8 @@
 alias weight_t = vec4<param_t>;
 
 const BLOCK_MAX: u32 = 16u;
+// Threads of a pooling workgroup (parts/window_pooled.wgsl): 64 keeps its 16-sum lanes in 4 KiB.
+const POOL_THREADS: u32 = 64u;
 override BLOCK: u32 = 16u;
 override GROUPS: u32 = 1u;
 override CIN: u32 = 3u;

@@ -21,6 +21,9 @@ override LANES: u32 = 4u;
 // window_main's pooled blocks: one channel.
 const BLOCK_MAX: u32 = 1u;
 const BLOCK: u32 = 1u;
+// Threads of a pooling workgroup (parts/window_pooled.wgsl): one sum a lane, and up to WG
+// channels.
+const POOL_THREADS: u32 = WG;
 // The widest window row PIXELS outputs read: (PIXELS - 1) * STRIDE + KERNEL (checked on the host).
 const MAX_SPAN: u32 = 16u;
 

@@ -12,25 +12,48 @@ fn kernels() -> Vec<(String, String)> {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
         .filter(|p| p.file_stem().unwrap() != "common")
-        .map(|p| {
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let source = silhouette::ops::kernel_source(&name, silhouette::Precision::F32, false)
-                .expect("kernel registered in the engine");
-            // The engine compiles the file's code without comments and with fewer spaces
-            // (build.rs): the same once comments and whitespace are gone from both.
+        .flat_map(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
             let file = std::fs::read_to_string(&p).unwrap();
-            let bare = |s: &str| -> String { s.chars().filter(|c| !c.is_whitespace()).collect() };
-            let code: String = file
-                .lines()
-                .map(|l| bare(l.split("//").next().unwrap()))
-                .collect();
             assert!(
-                bare(&source).ends_with(&code),
-                "{name}: engine source differs from file"
+                silhouette::ops::kernel_source(&stem, silhouette::Precision::F32, false).is_some(),
+                "{stem}: kernel registered in the engine"
             );
-            (name, source)
+            // The file's kernel, and its pooling variant where it has one (the windowed
+            // convolutions': the same file after another part).
+            [stem.clone(), format!("{stem}_pooled")]
+                .into_iter()
+                .filter_map(|name| {
+                    silhouette::ops::kernel_source(&name, silhouette::Precision::F32, false)
+                        .map(|source| (name, source))
+                })
+                .map(move |(name, source)| {
+                    // The engine compiles the file's code without comments and with fewer
+                    // spaces (build.rs): the same once comments and whitespace are gone.
+                    let bare =
+                        |s: &str| -> String { s.chars().filter(|c| !c.is_whitespace()).collect() };
+                    let code: String = file
+                        .lines()
+                        .map(|l| bare(l.split("//").next().unwrap()))
+                        .collect();
+                    assert!(
+                        bare(&source).ends_with(&code),
+                        "{name}: engine source differs from file"
+                    );
+                    (name, source)
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
+    for (stem, variant) in [
+        ("conv2d", "conv2d_pooled"),
+        ("depthwise", "depthwise_pooled"),
+    ] {
+        assert!(
+            out.iter().any(|(name, _)| name == stem) && out.iter().any(|(name, _)| name == variant),
+            "{stem} and its pooling variant {variant} are both checked"
+        );
+    }
     out.sort();
     assert!(
         out.len() >= 10,

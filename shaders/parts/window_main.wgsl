@@ -7,20 +7,17 @@
 // or several channels per thread).
 // Pooling (POOL, for a squeeze-excite gate a later 1x1 computes in its prologue):
 // workgroup (g, frame) computes pixels [g * pool_pixels, (g + 1) * pool_pixels) of its frame,
-// each thread one block of channels of WG / (cout / BLOCK) pixels at a time, and writes that
+// each thread one block of channels of THREADS / (cout / BLOCK) pixels at a time, and writes that
 // group's per-channel sums of the stored values after the frames' outputs: out[frames *
-// per_frame + (frame * pool_groups + g) * cout + ch]. Needs cout <= WG (checked on the host).
+// per_frame + (frame * pool_groups + g) * cout + ch]. Needs cout <= THREADS (checked on the host).
 // A block per call, not an element, matters: the stem's output is pooled, and computing it one
 // channel at a time loaded each window 16 times (2.5x slower on lavapipe).
 
-// POOL is a pipeline constant (ops/conv2d.rs `window_constants`), so no dispatch branches on it.
-override POOL: bool = false;
+// POOL, THREADS (a workgroup's) and the lanes' sums (`pool_lanes`) come from the part after this
+// one: window_plain.wgsl or window_pooled.wgsl, two shaders (ops/kernels.rs), so no dispatch
+// branches on POOL and a plain one has no workgroup memory to fill.
 
-// Each lane's block of sums: 16 KiB for conv2d's 16-channel blocks, exactly WebGPU's default
-// maxComputeWorkgroupStorageSize.
-var<workgroup> pool_lanes: array<f32, WG * BLOCK_MAX>;
-
-@compute @workgroup_size(WG)
+@compute @workgroup_size(THREADS)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
     let pixels = p.out_h * p.out_w;
@@ -32,7 +29,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let frame = wg.y;
     let blocks = p.cout / BLOCK;
-    let step = WG / blocks;
+    let step = THREADS / blocks;
     let first = wg.x * p.pool_pixels;
     let end = min(first + p.pool_pixels, pixels);
     var sums: array<f32, BLOCK_MAX>;
@@ -51,7 +48,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // the shares: a serial depth of about 2 * sqrt(step), where one thread per channel adding
     // every stride was `step` deep (256 for the stem, whose 16 channels are one block).
     let ch = t % p.cout;
-    let shares = WG / p.cout;
+    let shares = THREADS / p.cout;
     let share = t / p.cout;
     var part = 0.0;
     if (share < shares) {

@@ -2,7 +2,7 @@
 //! Kernel: shaders/conv2d.wgsl. CPU twin: [`reference::conv2d`](crate::reference::conv2d).
 
 use super::binding::{Epilogue, check, check_params, epilogue_constants, optional, to_u32};
-use super::kernels::{CONV2D, Constants, Kernels};
+use super::kernels::{CONV2D, CONV2D_POOLED, Constants, Kernels};
 use super::sums::Sums;
 use super::wgsl::WG;
 use crate::error::{Error, Result};
@@ -52,6 +52,9 @@ pub(crate) struct WindowParams {
 
 /// The most output channels one thread of conv2d.wgsl computes (its `BLOCK_MAX`).
 pub(crate) const CONV_BLOCK: usize = 16;
+/// Threads of a pooling conv2d workgroup (its `POOL_THREADS`): the fewer, the less workgroup
+/// memory to zero-fill (shaders/parts/window_pooled.wgsl).
+pub(crate) const CONV_POOL_THREADS: usize = 64;
 
 /// Output channels per thread of conv2d.wgsl (its `BLOCK`): the largest divisor of `cout` up
 /// to [`CONV_BLOCK`], so every thread has a full group.
@@ -85,12 +88,11 @@ fn packed_len(cout: usize, taps: usize) -> usize {
     cout / block * taps * block.next_multiple_of(4)
 }
 
-/// The windowed convolutions' pipeline constants: the epilogue's, the kernel size (so the
-/// window loops unroll) and whether the dispatch pools (so a plain one has no pooled path).
-pub(crate) fn window_constants(epilogue: &Epilogue, kernel: usize, pool: bool) -> Constants {
+/// The windowed convolutions' pipeline constants: the epilogue's and the kernel size (so the
+/// window loops unroll). Whether a dispatch pools is its shader: `plain` or `pooled`.
+pub(crate) fn window_constants(epilogue: &Epilogue, kernel: usize) -> Constants {
     let mut constants = epilogue_constants(epilogue);
     constants.push(("KERNEL", kernel as u32));
-    constants.push(("POOL", pool as u32));
     constants
 }
 
@@ -101,8 +103,9 @@ pub(crate) fn window_sums(out: Shape, pool: bool) -> Option<Sums> {
 
 impl WindowParams {
     /// Checks the input, output and optional add buffers, then lays out the window geometry
-    /// (and the sums the output is followed by, when pooling). `plain_items`: the threads one
-    /// frame takes without pooling (the kernel's blocking). Returns the grid too.
+    /// (and the sums the output is followed by, when pooling: `pool` is then the threads of the
+    /// kernel's pooling workgroup). `plain_items`: the threads one frame takes without pooling
+    /// (the kernel's blocking). Returns the grid too.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn checked<'a>(
         gpu: &'a Gpu,
@@ -110,16 +113,16 @@ impl WindowParams {
         out_buffer: &wgpu::Buffer,
         epilogue: &Epilogue<'a>,
         geometry: (Shape, Shape, usize, usize),
-        (frames, pool): (usize, bool),
+        (frames, pool): (usize, Option<usize>),
         plain_items: usize,
         what: &str,
     ) -> Result<(WindowParams, &'a wgpu::Buffer, [u32; 3])> {
         let (s, out, kernel, stride) = geometry;
         let (_, pad_top, pad_left) = same_geometry(s, kernel, stride, out.channels)?;
-        let sums = window_sums(out, pool);
-        if out.channels > WG as usize && sums.is_some() {
+        let sums = window_sums(out, pool.is_some());
+        if let Some(threads) = pool.filter(|&threads| out.channels > threads) {
             return Err(Error::InvalidInput(format!(
-                "{what}: pooling {} channels (at most {WG})",
+                "{what}: pooling {} channels (at most {threads})",
                 out.channels
             )));
         }
@@ -191,7 +194,7 @@ impl Conv2d<'_> {
             self.out,
             &self.epilogue,
             geometry,
-            (self.frames, self.pool),
+            (self.frames, self.pool.then_some(CONV_POOL_THREADS)),
             out.pixels() * (self.out_channels / block),
             "conv2d",
         )?;
@@ -200,12 +203,16 @@ impl Conv2d<'_> {
         check_params(kernels, self.weight, weights, "conv2d weight")?;
         check_params(kernels, self.bias, self.out_channels, "conv2d bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
-        let mut constants = window_constants(&self.epilogue, self.kernel, self.pool);
+        let mut constants = window_constants(&self.epilogue, self.kernel);
         constants.push(("BLOCK", block as u32));
         constants.push(("GROUPS", (self.out_channels / block) as u32));
         constants.push(("CIN", s.channels as u32));
         Ok(kernels
-            .variant(gpu, &CONV2D, constants)
+            .variant(
+                gpu,
+                if self.pool { &CONV2D_POOLED } else { &CONV2D },
+                constants,
+            )
             .bind(gpu, &params, &buffers, workgroups))
     }
 }
@@ -222,6 +229,7 @@ mod tests {
         let source =
             crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32, false).unwrap();
         assert!(source.contains(&format!("const BLOCK_MAX:u32={CONV_BLOCK}u;")));
+        assert!(source.contains(&format!("const POOL_THREADS:u32={CONV_POOL_THREADS}u;")));
         assert_eq!(outs_per_thread(16), 16);
         assert_eq!(outs_per_thread(21), 7);
         assert_eq!(outs_per_thread(17), 1);

@@ -3,7 +3,8 @@
 
 use super::binding::{Epilogue, check_params};
 use super::conv2d::{WindowParams, same_geometry, window_constants};
-use super::kernels::{DEPTHWISE, Kernels};
+use super::kernels::{DEPTHWISE, DEPTHWISE_POOLED, Kernels};
+use super::wgsl::WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
 use crate::tensor::Shape;
@@ -56,7 +57,7 @@ impl Depthwise<'_> {
             self.out,
             &self.epilogue,
             geometry,
-            (self.frames, self.pool),
+            (self.frames, self.pool.then_some(WG as usize)),
             out.height * out.width.div_ceil(pixels) * (out.channels / lanes),
             "depthwise",
         )?;
@@ -68,12 +69,20 @@ impl Depthwise<'_> {
         )?;
         check_params(kernels, self.bias, s.channels, "depthwise bias")?;
         let buffers = [self.input, self.weight, self.bias, add, self.out];
-        let mut constants = window_constants(&self.epilogue, self.kernel, self.pool);
+        let mut constants = window_constants(&self.epilogue, self.kernel);
         constants.push(("STRIDE", self.stride as u32));
         constants.push(("PIXELS", pixels as u32));
         constants.push(("LANES", lanes as u32));
         Ok(kernels
-            .variant(gpu, &DEPTHWISE, constants)
+            .variant(
+                gpu,
+                if self.pool {
+                    &DEPTHWISE_POOLED
+                } else {
+                    &DEPTHWISE
+                },
+                constants,
+            )
             .bind(gpu, &params, &buffers, workgroups))
     }
 }

@@ -19,15 +19,29 @@ const EPILOGUE: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/epi
 const FINISH_PIXEL: &str =
     include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/finish_pixel.wgsl"));
 const WINDOW_MAIN: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/window_main.wgsl"));
+const WINDOW_PLAIN: &str =
+    include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/window_plain.wgsl"));
+const WINDOW_POOLED: &str = include_str!(concat!(
+    env!("OUT_DIR"),
+    "/shaders/parts/window_pooled.wgsl"
+));
 
-/// Declares each kernel's [`Shader`] (its WGSL file in shaders/, after the parts it uses) and
-/// lists them all in SHADERS.
+/// A kernel's WGSL file in shaders/ (without comments: build.rs): the first name given (a
+/// variant's shared file, else the kernel's own).
+macro_rules! body {
+    ($file:literal $($name:literal)?) => {
+        include_str!(concat!(env!("OUT_DIR"), "/shaders/", $file, ".wgsl"))
+    };
+}
+
+/// Declares each kernel's [`Shader`] (its WGSL file in shaders/, after the parts it uses; a
+/// variant names the file it shares in parentheses) and lists them all in SHADERS.
 macro_rules! shaders {
-    ($($konst:ident = $name:literal [$($part:ident),*]),* $(,)?) => {
+    ($($konst:ident = $name:literal $(($file:literal))? [$($part:ident),*]),* $(,)?) => {
         $(pub(crate) const $konst: Shader = Shader {
             name: $name,
             parts: &[$($part),*],
-            body: include_str!(concat!(env!("OUT_DIR"), "/shaders/", $name, ".wgsl")),
+            body: body!($($file)? $name),
         };)*
         /// Every kernel of the engine, in compile order.
         const SHADERS: &[Shader] = &[$($konst),*];
@@ -37,8 +51,10 @@ macro_rules! shaders {
 // Adding an op adds its line here (docs/ARCHITECTURE.md).
 shaders! {
     MATMUL = "matmul" [EPILOGUE, SUBGROUPS],
-    CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN],
-    DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN],
+    CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN, WINDOW_PLAIN],
+    CONV2D_POOLED = "conv2d_pooled" ("conv2d") [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN, WINDOW_POOLED],
+    DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN, WINDOW_PLAIN],
+    DEPTHWISE_POOLED = "depthwise_pooled" ("depthwise") [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN, WINDOW_POOLED],
     TRANSPOSED_CONV = "transposed_conv" [LAYER_IO, EPILOGUE],
     CHANNEL_GATE = "channel_gate" [],
     ELEMENTWISE = "elementwise" [EPILOGUE],
@@ -56,7 +72,8 @@ shaders! {
     SMOOTH = "smooth" [],
 }
 
-/// How many kernels the engine has (one per file in shaders/, common.wgsl aside).
+/// How many shaders the engine compiles: one per file in shaders/ (common.wgsl aside), and the
+/// pooling variants of the windowed convolutions.
 pub const KERNEL_COUNT: usize = SHADERS.len();
 
 /// The WGSL the engine compiles for kernel `name` (see [`wgsl::source`]), using subgroup

@@ -1,0 +1,5 @@
+// window_main.wgsl without pooling: WG threads a workgroup and no workgroup memory but a word
+// (WebGPU zero-fills a workgroup's memory before it runs: window_pooled.wgsl).
+const POOL: bool = false;
+const THREADS: u32 = WG;
+var<workgroup> pool_lanes: array<f32, 1>;
