@@ -470,21 +470,7 @@ fn a_run_killed_mid_way_leaves_nothing() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        // Until some frames are written into the run's hidden folder.
-        let written = || {
-            let Ok(entries) = std::fs::read_dir(frames) else {
-                return false;
-            };
-            entries.flatten().any(|e| {
-                e.file_name().to_string_lossy().starts_with(".silhouette-")
-                    && std::fs::read_dir(e.path()).is_ok_and(|mut f| f.next().is_some())
-            })
-        };
-        let start = std::time::Instant::now();
-        while !written() && start.elapsed().as_secs() < 120 {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        assert!(written(), "no frame written in 120 s");
+        wait_for_frames_in(frames);
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as libc::pid_t, signal) };
         assert_eq!(child.wait().unwrap().code(), Some(130));
@@ -495,6 +481,81 @@ fn a_run_killed_mid_way_leaves_nothing() {
         );
         assert_eq!(files_in(&kept), [kept.join("notes.txt")], "signal {signal}");
     }
+
+    // SIGKILL: no handler runs, so the run's hidden folder stays. The next run into the folder
+    // removes it (its lock died with it), and leaves a live run's, and one under that kind of
+    // name that holds anything but frames.
+    let spawn_into = |folder: &Path| {
+        command(&["blur", s(&clip), "-o", s(folder), "--backend", "cpu"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut killed = spawn_into(&kept);
+    wait_for_frames_in(&kept);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(killed.id() as libc::pid_t, libc::SIGKILL) };
+    killed.wait().unwrap();
+    let left = kept.join(format!(".silhouette-{}.frames", killed.id()));
+    assert!(left.is_dir(), "SIGKILL left no hidden folder");
+    let foreign = kept.join(".silhouette-4000000000.frames");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let mut live = spawn_into(&kept);
+    let live_folder = kept.join(format!(".silhouette-{}.frames", live.id()));
+    while !live_folder.join("000001.png").exists() {
+        assert!(live.try_wait().unwrap().is_none(), "the live run ended");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let short = dir.path().join("short.mp4");
+    h264_testsrc(&short, "96x64", 1);
+    ok(&silhouette(&[
+        "blur",
+        s(&short),
+        "-o",
+        s(&kept),
+        "--backend",
+        "cpu",
+    ]));
+    assert!(!left.exists(), "the killed run's hidden folder stayed");
+    assert!(
+        live_folder.is_dir(),
+        "a live run's folder was taken for a killed one's"
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(live.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(live.wait().unwrap().code(), Some(130));
+    let names: Vec<String> = files_in(&kept)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names[..2], [".silhouette-4000000000.frames", "000001.png"]);
+    assert_eq!(names.last().unwrap(), "notes.txt");
+    assert!(
+        names[1..names.len() - 1]
+            .iter()
+            .all(|n| n.ends_with(".png"))
+    );
+    assert_eq!(files_in(&foreign), [foreign.join("notes.txt")]);
+}
+
+/// Waits (up to 120 s) until a run has written some frames into its hidden folder in `folder`.
+#[cfg(target_os = "linux")]
+fn wait_for_frames_in(folder: &Path) {
+    let written = || {
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return false;
+        };
+        entries.flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with(".silhouette-")
+                && std::fs::read_dir(e.path()).is_ok_and(|mut f| f.next().is_some())
+        })
+    };
+    let start = std::time::Instant::now();
+    while !written() && start.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(written(), "no frame written in 120 s");
 }
 
 /// PNG frames: a file the run reads, inside the folder under a frame's name, is refused rather

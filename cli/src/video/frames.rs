@@ -1,13 +1,15 @@
 //! A video's PNG frames landing whole: written into a hidden folder inside the output folder and
 //! moved into place only when the run is done, so a run that fails or is interrupted leaves the
 //! folder as it found it (and removes it, if the run made it and nothing else is in it). Files
-//! there under a frame's name are replaced only by a finished run.
+//! there under a frame's name are replaced only by a finished run. A run killed outright leaves
+//! its hidden folder; the next run into that folder removes it ([`remove_stale_staging`]).
 
 use crate::error::CliError;
 use silhouette::Error;
 use silhouette::image::DynamicImage;
 use silhouette::imageio;
 use std::ffi::OsStr;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -25,6 +27,45 @@ pub(super) fn is_frame_name(name: &OsStr) -> bool {
 
 fn frame_name(n: u64) -> String {
     format!("{n:06}.png")
+}
+
+/// The hidden folder a run (process `pid`) writes its frames into, inside the output folder.
+fn staging_name(pid: u32) -> String {
+    format!(".silhouette-{pid}.frames")
+}
+
+/// The file a run holds locked in its hidden folder for as long as it lives: the system drops
+/// the lock when the process dies, however it dies, on any host or container sharing the folder.
+const LOCK: &str = ".lock";
+
+/// Removes the hidden folders that runs killed outright (SIGKILL, a crash: no handler runs)
+/// left in `folder`: named as [`staging_name`], their [`LOCK`] free to take, and holding
+/// nothing but frames (as `silhouette::files` does for its temporary files). A folder without
+/// the lock file, or on a file system without locks, stays. Errors are ignored: housekeeping.
+fn remove_stale_staging(folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(".silhouette-")?.strip_suffix(".frames"))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        let path = entry.path();
+        let unlocked = || File::open(path.join(LOCK)).is_ok_and(|lock| lock.try_lock().is_ok());
+        let only_frames = || {
+            std::fs::read_dir(&path).is_ok_and(|files| {
+                files.flatten().all(|f| {
+                    (f.file_name() == LOCK || is_frame_name(&f.file_name()))
+                        && f.file_type().is_ok_and(|t| t.is_file())
+                })
+            })
+        };
+        if ours && entry.file_type().is_ok_and(|t| t.is_dir()) && unlocked() && only_frames() {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 /// What undoing a run in progress takes.
@@ -63,6 +104,8 @@ pub(crate) fn remove_unfinished_frames_and_hold() -> MutexGuard<'static, Vec<Unf
 
 pub(super) struct FramesOut {
     run: Unfinished,
+    /// [`LOCK`], held locked until the run ends.
+    lock: Option<File>,
     written: u64,
     done: bool,
 }
@@ -70,6 +113,9 @@ pub(super) struct FramesOut {
 impl FramesOut {
     pub(super) fn create(folder: &Path) -> Result<FramesOut, CliError> {
         let made_folder = !folder.is_dir();
+        if !made_folder {
+            remove_stale_staging(folder);
+        }
         if made_folder {
             if let Some(parent) = folder.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
@@ -77,18 +123,30 @@ impl FramesOut {
             std::fs::create_dir(folder).map_err(|e| Error::io(folder, e))?;
         }
         let run = Unfinished {
-            staging: folder.join(format!(".silhouette-{}.frames", std::process::id())),
+            staging: folder.join(staging_name(std::process::id())),
             folder: folder.into(),
             made_folder,
         };
         let mut runs = unfinished();
-        if let Err(e) = std::fs::create_dir(&run.staging) {
-            run.undo();
-            return Err(Error::io(&run.staging, e).into());
-        }
+        let lock = std::fs::create_dir(&run.staging)
+            .map_err(|e| Error::io(&run.staging, e))
+            .and_then(|()| {
+                let path = run.staging.join(LOCK);
+                File::create(&path).map_err(|e| Error::io(&path, e))
+            });
+        let lock = match lock {
+            Ok(lock) => lock,
+            Err(e) => {
+                run.undo();
+                return Err(e.into());
+            }
+        };
+        // Best effort: where the file system has no locks, nothing takes the folder for stale.
+        let _ = lock.try_lock();
         runs.push(run.clone());
         Ok(FramesOut {
             run,
+            lock: Some(lock),
             written: 0,
             done: false,
         })
@@ -96,6 +154,9 @@ impl FramesOut {
 
     pub(super) fn write(&mut self, image: &DynamicImage, input: &Path) -> Result<(), CliError> {
         let path = self.run.staging.join(frame_name(self.written + 1));
+        // Held while the frame lands: an interrupt's undo then never races a frame into the
+        // folder it is emptying (which left it behind, a frame in it), and waits at most a frame.
+        let _runs = unfinished();
         imageio::save_image(image, &path, Some(input))?;
         self.written += 1;
         Ok(())
@@ -120,6 +181,8 @@ impl FramesOut {
         }
         runs.retain(|run| *run != self.run);
         self.done = true;
+        self.lock = None;
+        let _ = std::fs::remove_file(self.run.staging.join(LOCK));
         let _ = std::fs::remove_dir(&self.run.staging);
         Ok(())
     }
@@ -131,6 +194,7 @@ impl Drop for FramesOut {
             return;
         }
         let mut runs = unfinished();
+        self.lock = None;
         self.run.undo();
         runs.retain(|run| *run != self.run);
     }
