@@ -12,7 +12,8 @@
 // every thread, which a compiler can see (one load for all lanes, not a gather per lane).
 // Plain and pooled (shaders/parts/window_main.wgsl) both compute by `block`.
 
-// Parts: window_params, layer_io, epilogue, window_main (shaders/parts/).
+// Parts: window_params, layer_io, epilogue, window_main, then window_plain or window_pooled
+// (shaders/parts/; two shaders, ops/kernels.rs).
 
 alias weight_t = vec4<param_t>;
 

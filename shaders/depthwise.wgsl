@@ -10,7 +10,8 @@
 // memory, shaders/matmul.wgsl).
 // Pooled: `block`, one element per call (shaders/parts/window_main.wgsl).
 
-// Parts: window_params, layer_io, epilogue, window_main (shaders/parts/).
+// Parts: window_params, layer_io, epilogue, window_main, then window_plain or window_pooled
+// (shaders/parts/; two shaders, ops/kernels.rs).
 
 alias weight_t = param_t;
 

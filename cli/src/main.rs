@@ -156,11 +156,13 @@ fn main() -> ExitCode {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
-    // Ctrl-C or SIGTERM: remove any named temporary file (on Linux there are none) and the
-    // frames of an unfinished PNG-frames run, then stop.
+    // Ctrl-C or SIGTERM: remove the frames of an unfinished PNG-frames run and any named
+    // temporary file (on Linux, only where the file system has no unnamed ones), then stop.
+    // In this order: a frame is written holding the frames' lock, and takes the temporary
+    // files' lock inside it, so taking them the other way round could wait forever.
     let _ = ctrlc::set_handler(|| {
-        let _held = files::remove_temporary_files_and_hold();
         let _frames = video::remove_unfinished_frames_and_hold();
+        let _held = files::remove_temporary_files_and_hold();
         std::process::exit(130);
     });
     match run(cli) {

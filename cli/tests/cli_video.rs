@@ -5,44 +5,11 @@
 mod common;
 
 use common::run::*;
+use common::video::*;
 use silhouette::image::{RgbImage, RgbaImage};
 use silhouette::{Backend, Background, Response, Segmenter, Smoother, Smoothing, cpu};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg (tools/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `seconds` of FFmpeg's test pattern at 10 frames/s, `size` ("WxH"), as H.264 in an MP4 with
-/// its index first (so a cut-off copy still opens and breaks off mid-stream).
-fn h264_testsrc(path: &Path, size: &str, seconds: u32) {
-    let (source, seconds) = (format!("testsrc=size={size}:rate=10"), seconds.to_string());
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &source,
-        "-t",
-        &seconds,
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-movflags",
-        "+faststart",
-        s(path),
-    ]);
-}
 
 /// One ffprobe field of the first stream of `kind` ("v" or "a"), or "" if there is none.
 fn probe(path: &Path, kind: &str, field: &str) -> String {
@@ -419,143 +386,6 @@ fn a_variable_frame_rate_comes_out_at_a_constant_rate() {
     let frames: f64 = probe(&out, "v", "nb_read_frames").parse().unwrap();
     let rate = probe(&out, "v", "avg_frame_rate");
     assert!(frames >= 30.0, "{frames} frames at {rate}");
-}
-
-/// Killed mid-way, a run leaves no file: the output has no name until it is complete.
-#[cfg(target_os = "linux")]
-#[test]
-fn a_run_killed_mid_way_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let clip = dir.path().join("long.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=640x480:rate=30",
-        "-t",
-        "40",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        s(&clip),
-    ]);
-    let out = dir.path().join("out.mp4");
-    let mut child = command(&["blur", s(&clip), "-o", s(&out), "--backend", "cpu"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the run ended before the kill"
-    );
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
-    child.wait().unwrap();
-    // The encoder it started writes on into the nameless file until its input ends.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(files_in(dir.path()), std::slice::from_ref(&clip));
-
-    // Ctrl-C (SIGINT) and SIGTERM during PNG frames: the frames written so far go with it, and
-    // so does the folder the run made; a folder that was there keeps what it held.
-    let kept = dir.path().join("kept");
-    std::fs::create_dir(&kept).unwrap();
-    std::fs::write(kept.join("notes.txt"), "mine").unwrap();
-    let new = dir.path().join("frames");
-    for (signal, frames) in [(libc::SIGINT, &new), (libc::SIGTERM, &kept)] {
-        let mut child = command(&["blur", s(&clip), "-o", s(frames), "--backend", "cpu"])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for_frames_in(frames);
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
-        assert_eq!(child.wait().unwrap().code(), Some(130));
-        assert_eq!(
-            files_in(dir.path()),
-            [kept.clone(), clip.clone()],
-            "signal {signal}"
-        );
-        assert_eq!(files_in(&kept), [kept.join("notes.txt")], "signal {signal}");
-    }
-
-    // SIGKILL: no handler runs, so the run's hidden folder stays. The next run into the folder
-    // removes it (its lock died with it), and leaves a live run's, and one under that kind of
-    // name that holds anything but frames.
-    let spawn_into = |folder: &Path| {
-        command(&["blur", s(&clip), "-o", s(folder), "--backend", "cpu"])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let mut killed = spawn_into(&kept);
-    wait_for_frames_in(&kept);
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(killed.id() as libc::pid_t, libc::SIGKILL) };
-    killed.wait().unwrap();
-    let left = kept.join(format!(".silhouette-{}.frames", killed.id()));
-    assert!(left.is_dir(), "SIGKILL left no hidden folder");
-    let foreign = kept.join(".silhouette-4000000000.frames");
-    std::fs::create_dir(&foreign).unwrap();
-    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
-    let mut live = spawn_into(&kept);
-    let live_folder = kept.join(format!(".silhouette-{}.frames", live.id()));
-    while !live_folder.join("000001.png").exists() {
-        assert!(live.try_wait().unwrap().is_none(), "the live run ended");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let short = dir.path().join("short.mp4");
-    h264_testsrc(&short, "96x64", 1);
-    ok(&silhouette(&[
-        "blur",
-        s(&short),
-        "-o",
-        s(&kept),
-        "--backend",
-        "cpu",
-    ]));
-    assert!(!left.exists(), "the killed run's hidden folder stayed");
-    assert!(
-        live_folder.is_dir(),
-        "a live run's folder was taken for a killed one's"
-    );
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(live.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(live.wait().unwrap().code(), Some(130));
-    let names: Vec<String> = files_in(&kept)
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names[..2], [".silhouette-4000000000.frames", "000001.png"]);
-    assert_eq!(names.last().unwrap(), "notes.txt");
-    assert!(
-        names[1..names.len() - 1]
-            .iter()
-            .all(|n| n.ends_with(".png"))
-    );
-    assert_eq!(files_in(&foreign), [foreign.join("notes.txt")]);
-}
-
-/// Waits (up to 120 s) until a run has written some frames into its hidden folder in `folder`.
-#[cfg(target_os = "linux")]
-fn wait_for_frames_in(folder: &Path) {
-    let written = || {
-        let Ok(entries) = std::fs::read_dir(folder) else {
-            return false;
-        };
-        entries.flatten().any(|e| {
-            e.file_name().to_string_lossy().starts_with(".silhouette-")
-                && std::fs::read_dir(e.path()).is_ok_and(|mut f| f.next().is_some())
-        })
-    };
-    let start = std::time::Instant::now();
-    while !written() && start.elapsed().as_secs() < 120 {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(written(), "no frame written in 120 s");
 }
 
 /// PNG frames: a file the run reads, inside the folder under a frame's name, is refused rather

@@ -15,7 +15,7 @@
 
 // POOL, THREADS (a workgroup's) and the lanes' sums (`pool_lanes`) come from the part after this
 // one: window_plain.wgsl or window_pooled.wgsl, two shaders (ops/kernels.rs), so no dispatch
-// branches on POOL and a plain one has no workgroup memory to fill.
+// branches on POOL and a plain one has but a word of workgroup memory to fill.
 
 @compute @workgroup_size(THREADS)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,

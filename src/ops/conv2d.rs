@@ -247,6 +247,9 @@ mod tests {
             (Shape::new(1, 1, 3), 2, 3, 2),
             (Shape::new(8, 6, 3), 21, 3, 2),
             (Shape::new(256, 256, 3), 16, 3, 2),
+            // As many channels as a pooling workgroup has threads, and 48 (63 lanes at work).
+            (Shape::new(12, 10, 2), CONV_POOL_THREADS, 3, 1),
+            (Shape::new(12, 10, 2), 48, 3, 2),
         ];
         for (seed, &(shape, cout, k, stride)) in cases.iter().enumerate() {
             let frames = frames_for(seed);
@@ -287,5 +290,36 @@ mod tests {
             let check = (expected.as_slice(), pooled, frames);
             run_and_check_pooled(gpu, op.bind(gpu, kernels), &out, check, &what);
         }
+    }
+
+    #[test]
+    fn pooling_more_channels_than_a_workgroup_has_threads_is_refused() {
+        let Some((gpu, kernels)) = gpu() else { return };
+        let (shape, cout) = (Shape::new(4, 4, 1), CONV_POOL_THREADS + 1);
+        let weights = vec![0.0; packed_len(cout, 9)];
+        let [x, w, b] = upload_all(gpu, [&[0.0; 16], &weights, &vec![0.0; cout]]);
+        let out = gpu.storage("out", 4 * cout + Sums::windowed(4, cout).len());
+        let mut op = Conv2d {
+            input: &x,
+            input_shape: shape,
+            weight: &w,
+            bias: &b,
+            out: &out,
+            out_channels: cout,
+            kernel: 3,
+            stride: 2,
+            epilogue: Epilogue {
+                act: Activation::HardSwish,
+                add: None,
+            },
+            frames: 1,
+            pool: false,
+        };
+        assert!(op.bind(gpu, kernels).is_ok());
+        op.pool = true;
+        let Err(refused) = op.bind(gpu, kernels) else {
+            panic!("pooling {cout} channels was not refused");
+        };
+        assert!(refused.to_string().contains("at most 64"), "{refused}");
     }
 }

@@ -7,9 +7,9 @@
 use crate::error::CliError;
 use silhouette::Error;
 use silhouette::image::DynamicImage;
-use silhouette::imageio;
+use silhouette::{files, imageio};
 use std::ffi::OsStr;
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -35,13 +35,14 @@ fn staging_name(pid: u32) -> String {
 }
 
 /// The file a run holds locked in its hidden folder for as long as it lives: the system drops
-/// the lock when the process dies, however it dies, on any host or container sharing the folder.
+/// the lock when the process dies, however it dies. (Where the file system has no locks, or
+/// another run in another PID namespace has our PID, a folder is never taken for stale.)
 const LOCK: &str = ".lock";
 
 /// Removes the hidden folders that runs killed outright (SIGKILL, a crash: no handler runs)
-/// left in `folder`: named as [`staging_name`], their [`LOCK`] free to take, and holding
-/// nothing but frames (as `silhouette::files` does for its temporary files). A folder without
-/// the lock file, or on a file system without locks, stays. Errors are ignored: housekeeping.
+/// left in `folder`: named as [`staging_name`], holding nothing but frames, the [`LOCK`] file
+/// and temporary files of dead writers, and with their lock free to take (as
+/// `silhouette::files` does for its temporary files). Errors are ignored: housekeeping.
 fn remove_stale_staging(folder: &Path) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
@@ -52,8 +53,13 @@ fn remove_stale_staging(folder: &Path) {
             .to_str()
             .and_then(|n| n.strip_prefix(".silhouette-")?.strip_suffix(".frames"))
             .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if !ours || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
         let path = entry.path();
-        let unlocked = || File::open(path.join(LOCK)).is_ok_and(|lock| lock.try_lock().is_ok());
+        // A frame a killed writer was naming (off Linux's unnamed temporary files).
+        files::remove_stale_temporaries_beside(&path.join(LOCK));
+        // Plain files only (checked before the lock is opened: no symlink, no FIFO to block on).
         let only_frames = || {
             std::fs::read_dir(&path).is_ok_and(|files| {
                 files.flatten().all(|f| {
@@ -62,10 +68,38 @@ fn remove_stale_staging(folder: &Path) {
                 })
             })
         };
-        if ours && entry.file_type().is_ok_and(|t| t.is_dir()) && unlocked() && only_frames() {
+        let unlocked = || File::open(path.join(LOCK)).is_ok_and(|lock| lock.try_lock().is_ok());
+        if only_frames() && unlocked() {
             let _ = std::fs::remove_dir_all(&path);
         }
     }
+}
+
+/// Makes the hidden folder `staging` with its [`LOCK`] held: under another name first, which
+/// [`remove_stale_staging`] does not touch, so no run ever sees it with its lock not yet taken.
+/// Nothing it did not make is removed on failure.
+fn create_staging(staging: &Path) -> Result<File, Error> {
+    let mut fresh = staging.as_os_str().to_owned();
+    fresh.push(".new");
+    let fresh = PathBuf::from(fresh);
+    std::fs::create_dir(&fresh).map_err(|e| Error::io(&fresh, e))?;
+    let locked = (|| {
+        let path = fresh.join(LOCK);
+        let lock = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        match lock.try_lock() {
+            // Where the file system has no locks, nothing takes the folder for stale.
+            Ok(()) | Err(TryLockError::Error(_)) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(Error::io(&path, std::io::ErrorKind::WouldBlock.into()));
+            }
+        }
+        std::fs::rename(&fresh, staging).map_err(|e| Error::io(staging, e))?;
+        Ok(lock)
+    })();
+    if locked.is_err() {
+        let _ = std::fs::remove_dir_all(&fresh);
+    }
+    locked
 }
 
 /// What undoing a run in progress takes.
@@ -87,7 +121,9 @@ impl Unfinished {
     }
 }
 
-/// The runs in progress, for the interrupt handler, which exits without dropping them.
+/// The runs in progress, for the interrupt handler, which exits without dropping them. Taken
+/// before `silhouette::files`' lock of temporary files, never after it (a frame is written
+/// holding this one: [`FramesOut::write`]).
 static UNFINISHED: Mutex<Vec<Unfinished>> = Mutex::new(Vec::new());
 
 fn unfinished() -> MutexGuard<'static, Vec<Unfinished>> {
@@ -128,21 +164,15 @@ impl FramesOut {
             made_folder,
         };
         let mut runs = unfinished();
-        let lock = std::fs::create_dir(&run.staging)
-            .map_err(|e| Error::io(&run.staging, e))
-            .and_then(|()| {
-                let path = run.staging.join(LOCK);
-                File::create(&path).map_err(|e| Error::io(&path, e))
-            });
-        let lock = match lock {
+        let lock = match create_staging(&run.staging) {
             Ok(lock) => lock,
             Err(e) => {
-                run.undo();
+                if made_folder {
+                    let _ = std::fs::remove_dir(folder);
+                }
                 return Err(e.into());
             }
         };
-        // Best effort: where the file system has no locks, nothing takes the folder for stale.
-        let _ = lock.try_lock();
         runs.push(run.clone());
         Ok(FramesOut {
             run,

@@ -4,5 +4,6 @@
 #[path = "../../../tests/common/mod.rs"]
 mod fixtures;
 pub mod run;
+pub mod video;
 
 pub use fixtures::*;
