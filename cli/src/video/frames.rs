@@ -102,16 +102,19 @@ fn create_staging(staging: &Path) -> Result<File, Error> {
     locked
 }
 
-/// What undoing a run in progress takes.
-#[derive(Clone, PartialEq)]
+/// What undoing a run in progress takes, and its [`LOCK`], held until the run ends.
 pub(crate) struct Unfinished {
     staging: PathBuf,
     folder: PathBuf,
     made_folder: bool,
+    lock: Option<File>,
 }
 
 impl Unfinished {
-    fn undo(&self) {
+    fn undo(mut self) {
+        // Closed first: some file systems (FAT, SMB) delete an open file only once it closes,
+        // which would leave the folder behind.
+        self.lock = None;
         let _ = std::fs::remove_dir_all(&self.staging);
         if self.made_folder {
             // Not recursive: whatever someone else put there meanwhile stays, and so does the
@@ -134,14 +137,15 @@ fn unfinished() -> MutexGuard<'static, Vec<Unfinished>> {
 /// kept, so nothing starts or moves frames before the process ends.
 pub(crate) fn remove_unfinished_frames_and_hold() -> MutexGuard<'static, Vec<Unfinished>> {
     let mut runs = unfinished();
-    runs.drain(..).for_each(|run| run.undo());
+    runs.drain(..).for_each(Unfinished::undo);
     runs
 }
 
+/// A run writing frames: its hidden folder (`staging`) in `folder`. What undoing it takes is in
+/// [`UNFINISHED`] until it is done.
 pub(super) struct FramesOut {
-    run: Unfinished,
-    /// [`LOCK`], held locked until the run ends.
-    lock: Option<File>,
+    staging: PathBuf,
+    folder: PathBuf,
     written: u64,
     done: bool,
 }
@@ -158,13 +162,9 @@ impl FramesOut {
             }
             std::fs::create_dir(folder).map_err(|e| Error::io(folder, e))?;
         }
-        let run = Unfinished {
-            staging: folder.join(staging_name(std::process::id())),
-            folder: folder.into(),
-            made_folder,
-        };
+        let staging = folder.join(staging_name(std::process::id()));
         let mut runs = unfinished();
-        let lock = match create_staging(&run.staging) {
+        let lock = match create_staging(&staging) {
             Ok(lock) => lock,
             Err(e) => {
                 if made_folder {
@@ -173,17 +173,22 @@ impl FramesOut {
                 return Err(e.into());
             }
         };
-        runs.push(run.clone());
-        Ok(FramesOut {
-            run,
+        runs.push(Unfinished {
+            staging: staging.clone(),
+            folder: folder.into(),
+            made_folder,
             lock: Some(lock),
+        });
+        Ok(FramesOut {
+            staging,
+            folder: folder.into(),
             written: 0,
             done: false,
         })
     }
 
     pub(super) fn write(&mut self, image: &DynamicImage, input: &Path) -> Result<(), CliError> {
-        let path = self.run.staging.join(frame_name(self.written + 1));
+        let path = self.staging.join(frame_name(self.written + 1));
         // Held while the frame lands: an interrupt's undo then never races a frame into the
         // folder it is emptying (which left it behind, a frame in it), and waits at most a frame.
         let _runs = unfinished();
@@ -198,7 +203,7 @@ impl FramesOut {
         // A folder under a frame's name would stop the moves half way: checked first.
         if let Some(taken) = names
             .iter()
-            .map(|name| self.run.folder.join(name))
+            .map(|name| self.folder.join(name))
             .find(|path| path.is_dir())
         {
             return Err(Error::io(&taken, std::io::ErrorKind::IsADirectory.into()).into());
@@ -206,15 +211,21 @@ impl FramesOut {
         // Held through the moves: an interrupt waits for them, then finds nothing to undo.
         let mut runs = unfinished();
         for name in &names {
-            let to = self.run.folder.join(name);
-            std::fs::rename(self.run.staging.join(name), &to).map_err(|e| Error::io(&to, e))?;
+            let to = self.folder.join(name);
+            std::fs::rename(self.staging.join(name), &to).map_err(|e| Error::io(&to, e))?;
         }
-        runs.retain(|run| *run != self.run);
+        // Dropped: the lock closes before its file goes.
+        drop(self.take(&mut runs));
         self.done = true;
-        self.lock = None;
-        let _ = std::fs::remove_file(self.run.staging.join(LOCK));
-        let _ = std::fs::remove_dir(&self.run.staging);
+        let _ = std::fs::remove_file(self.staging.join(LOCK));
+        let _ = std::fs::remove_dir(&self.staging);
         Ok(())
+    }
+
+    /// This run's entry, out of `runs` (none once an interrupt has taken it).
+    fn take(&self, runs: &mut Vec<Unfinished>) -> Option<Unfinished> {
+        let at = runs.iter().position(|run| run.staging == self.staging)?;
+        Some(runs.swap_remove(at))
     }
 }
 
@@ -224,8 +235,8 @@ impl Drop for FramesOut {
             return;
         }
         let mut runs = unfinished();
-        self.lock = None;
-        self.run.undo();
-        runs.retain(|run| *run != self.run);
+        if let Some(run) = self.take(&mut runs) {
+            run.undo();
+        }
     }
 }
