@@ -1,7 +1,11 @@
 // One engine per page load, so "cold" covers download, compile, set-up and the first mask.
 // engine=alternate-cpu instead loads ours on the CPU and onnxruntime-web wasm into one page and
-// alternates them frame by frame, so the machine's drift hits both alike (a same-page ratio).
-// The input is the same golden frame for all, as RGBA ImageData (ours) or NCHW floats (ORT).
+// alternates them frame by frame, so the machine's drift hits both alike (a same-page ratio);
+// engine=alternate-mediapipe does the same with MediaPipe's own web runtime on the CPU
+// (@mediapipe/tasks-vision's ImageSegmenter, XNNPACK in wasm, one thread), and
+// alternate-mediapipe-gpu ours on WebGPU with MediaPipe's WebGL delegate.
+// The input is the same golden frame for all, as RGBA ImageData (ours, MediaPipe) or NCHW
+// floats (ORT).
 // Results land in window.race for e2e/race.mjs.
 const params = new URLSearchParams(location.search);
 const engineName = params.get("engine");
@@ -45,10 +49,33 @@ async function ort(provider) {
   };
 }
 
+async function mediapipe(delegate) {
+  const { FilesetResolver, ImageSegmenter } = await import("./vendor/mediapipe/vision_bundle.mjs");
+  const fileset = await FilesetResolver.forVisionTasks(new URL("vendor/mediapipe/wasm", location.href).href);
+  const segmenter = await ImageSegmenter.createFromOptions(fileset, {
+    baseOptions: { modelAssetPath: "model/mediapipe.tflite", delegate },
+    runningMode: "IMAGE",
+    outputCategoryMask: false,
+    outputConfidenceMasks: true,
+  });
+  return {
+    describe: `@mediapipe/tasks-vision ${delegate === "GPU" ? "GPU (WebGL)" : "CPU (XNNPACK)"}`,
+    async run(image) {
+      let mask = null;
+      segmenter.segment(image, (result) => {
+        mask = result.confidenceMasks[0].getAsFloat32Array().slice();
+        result.close?.();
+      });
+      return mask;
+    },
+  };
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function alternate(image) {
-  const engines = [await ours("cpu"), await ort("wasm")];
+// Ours on `backend` and the engine `rival()` makes, in turns.
+async function alternate(image, backend, rival) {
+  const engines = [await ours(backend), await rival()];
   race.masks = [];
   for (const e of engines) race.masks.push(Array.from(await e.run(image)));
   for (let i = 0; i < 3; i++) for (const e of engines) await e.run(image);
@@ -62,7 +89,7 @@ async function alternate(image) {
     }
     turns.push(t);
   }
-  race.alternate = { turns: turns.length, ours: median(turns.map((t) => t[0])), ort: median(turns.map((t) => t[1])), ratio: median(turns.map((t) => t[0] / t[1])) };
+  race.alternate = { turns: turns.length, rival: engines[1].describe, ours: median(turns.map((t) => t[0])), theirs: median(turns.map((t) => t[1])), ratio: median(turns.map((t) => t[0] / t[1])) };
   race.state = "done";
 }
 
@@ -84,7 +111,10 @@ async function single(image) {
 
 try {
   const image = await inputImage();
-  await (engineName === "alternate-cpu" ? alternate(image) : single(image));
+  if (engineName === "alternate-cpu") await alternate(image, "cpu", () => ort("wasm"));
+  else if (engineName === "alternate-mediapipe") await alternate(image, "cpu", () => mediapipe("CPU"));
+  else if (engineName === "alternate-mediapipe-gpu") await alternate(image, "gpu", () => mediapipe("GPU"));
+  else await single(image);
 } catch (error) {
   race.state = "error";
   race.error = String(error?.stack ?? error);

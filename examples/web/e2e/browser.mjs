@@ -32,8 +32,12 @@ export async function serve({ root = WEB, post = {} } = {}) {
       return;
     }
     const file = path.startsWith("/data/") ? join(ROOT, "tests", normalize(path))
+      // MediaPipe's own copy of the network, as tools/lib.sh ensure_mediapipe_model writes it.
+      : path === "/model/mediapipe.tflite" ? join(ROOT, "target", "race", "selfie_segmentation.tflite")
       : path.startsWith("/model/") ? join(ROOT, "benches", normalize(path).slice("/model/".length))
       : path.startsWith("/vendor/ort/") ? join(WEB, "e2e", "node_modules", "onnxruntime-web", "dist", normalize(path).slice("/vendor/ort/".length))
+      : path.startsWith("/vendor/mediapipe/") ? join(WEB, "e2e", "node_modules", "@mediapipe", "tasks-vision", normalize(path).slice("/vendor/mediapipe/".length))
+
       : join(root, normalize(path === "/" ? "/index.html" : path));
     try {
       const body = await readFile(file);
