@@ -47,8 +47,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         "Scenes and measures: examples/quality/README.md. CPU engine, CLI defaults (blur radius 1% of the long side, refined edges).\n"
     )?;
     let cases = cases(&people);
-    still_scenes(&segmenter, &cases, &mut md)?;
-    halo_shares(&segmenter, &cases, &mut md)?;
+    let finished = still_scenes(&segmenter, &cases, &mut md)?;
+    halo_shares(&cases, &finished, &mut md)?;
     // The GPU finish (the CLI's with --backend gpu) on the same scenes, where there is a GPU.
     match Segmenter::new(Backend::Gpu) {
         Ok(gpu) => gpu_scenes(&gpu, &cases, &mut md)?,
@@ -154,13 +154,13 @@ fn table(
     writeln!(md, "| **mean** | {} |\n", cells(&mean, true))
 }
 
-/// Edges and halos on the CPU finish, as the CLI finishes them.
+/// Edges and halos on the CPU finish, as the CLI finishes them. Returns each case's alpha.
 fn still_scenes(
     segmenter: &Segmenter,
     cases: &[Case],
     md: &mut String,
-) -> Result<(), Box<dyn Error>> {
-    let mut rows = Vec::new();
+) -> Result<Vec<GrayImage>, Box<dyn Error>> {
+    let (mut rows, mut finished) = (Vec::new(), Vec::new());
     for case in cases {
         let probabilities = segmenter.probabilities(&case.scene)?;
         let alpha = |refine, response| alpha(&case.scene, &probabilities, refine, response);
@@ -191,6 +191,7 @@ fn still_scenes(
                 replace_halo(&now),
             ],
         ));
+        finished.push(now);
     }
     let columns = [
         ("edge error, bilinear", 4),
@@ -201,15 +202,17 @@ fn still_scenes(
         ("halo, replace, before (levels)", 2),
         ("halo, replace (levels)", 2),
     ];
-    Ok(table(md, &columns, &rows)?)
+    table(md, &columns, &rows)?;
+    Ok(finished)
 }
 
 /// Where the halo of `blur` that is left comes from: the same finish fed the network's mask of
 /// the photo alone (so the mask no longer moves with the background), and the true alpha with
-/// and without the strands (what no finish of a 256x256 mask can see).
+/// and without the strands (what no finish of a 256x256 mask can see). `finished`: each case's
+/// alpha from the finish ([`still_scenes`]).
 fn halo_shares(
-    segmenter: &Segmenter,
     cases: &[Case],
+    finished: &[GrayImage],
     md: &mut String,
 ) -> Result<(), Box<dyn Error>> {
     writeln!(
@@ -217,22 +220,16 @@ fn halo_shares(
         "Where the halo of `blur` that is left comes from (levels):\n"
     )?;
     let mut rows = Vec::new();
-    for case in cases {
+    for (case, finish) in cases.iter().zip(finished) {
         let halo = |a: &GrayImage| {
             let out = compose(&case.scene, a, &case.blur);
             colour_error(&out, &case.ideal_blur, &case.band.outside)
         };
-        let probabilities = segmenter.probabilities(&case.scene)?;
         let own = &case.person.own_probabilities;
         rows.push((
             case.label.clone(),
             vec![
-                halo(&alpha(
-                    &case.scene,
-                    &probabilities,
-                    true,
-                    Response::default(),
-                )),
+                halo(finish),
                 halo(&alpha(&case.scene, own, true, Response::default())),
                 halo(&case.person.outline),
                 halo(&case.person.alpha),

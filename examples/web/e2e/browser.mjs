@@ -37,7 +37,6 @@ export async function serve({ root = WEB, post = {} } = {}) {
       : path.startsWith("/model/") ? join(ROOT, "benches", normalize(path).slice("/model/".length))
       : path.startsWith("/vendor/ort/") ? join(WEB, "e2e", "node_modules", "onnxruntime-web", "dist", normalize(path).slice("/vendor/ort/".length))
       : path.startsWith("/vendor/mediapipe/") ? join(WEB, "e2e", "node_modules", "@mediapipe", "tasks-vision", normalize(path).slice("/vendor/mediapipe/".length))
-
       : join(root, normalize(path === "/" ? "/index.html" : path));
     try {
       const body = await readFile(file);
