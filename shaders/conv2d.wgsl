@@ -10,10 +10,10 @@
 // GROUPS (cout / BLOCK) and CIN are pipeline constants (ops/conv2d.rs): the loops unroll, no
 // lane idles, and where one block covers cout (the stem) every weight index is the same for
 // every thread, which a compiler can see (one load for all lanes, not a gather per lane).
-// Plain and pooled (shaders/parts/window_main.wgsl) both compute by `block`.
+// Plain (`item`) and pooled in workgroups both compute by `block`.
 
-// Parts: window_params, layer_io, epilogue, window_main, then window_plain or window_pooled
-// (shaders/parts/; two shaders, ops/kernels.rs).
+// Parts: window_params, layer_io, epilogue, then window_plain or window_pooled (shaders/parts/;
+// two shaders, ops/kernels.rs).
 
 alias weight_t = vec4<param_t>;
 
@@ -67,8 +67,8 @@ fn block(frame: u32, px: u32, o0: u32) -> array<f32, BLOCK_MAX> {
                                  s2.x, s2.y, s2.z, s2.w, s3.x, s3.y, s3.z, s3.w);
 }
 
-// Item i of p.plain_items per frame: (frame, pixel, block of BLOCK output channels).
-fn plain(i: u32) {
+// Item i of p.items per frame: (frame, pixel, block of BLOCK output channels).
+fn item(i: u32) {
     let o0 = (i % GROUPS) * BLOCK;
     let px = (i / GROUPS) % (p.out_h * p.out_w);
     let frame = i / (GROUPS * p.out_h * p.out_w);

@@ -1,6 +1,6 @@
 // Depthwise KxK convolution, NHWC, weight [k, k, c], TFLite SAME padding, any stride.
 //
-// Plain (`plain`): one thread computes PIXELS neighbouring outputs of one row for LANES
+// Plain: one thread computes PIXELS neighbouring outputs of one row for LANES
 // channels: 4 as a vec4 where the channel count is a multiple of 4 (TF.js's blocking: 4 columns
 // by vec4 channels), else 1. Channels fastest (a warp reads consecutive channels of the same
 // pixels: coalesced). Each window row is loaded once for all PIXELS outputs and each tap's
@@ -8,42 +8,23 @@
 // PIXELS and LANES are pipeline constants (ops/depthwise.rs): the loops unroll, and the sums
 // are four vec4s, not a private array indexed in the loop (which software rasterizers keep in
 // memory, shaders/matmul.wgsl).
-// Pooled: `block`, one element per call (shaders/parts/window_main.wgsl).
+// Pooling (POOL, for a squeeze-excite gate a later 1x1 computes in its prologue): a thread per
+// group of whole rows (ops/sums.rs) and LANES channels computes all of the group's outputs in
+// the same blocks and writes their sums itself: no workgroup memory and no barrier, which
+// SwiftShader, the browsers' software WebGPU, pays for per workgroup (parts/window_plain.wgsl):
+// pooling by workgroups, one element a call, took its 16x16 layers 14-18 ms each.
 
-// Parts: window_params, layer_io, epilogue, window_main, then window_plain or window_pooled
-// (shaders/parts/; two shaders, ops/kernels.rs).
+// Parts: window_params, layer_io, epilogue, window_plain (shaders/parts/).
 
 alias weight_t = param_t;
 
 override STRIDE: u32 = 1u;
 override PIXELS: u32 = 4u;
-// Channels per thread in `plain`: 4 or 1.
+// Channels per thread: 4 or 1.
 override LANES: u32 = 4u;
-// window_main's pooled blocks: one channel.
-const BLOCK_MAX: u32 = 1u;
-const BLOCK: u32 = 1u;
-// Threads of a pooling workgroup (parts/window_pooled.wgsl): one sum a lane, and up to WG
-// channels.
-const POOL_THREADS: u32 = WG;
+override POOL: bool = false;
 // The widest window row PIXELS outputs read: (PIXELS - 1) * STRIDE + KERNEL (checked on the host).
 const MAX_SPAN: u32 = 16u;
-
-fn block(frame: u32, px: u32, ch: u32) -> array<f32, BLOCK_MAX> {
-    let base = p.in_h * p.in_w * p.cin * frame;
-    let oy = px / p.out_w;
-    let ox = px % p.out_w;
-    var sum = f32(bias[ch]);
-    for (var ky = 0u; ky < KERNEL; ky++) {
-        let iy = window_tap(oy, ky, STRIDE, p.pad_top, p.in_h);
-        if (iy < 0) { continue; }
-        for (var kx = 0u; kx < KERNEL; kx++) {
-            let ix = window_tap(ox, kx, STRIDE, p.pad_left, p.in_w);
-            if (ix < 0) { continue; }
-            sum += x[base + (u32(iy) * p.in_w + u32(ix)) * p.cin + ch] * f32(w[(ky * KERNEL + kx) * p.cin + ch]);
-        }
-    }
-    return array<f32, BLOCK_MAX>(sum);
-}
 
 // Channels [i, i + LANES) of x, w or bias as a vec4 (lanes past LANES are 0).
 fn x_lanes(i: u32) -> vec4<f32> {
@@ -61,16 +42,11 @@ fn bias_lanes(i: u32) -> vec4<f32> {
     return vec4<f32>(f32(bias[i]), f32(bias[i + 1u]), f32(bias[i + 2u]), f32(bias[i + 3u]));
 }
 
-// Item i of p.plain_items per frame: (frame, row, block of PIXELS columns, block of LANES
-// channels).
-fn plain(i: u32) {
-    let groups = p.cin / LANES;
-    let blocks = (p.out_w + PIXELS - 1u) / PIXELS;
-    let ch = (i % groups) * LANES;
-    let block = (i / groups) % blocks;
-    let oy = (i / (groups * blocks)) % p.out_h;
-    let frame = i / (groups * blocks * p.out_h);
-    let ox0 = block * PIXELS;
+// The raw sums (before the epilogue) of PIXELS outputs from column ox0 of row oy, LANES
+// channels from ch.
+struct Outputs { s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32> }
+
+fn outputs(frame: u32, oy: u32, ox0: u32, ch: u32) -> Outputs {
     let base = p.in_h * p.in_w * p.cin * frame;
     let span = (PIXELS - 1u) * STRIDE + KERNEL;
     let b = bias_lanes(ch);
@@ -95,11 +71,52 @@ fn plain(i: u32) {
             if (PIXELS > 3u) { s3 += row[3u * STRIDE + kx] * wt; }
         }
     }
-    let sums = array<vec4<f32>, 4>(s0, s1, s2, s3);
-    let out_base = ((frame * p.out_h + oy) * p.out_w) * p.cin + ch;
-    for (var o = 0u; o < PIXELS; o++) {
-        if (ox0 + o < p.out_w) {
-            for (var c = 0u; c < LANES; c++) { store(out_base + (ox0 + o) * p.cin + c, sums[o][c]); }
+    return Outputs(s0, s1, s2, s3);
+}
+
+// Stores LANES channels from out[i] through the epilogue; returns what was stored.
+fn store_lanes(i: u32, v: vec4<f32>) -> vec4<f32> {
+    var stored = vec4<f32>();
+    for (var c = 0u; c < LANES; c++) { stored[c] = store(i + c, v[c]); }
+    return stored;
+}
+
+// Computes and stores the PIXELS outputs from column ox0 of row oy (those inside the row);
+// returns the sum of what was stored.
+fn store_outputs(frame: u32, oy: u32, ox0: u32, ch: u32) -> vec4<f32> {
+    let s = outputs(frame, oy, ox0, ch);
+    let at = ((frame * p.out_h + oy) * p.out_w + ox0) * p.cin + ch;
+    var total = store_lanes(at, s.s0);
+    if (PIXELS > 1u && ox0 + 1u < p.out_w) { total += store_lanes(at + p.cin, s.s1); }
+    if (PIXELS > 2u && ox0 + 2u < p.out_w) { total += store_lanes(at + 2u * p.cin, s.s2); }
+    if (PIXELS > 3u && ox0 + 3u < p.out_w) { total += store_lanes(at + 3u * p.cin, s.s3); }
+    return total;
+}
+
+// Item i of p.items per frame. Plain: (frame, row, block of PIXELS columns, block of LANES
+// channels). Pooling: (frame, group of rows, block of LANES channels), every block of the
+// group's rows, then the group's sums of those channels after the frames' outputs.
+fn item(i: u32) {
+    let lane_groups = p.cin / LANES;
+    let ch = (i % lane_groups) * LANES;
+    if (!POOL) {
+        let blocks = (p.out_w + PIXELS - 1u) / PIXELS;
+        let block = (i / lane_groups) % blocks;
+        let oy = (i / (lane_groups * blocks)) % p.out_h;
+        let frame = i / (lane_groups * blocks * p.out_h);
+        store_outputs(frame, oy, block * PIXELS, ch);
+        return;
+    }
+    let group = (i / lane_groups) % p.pool_groups;
+    let frame = i / (lane_groups * p.pool_groups);
+    let first = group * p.pool_pixels;
+    let end = min(first + p.pool_pixels, p.out_h * p.out_w);
+    var total = vec4<f32>();
+    for (var px = first; px < end; px += p.out_w) {
+        for (var ox0 = 0u; ox0 < p.out_w; ox0 += PIXELS) {
+            total += store_outputs(frame, px / p.out_w, ox0, ch);
         }
     }
+    let at = p.frames * p.out_h * p.out_w * p.cin + (frame * p.pool_groups + group) * p.cin + ch;
+    for (var c = 0u; c < LANES; c++) { out[at + c] = total[c]; }
 }

@@ -1,8 +1,9 @@
 // The parameters of the windowed convolutions (conv2d, depthwise: ops/conv2d.rs's WindowParams;
 // depthwise has cout == cin), TFLite SAME padding given as pad_top/pad_left. `frames` images
 // lie one after another in x and out. When `pool_groups` is not 0 the output's per-channel sums
-// follow it in `out` (shaders/parts/window_main.wgsl); otherwise `plain_items` per frame are
-// computed, each by one thread.
+// of each group of `pool_pixels` pixels (whole rows: ops/sums.rs) follow it in `out`; a
+// workgroup sums each group (window_pooled.wgsl) or threads sum their own rows (the depthwise,
+// `items` threads a frame: window_plain.wgsl).
 // The window's size is a pipeline constant (ops/conv2d.rs `window_constants`): its loops unroll.
 override KERNEL: u32 = 3u;
 
@@ -10,5 +11,5 @@ struct Params {
     in_h: u32, in_w: u32, cin: u32, out_h: u32,
     out_w: u32, cout: u32, stride: u32,
     pad_top: u32, pad_left: u32,
-    frames: u32, pool_groups: u32, pool_pixels: u32, plain_items: u32,
+    frames: u32, pool_groups: u32, pool_pixels: u32, items: u32,
 }

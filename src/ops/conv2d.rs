@@ -47,7 +47,7 @@ pub(crate) struct WindowParams {
     frames: u32,
     pool_groups: u32,
     pool_pixels: u32,
-    plain_items: u32,
+    items: u32,
 }
 
 /// The most output channels one thread of conv2d.wgsl computes (its `BLOCK_MAX`).
@@ -89,48 +89,78 @@ fn packed_len(cout: usize, taps: usize) -> usize {
 }
 
 /// The windowed convolutions' pipeline constants: the epilogue's and the kernel size (so the
-/// window loops unroll). Whether a dispatch pools is its shader: `plain` or `pooled`.
+/// window loops unroll).
 pub(crate) fn window_constants(epilogue: &Epilogue, kernel: usize) -> Constants {
     let mut constants = epilogue_constants(epilogue);
     constants.push(("KERNEL", kernel as u32));
     constants
 }
 
-/// The output's per-channel sums too, after the output ([`Sums`]), when `pool`; else nothing.
-pub(crate) fn window_sums(out: Shape, pool: bool) -> Option<Sums> {
-    pool.then(|| Sums::windowed(out.pixels(), out.channels))
+/// Whether and how a windowed convolution leaves its output's per-channel [`Sums`] after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pooling {
+    No,
+    /// A workgroup of this many threads per group (shaders/parts/window_pooled.wgsl): at most
+    /// as many channels.
+    Workgroups(usize),
+    /// Each thread its own group's rows (the depthwise): a thread per item as without pooling.
+    Threads,
+}
+
+/// The work of one windowed dispatch: the geometry (input, output, kernel, stride), the frames,
+/// and how it pools.
+pub(crate) struct Window {
+    pub input: Shape,
+    pub out: Shape,
+    pub kernel: usize,
+    pub stride: usize,
+    pub frames: usize,
+    pub pooling: Pooling,
+}
+
+impl Window {
+    /// The sums the output is followed by, when pooling.
+    pub fn sums(&self) -> Option<Sums> {
+        (self.pooling != Pooling::No).then(|| Sums::windowed(self.out))
+    }
 }
 
 impl WindowParams {
-    /// Checks the input, output and optional add buffers, then lays out the window geometry
-    /// (and the sums the output is followed by, when pooling: `pool` is then the threads of the
-    /// kernel's pooling workgroup). `plain_items`: the threads one frame takes without pooling
-    /// (the kernel's blocking). Returns the grid too.
-    #[allow(clippy::too_many_arguments)]
+    /// Checks the input, output and optional add buffers, then lays out the window geometry.
+    /// `items`: the threads one frame takes (the kernel's blocking; with [`Pooling::Threads`],
+    /// per group). Returns the grid too.
     pub(crate) fn checked<'a>(
         gpu: &'a Gpu,
-        input: &wgpu::Buffer,
-        out_buffer: &wgpu::Buffer,
+        (input, out_buffer): (&wgpu::Buffer, &wgpu::Buffer),
         epilogue: &Epilogue<'a>,
-        geometry: (Shape, Shape, usize, usize),
-        (frames, pool): (usize, Option<usize>),
-        plain_items: usize,
+        window: &Window,
+        items: usize,
         what: &str,
     ) -> Result<(WindowParams, &'a wgpu::Buffer, [u32; 3])> {
-        let (s, out, kernel, stride) = geometry;
+        let Window {
+            input: s,
+            out,
+            kernel,
+            stride,
+            frames,
+            pooling,
+        } = *window;
         let (_, pad_top, pad_left) = same_geometry(s, kernel, stride, out.channels)?;
-        let sums = window_sums(out, pool.is_some());
-        if let Some(threads) = pool.filter(|&threads| out.channels > threads) {
-            return Err(Error::InvalidInput(format!(
-                "{what}: pooling {} channels (at most {threads})",
-                out.channels
-            )));
+        let sums = window.sums();
+        match pooling {
+            Pooling::Workgroups(threads) if out.channels > threads => {
+                return Err(Error::InvalidInput(format!(
+                    "{what}: pooling {} channels (at most {threads})",
+                    out.channels
+                )));
+            }
+            _ => {}
         }
         let sums_len = sums.map_or(0, |s| s.len());
         check(input, frames * s.len(), what)?;
         check(out_buffer, frames * (out.len() + sums_len), what)?;
         to_u32(frames * (out.len() + sums_len), what)?;
-        to_u32(frames * plain_items, what)?;
+        to_u32(frames * items, what)?;
         let (add, _) = optional(gpu, epilogue.add, frames * out.len(), what)?;
         let params = WindowParams {
             in_h: s.height as u32,
@@ -145,11 +175,13 @@ impl WindowParams {
             frames: frames as u32,
             pool_groups: sums.map_or(0, |s| s.groups() as u32),
             pool_pixels: sums.map_or(0, |s| s.per_group as u32),
-            plain_items: plain_items as u32,
+            items: items as u32,
         };
-        let workgroups = match sums {
-            Some(s) => [to_u32(s.groups(), what)?, to_u32(frames, what)?, 1],
-            None => grid(frames * plain_items, WG),
+        let workgroups = match (pooling, sums) {
+            (Pooling::Workgroups(_), Some(s)) => {
+                [to_u32(s.groups(), what)?, to_u32(frames, what)?, 1]
+            }
+            _ => grid(frames * items, WG),
         };
         Ok((params, add, workgroups))
     }
@@ -186,15 +218,23 @@ impl Conv2d<'_> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
         let s = self.input_shape;
         let out = self.output_shape()?;
-        let geometry = (s, out, self.kernel, self.stride);
         let block = outs_per_thread(self.out_channels);
+        let window = Window {
+            input: s,
+            out,
+            kernel: self.kernel,
+            stride: self.stride,
+            frames: self.frames,
+            pooling: match self.pool {
+                true => Pooling::Workgroups(CONV_POOL_THREADS),
+                false => Pooling::No,
+            },
+        };
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
-            self.input,
-            self.out,
+            (self.input, self.out),
             &self.epilogue,
-            geometry,
-            (self.frames, self.pool.then_some(CONV_POOL_THREADS)),
+            &window,
             out.pixels() * (self.out_channels / block),
             "conv2d",
         )?;
@@ -265,7 +305,7 @@ mod tests {
             let expected = concat(&per_frame);
             let packed = pack_weight(&w, cout);
             let [gx, gw, gb] = upload_all(gpu, [&concat(&xs), &packed, &b]);
-            let pooled = Sums::windowed(per_frame[0].shape.pixels(), cout);
+            let pooled = Sums::windowed(per_frame[0].shape);
             let out = gpu.storage("out", expected.len() + frames * pooled.len());
             let mut op = Conv2d {
                 input: &gx,
@@ -298,7 +338,10 @@ mod tests {
         let (shape, cout) = (Shape::new(4, 4, 1), CONV_POOL_THREADS + 1);
         let weights = vec![0.0; packed_len(cout, 9)];
         let [x, w, b] = upload_all(gpu, [&[0.0; 16], &weights, &vec![0.0; cout]]);
-        let out = gpu.storage("out", 4 * cout + Sums::windowed(4, cout).len());
+        let out = gpu.storage(
+            "out",
+            4 * cout + Sums::windowed(Shape::new(2, 2, cout)).len(),
+        );
         let mut op = Conv2d {
             input: &x,
             input_shape: shape,

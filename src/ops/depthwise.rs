@@ -2,9 +2,8 @@
 //! Kernel: shaders/depthwise.wgsl. CPU twin: [`reference::depthwise_conv2d`](crate::reference::depthwise_conv2d).
 
 use super::binding::{Epilogue, check_params};
-use super::conv2d::{WindowParams, same_geometry, window_constants};
-use super::kernels::{DEPTHWISE, DEPTHWISE_POOLED, Kernels};
-use super::wgsl::WG;
+use super::conv2d::{Pooling, Window, WindowParams, same_geometry, window_constants};
+use super::kernels::{DEPTHWISE, Kernels};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
 use crate::tensor::Shape;
@@ -22,13 +21,13 @@ pub struct Depthwise<'a> {
     /// Images one after another in every buffer (1 for one image).
     pub frames: usize,
     /// Also write the output's per-channel [`Sums`](super::Sums) after it (for a gate pooled
-    /// downstream).
+    /// downstream): each thread sums its own rows.
     pub pool: bool,
 }
 
 /// The widest window row one thread holds (depthwise.wgsl's `MAX_SPAN`).
 const MAX_SPAN: usize = 16;
-/// The most outputs of a row one thread computes (depthwise.wgsl's sums `s0`..`s3`).
+/// The most outputs of a row one thread computes (depthwise.wgsl's `Outputs`).
 const MAX_PIXELS: usize = 4;
 
 /// Outputs per thread for a kernel and stride: the most whose window row fits in registers.
@@ -50,15 +49,29 @@ impl Depthwise<'_> {
         })?;
         // 4 channels a thread as a vec4 where they divide evenly (all of this network's).
         let lanes = if s.channels.is_multiple_of(4) { 4 } else { 1 };
-        let geometry = (s, out, self.kernel, self.stride);
+        let window = Window {
+            input: s,
+            out,
+            kernel: self.kernel,
+            stride: self.stride,
+            frames: self.frames,
+            pooling: match self.pool {
+                true => Pooling::Threads,
+                false => Pooling::No,
+            },
+        };
+        // A thread per block of lanes of a group of rows (pooling), else of PIXELS outputs.
+        let lane_groups = s.channels / lanes;
+        let items = match window.sums() {
+            Some(sums) => sums.groups() * lane_groups,
+            None => out.height * out.width.div_ceil(pixels) * lane_groups,
+        };
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
-            self.input,
-            self.out,
+            (self.input, self.out),
             &self.epilogue,
-            geometry,
-            (self.frames, self.pool.then_some(WG as usize)),
-            out.height * out.width.div_ceil(pixels) * (out.channels / lanes),
+            &window,
+            items,
             "depthwise",
         )?;
         check_params(
@@ -73,16 +86,9 @@ impl Depthwise<'_> {
         constants.push(("STRIDE", self.stride as u32));
         constants.push(("PIXELS", pixels as u32));
         constants.push(("LANES", lanes as u32));
+        constants.push(("POOL", self.pool as u32));
         Ok(kernels
-            .variant(
-                gpu,
-                if self.pool {
-                    &DEPTHWISE_POOLED
-                } else {
-                    &DEPTHWISE
-                },
-                constants,
-            )
+            .variant(gpu, &DEPTHWISE, constants)
             .bind(gpu, &params, &buffers, workgroups))
     }
 }
@@ -100,7 +106,8 @@ mod tests {
             crate::ops::kernel_source("depthwise", crate::gpu::Precision::F32, false).unwrap();
         assert!(source.contains(&format!("const MAX_SPAN:u32={MAX_SPAN}u;")));
         // Four sums, one a pixel.
-        assert!(source.contains(&format!("sums=array<vec4<f32>,{MAX_PIXELS}>(s0,s1,s2,s3)")));
+        let sums: Vec<_> = (0..MAX_PIXELS).map(|i| format!("s{i}:vec4<f32>")).collect();
+        assert!(source.contains(&format!("struct Outputs{{{}}}", sums.join(","))));
         assert_eq!(pixels_per_thread(3, 1), Some(4));
         assert_eq!(pixels_per_thread(5, 2), Some(4));
         assert_eq!(pixels_per_thread(7, 4), Some(3));
@@ -119,6 +126,8 @@ mod tests {
             (Shape::new(32, 32, 96), 5, 2),
             (Shape::new(16, 16, 128), 5, 1),
             (Shape::new(32, 32, 88), 3, 1),
+            // Pooled groups of 3 rows, the last of 1, and a last block of a row 1 output wide.
+            (Shape::new(260, 9, 8), 3, 2),
         ];
         for (seed, &(shape, k, stride)) in cases.iter().enumerate() {
             let frames = frames_for(seed);
@@ -139,7 +148,7 @@ mod tests {
                 .collect();
             let expected = concat(&sums);
             let [gx, gw, gb, ga] = upload_all(gpu, [&concat(&xs), &w, &b, &concat(&adds)]);
-            let pooled = super::super::sums::Sums::windowed(sums[0].shape.pixels(), shape.channels);
+            let pooled = super::super::sums::Sums::windowed(sums[0].shape);
             let out = gpu.storage("out", expected.len() + frames * pooled.len());
             let mut op = Depthwise {
                 input: &gx,

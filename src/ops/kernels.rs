@@ -18,7 +18,6 @@ const LAYER_IO: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/lay
 const EPILOGUE: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/epilogue.wgsl"));
 const FINISH_PIXEL: &str =
     include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/finish_pixel.wgsl"));
-const WINDOW_MAIN: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/window_main.wgsl"));
 const WINDOW_PLAIN: &str =
     include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/window_plain.wgsl"));
 const WINDOW_POOLED: &str = include_str!(concat!(
@@ -51,10 +50,9 @@ macro_rules! shaders {
 // Adding an op adds its line here (docs/ARCHITECTURE.md).
 shaders! {
     MATMUL = "matmul" [EPILOGUE, SUBGROUPS],
-    CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN, WINDOW_PLAIN],
-    CONV2D_POOLED = "conv2d_pooled" ("conv2d") [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN, WINDOW_POOLED],
-    DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN, WINDOW_PLAIN],
-    DEPTHWISE_POOLED = "depthwise_pooled" ("depthwise") [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_MAIN, WINDOW_POOLED],
+    CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_PLAIN],
+    CONV2D_POOLED = "conv2d_pooled" ("conv2d") [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_POOLED],
+    DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_PLAIN],
     TRANSPOSED_CONV = "transposed_conv" [LAYER_IO, EPILOGUE],
     CHANNEL_GATE = "channel_gate" [],
     ELEMENTWISE = "elementwise" [EPILOGUE],
@@ -73,7 +71,7 @@ shaders! {
 }
 
 /// How many shaders the engine compiles: one per file in shaders/ (common.wgsl aside), and the
-/// pooling variants of the windowed convolutions.
+/// pooling variant of conv2d.
 pub const KERNEL_COUNT: usize = SHADERS.len();
 
 /// The WGSL the engine compiles for kernel `name` (see [`wgsl::source`]), using subgroup

@@ -3,7 +3,10 @@
 //! Each frame's pixels split into groups of `per_group` consecutive pixels (the last may be
 //! short); group g of frame f holds its sums at `frames * pixels * channels + (f * groups + g) *
 //! channels`. The producer picks the grouping its grid gives (the matmul: one group per row tile;
-//! the windowed convolutions: at most [`WINDOW_GROUPS`]); the reader adds the groups up.
+//! the windowed convolutions: whole rows, at most [`WINDOW_GROUPS`] groups); the reader adds the
+//! groups up.
+
+use crate::tensor::Shape;
 
 /// How many groups the windowed convolutions split a frame into, at most: few enough that every
 /// workgroup of the reader can add them up, enough to fill a GPU.
@@ -27,9 +30,12 @@ impl Sums {
         }
     }
 
-    /// The windowed convolutions' grouping: at most [`WINDOW_GROUPS`] groups.
-    pub fn windowed(pixels: usize, channels: usize) -> Sums {
-        Sums::new(pixels, channels, pixels.div_ceil(WINDOW_GROUPS))
+    /// The windowed convolutions' grouping of an `out`-shaped output: whole rows, as few a
+    /// group as keep it to at most [`WINDOW_GROUPS`] groups (a thread of the depthwise sums
+    /// its group's rows alone: shaders/depthwise.wgsl).
+    pub fn windowed(out: Shape) -> Sums {
+        let rows = out.height.div_ceil(WINDOW_GROUPS).max(1);
+        Sums::new(out.pixels(), out.channels, rows * out.width)
     }
 
     pub fn groups(&self) -> usize {
@@ -67,10 +73,12 @@ mod tests {
 
     #[test]
     fn groups_cover_every_pixel_once() {
-        let s = Sums::windowed(16384, 16);
+        let s = Sums::windowed(Shape::new(128, 128, 16));
         assert_eq!((s.per_group, s.groups()), (256, 64));
-        let odd = Sums::windowed(7, 3);
-        assert_eq!((odd.per_group, odd.groups()), (1, 7));
+        let small = Sums::windowed(Shape::new(16, 16, 128));
+        assert_eq!((small.per_group, small.groups()), (16, 16));
+        let odd = Sums::windowed(Shape::new(130, 3, 5));
+        assert_eq!((odd.per_group, odd.groups()), (9, 44));
         let short = Sums::new(10, 1, 4);
         assert_eq!(short.groups(), 3);
         let values: Vec<f32> = (0..20).map(|v| v as f32).collect();

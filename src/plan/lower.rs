@@ -105,9 +105,7 @@ pub(super) fn sums_of(network: &Network, v: Value) -> Result<Sums> {
     let shape = network.shape(v);
     match v.0.checked_sub(1).map(|i| &network.nodes[i].op) {
         Some(Op::Pointwise { .. }) => Ok(ops::Matmul::sums(shape.pixels(), shape.channels)),
-        Some(Op::Conv2d { .. } | Op::Depthwise { .. }) => {
-            Ok(Sums::windowed(shape.pixels(), shape.channels))
-        }
+        Some(Op::Conv2d { .. } | Op::Depthwise { .. }) => Ok(Sums::windowed(shape)),
         _ => Err(Error::InvalidInput(format!(
             "a gate pools value {} ({shape}), whose producer cannot leave sums",
             v.0
