@@ -88,8 +88,6 @@ impl Modes {
 
 /// Output tile edge of one workgroup (see the kernel): also the rows per group of C's sums.
 const TILE: usize = 32;
-/// K advances this many at a time through workgroup memory (matmul.wgsl's `TILE_K`).
-const TILE_K: usize = 16;
 /// Row tiles one workgroup computes: with a pooled gate at high resolution, 4, so a quarter as
 /// many workgroups each work the gate out from its producers' sums (at 128x128 that prologue
 /// read more than the layer itself); else 1. The tiles of a workgroup stay in one frame.
@@ -346,8 +344,8 @@ impl<'a> Matmul<'a> {
                 pooled.source
             }
         };
-        // One K step and an A that is only read (plain or gated, a skip added): no tile to share.
-        modes.direct = k <= TILE_K && modes.a == 0 && modes.plus != 2;
+        // An A that is only read (plain or gated, a skip added): no tile to share.
+        modes.direct = modes.a == 0 && modes.plus != 2;
         modes.row_tiles = row_tiles(modes.gate, rows) as u32;
         // Every channel count of this network is a multiple of 4 (odd ones load one at a time).
         modes.quads = !modes.direct && k.is_multiple_of(4) && modes.plus != 2;

@@ -47,8 +47,8 @@ fn matches_cpu_on_odd_and_network_shapes() {
 #[test]
 fn fused_gate_skip_bias_activation_and_add() {
     let Some((gpu, kernels)) = gpu() else { return };
-    // Three frames of 37 rows, each with its own gate; K over one step (tiled, A loaded one
-    // channel and 4 channels at a time) and within one (DIRECT).
+    // Three frames of 37 rows, each with its own gate (A only read: DIRECT, its rows and
+    // columns clamped at the edges); K over one tile step and within one.
     for k in [19, 7, 20] {
         let (frames, m, n) = (3, 3 * 37, 23);
         let (a, b, bias, gate, add, plus) = (
