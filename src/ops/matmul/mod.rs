@@ -88,21 +88,29 @@ impl Modes {
 
 /// Output tile edge of one workgroup (see the kernel): also the rows per group of C's sums.
 const TILE: usize = 32;
-/// Row tiles one workgroup computes: with a pooled gate at high resolution, 4, so a quarter as
-/// many workgroups each work the gate out from its producers' sums (at 128x128 that prologue
-/// read more than the layer itself); else 1. The tiles of a workgroup stay in one frame.
+/// Row tiles one workgroup computes: with a pooled gate, as many (a power of two dividing the
+/// frame's tiles) as leave a frame [`GATE_WORKGROUPS`] workgroups or more, since each works the
+/// gate out from its producers' sums; else 1. The tiles of a workgroup stay in one frame.
 fn row_tiles(gate_mode: u32, rows_per_frame: usize) -> usize {
-    let tiles = 4;
-    let many = rows_per_frame >= ROW_TILES_FROM * TILE;
-    if gate_mode == 2 && many && rows_per_frame.is_multiple_of(tiles * TILE) {
-        tiles
-    } else {
-        1
+    let frame_tiles = rows_per_frame / TILE;
+    let fits = |tiles: usize| {
+        rows_per_frame.is_multiple_of(tiles * TILE) && frame_tiles / tiles >= GATE_WORKGROUPS
+    };
+    match gate_mode {
+        2 => (0..8)
+            .map(|p| 1 << p)
+            .take_while(|&t| fits(t))
+            .last()
+            .unwrap_or(1),
+        _ => 1,
     }
 }
 
-/// Row tiles per frame from which [`row_tiles`] groups them.
-const ROW_TILES_FROM: usize = 64;
+/// Workgroups a frame keeps at least when [`row_tiles`] groups its tiles: on SwiftShader, the
+/// browsers' software WebGPU, the gate's prologue costs by the workgroups that repeat it (the
+/// 128x128 layer with a pooled gate in 128 workgroups 40 ms, in 32 28.5 ms, in 8 25 ms; a frame
+/// with 8 or 16 alike). 16 leave a real GPU more to spread a frame over.
+const GATE_WORKGROUPS: usize = 16;
 
 /// The widest pooled gate (channels in, hidden, out): the kernel's workgroup arrays.
 const MAX_GATE: usize = 256;

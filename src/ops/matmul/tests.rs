@@ -125,7 +125,7 @@ fn pooled_gate_cases(gpu: &Gpu, kernels: &Kernels) {
         ((2, 4), 5, 7, true),
         ((4, 4), 3, 37, false),
         ((4, 8), 24, 16, true),
-        // 64 row tiles a frame: 4 to a workgroup (row_tiles).
+        // 64 row tiles a frame: 4 to a workgroup (row_tiles), 16 workgroups.
         ((16, 32), 8, 20, true),
         // The FC widths of the network's widest gate, 128 -> 32 -> 128, more inputs than a
         // subgroup has lanes.
@@ -373,6 +373,21 @@ fn tiles_fit_the_network_s_widths() {
     ] {
         assert_eq!(columns_per_thread(n), cols, "n = {n}");
     }
+}
+
+#[test]
+fn a_pooled_gate_leaves_each_frame_its_workgroups() {
+    // (rows a frame, row tiles a workgroup): the network's pooled gates at 128x128 down to
+    // 16x16, and a frame whose tiles a power of two does not divide.
+    for (rows, tiles) in [(16384, 32), (4096, 8), (1024, 2), (256, 1), (34 * 32, 2)] {
+        assert_eq!(row_tiles(2, rows), tiles, "{rows} rows");
+        assert!(rows / TILE / tiles >= GATE_WORKGROUPS.min(rows / TILE));
+    }
+    assert_eq!(
+        row_tiles(1, 16384),
+        1,
+        "only a pooled gate repeats work per workgroup"
+    );
 }
 
 #[test]
