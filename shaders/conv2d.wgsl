@@ -10,19 +10,20 @@
 // GROUPS (cout / BLOCK) and CIN are pipeline constants (ops/conv2d.rs): the loops unroll, no
 // lane idles, and where one block covers cout (the stem) every weight index is the same for
 // every thread, which a compiler can see (one load for all lanes, not a gather per lane).
-// Plain (`item`) and pooled in workgroups both compute by `block`.
+// Pooling (POOL, for a squeeze-excite gate a later 1x1 computes in its prologue: the stem's
+// output is pooled): a thread computes the same block of channels for a group's run of pixels
+// (ops/conv2d.rs `Conv2d::sums`) and writes their sums itself, no workgroup memory and no
+// barrier (SwiftShader: the stem 28 -> 19 ms against pooling in 64-thread workgroups).
 
-// Parts: window_params, layer_io, epilogue, then window_plain or window_pooled (shaders/parts/;
-// two shaders, ops/kernels.rs).
+// Parts: window_params, layer_io, epilogue, window_plain (shaders/parts/).
 
 alias weight_t = vec4<param_t>;
 
 const BLOCK_MAX: u32 = 16u;
-// Threads of a pooling workgroup (parts/window_pooled.wgsl): 64 keeps its 16-sum lanes in 4 KiB.
-const POOL_THREADS: u32 = 64u;
 override BLOCK: u32 = 16u;
 override GROUPS: u32 = 1u;
 override CIN: u32 = 3u;
+override POOL: bool = false;
 
 // Channels [4q, 4q + 4) of the block from o0 at window tap `tap` (zero past the block's end).
 fn weights4(o0: u32, tap: u32, q: u32) -> vec4<f32> {
@@ -67,12 +68,28 @@ fn block(frame: u32, px: u32, o0: u32) -> array<f32, BLOCK_MAX> {
                                  s2.x, s2.y, s2.z, s2.w, s3.x, s3.y, s3.z, s3.w);
 }
 
-// Item i of p.items per frame: (frame, pixel, block of BLOCK output channels).
+// Item i of p.items per frame. Plain: (frame, pixel, block of BLOCK output channels).
+// Pooling: (frame, group of pixels, block), every pixel of the group, then the group's sums of
+// those channels after the frames' outputs.
 fn item(i: u32) {
     let o0 = (i % GROUPS) * BLOCK;
-    let px = (i / GROUPS) % (p.out_h * p.out_w);
-    let frame = i / (GROUPS * p.out_h * p.out_w);
-    let sums = block(frame, px, o0);
-    let out_base = (frame * p.out_h * p.out_w + px) * (GROUPS * BLOCK) + o0;
-    for (var o = 0u; o < BLOCK; o++) { store(out_base + o, sums[o]); }
+    let pixels = p.out_h * p.out_w;
+    let cout = GROUPS * BLOCK;
+    if (!POOL) {
+        let px = (i / GROUPS) % pixels;
+        let frame = i / (GROUPS * pixels);
+        let v = block(frame, px, o0);
+        for (var o = 0u; o < BLOCK; o++) { store((frame * pixels + px) * cout + o0 + o, v[o]); }
+        return;
+    }
+    let group = (i / GROUPS) % p.pool_groups;
+    let frame = i / (GROUPS * p.pool_groups);
+    let first = group * p.pool_pixels;
+    var sums: array<f32, BLOCK_MAX>;
+    for (var px = first; px < min(first + p.pool_pixels, pixels); px++) {
+        let v = block(frame, px, o0);
+        for (var o = 0u; o < BLOCK; o++) { sums[o] += store((frame * pixels + px) * cout + o0 + o, v[o]); }
+    }
+    let at = p.frames * pixels * cout + (frame * p.pool_groups + group) * cout + o0;
+    for (var o = 0u; o < BLOCK; o++) { out[at + o] = sums[o]; }
 }

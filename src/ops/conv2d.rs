@@ -2,9 +2,9 @@
 //! Kernel: shaders/conv2d.wgsl. CPU twin: [`reference::conv2d`](crate::reference::conv2d).
 
 use super::binding::{Epilogue, check, check_params, epilogue_constants, optional, to_u32};
-use super::kernels::{CONV2D, CONV2D_POOLED, Constants, Kernels};
+use super::kernels::{CONV2D, Constants, Kernels};
 use super::sums::Sums;
-use super::wgsl::WG;
+use super::wgsl::WINDOW_WG;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, grid};
 use crate::network::same_padding;
@@ -52,9 +52,10 @@ pub(crate) struct WindowParams {
 
 /// The most output channels one thread of conv2d.wgsl computes (its `BLOCK_MAX`).
 pub(crate) const CONV_BLOCK: usize = 16;
-/// Threads of a pooling conv2d workgroup (its `POOL_THREADS`): the fewer, the less workgroup
-/// memory to zero-fill (shaders/parts/window_pooled.wgsl).
-pub(crate) const CONV_POOL_THREADS: usize = 64;
+/// Groups a pooling conv2d splits a frame's pixels into, at most: a thread computes a group's
+/// pixels one after another and writes their sums itself (no workgroup memory, no barrier). So
+/// many that the stem keeps 1024 threads, few enough that its reader adds them up quickly.
+const CONV_POOL_GROUPS: usize = 1024;
 
 /// Output channels per thread of conv2d.wgsl (its `BLOCK`): the largest divisor of `cout` up
 /// to [`CONV_BLOCK`], so every thread has a full group.
@@ -96,39 +97,21 @@ pub(crate) fn window_constants(epilogue: &Epilogue, kernel: usize) -> Constants 
     constants
 }
 
-/// Whether and how a windowed convolution leaves its output's per-channel [`Sums`] after it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Pooling {
-    No,
-    /// A workgroup of this many threads per group (shaders/parts/window_pooled.wgsl): at most
-    /// as many channels.
-    Workgroups(usize),
-    /// Each thread its own group's rows (the depthwise): a thread per item as without pooling.
-    Threads,
-}
-
 /// The work of one windowed dispatch: the geometry (input, output, kernel, stride), the frames,
-/// and how it pools.
+/// and the sums it leaves after its output when pooling (each kernel's grouping).
 pub(crate) struct Window {
     pub input: Shape,
     pub out: Shape,
     pub kernel: usize,
     pub stride: usize,
     pub frames: usize,
-    pub pooling: Pooling,
-}
-
-impl Window {
-    /// The sums the output is followed by, when pooling.
-    pub fn sums(&self) -> Option<Sums> {
-        (self.pooling != Pooling::No).then(|| Sums::windowed(self.out))
-    }
+    pub sums: Option<Sums>,
 }
 
 impl WindowParams {
     /// Checks the input, output and optional add buffers, then lays out the window geometry.
-    /// `items`: the threads one frame takes (the kernel's blocking; with [`Pooling::Threads`],
-    /// per group). Returns the grid too.
+    /// `items`: the threads one frame takes (the kernel's blocking; when pooling, a group's
+    /// share). Returns the grid too.
     pub(crate) fn checked<'a>(
         gpu: &'a Gpu,
         (input, out_buffer): (&wgpu::Buffer, &wgpu::Buffer),
@@ -143,19 +126,9 @@ impl WindowParams {
             kernel,
             stride,
             frames,
-            pooling,
+            sums,
         } = *window;
         let (_, pad_top, pad_left) = same_geometry(s, kernel, stride, out.channels)?;
-        let sums = window.sums();
-        match pooling {
-            Pooling::Workgroups(threads) if out.channels > threads => {
-                return Err(Error::InvalidInput(format!(
-                    "{what}: pooling {} channels (at most {threads})",
-                    out.channels
-                )));
-            }
-            _ => {}
-        }
         let sums_len = sums.map_or(0, |s| s.len());
         check(input, frames * s.len(), what)?;
         check(out_buffer, frames * (out.len() + sums_len), what)?;
@@ -177,12 +150,7 @@ impl WindowParams {
             pool_pixels: sums.map_or(0, |s| s.per_group as u32),
             items: items as u32,
         };
-        let workgroups = match (pooling, sums) {
-            (Pooling::Workgroups(_), Some(s)) => {
-                [to_u32(s.groups(), what)?, to_u32(frames, what)?, 1]
-            }
-            _ => grid(frames * items, WG),
-        };
+        let workgroups = grid(frames * items, WINDOW_WG);
         Ok((params, add, workgroups))
     }
 }
@@ -205,6 +173,16 @@ pub struct Conv2d<'a> {
 }
 
 impl Conv2d<'_> {
+    /// How a pooling conv2d groups the sums of an `out`-shaped output: runs of consecutive
+    /// pixels, at most [`CONV_POOL_GROUPS`] a frame.
+    pub fn sums(out: Shape) -> Sums {
+        Sums::new(
+            out.pixels(),
+            out.channels,
+            out.pixels().div_ceil(CONV_POOL_GROUPS),
+        )
+    }
+
     pub fn output_shape(&self) -> Result<Shape> {
         same_geometry(
             self.input_shape,
@@ -219,23 +197,24 @@ impl Conv2d<'_> {
         let s = self.input_shape;
         let out = self.output_shape()?;
         let block = outs_per_thread(self.out_channels);
+        let sums = self.pool.then(|| Conv2d::sums(out));
         let window = Window {
             input: s,
             out,
             kernel: self.kernel,
             stride: self.stride,
             frames: self.frames,
-            pooling: match self.pool {
-                true => Pooling::Workgroups(CONV_POOL_THREADS),
-                false => Pooling::No,
-            },
+            sums,
         };
+        // A thread per block of channels of a pixel, or of a group's pixels when pooling.
+        let blocks = self.out_channels / block;
+        let items = sums.map_or(out.pixels(), |sums| sums.groups()) * blocks;
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
             (self.input, self.out),
             &self.epilogue,
             &window,
-            out.pixels() * (self.out_channels / block),
+            items,
             "conv2d",
         )?;
         let taps = self.kernel * self.kernel * s.channels;
@@ -247,12 +226,9 @@ impl Conv2d<'_> {
         constants.push(("BLOCK", block as u32));
         constants.push(("GROUPS", (self.out_channels / block) as u32));
         constants.push(("CIN", s.channels as u32));
+        constants.push(("POOL", self.pool as u32));
         Ok(kernels
-            .variant(
-                gpu,
-                if self.pool { &CONV2D_POOLED } else { &CONV2D },
-                constants,
-            )
+            .variant(gpu, &CONV2D, constants)
             .bind(gpu, &params, &buffers, workgroups))
     }
 }
@@ -269,7 +245,6 @@ mod tests {
         let source =
             crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32, false).unwrap();
         assert!(source.contains(&format!("const BLOCK_MAX:u32={CONV_BLOCK}u;")));
-        assert!(source.contains(&format!("const POOL_THREADS:u32={CONV_POOL_THREADS}u;")));
         assert_eq!(outs_per_thread(16), 16);
         assert_eq!(outs_per_thread(21), 7);
         assert_eq!(outs_per_thread(17), 1);
@@ -287,9 +262,9 @@ mod tests {
             (Shape::new(1, 1, 3), 2, 3, 2),
             (Shape::new(8, 6, 3), 21, 3, 2),
             (Shape::new(256, 256, 3), 16, 3, 2),
-            // As many channels as a pooling workgroup has threads, and 48 (63 lanes at work).
-            (Shape::new(12, 10, 2), CONV_POOL_THREADS, 3, 1),
-            (Shape::new(12, 10, 2), 48, 3, 2),
+            // Pooling: 6 blocks of channels, and 2170 pixels in groups of 3, the last of 1.
+            (Shape::new(12, 10, 2), 96, 3, 1),
+            (Shape::new(70, 31, 3), 8, 3, 1),
         ];
         for (seed, &(shape, cout, k, stride)) in cases.iter().enumerate() {
             let frames = frames_for(seed);
@@ -305,7 +280,7 @@ mod tests {
             let expected = concat(&per_frame);
             let packed = pack_weight(&w, cout);
             let [gx, gw, gb] = upload_all(gpu, [&concat(&xs), &packed, &b]);
-            let pooled = Sums::windowed(per_frame[0].shape);
+            let pooled = Conv2d::sums(per_frame[0].shape);
             let out = gpu.storage("out", expected.len() + frames * pooled.len());
             let mut op = Conv2d {
                 input: &gx,
@@ -330,39 +305,5 @@ mod tests {
             let check = (expected.as_slice(), pooled, frames);
             run_and_check_pooled(gpu, op.bind(gpu, kernels), &out, check, &what);
         }
-    }
-
-    #[test]
-    fn pooling_more_channels_than_a_workgroup_has_threads_is_refused() {
-        let Some((gpu, kernels)) = gpu() else { return };
-        let (shape, cout) = (Shape::new(4, 4, 1), CONV_POOL_THREADS + 1);
-        let weights = vec![0.0; packed_len(cout, 9)];
-        let [x, w, b] = upload_all(gpu, [&[0.0; 16], &weights, &vec![0.0; cout]]);
-        let out = gpu.storage(
-            "out",
-            4 * cout + Sums::windowed(Shape::new(2, 2, cout)).len(),
-        );
-        let mut op = Conv2d {
-            input: &x,
-            input_shape: shape,
-            weight: &w,
-            bias: &b,
-            out: &out,
-            out_channels: cout,
-            kernel: 3,
-            stride: 2,
-            epilogue: Epilogue {
-                act: Activation::HardSwish,
-                add: None,
-            },
-            frames: 1,
-            pool: false,
-        };
-        assert!(op.bind(gpu, kernels).is_ok());
-        op.pool = true;
-        let Err(refused) = op.bind(gpu, kernels) else {
-            panic!("pooling {cout} channels was not refused");
-        };
-        assert!(refused.to_string().contains("at most 64"), "{refused}");
     }
 }

@@ -2,8 +2,9 @@
 //! Kernel: shaders/depthwise.wgsl. CPU twin: [`reference::depthwise_conv2d`](crate::reference::depthwise_conv2d).
 
 use super::binding::{Epilogue, check_params};
-use super::conv2d::{Pooling, Window, WindowParams, same_geometry, window_constants};
+use super::conv2d::{Window, WindowParams, same_geometry, window_constants};
 use super::kernels::{DEPTHWISE, Kernels};
+use super::sums::Sums;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
 use crate::tensor::Shape;
@@ -25,6 +26,10 @@ pub struct Depthwise<'a> {
     pub pool: bool,
 }
 
+/// Groups of whole rows a pooling depthwise splits a frame into, at most: a thread computes a
+/// group's rows for 4 channels and writes their sums itself (no workgroup memory, no barrier).
+const POOL_GROUPS: usize = 64;
+
 /// The widest window row one thread holds (depthwise.wgsl's `MAX_SPAN`).
 const MAX_SPAN: usize = 16;
 /// The most outputs of a row one thread computes (depthwise.wgsl's `Outputs`).
@@ -38,6 +43,12 @@ fn pixels_per_thread(kernel: usize, stride: usize) -> Option<usize> {
 }
 
 impl Depthwise<'_> {
+    /// How a pooling depthwise groups the sums of an `out`-shaped output: whole rows, at most
+    /// [`POOL_GROUPS`] groups a frame.
+    pub fn sums(out: Shape) -> Sums {
+        Sums::rows(out, POOL_GROUPS)
+    }
+
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
         let s = self.input_shape;
         let (out, _, _) = same_geometry(s, self.kernel, self.stride, s.channels)?;
@@ -49,20 +60,18 @@ impl Depthwise<'_> {
         })?;
         // 4 channels a thread as a vec4 where they divide evenly (all of this network's).
         let lanes = if s.channels.is_multiple_of(4) { 4 } else { 1 };
+        let sums = self.pool.then(|| Depthwise::sums(out));
         let window = Window {
             input: s,
             out,
             kernel: self.kernel,
             stride: self.stride,
             frames: self.frames,
-            pooling: match self.pool {
-                true => Pooling::Threads,
-                false => Pooling::No,
-            },
+            sums,
         };
         // A thread per block of lanes of a group of rows (pooling), else of PIXELS outputs.
         let lane_groups = s.channels / lanes;
-        let items = match window.sums() {
+        let items = match sums {
             Some(sums) => sums.groups() * lane_groups,
             None => out.height * out.width.div_ceil(pixels) * lane_groups,
         };
@@ -148,7 +157,7 @@ mod tests {
                 .collect();
             let expected = concat(&sums);
             let [gx, gw, gb, ga] = upload_all(gpu, [&concat(&xs), &w, &b, &concat(&adds)]);
-            let pooled = super::super::sums::Sums::windowed(sums[0].shape);
+            let pooled = Depthwise::sums(sums[0].shape);
             let out = gpu.storage("out", expected.len() + frames * pooled.len());
             let mut op = Depthwise {
                 input: &gx,

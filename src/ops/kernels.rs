@@ -20,27 +20,15 @@ const FINISH_PIXEL: &str =
     include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/finish_pixel.wgsl"));
 const WINDOW_PLAIN: &str =
     include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/window_plain.wgsl"));
-const WINDOW_POOLED: &str = include_str!(concat!(
-    env!("OUT_DIR"),
-    "/shaders/parts/window_pooled.wgsl"
-));
 
-/// A kernel's WGSL file in shaders/ (without comments: build.rs): the first name given (a
-/// variant's shared file, else the kernel's own).
-macro_rules! body {
-    ($file:literal $($name:literal)?) => {
-        include_str!(concat!(env!("OUT_DIR"), "/shaders/", $file, ".wgsl"))
-    };
-}
-
-/// Declares each kernel's [`Shader`] (its WGSL file in shaders/, after the parts it uses; a
-/// variant names the file it shares in parentheses) and lists them all in SHADERS.
+/// Declares each kernel's [`Shader`] (its WGSL file in shaders/, without comments: build.rs,
+/// after the parts it uses) and lists them all in SHADERS.
 macro_rules! shaders {
-    ($($konst:ident = $name:literal $(($file:literal))? [$($part:ident),*]),* $(,)?) => {
+    ($($konst:ident = $name:literal [$($part:ident),*]),* $(,)?) => {
         $(pub(crate) const $konst: Shader = Shader {
             name: $name,
             parts: &[$($part),*],
-            body: body!($($file)? $name),
+            body: include_str!(concat!(env!("OUT_DIR"), "/shaders/", $name, ".wgsl")),
         };)*
         /// Every kernel of the engine, in compile order.
         const SHADERS: &[Shader] = &[$($konst),*];
@@ -51,7 +39,6 @@ macro_rules! shaders {
 shaders! {
     MATMUL = "matmul" [EPILOGUE, SUBGROUPS],
     CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_PLAIN],
-    CONV2D_POOLED = "conv2d_pooled" ("conv2d") [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_POOLED],
     DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_PLAIN],
     TRANSPOSED_CONV = "transposed_conv" [LAYER_IO, EPILOGUE],
     CHANNEL_GATE = "channel_gate" [],
@@ -70,8 +57,7 @@ shaders! {
     SMOOTH = "smooth" [],
 }
 
-/// How many shaders the engine compiles: one per file in shaders/ (common.wgsl aside), and the
-/// pooling variant of conv2d.
+/// How many shaders the engine compiles: one per file in shaders/ (common.wgsl aside).
 pub const KERNEL_COUNT: usize = SHADERS.len();
 
 /// The WGSL the engine compiles for kernel `name` (see [`wgsl::source`]), using subgroup

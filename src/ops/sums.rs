@@ -3,14 +3,10 @@
 //! Each frame's pixels split into groups of `per_group` consecutive pixels (the last may be
 //! short); group g of frame f holds its sums at `frames * pixels * channels + (f * groups + g) *
 //! channels`. The producer picks the grouping its grid gives (the matmul: one group per row tile;
-//! the windowed convolutions: whole rows, at most [`WINDOW_GROUPS`] groups); the reader adds the
-//! groups up.
+//! the depthwise: whole rows; conv2d: short runs of pixels), each group one thread's or one
+//! workgroup's; the reader adds the groups up.
 
 use crate::tensor::Shape;
-
-/// How many groups the windowed convolutions split a frame into, at most: few enough that every
-/// workgroup of the reader can add them up, enough to fill a GPU.
-pub const WINDOW_GROUPS: usize = 64;
 
 /// The sums of one value: per frame, `groups` groups of `per_group` pixels, `channels` each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,11 +26,10 @@ impl Sums {
         }
     }
 
-    /// The windowed convolutions' grouping of an `out`-shaped output: whole rows, as few a
-    /// group as keep it to at most [`WINDOW_GROUPS`] groups (a thread of the depthwise sums
-    /// its group's rows alone: shaders/depthwise.wgsl).
-    pub fn windowed(out: Shape) -> Sums {
-        let rows = out.height.div_ceil(WINDOW_GROUPS).max(1);
+    /// Groups of whole rows of an `out`-shaped output, as few rows a group as keep it to at
+    /// most `most` groups.
+    pub fn rows(out: Shape, most: usize) -> Sums {
+        let rows = out.height.div_ceil(most.max(1)).max(1);
         Sums::new(out.pixels(), out.channels, rows * out.width)
     }
 
@@ -73,11 +68,11 @@ mod tests {
 
     #[test]
     fn groups_cover_every_pixel_once() {
-        let s = Sums::windowed(Shape::new(128, 128, 16));
+        let s = Sums::rows(Shape::new(128, 128, 16), 64);
         assert_eq!((s.per_group, s.groups()), (256, 64));
-        let small = Sums::windowed(Shape::new(16, 16, 128));
+        let small = Sums::rows(Shape::new(16, 16, 128), 64);
         assert_eq!((small.per_group, small.groups()), (16, 16));
-        let odd = Sums::windowed(Shape::new(130, 3, 5));
+        let odd = Sums::rows(Shape::new(130, 3, 5), 64);
         assert_eq!((odd.per_group, odd.groups()), (9, 44));
         let short = Sums::new(10, 1, 4);
         assert_eq!(short.groups(), 3);

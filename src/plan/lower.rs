@@ -100,12 +100,13 @@ pub(super) fn pooled_values(network: &Network) -> Vec<bool> {
 }
 
 /// How the producer of `v` groups the sums it writes after `v` when pooling: the matmul by row
-/// tiles, the windowed convolutions in a few large groups; other ops do not pool.
+/// tiles, the windowed convolutions each their own way; other ops do not pool.
 pub(super) fn sums_of(network: &Network, v: Value) -> Result<Sums> {
     let shape = network.shape(v);
     match v.0.checked_sub(1).map(|i| &network.nodes[i].op) {
         Some(Op::Pointwise { .. }) => Ok(ops::Matmul::sums(shape.pixels(), shape.channels)),
-        Some(Op::Conv2d { .. } | Op::Depthwise { .. }) => Ok(Sums::windowed(shape)),
+        Some(Op::Conv2d { .. }) => Ok(ops::Conv2d::sums(shape)),
+        Some(Op::Depthwise { .. }) => Ok(ops::Depthwise::sums(shape)),
         _ => Err(Error::InvalidInput(format!(
             "a gate pools value {} ({shape}), whose producer cannot leave sums",
             v.0

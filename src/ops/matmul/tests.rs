@@ -185,8 +185,8 @@ fn pooled_gate_cases(gpu: &Gpu, kernels: &Kernels) {
             data
         };
         let a_sums = Matmul::sums(rows, k);
-        let low_sums = Sums::windowed(Shape::new(h, w, k));
-        let other_sums = Sums::windowed(Shape::new(3, 5, 6));
+        let low_sums = crate::ops::Depthwise::sums(Shape::new(h, w, k));
+        let other_sums = crate::ops::Conv2d::sums(Shape::new(3, 5, 6));
         let (packed, fc) = GateFc::pack(&b, &layers.iter().collect::<Vec<_>>());
         let [ga, glow, gother, gb, gbias, gadd] = upload_all(
             gpu,
