@@ -1,7 +1,8 @@
 //! The GPU plan on one frame and on batches, same process: dispatches, GPU time per frame from
 //! timestamp queries, wall time per frame, and frames/s at batch sizes 1, 8 and 64.
 //! `cargo run --release --example gpu_speed [-- RUNS [--kernels]]` (default 9 runs per figure,
-//! medians; `--kernels`: each node's dispatch timed alone; `--no-batches`: skip the batch figures).
+//! medians; `--kernels`: each node's dispatch timed alone; `--no-batches`: skip the batch figures;
+//! `--fuse-producers`: the graph with `passes::PRODUCER_FUSIONS` too).
 //! On a software rasterizer (lavapipe) only ratios between two builds in one session mean
 //! anything.
 
@@ -31,7 +32,8 @@ fn main() -> silhouette::Result<()> {
     .expect("frame")
     .to_rgb8();
     let input = silhouette::reference::network_input(&photo)?;
-    let plan = Plan::with_batch(&gpu, &kernels, &network, 64)?;
+    let fuse_producers = std::env::args().any(|a| a == "--fuse-producers");
+    let plan = Plan::with_fusions(&gpu, &kernels, &network, 64, fuse_producers)?;
     let mut out = vec![0.0; 64 * 256 * 256];
     plan.run_input(&input, &mut out[..256 * 256])?;
     let stats = plan.stats();

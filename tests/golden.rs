@@ -146,6 +146,32 @@ fn gpu_plan_is_compact() {
     assert!(stats.arena_bytes * 2 < stats.unshared_bytes, "{stats:?}");
 }
 
+#[test]
+fn gpu_plan_with_producers_fused_matches_mediapipe() {
+    // The graph the plan leaves out by default (passes::PRODUCER_FUSIONS, slower on software
+    // GPUs), kept to time on a real GPU, so kept right.
+    let Some(segmenter) = segmenter(silhouette::Backend::Gpu) else {
+        return;
+    };
+    let gpu = silhouette::gpu::Gpu::new().unwrap();
+    let kernels = silhouette::ops::Kernels::new(&gpu).unwrap();
+    let network = segmenter.network();
+    let plan = silhouette::plan::Plan::with_fusions(&gpu, &kernels, network, 1, true).unwrap();
+    let default = segmenter.plan_stats().unwrap().dispatches_per_frame;
+    assert_eq!(
+        plan.stats().dispatches_per_frame,
+        default - 5,
+        "4 depthwises, one 1x1"
+    );
+    for name in FRAMES {
+        let input = silhouette::reference::network_input(&frame(name)).unwrap();
+        let mut out = vec![0.0; 256 * 256];
+        plan.run_input(&input, &mut out).unwrap();
+        let diff = max_abs_diff(&out, &golden(name));
+        assert!(diff <= 5e-4, "{name}: {diff}");
+    }
+}
+
 /// Intersection over union of the masks thresholded at 0.5 (1 when both are empty).
 fn iou(a: &[f32], b: &[f32]) -> f64 {
     let (mut inter, mut union) = (0usize, 0usize);

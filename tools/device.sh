@@ -3,7 +3,8 @@
 # side by side in one call (the device tool's README: "Headless rendering"; it reaches no
 # registry, so everything is built here and carried):
 #   tools/device.sh prepare [OLD]   here: examples/bench_report of this tree and of OLD (default
-#                                   c494e0c, the first generation: 57 dispatches a frame) into
+#                                   ea2fb1e, before 2026-12-05's kernels for software GPUs:
+#                                   whether they cost a real GPU anything) into
 #                                   device/, with ONNX Runtime's library, and the Vulkan loader's
 #                                   .deb into .gl/; then run a short rehearsal on this machine
 #   tools/device.sh measure         there, through the device tool:
@@ -18,7 +19,7 @@ source tools/lib.sh
 OLD_BUILD_DIR=/tmp/silhouette-old
 
 prepare() {
-    local old=${1:-c494e0c}
+    local old=${1:-ea2fb1e}
     ensure_ort
     ensure_vulkan
     echo "== building bench_report of this tree"

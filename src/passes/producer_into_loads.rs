@@ -158,7 +158,8 @@ mod tests {
     use super::super::{FUSIONS, SHARED, optimize_with};
     use super::*;
 
-    /// The graph after the shared rewrites and the fusions before these two.
+    /// The graph after the shared rewrites and the fusions before these (FUSIONS[..2]: the
+    /// gate's and the upsampling's).
     fn before() -> Network {
         let passes: Vec<_> = SHARED.iter().chain(&FUSIONS[..2]).copied().collect();
         optimize_with(&network(), &passes).0

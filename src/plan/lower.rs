@@ -416,13 +416,15 @@ mod tests {
         Network::new(&Weights::embedded().unwrap()).unwrap()
     }
 
-    /// Every node of the network as MediaPipe wrote it and as the passes rewrite it, with and
-    /// without subgroups where the adapter has them.
+    /// Every node of the network as MediaPipe wrote it and as the passes rewrite it (with the
+    /// producers fused into their 1x1s too), with and without subgroups where the adapter has
+    /// them.
     #[test]
     fn every_node_matches_the_cpu_reference() {
         let (rewritten, _) = crate::passes::optimize(&network());
+        let (fused, _) = crate::passes::optimize_for_gpu(&network(), true);
         for (gpu, kernels) in gpus() {
-            for net in [network(), rewritten.clone()] {
+            for net in [network(), rewritten.clone(), fused.clone()] {
                 every_node_of(gpu, kernels, &net);
             }
         }

@@ -119,6 +119,20 @@ impl Plan {
         pollster::block_on(Self::with_batch_async(gpu, kernels, network, max_frames))
     }
 
+    /// [`with_batch`](Self::with_batch), with the producers fused into their 1x1s' loads too
+    /// where `fuse_producers` ([`passes::PRODUCER_FUSIONS`]: to time both graphs on a device).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_fusions(
+        gpu: &Gpu,
+        kernels: &Kernels,
+        network: &Network,
+        max_frames: usize,
+        fuse_producers: bool,
+    ) -> Result<Plan> {
+        let graph = passes::optimize_for_gpu(network, fuse_producers);
+        pollster::block_on(Self::of_graph(gpu, kernels, network, graph, max_frames))
+    }
+
     pub async fn new_async(gpu: &Gpu, kernels: &Kernels, network: &Network) -> Result<Plan> {
         Self::with_batch_async(gpu, kernels, network, 1).await
     }
@@ -131,10 +145,20 @@ impl Plan {
         network: &Network,
         max_frames: usize,
     ) -> Result<Plan> {
+        let graph = passes::optimize(network);
+        Self::of_graph(gpu, kernels, network, graph, max_frames).await
+    }
+
+    /// The plan of `original` rewritten as `graph` (with the passes' reports).
+    async fn of_graph(
+        gpu: &Gpu,
+        kernels: &Kernels,
+        original: &Network,
+        (network, passes): (Network, Vec<passes::PassReport>),
+        max_frames: usize,
+    ) -> Result<Plan> {
         let start = Instant::now();
         let max_frames = max_frames.max(1);
-        let original = network;
-        let (network, passes) = passes::optimize(original);
         let precision = kernels.precision;
         let (slot_of, mut capacities) = passes::arena_layout(&network);
         // A value a gate pools carries its producer's sums after it.
