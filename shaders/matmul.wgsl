@@ -272,6 +272,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     for (var tile = first; tile < first + ROW_TILES; tile++) { row_tile(tile, wg.x * TILE_N, lid, li); }
 }
 
+// Stores column `col` of the thread's 4 rows from `row` (strided by 8) through the epilogue,
+// those inside C; returns the sum of what was stored. One call per accumulator, not a loop over
+// an array of them: software rasterizers keep a private array indexed in a loop in memory.
+fn store_column(row: u32, col: u32, acc: vec4<f32>) -> f32 {
+    if (col >= p.n) { return 0.0; }
+    var v = acc;
+    if (HAS_BIAS) { v += f32(bias[col]); }
+    var total = 0.0;
+    if (row < p.m) { total += store(row * p.n + col, v.x); }
+    if (row + 8u < p.m) { total += store((row + 8u) * p.n + col, v.y); }
+    if (row + 16u < p.m) { total += store((row + 16u) * p.n + col, v.z); }
+    if (row + 24u < p.m) { total += store((row + 24u) * p.n + col, v.w); }
+    return total;
+}
+
 // Rows [32 tile, 32 tile + 32) by columns [col0, col0 + TILE_N) of C.
 fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
     let row0 = tile * TILE;
@@ -329,19 +344,12 @@ fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
         }
         workgroupBarrier();
     }
-    let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-    var sums: array<f32, 4>;
-    for (var i = 0u; i < 4u; i++) {
-        let r = row0 + lid.y + 8u * i;
-        for (var j = 0u; j < COLS; j++) {
-            let c = col0 + lid.x + 8u * j;
-            if (r < p.m && c < p.n) {
-                var v = acc[j][i];
-                if (HAS_BIAS) { v += f32(bias[c]); }
-                sums[j] += store(r * p.n + c, v);
-            }
-        }
-    }
+    let row = row0 + lid.y;
+    let col = col0 + lid.x;
+    let sums = vec4<f32>(store_column(row, col, acc0),
+                         select(0.0, store_column(row, col + 8u, acc1), COLS > 1u),
+                         select(0.0, store_column(row, col + 16u, acc2), COLS > 2u),
+                         select(0.0, store_column(row, col + 24u, acc3), COLS > 3u));
     if (POOL) {
         for (var j = 0u; j < COLS; j++) { column_sums[lid.y][lid.x + 8u * j] = sums[j]; }
         workgroupBarrier();
