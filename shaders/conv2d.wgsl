@@ -19,7 +19,6 @@
 
 alias weight_t = vec4<param_t>;
 
-const BLOCK_MAX: u32 = 16u;
 override BLOCK: u32 = 16u;
 override GROUPS: u32 = 1u;
 override CIN: u32 = 3u;
@@ -36,10 +35,13 @@ fn bias4(o: u32) -> vec4<f32> {
     return vec4<f32>(f32(bias[o]), f32(bias[o + 1u]), f32(bias[o + 2u]), f32(bias[o + 3u]));
 }
 
-// Output channels [o0, o0 + BLOCK) of pixel px, before the epilogue. Accumulated in four vec4s
-// (channels as lanes), not a private array indexed in the loop, which software rasterizers keep
-// in memory (shaders/matmul.wgsl); the blocks past BLOCK are branches on a constant.
-fn block(frame: u32, px: u32, o0: u32) -> array<f32, BLOCK_MAX> {
+// Up to 16 channels (BLOCK of them) as four vec4s: neither accumulated, stored nor summed
+// through a private array indexed in a loop, which software rasterizers keep in memory
+// (shaders/matmul.wgsl); the quads past BLOCK are branches on a constant.
+struct Block { s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32> }
+
+// Output channels [o0, o0 + BLOCK) of pixel px, before the epilogue.
+fn block(frame: u32, px: u32, o0: u32) -> Block {
     let base = p.in_h * p.in_w * CIN * frame;
     let oy = px / p.out_w;
     let ox = px % p.out_w;
@@ -64,8 +66,30 @@ fn block(frame: u32, px: u32, o0: u32) -> array<f32, BLOCK_MAX> {
             }
         }
     }
-    return array<f32, BLOCK_MAX>(s0.x, s0.y, s0.z, s0.w, s1.x, s1.y, s1.z, s1.w,
-                                 s2.x, s2.y, s2.z, s2.w, s3.x, s3.y, s3.z, s3.w);
+    return Block(s0, s1, s2, s3);
+}
+
+// Channels [4q, 4q + 4) of a block (those below BLOCK) into out from `at` through the
+// epilogue; returns what was stored.
+fn store_quad(at: u32, q: u32, v: vec4<f32>) -> vec4<f32> {
+    let o = at + 4u * q;
+    var stored = vec4<f32>();
+    if (4u * q < BLOCK) { stored.x = store(o, v.x); }
+    if (4u * q + 1u < BLOCK) { stored.y = store(o + 1u, v.y); }
+    if (4u * q + 2u < BLOCK) { stored.z = store(o + 2u, v.z); }
+    if (4u * q + 3u < BLOCK) { stored.w = store(o + 3u, v.w); }
+    return stored;
+}
+
+fn store_block(at: u32, b: Block) -> Block {
+    return Block(store_quad(at, 0u, b.s0), store_quad(at, 1u, b.s1), store_quad(at, 2u, b.s2),
+                 store_quad(at, 3u, b.s3));
+}
+
+// A block's channels into out from `at` as they are (a group's sums).
+fn write_block(at: u32, b: Block) {
+    let quads = array<vec4<f32>, 4>(b.s0, b.s1, b.s2, b.s3);
+    for (var o = 0u; o < BLOCK; o++) { out[at + o] = quads[o / 4u][o % 4u]; }
 }
 
 // Item i of p.items per frame. Plain: (frame, pixel, block of BLOCK output channels).
@@ -78,18 +102,16 @@ fn item(i: u32) {
     if (!POOL) {
         let px = (i / GROUPS) % pixels;
         let frame = i / (GROUPS * pixels);
-        let v = block(frame, px, o0);
-        for (var o = 0u; o < BLOCK; o++) { store((frame * pixels + px) * cout + o0 + o, v[o]); }
+        store_block((frame * pixels + px) * cout + o0, block(frame, px, o0));
         return;
     }
     let group = (i / GROUPS) % p.pool_groups;
     let frame = i / (GROUPS * p.pool_groups);
     let first = group * p.pool_pixels;
-    var sums: array<f32, BLOCK_MAX>;
+    var sums = Block();
     for (var px = first; px < min(first + p.pool_pixels, pixels); px++) {
-        let v = block(frame, px, o0);
-        for (var o = 0u; o < BLOCK; o++) { sums[o] += store((frame * pixels + px) * cout + o0 + o, v[o]); }
+        let v = store_block((frame * pixels + px) * cout + o0, block(frame, px, o0));
+        sums = Block(sums.s0 + v.s0, sums.s1 + v.s1, sums.s2 + v.s2, sums.s3 + v.s3);
     }
-    let at = p.frames * pixels * cout + (frame * p.pool_groups + group) * cout + o0;
-    for (var o = 0u; o < BLOCK; o++) { out[at + o] = sums[o]; }
+    write_block(p.frames * pixels * cout + (frame * p.pool_groups + group) * cout + o0, sums);
 }

@@ -50,7 +50,7 @@ pub(crate) struct WindowParams {
     items: u32,
 }
 
-/// The most output channels one thread of conv2d.wgsl computes (its `BLOCK_MAX`).
+/// The most output channels one thread of conv2d.wgsl computes (its `Block`: four vec4s).
 pub(crate) const CONV_BLOCK: usize = 16;
 /// Groups a pooling conv2d splits a frame's pixels into, at most: a thread computes a group's
 /// pixels one after another and writes their sums itself (no workgroup memory, no barrier). So
@@ -244,7 +244,10 @@ mod tests {
     fn the_channel_group_is_the_kernels() {
         let source =
             crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32, false).unwrap();
-        assert!(source.contains(&format!("const BLOCK_MAX:u32={CONV_BLOCK}u;")));
+        let quads: Vec<_> = (0..CONV_BLOCK / 4)
+            .map(|q| format!("s{q}:vec4<f32>"))
+            .collect();
+        assert!(source.contains(&format!("struct Block{{{}}}", quads.join(","))));
         assert_eq!(outs_per_thread(16), 16);
         assert_eq!(outs_per_thread(21), 7);
         assert_eq!(outs_per_thread(17), 1);
