@@ -1,13 +1,13 @@
 // Depthwise KxK convolution, NHWC, weight [k, k, c], TFLite SAME padding, any stride.
 //
-// Plain: one thread computes PIXELS neighbouring outputs of one row for LANES
-// channels: 4 as a vec4 where the channel count is a multiple of 4 (TF.js's blocking: 4 columns
-// by vec4 channels), else 1. Channels fastest (a warp reads consecutive channels of the same
-// pixels: coalesced). Each window row is loaded once for all PIXELS outputs and each tap's
-// weights once, so a 3x3 stride-1 output costs 4.5 input loads instead of 9. KERNEL, STRIDE,
-// PIXELS and LANES are pipeline constants (ops/depthwise.rs): the loops unroll, and the sums
-// are four vec4s, not a private array indexed in the loop (which software rasterizers keep in
-// memory, shaders/matmul.wgsl).
+// Plain: one thread computes PIXELS (4) neighbouring outputs of one row for LANES channels: 4
+// as a vec4 where the channel count is a multiple of 4 (TF.js's blocking: 4 columns by vec4
+// channels), else 1. Channels fastest (a warp reads consecutive channels of the same pixels:
+// coalesced). Each tap's weights are loaded once for the 4 outputs, each input where a tap
+// reads it: a window row kept in a private array, indexed in the loop, cost SwiftShader (the
+// browsers' software WebGPU) a third of these kernels' time, as it keeps such arrays in
+// memory. KERNEL, STRIDE and LANES are pipeline constants (ops/depthwise.rs), and the sums are
+// four vec4s.
 // Pooling (POOL, for a squeeze-excite gate a later 1x1 computes in its prologue): a thread per
 // group of whole rows (ops/sums.rs) and LANES channels computes all of the group's outputs in
 // the same blocks and writes their sums itself: no workgroup memory and no barrier, which
@@ -19,12 +19,10 @@
 alias weight_t = param_t;
 
 override STRIDE: u32 = 1u;
-override PIXELS: u32 = 4u;
+const PIXELS: u32 = 4u;
 // Channels per thread: 4 or 1.
 override LANES: u32 = 4u;
 override POOL: bool = false;
-// The widest window row PIXELS outputs read: (PIXELS - 1) * STRIDE + KERNEL (checked on the host).
-const MAX_SPAN: u32 = 16u;
 
 // Channels [i, i + LANES) of x, w or bias as a vec4 (lanes past LANES are 0).
 fn x_lanes(i: u32) -> vec4<f32> {
@@ -47,8 +45,7 @@ fn bias_lanes(i: u32) -> vec4<f32> {
 struct Outputs { s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32> }
 
 fn outputs(frame: u32, oy: u32, ox0: u32, ch: u32) -> Outputs {
-    let base = p.in_h * p.in_w * p.cin * frame;
-    let span = (PIXELS - 1u) * STRIDE + KERNEL;
+    let base = p.in_h * p.in_w * p.cin * frame + ch;
     let b = bias_lanes(ch);
     var s0 = b;
     var s1 = b;
@@ -57,21 +54,23 @@ fn outputs(frame: u32, oy: u32, ox0: u32, ch: u32) -> Outputs {
     for (var ky = 0u; ky < KERNEL; ky++) {
         let iy = window_tap(oy, ky, STRIDE, p.pad_top, p.in_h);
         if (iy < 0) { continue; }
-        var row: array<vec4<f32>, MAX_SPAN>;
-        for (var j = 0u; j < span; j++) {
-            let ix = window_tap(ox0, j, STRIDE, p.pad_left, p.in_w);
-            row[j] = vec4<f32>();
-            if (ix >= 0) { row[j] = x_lanes(base + (u32(iy) * p.in_w + u32(ix)) * p.cin + ch); }
-        }
+        let row = base + u32(iy) * p.in_w * p.cin;
         for (var kx = 0u; kx < KERNEL; kx++) {
             let wt = w_lanes((ky * KERNEL + kx) * p.cin + ch);
-            s0 += row[kx] * wt;
-            if (PIXELS > 1u) { s1 += row[STRIDE + kx] * wt; }
-            if (PIXELS > 2u) { s2 += row[2u * STRIDE + kx] * wt; }
-            if (PIXELS > 3u) { s3 += row[3u * STRIDE + kx] * wt; }
+            s0 += x_at(row, ox0, kx) * wt;
+            if (PIXELS > 1u) { s1 += x_at(row, ox0 + 1u, kx) * wt; }
+            if (PIXELS > 2u) { s2 += x_at(row, ox0 + 2u, kx) * wt; }
+            if (PIXELS > 3u) { s3 += x_at(row, ox0 + 3u, kx) * wt; }
         }
     }
     return Outputs(s0, s1, s2, s3);
+}
+
+// The input of output column ox's tap kx in the row from `row`: 0 in the padding (the load is
+// clamped into the row and its value dropped, no branch).
+fn x_at(row: u32, ox: u32, kx: u32) -> vec4<f32> {
+    let ix = window_tap(ox, kx, STRIDE, p.pad_left, p.in_w);
+    return select(vec4<f32>(), x_lanes(row + u32(max(ix, 0)) * p.cin), ix >= 0);
 }
 
 // Stores LANES channels from out[i] through the epilogue; returns what was stored.

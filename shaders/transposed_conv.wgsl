@@ -47,12 +47,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 // Channels per load of the computed input: 4 where cin is a multiple of 4, else 1 (the
-// vectors' other lanes 0). Input pixels per thread: 4 neighbours in a row, so each window row
-// and each weight is loaded once for all 4 (as depthwise.wgsl's plain path).
+// vectors' other lanes 0). Input pixels per thread: 4 neighbours in a row, so each weight is
+// loaded once for all 4, each tap loaded directly (as depthwise.wgsl: no private array indexed
+// in a loop, which SwiftShader keeps in memory).
 override LANES: u32 = 4u;
 const PIXELS: u32 = 4u;
-// The widest window row 4 pixels read: 3 + DW_KERNEL (kernels up to 5; checked on the host).
-const MAX_SPAN: u32 = 8u;
 
 fn x_lanes(i: u32) -> vec4<f32> {
     if (LANES == 1u) { return vec4<f32>(x[i], 0.0, 0.0, 0.0); }
@@ -94,7 +93,6 @@ fn computed(i: u32) {
     let frame = i / (p.cout * blocks * p.in_h);
     let base = frame * p.in_h * p.in_w * p.cin;
     let pad = (DW_KERNEL - 1u) / 2u;
-    let span = PIXELS - 1u + DW_KERNEL;
     var h0 = vec4<f32>(f32(bias[o]));
     var h1 = h0;
     var h2 = h0;
@@ -105,41 +103,50 @@ fn computed(i: u32) {
         var d1 = b;
         var d2 = b;
         var d3 = b;
-        // The pixels themselves (their window's centre row) where RESIDUAL, else 0.
-        var centre: array<vec4<f32>, PIXELS>;
         for (var ky = 0u; ky < DW_KERNEL; ky++) {
             let iy = window_tap(y, ky, 1u, pad, p.in_h);
             if (iy < 0) { continue; }
-            var row: array<vec4<f32>, MAX_SPAN>;
-            for (var j = 0u; j < span; j++) {
-                let ix = window_tap(x0, j, 1u, pad, p.in_w);
-                row[j] = vec4<f32>();
-                if (ix >= 0) { row[j] = x_lanes(base + (u32(iy) * p.in_w + u32(ix)) * p.cin + c); }
-            }
+            let row = base + u32(iy) * p.in_w * p.cin + c;
             for (var kx = 0u; kx < DW_KERNEL; kx++) {
                 let wt = dw_w_lanes((ky * DW_KERNEL + kx) * p.cin + c);
-                d0 += row[kx] * wt;
-                d1 += row[1u + kx] * wt;
-                d2 += row[2u + kx] * wt;
-                d3 += row[3u + kx] * wt;
-            }
-            if (RESIDUAL && ky == pad) {
-                for (var q = 0u; q < PIXELS; q++) { centre[q] = row[pad + q]; }
+                d0 += x_at(row, x0, kx, pad) * wt;
+                d1 += x_at(row, x0 + 1u, kx, pad) * wt;
+                d2 += x_at(row, x0 + 2u, kx, pad) * wt;
+                d3 += x_at(row, x0 + 3u, kx, pad) * wt;
             }
         }
-        h0 += head_taps(activate_lanes(d0, PRO_ACT) + centre[0], o, c);
-        h1 += head_taps(activate_lanes(d1, PRO_ACT) + centre[1], o, c);
-        h2 += head_taps(activate_lanes(d2, PRO_ACT) + centre[2], o, c);
-        h3 += head_taps(activate_lanes(d3, PRO_ACT) + centre[3], o, c);
+        // The pixels themselves where RESIDUAL (their window's centre tap).
+        let centre = base + y * p.in_w * p.cin + c;
+        h0 += head_taps(activate_lanes(d0, PRO_ACT) + residual(centre, x0, pad), o, c);
+        h1 += head_taps(activate_lanes(d1, PRO_ACT) + residual(centre, x0 + 1u, pad), o, c);
+        h2 += head_taps(activate_lanes(d2, PRO_ACT) + residual(centre, x0 + 2u, pad), o, c);
+        h3 += head_taps(activate_lanes(d3, PRO_ACT) + residual(centre, x0 + 3u, pad), o, c);
     }
-    let taps = array<vec4<f32>, 4>(h0, h1, h2, h3);
+    let at = (frame * 4u * p.in_h * p.in_w + 2u * y * 2u * p.in_w + 2u * x0) * p.cout + o;
+    store_block(at, h0);
+    if (x0 + 1u < p.in_w) { store_block(at + 2u * p.cout, h1); }
+    if (x0 + 2u < p.in_w) { store_block(at + 4u * p.cout, h2); }
+    if (x0 + 3u < p.in_w) { store_block(at + 6u * p.cout, h3); }
+}
+
+// The input of column x's tap kx in the row from `row` (SAME padding `pad`): 0 in the padding
+// (the load clamped into the row and its value dropped, no branch).
+fn x_at(row: u32, x: u32, kx: u32, pad: u32) -> vec4<f32> {
+    let ix = window_tap(x, kx, 1u, pad, p.in_w);
+    return select(vec4<f32>(), x_lanes(row + u32(max(ix, 0)) * p.cin), ix >= 0);
+}
+
+// Column x of the row from `row` where RESIDUAL, else 0.
+fn residual(row: u32, x: u32, pad: u32) -> vec4<f32> {
+    if (!RESIDUAL) { return vec4<f32>(); }
+    return x_at(row, x, pad, pad);
+}
+
+// One input pixel's 2x2 block of output channel o from `at` (its top left), the taps as lanes.
+fn store_block(at: u32, taps: vec4<f32>) {
     let out_w = 2u * p.in_w;
-    for (var q = 0u; q < PIXELS; q++) {
-        if (x0 + q >= p.in_w) { break; }
-        let at = (frame * 4u * p.in_h * p.in_w + 2u * y * out_w + 2u * (x0 + q)) * p.cout + o;
-        store(at, taps[q].x);
-        store(at + p.cout, taps[q].y);
-        store(at + out_w * p.cout, taps[q].z);
-        store(at + (out_w + 1u) * p.cout, taps[q].w);
-    }
+    store(at, taps.x);
+    store(at + p.cout, taps.y);
+    store(at + out_w * p.cout, taps.z);
+    store(at + (out_w + 1u) * p.cout, taps.w);
 }

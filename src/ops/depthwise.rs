@@ -5,7 +5,7 @@ use super::binding::{Epilogue, check_params};
 use super::conv2d::{Window, WindowParams, same_geometry, window_constants};
 use super::kernels::{DEPTHWISE, Kernels};
 use super::sums::Sums;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu};
 use crate::tensor::Shape;
 
@@ -30,17 +30,8 @@ pub struct Depthwise<'a> {
 /// group's rows for 4 channels and writes their sums itself (no workgroup memory, no barrier).
 const POOL_GROUPS: usize = 64;
 
-/// The widest window row one thread holds (depthwise.wgsl's `MAX_SPAN`).
-const MAX_SPAN: usize = 16;
-/// The most outputs of a row one thread computes (depthwise.wgsl's `Outputs`).
-const MAX_PIXELS: usize = 4;
-
-/// Outputs per thread for a kernel and stride: the most whose window row fits in registers.
-fn pixels_per_thread(kernel: usize, stride: usize) -> Option<usize> {
-    (1..=MAX_PIXELS)
-        .rev()
-        .find(|&n| (n - 1) * stride + kernel <= MAX_SPAN)
-}
+/// Outputs of a row one thread computes (depthwise.wgsl's `PIXELS`, its `Outputs`).
+const PIXELS: usize = 4;
 
 impl Depthwise<'_> {
     /// How a pooling depthwise groups the sums of an `out`-shaped output: whole rows, at most
@@ -52,12 +43,6 @@ impl Depthwise<'_> {
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
         let s = self.input_shape;
         let (out, _, _) = same_geometry(s, self.kernel, self.stride, s.channels)?;
-        let pixels = pixels_per_thread(self.kernel, self.stride).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "depthwise: kernel {} (at most {MAX_SPAN})",
-                self.kernel
-            ))
-        })?;
         // 4 channels a thread as a vec4 where they divide evenly (all of this network's).
         let lanes = if s.channels.is_multiple_of(4) { 4 } else { 1 };
         let sums = self.pool.then(|| Depthwise::sums(out));
@@ -73,7 +58,7 @@ impl Depthwise<'_> {
         let lane_groups = s.channels / lanes;
         let items = match sums {
             Some(sums) => sums.groups() * lane_groups,
-            None => out.height * out.width.div_ceil(pixels) * lane_groups,
+            None => out.height * out.width.div_ceil(PIXELS) * lane_groups,
         };
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
@@ -93,7 +78,6 @@ impl Depthwise<'_> {
         let buffers = [self.input, self.weight, self.bias, add, self.out];
         let mut constants = window_constants(&self.epilogue, self.kernel);
         constants.push(("STRIDE", self.stride as u32));
-        constants.push(("PIXELS", pixels as u32));
         constants.push(("LANES", lanes as u32));
         constants.push(("POOL", self.pool as u32));
         Ok(kernels
@@ -110,18 +94,13 @@ mod tests {
     use crate::reference;
 
     #[test]
-    fn the_blocking_fits_the_kernels_registers() {
+    fn the_blocking_is_the_kernels() {
         let source =
             crate::ops::kernel_source("depthwise", crate::gpu::Precision::F32, false).unwrap();
-        assert!(source.contains(&format!("const MAX_SPAN:u32={MAX_SPAN}u;")));
+        assert!(source.contains(&format!("const PIXELS:u32={PIXELS}u;")));
         // Four sums, one a pixel.
-        let sums: Vec<_> = (0..MAX_PIXELS).map(|i| format!("s{i}:vec4<f32>")).collect();
+        let sums: Vec<_> = (0..PIXELS).map(|i| format!("s{i}:vec4<f32>")).collect();
         assert!(source.contains(&format!("struct Outputs{{{}}}", sums.join(","))));
-        assert_eq!(pixels_per_thread(3, 1), Some(4));
-        assert_eq!(pixels_per_thread(5, 2), Some(4));
-        assert_eq!(pixels_per_thread(7, 4), Some(3));
-        assert_eq!(pixels_per_thread(16, 1), Some(1));
-        assert_eq!(pixels_per_thread(17, 1), None);
     }
 
     #[test]
@@ -137,6 +116,8 @@ mod tests {
             (Shape::new(32, 32, 88), 3, 1),
             // Pooled groups of 3 rows, the last of 1, and a last block of a row 1 output wide.
             (Shape::new(260, 9, 8), 3, 2),
+            // Wider than a row of 4 outputs' window held in registers once was (16 columns).
+            (Shape::new(20, 19, 4), 17, 1),
         ];
         for (seed, &(shape, k, stride)) in cases.iter().enumerate() {
             let frames = frames_for(seed);

@@ -22,7 +22,7 @@ struct TransposedParams {
     _pad: u32,
 }
 
-/// The widest computed input's depthwise (transposed_conv.wgsl's MAX_SPAN is 3 + this).
+/// The widest computed input's depthwise: what the head's fusion offers and the tests reach.
 const MAX_DEPTHWISE_KERNEL: usize = 5;
 
 /// The head's input computed as it is loaded: `act(depthwise(input))`, plus `input` where
