@@ -346,10 +346,12 @@ fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
     }
     let row = row0 + lid.y;
     let col = col0 + lid.x;
-    let sums = vec4<f32>(store_column(row, col, acc0),
-                         select(0.0, store_column(row, col + 8u, acc1), COLS > 1u),
-                         select(0.0, store_column(row, col + 16u, acc2), COLS > 2u),
-                         select(0.0, store_column(row, col + 24u, acc3), COLS > 3u));
+    // Branches, not select(): select evaluates both sides, and a column past COLS is the next
+    // tile's.
+    var sums = vec4<f32>(store_column(row, col, acc0), 0.0, 0.0, 0.0);
+    if (COLS > 1u) { sums.y = store_column(row, col + 8u, acc1); }
+    if (COLS > 2u) { sums.z = store_column(row, col + 16u, acc2); }
+    if (COLS > 3u) { sums.w = store_column(row, col + 24u, acc3); }
     if (POOL) {
         for (var j = 0u; j < COLS; j++) { column_sums[lid.y][lid.x + 8u * j] = sums[j]; }
         workgroupBarrier();
