@@ -6,7 +6,7 @@
 // One thread computes BLOCK output channels of one pixel (all 16 of the stem), so each input
 // of the window is loaded once, not once per output channel. The weights are packed at plan
 // build (ops/conv2d.rs `pack_weight`) as [group of BLOCK channels][tap][BLOCK rounded up to 4],
-// so 4 channels' weights are one vec4 load. BLOCK (a divisor of cout, at most BLOCK_MAX),
+// so 4 channels' weights are one vec4 load. BLOCK (a divisor of cout, at most 16: ops/conv2d.rs `CONV_BLOCK`),
 // GROUPS (cout / BLOCK) and CIN are pipeline constants (ops/conv2d.rs): the loops unroll, no
 // lane idles, and where one block covers cout (the stem) every weight index is the same for
 // every thread, which a compiler can see (one load for all lanes, not a gather per lane).
@@ -37,7 +37,8 @@ fn bias4(o: u32) -> vec4<f32> {
 
 // Up to 16 channels (BLOCK of them) as four vec4s: neither accumulated, stored nor summed
 // through a private array indexed in a loop, which software rasterizers keep in memory
-// (shaders/matmul.wgsl); the quads past BLOCK are branches on a constant.
+// (shaders/matmul.wgsl); the quads past BLOCK are branches on a constant. (A group's sums are
+// written through one, once a group: write_block.)
 struct Block { s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32> }
 
 // Output channels [o0, o0 + BLOCK) of pixel px, before the epilogue.

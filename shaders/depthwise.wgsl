@@ -58,9 +58,9 @@ fn outputs(frame: u32, oy: u32, ox0: u32, ch: u32) -> Outputs {
         for (var kx = 0u; kx < KERNEL; kx++) {
             let wt = w_lanes((ky * KERNEL + kx) * p.cin + ch);
             s0 += x_at(row, ox0, kx) * wt;
-            if (PIXELS > 1u) { s1 += x_at(row, ox0 + 1u, kx) * wt; }
-            if (PIXELS > 2u) { s2 += x_at(row, ox0 + 2u, kx) * wt; }
-            if (PIXELS > 3u) { s3 += x_at(row, ox0 + 3u, kx) * wt; }
+            s1 += x_at(row, ox0 + 1u, kx) * wt;
+            s2 += x_at(row, ox0 + 2u, kx) * wt;
+            s3 += x_at(row, ox0 + 3u, kx) * wt;
         }
     }
     return Outputs(s0, s1, s2, s3);
@@ -86,9 +86,9 @@ fn store_outputs(frame: u32, oy: u32, ox0: u32, ch: u32) -> vec4<f32> {
     let s = outputs(frame, oy, ox0, ch);
     let at = ((frame * p.out_h + oy) * p.out_w + ox0) * p.cin + ch;
     var total = store_lanes(at, s.s0);
-    if (PIXELS > 1u && ox0 + 1u < p.out_w) { total += store_lanes(at + p.cin, s.s1); }
-    if (PIXELS > 2u && ox0 + 2u < p.out_w) { total += store_lanes(at + 2u * p.cin, s.s2); }
-    if (PIXELS > 3u && ox0 + 3u < p.out_w) { total += store_lanes(at + 3u * p.cin, s.s3); }
+    if (ox0 + 1u < p.out_w) { total += store_lanes(at + p.cin, s.s1); }
+    if (ox0 + 2u < p.out_w) { total += store_lanes(at + 2u * p.cin, s.s2); }
+    if (ox0 + 3u < p.out_w) { total += store_lanes(at + 3u * p.cin, s.s3); }
     return total;
 }
 

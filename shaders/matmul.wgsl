@@ -3,9 +3,10 @@
 // The pointwise (1x1) convolutions are this with m = pixels, k = in channels, n = out channels.
 // Tiles: a 8x8 workgroup computes a 32 x (8 * COLS) block of C, each thread a 4 x COLS micro-tile
 // strided by 8 so that neighbouring threads touch neighbouring columns (coalesced loads, stores). K advances
-// 16 at a time through workgroup memory where A is computed as it is loaded (a tile shares
-// that work among the columns' threads). Edges are zero-filled, so any m, n, k works. Where A
-// is only read (DIRECT: every 1x1 without a computed A), each thread reads its rows and columns
+// 16 at a time through workgroup memory where A is computed as it is loaded or its skip is
+// upsampled as loaded (a tile shares that work among the columns' threads). Edges are
+// zero-filled, so any m, n, k works. Where A is only read (DIRECT: plain or gated, a skip
+// added), each thread reads its rows and columns
 // itself, clamped into A and B: no tile, no barrier, no load branch (on SwiftShader 3x the tiled
 // path's speed on this network's 32- to 128-channel 1x1s, 1.7x on its 16-channel ones).
 //
@@ -41,7 +42,7 @@ override DIRECT: bool = false;
 // Row tiles a workgroup computes one after another: with a pooled gate, fewer workgroups each
 // computing the gate (ops/matmul.rs picks it).
 override ROW_TILES: u32 = 1u;
-// The tiled path loads A 4 channels at a time (k a multiple of 4, no upsampled skip): LANES.
+// The tiled path loads a computed A 4 channels at a time (k a multiple of 4): LANES.
 override QUADS: bool = false;
 
 struct Params {

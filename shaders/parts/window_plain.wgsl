@@ -1,4 +1,5 @@
-// The entry point of the windowed convolutions (conv2d, depthwise): one thread per item,
+// The entry point of the windowed convolutions (conv2d, depthwise), pooling or not (the name
+// from when pooling in workgroups had an entry of its own): one thread per item,
 // p.items per frame, each kernel's `item(i)` computing and storing its own blocking of the
 // output (several pixels or several channels a thread), and when pooling its group's sums. No
 // workgroup memory and no barrier: SwiftShader (the browsers' software WebGPU) runs a

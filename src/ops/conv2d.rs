@@ -129,6 +129,9 @@ impl WindowParams {
             sums,
         } = *window;
         let (_, pad_top, pad_left) = same_geometry(s, kernel, stride, out.channels)?;
+        if let Some(sums) = sums {
+            debug_assert_eq!((sums.pixels, sums.channels), (out.pixels(), out.channels));
+        }
         let sums_len = sums.map_or(0, |s| s.len());
         check(input, frames * s.len(), what)?;
         check(out_buffer, frames * (out.len() + sums_len), what)?;
@@ -268,6 +271,9 @@ mod tests {
             // Pooling: 6 blocks of channels, and 2170 pixels in groups of 3, the last of 1.
             (Shape::new(12, 10, 2), 96, 3, 1),
             (Shape::new(70, 31, 3), 8, 3, 1),
+            // Two blocks of 16 channels, and 7 a block, pooled over groups of 3 pixels.
+            (Shape::new(70, 31, 3), 32, 3, 1),
+            (Shape::new(70, 31, 2), 7, 3, 1),
         ];
         for (seed, &(shape, cout, k, stride)) in cases.iter().enumerate() {
             let frames = frames_for(seed);

@@ -37,7 +37,10 @@ impl Depthwise<'_> {
     /// How a pooling depthwise groups the sums of an `out`-shaped output: whole rows, at most
     /// [`POOL_GROUPS`] groups a frame.
     pub fn sums(out: Shape) -> Sums {
-        Sums::rows(out, POOL_GROUPS)
+        let sums = Sums::rows(out, POOL_GROUPS);
+        // A thread steps through its group a row at a time.
+        debug_assert!(sums.per_group.is_multiple_of(out.width.max(1)));
+        sums
     }
 
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
@@ -116,6 +119,8 @@ mod tests {
             (Shape::new(32, 32, 88), 3, 1),
             // Pooled groups of 3 rows, the last of 1, and a last block of a row 1 output wide.
             (Shape::new(260, 9, 8), 3, 2),
+            // One channel a thread, pooled groups of 3 rows, the last of 1.
+            (Shape::new(130, 5, 3), 3, 1),
             // Wider than a row of 4 outputs' window held in registers once was (16 columns).
             (Shape::new(20, 19, 4), 17, 1),
         ];

@@ -59,11 +59,15 @@ pub const FUSIONS: &[(&str, Pass)] = &[
         "x2 upsampling into its readers' loads",
         upsample_into_loads::upsample_into_loads,
     ),
-    (
-        "depthwise into the head's loads",
-        producer_into_loads::depthwise_into_head,
-    ),
+    HEAD_FUSION,
 ];
+
+/// The last fusion: the last refinement into the head's loads (after any producer fusion,
+/// which would otherwise find the head's input taken).
+pub const HEAD_FUSION: (&str, Pass) = (
+    "depthwise into the head's loads",
+    producer_into_loads::depthwise_into_head,
+);
 
 /// Fusions of a producer into its 1x1's loads (the matmul then computes its A as it loads it):
 /// a dispatch fewer each, but slower than the two dispatches on both software GPUs (a frame on
@@ -88,17 +92,16 @@ pub fn optimize(network: &Network) -> (Network, Vec<PassReport>) {
     optimize_for_gpu(network, false)
 }
 
-/// [`optimize`], with the [`PRODUCER_FUSIONS`] too (before the head's, which would otherwise
-/// take the last refinement first) where `fuse_producers`.
+/// [`optimize`], with the [`PRODUCER_FUSIONS`] too (before the head's) where `fuse_producers`.
 pub fn optimize_for_gpu(network: &Network, fuse_producers: bool) -> (Network, Vec<PassReport>) {
-    let (head, before) = FUSIONS.split_last().expect("the head's fusion is last");
     let producers = if fuse_producers {
         PRODUCER_FUSIONS
     } else {
         &[]
     };
-    let all: Vec<(&'static str, Pass)> = (SHARED.iter().chain(before).chain(producers))
-        .chain([head])
+    let before_head = FUSIONS.iter().filter(|f| f.0 != HEAD_FUSION.0);
+    let all: Vec<(&'static str, Pass)> = (SHARED.iter().chain(before_head).chain(producers))
+        .chain([&HEAD_FUSION])
         .copied()
         .collect();
     optimize_with(network, &all)
