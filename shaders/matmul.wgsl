@@ -42,6 +42,8 @@ override DIRECT: bool = false;
 // Row tiles a workgroup computes one after another: with a pooled gate, fewer workgroups each
 // computing the gate (ops/matmul.rs picks it).
 override ROW_TILES: u32 = 1u;
+// DIRECT takes its row tiles two at a time, B's loads shared (ROW_TILES even: ops/matmul.rs).
+override PAIRED: bool = false;
 // The tiled path loads a computed A 4 channels at a time (k a multiple of 4): LANES.
 override QUADS: bool = false;
 
@@ -267,60 +269,76 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let first = wg.y * ROW_TILES;
+    let col0 = wg.x * TILE_N;
     // A pooled gate needs the workgroup's tiles inside one frame (frame_rows a multiple of
     // ROW_TILES * TILE: checked on the host).
     if (GATE_MODE == 2u) { pooled_gate(li, first * TILE / p.frame_rows); }
-    for (var tile = first; tile < first + ROW_TILES; tile++) { row_tile(tile, wg.x * TILE_N, lid, li); }
+    for (var tile = first; tile < first + ROW_TILES; tile += select(1u, 2u, PAIRED)) {
+        if (!DIRECT) {
+            finish_tile(tile, col0, lid, li, tiled(tile * TILE, col0, lid, li));
+            continue;
+        }
+        let pair = direct(tile * TILE, col0, lid);
+        finish_tile(tile, col0, lid, li, pair.first);
+        if (PAIRED) { finish_tile(tile + 1u, col0, lid, li, pair.second); }
+    }
 }
 
-// Stores column `col` of the thread's 4 rows from `row` (strided by 8) through the epilogue,
-// those inside C; returns the sum of what was stored. One call per accumulator, not a loop over
-// an array of them: software rasterizers keep a private array indexed in a loop in memory.
-fn store_column(row: u32, col: u32, acc: vec4<f32>) -> f32 {
-    if (col >= p.n) { return 0.0; }
-    var v = acc;
-    if (HAS_BIAS) { v += f32(bias[col]); }
-    var total = 0.0;
-    if (row < p.m) { total += store(row * p.n + col, v.x); }
-    if (row + 8u < p.m) { total += store((row + 8u) * p.n + col, v.y); }
-    if (row + 16u < p.m) { total += store((row + 16u) * p.n + col, v.z); }
-    if (row + 24u < p.m) { total += store((row + 24u) * p.n + col, v.w); }
-    return total;
+// A row tile's share of one thread: column j of its micro-tile in c_j, its 4 rows (strided by
+// 8) as the vector's lanes. Vector arithmetic and no private array indexed in a loop (software
+// rasterizers keep such an array in memory); COLS is a pipeline constant, so the unused
+// columns' branches fold away.
+struct Acc { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
+
+struct Pair { first: Acc, second: Acc }
+
+// DIRECT: the thread's share of the row tile from row0 and, where PAIRED, of the next one, B's
+// loads shared by the two (loads are three quarters of a direct 1x1 on SwiftShader). Its rows
+// and columns clamped into A and B: those past the edge are computed from the last row or
+// column and never stored, and no load branches (the bounds checks of a_element and b_element
+// took 40% of SwiftShader's time on these layers).
+fn direct(row0: u32, col0: u32, lid: vec3<u32>) -> Pair {
+    let strides = vec4<u32>(0u, 8u, 16u, 24u);
+    let cols = min(col0 + lid.x + strides, vec4<u32>(p.n - 1u));
+    let rows = min(row0 + lid.y + strides, vec4<u32>(p.m - 1u));
+    let next = min(row0 + TILE + lid.y + strides, vec4<u32>(p.m - 1u));
+    let at = rows * p.k;
+    let at_next = next * p.k;
+    let gates = (rows / p.frame_rows) * p.k;
+    let gates_next = (next / p.frame_rows) * p.k;
+    var acc = Acc();
+    var acc_next = Acc();
+    for (var kk = 0u; kk < p.k; kk++) {
+        let bv = kk * p.n + cols;
+        var w = vec4<f32>(f32(b[bv.x]), 0.0, 0.0, 0.0);
+        if (COLS > 1u) { w.y = f32(b[bv.y]); }
+        if (COLS > 2u) { w.z = f32(b[bv.z]); }
+        if (COLS > 3u) { w.w = f32(b[bv.w]); }
+        acc = add_products(acc, direct_a(at + kk, gates + kk, kk), w);
+        if (PAIRED) { acc_next = add_products(acc_next, direct_a(at_next + kk, gates_next + kk, kk), w); }
+    }
+    return Pair(acc, acc_next);
 }
 
-// Rows [32 tile, 32 tile + 32) by columns [col0, col0 + TILE_N) of C.
-fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
-    let row0 = tile * TILE;
-    // Column j of the thread's micro-tile in acc_j, its 4 rows as the vector's lanes: vector
-    // arithmetic and no private array indexed in the loop (software rasterizers keep such an
-    // array in memory); COLS is a pipeline constant, so the unused columns' branches fold away.
-    var acc0 = vec4<f32>();
-    var acc1 = vec4<f32>();
-    var acc2 = vec4<f32>();
-    var acc3 = vec4<f32>();
+// acc plus the products of 4 rows of A (av) with the COLS columns' weights w.
+fn add_products(acc: Acc, av: vec4<f32>, w: vec4<f32>) -> Acc {
+    var r = acc;
+    r.c0 += av * w.x;
+    if (COLS > 1u) { r.c1 += av * w.y; }
+    if (COLS > 2u) { r.c2 += av * w.z; }
+    if (COLS > 3u) { r.c3 += av * w.w; }
+    return r;
+}
+
+// The thread's share of the row tile from row0 through workgroup tiles, K in steps of TILE_K.
+fn tiled(row0: u32, col0: u32, lid: vec3<u32>, li: u32) -> Acc {
+    var acc = Acc();
     // With an upsampled skip the A tile is loaded column-major: each thread keeps one row
     // (THREADS is a multiple of TILE), so its bilinear taps are worked out once.
     let upsampled = PLUS_MODE == 2u;
     var taps_of_row: SkipTaps;
     if (upsampled) { taps_of_row = skip_taps(row0 + li % TILE); }
-    if (DIRECT) {
-        // The thread's rows and columns clamped into A and B: those past the edge are computed
-        // from the last row or column and never stored, and no load branches (the bounds
-        // checks of a_element and b_element took 40% of SwiftShader's time on these layers).
-        let rows = min(row0 + lid.y + vec4<u32>(0u, 8u, 16u, 24u), vec4<u32>(p.m - 1u));
-        let cols = min(col0 + lid.x + vec4<u32>(0u, 8u, 16u, 24u), vec4<u32>(p.n - 1u));
-        let at = rows * p.k;
-        let frames = rows / p.frame_rows;
-        for (var kk = 0u; kk < p.k; kk++) {
-            let av = direct_a(at + kk, frames * p.k + kk, kk);
-            let bv = kk * p.n + cols;
-            acc0 += av * f32(b[bv.x]);
-            if (COLS > 1u) { acc1 += av * f32(b[bv.y]); }
-            if (COLS > 2u) { acc2 += av * f32(b[bv.z]); }
-            if (COLS > 3u) { acc3 += av * f32(b[bv.w]); }
-        }
-    }
-    for (var k0 = 0u; k0 < select(p.k, 0u, DIRECT); k0 += TILE_K) {
+    for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
         // LANES channels of a row a load: row-major, or column-major with an upsampled skip.
         let loads = TILE_K / LANES;
         for (var i = li; i < TILE * loads; i += THREADS) {
@@ -338,21 +356,29 @@ fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
         for (var kk = 0u; kk < TILE_K; kk++) {
             let av = vec4<f32>(a_tile[lid.y][kk], a_tile[lid.y + 8u][kk],
                                a_tile[lid.y + 16u][kk], a_tile[lid.y + 24u][kk]);
-            acc0 += av * b_tile[kk][lid.x];
-            if (COLS > 1u) { acc1 += av * b_tile[kk][lid.x + 8u]; }
-            if (COLS > 2u) { acc2 += av * b_tile[kk][lid.x + 16u]; }
-            if (COLS > 3u) { acc3 += av * b_tile[kk][lid.x + 24u]; }
+            var w = vec4<f32>(b_tile[kk][lid.x], 0.0, 0.0, 0.0);
+            if (COLS > 1u) { w.y = b_tile[kk][lid.x + 8u]; }
+            if (COLS > 2u) { w.z = b_tile[kk][lid.x + 16u]; }
+            if (COLS > 3u) { w.w = b_tile[kk][lid.x + 24u]; }
+            acc = add_products(acc, av, w);
         }
         workgroupBarrier();
     }
+    return acc;
+}
+
+// Stores the thread's share of row tile `tile` (rows [32 tile, 32 tile + 32), columns from
+// col0) through the epilogue, and where POOL the tile's per-column sums after C.
+fn finish_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32, acc: Acc) {
+    let row0 = tile * TILE;
     let row = row0 + lid.y;
     let col = col0 + lid.x;
     // Branches, not select(): select evaluates both sides, and a column past COLS is the next
     // tile's.
-    var sums = vec4<f32>(store_column(row, col, acc0), 0.0, 0.0, 0.0);
-    if (COLS > 1u) { sums.y = store_column(row, col + 8u, acc1); }
-    if (COLS > 2u) { sums.z = store_column(row, col + 16u, acc2); }
-    if (COLS > 3u) { sums.w = store_column(row, col + 24u, acc3); }
+    var sums = vec4<f32>(store_column(row, col, acc.c0), 0.0, 0.0, 0.0);
+    if (COLS > 1u) { sums.y = store_column(row, col + 8u, acc.c1); }
+    if (COLS > 2u) { sums.z = store_column(row, col + 16u, acc.c2); }
+    if (COLS > 3u) { sums.w = store_column(row, col + 24u, acc.c3); }
     if (POOL) {
         for (var j = 0u; j < COLS; j++) { column_sums[lid.y][lid.x + 8u * j] = sums[j]; }
         workgroupBarrier();
@@ -365,4 +391,19 @@ fn row_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32) {
         // The next tile writes column_sums again (DIRECT has no barrier before that).
         if (ROW_TILES > 1u) { workgroupBarrier(); }
     }
+}
+
+// Stores column `col` of the thread's 4 rows from `row` (strided by 8) through the epilogue,
+// those inside C; returns the sum of what was stored. One call per accumulator, not a loop over
+// an array of them: software rasterizers keep a private array indexed in a loop in memory.
+fn store_column(row: u32, col: u32, acc: vec4<f32>) -> f32 {
+    if (col >= p.n) { return 0.0; }
+    var v = acc;
+    if (HAS_BIAS) { v += f32(bias[col]); }
+    var total = 0.0;
+    if (row < p.m) { total += store(row * p.n + col, v.x); }
+    if (row + 8u < p.m) { total += store((row + 8u) * p.n + col, v.y); }
+    if (row + 16u < p.m) { total += store((row + 16u) * p.n + col, v.z); }
+    if (row + 24u < p.m) { total += store((row + 24u) * p.n + col, v.w); }
+    return total;
 }

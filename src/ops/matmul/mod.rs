@@ -57,7 +57,7 @@ struct Modes {
     prologue_act: u32,
     /// Output columns per thread: the tile is 8 * cols wide.
     cols: u32,
-    /// No workgroup tiles: K fits one step and A is read, not computed or upsampled.
+    /// No workgroup tiles: A is read, not computed or upsampled.
     direct: bool,
     /// Row tiles per workgroup.
     row_tiles: u32,
@@ -80,6 +80,10 @@ impl Modes {
             ("COLS", self.cols),
             ("DIRECT", self.direct as u32),
             ("ROW_TILES", self.row_tiles.max(1)),
+            (
+                "PAIRED",
+                (self.direct && self.row_tiles.is_multiple_of(2)) as u32,
+            ),
             ("QUADS", self.quads as u32),
         ]);
         constants
@@ -355,6 +359,14 @@ impl<'a> Matmul<'a> {
         // An A that is only read (plain or gated, a skip added): no tile to share.
         modes.direct = modes.a == 0 && modes.plus != 2;
         modes.row_tiles = row_tiles(modes.gate, rows) as u32;
+        // Direct, a thread takes two row tiles at once (B's loads shared), inside one frame
+        // where a pooled gate needs it.
+        if modes.direct
+            && modes.row_tiles == 1
+            && (modes.gate != 2 || rows.is_multiple_of(2 * TILE))
+        {
+            modes.row_tiles = 2;
+        }
         // Every channel count of this network is a multiple of 4 (odd ones load one at a time).
         modes.quads = !modes.direct && k.is_multiple_of(4) && modes.plus != 2;
         let workgroups = [
