@@ -41,33 +41,53 @@ fn bias4(o: u32) -> vec4<f32> {
 // written through one, once a group: write_block.)
 struct Block { s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32> }
 
-// Output channels [o0, o0 + BLOCK) of pixel px, before the epilogue.
-fn block(frame: u32, px: u32, o0: u32) -> Block {
+struct Blocks { first: Block, second: Block }
+
+// Output channels [o0, o0 + BLOCK) of pixels px and px + 1 (the next in the frame, maybe on the
+// next row), before the epilogue: each weight loaded once for the two (the stem's weights are
+// 108 vec4 loads a pixel, its inputs 27).
+fn blocks(frame: u32, px: u32, o0: u32) -> Blocks {
     let base = p.in_h * p.in_w * CIN * frame;
     let oy = px / p.out_w;
     let ox = px % p.out_w;
-    var s0 = bias4(o0);
-    var s1 = bias4(o0 + 4u);
-    var s2 = bias4(o0 + 8u);
-    var s3 = bias4(o0 + 12u);
+    let oy1 = (px + 1u) / p.out_w;
+    let ox1 = (px + 1u) % p.out_w;
+    let b = Block(bias4(o0), bias4(o0 + 4u), bias4(o0 + 8u), bias4(o0 + 12u));
+    var first = b;
+    var second = b;
     for (var ky = 0u; ky < KERNEL; ky++) {
-        let iy = window_tap(oy, ky, p.stride, p.pad_top, p.in_h);
-        if (iy < 0) { continue; }
         for (var kx = 0u; kx < KERNEL; kx++) {
-            let ix = window_tap(ox, kx, p.stride, p.pad_left, p.in_w);
-            if (ix < 0) { continue; }
-            let xbase = base + (u32(iy) * p.in_w + u32(ix)) * CIN;
             for (var c = 0u; c < CIN; c++) {
-                let v = x[xbase + c];
                 let tap = (ky * KERNEL + kx) * CIN + c;
-                s0 += v * weights4(o0, tap, 0u);
-                if (BLOCK > 4u) { s1 += v * weights4(o0, tap, 1u); }
-                if (BLOCK > 8u) { s2 += v * weights4(o0, tap, 2u); }
-                if (BLOCK > 12u) { s3 += v * weights4(o0, tap, 3u); }
+                var w = Block(weights4(o0, tap, 0u), vec4<f32>(), vec4<f32>(), vec4<f32>());
+                if (BLOCK > 4u) { w.s1 = weights4(o0, tap, 1u); }
+                if (BLOCK > 8u) { w.s2 = weights4(o0, tap, 2u); }
+                if (BLOCK > 12u) { w.s3 = weights4(o0, tap, 3u); }
+                first = add_products(first, x_tap(base, oy, ox, ky, kx, c), w);
+                second = add_products(second, x_tap(base, oy1, ox1, ky, kx, c), w);
             }
         }
     }
-    return Block(s0, s1, s2, s3);
+    return Blocks(first, second);
+}
+
+// Input channel c at output (oy, ox)'s window tap (ky, kx): 0 in the padding or past the
+// frame's last row (the load clamped into the input and its value dropped, no branch).
+fn x_tap(base: u32, oy: u32, ox: u32, ky: u32, kx: u32, c: u32) -> f32 {
+    let iy = window_tap(oy, ky, p.stride, p.pad_top, p.in_h);
+    let ix = window_tap(ox, kx, p.stride, p.pad_left, p.in_w);
+    return select(0.0, x[base + (u32(max(iy, 0)) * p.in_w + u32(max(ix, 0))) * CIN + c],
+                  iy >= 0 && ix >= 0);
+}
+
+// acc + v * w, the quads past BLOCK left alone.
+fn add_products(acc: Block, v: f32, w: Block) -> Block {
+    var r = acc;
+    r.s0 += v * w.s0;
+    if (BLOCK > 4u) { r.s1 += v * w.s1; }
+    if (BLOCK > 8u) { r.s2 += v * w.s2; }
+    if (BLOCK > 12u) { r.s3 += v * w.s3; }
+    return r;
 }
 
 // Channels [4q, 4q + 4) of a block (those below BLOCK) into out from `at` through the
@@ -93,26 +113,37 @@ fn write_block(at: u32, b: Block) {
     for (var o = 0u; o < BLOCK; o++) { out[at + o] = quads[o / 4u][o % 4u]; }
 }
 
-// Item i of p.items per frame. Plain: (frame, pixel, block of BLOCK output channels).
-// Pooling: (frame, group of pixels, block), every pixel of the group, then the group's sums of
-// those channels after the frames' outputs.
+// Item i of p.items per frame. Plain: (frame, pair of pixels, block of BLOCK output channels).
+// Pooling: (frame, group of pixels, block), every pixel of the group two at a time, then the
+// group's sums of those channels after the frames' outputs.
 fn item(i: u32) {
     let o0 = (i % GROUPS) * BLOCK;
     let pixels = p.out_h * p.out_w;
     let cout = GROUPS * BLOCK;
     if (!POOL) {
-        let px = (i / GROUPS) % pixels;
-        let frame = i / (GROUPS * pixels);
-        store_block((frame * pixels + px) * cout + o0, block(frame, px, o0));
+        let pairs = (pixels + 1u) / 2u;
+        let px = 2u * ((i / GROUPS) % pairs);
+        let frame = i / (GROUPS * pairs);
+        let v = blocks(frame, px, o0);
+        store_block((frame * pixels + px) * cout + o0, v.first);
+        if (px + 1u < pixels) { store_block((frame * pixels + px + 1u) * cout + o0, v.second); }
         return;
     }
     let group = (i / GROUPS) % p.pool_groups;
     let frame = i / (GROUPS * p.pool_groups);
     let first = group * p.pool_pixels;
+    let end = min(first + p.pool_pixels, pixels);
     var sums = Block();
-    for (var px = first; px < min(first + p.pool_pixels, pixels); px++) {
-        let v = store_block((frame * pixels + px) * cout + o0, block(frame, px, o0));
-        sums = Block(sums.s0 + v.s0, sums.s1 + v.s1, sums.s2 + v.s2, sums.s3 + v.s3);
+    for (var px = first; px < end; px += 2u) {
+        let v = blocks(frame, px, o0);
+        sums = add_blocks(sums, store_block((frame * pixels + px) * cout + o0, v.first));
+        if (px + 1u < end) {
+            sums = add_blocks(sums, store_block((frame * pixels + px + 1u) * cout + o0, v.second));
+        }
     }
     write_block(p.frames * pixels * cout + (frame * p.pool_groups + group) * cout + o0, sums);
+}
+
+fn add_blocks(a: Block, b: Block) -> Block {
+    return Block(a.s0 + b.s0, a.s1 + b.s1, a.s2 + b.s2, a.s3 + b.s3);
 }

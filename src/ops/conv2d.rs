@@ -209,9 +209,9 @@ impl Conv2d<'_> {
             frames: self.frames,
             sums,
         };
-        // A thread per block of channels of a pixel, or of a group's pixels when pooling.
+        // A thread per block of channels of two pixels, or of a group's pixels when pooling.
         let blocks = self.out_channels / block;
-        let items = sums.map_or(out.pixels(), |sums| sums.groups()) * blocks;
+        let items = sums.map_or(out.pixels().div_ceil(2), |sums| sums.groups()) * blocks;
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
             (self.input, self.out),
