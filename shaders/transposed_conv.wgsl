@@ -73,12 +73,20 @@ fn w_lanes(i: u32) -> vec4<f32> {
     return vec4<f32>(f32(w[i]), f32(w[i + 1u]), f32(w[i + 2u]), f32(w[i + 3u]));
 }
 
-// The head's output channel o at one input pixel's 2x2 block, the taps (ky, kx) = (0, 0),
-// (0, 1), (1, 0), (1, 1) as lanes, from channels c.. of its input there (d).
-fn head_taps(d: vec4<f32>, o: u32, c: u32) -> vec4<f32> {
+// The head's weights of output channel o for input channels c.., one vec4 a tap (ky, kx) =
+// (0, 0), (0, 1), (1, 0), (1, 1): loaded once for every pixel a thread takes.
+struct HeadWeights { t00: vec4<f32>, t01: vec4<f32>, t10: vec4<f32>, t11: vec4<f32> }
+
+fn head_weights(o: u32, c: u32) -> HeadWeights {
     let base = o * 4u * p.cin + c;
-    return vec4<f32>(dot(d, w_lanes(base)), dot(d, w_lanes(base + p.cin)),
-                     dot(d, w_lanes(base + 2u * p.cin)), dot(d, w_lanes(base + 3u * p.cin)));
+    return HeadWeights(w_lanes(base), w_lanes(base + p.cin), w_lanes(base + 2u * p.cin),
+                       w_lanes(base + 3u * p.cin));
+}
+
+// One input pixel's 2x2 block of the head's output channel, the taps as lanes, from its input
+// channels there (d).
+fn head_taps(d: vec4<f32>, w: HeadWeights) -> vec4<f32> {
+    return vec4<f32>(dot(d, w.t00), dot(d, w.t01), dot(d, w.t10), dot(d, w.t11));
 }
 
 // Item i: output channel o of the 2x2 blocks that PIXELS neighbouring input pixels of a row
@@ -117,10 +125,11 @@ fn computed(i: u32) {
         }
         // The pixels themselves where RESIDUAL (their window's centre tap).
         let centre = base + y * p.in_w * p.cin + c;
-        h0 += head_taps(activate_lanes(d0, PRO_ACT) + residual(centre, x0, pad), o, c);
-        h1 += head_taps(activate_lanes(d1, PRO_ACT) + residual(centre, x0 + 1u, pad), o, c);
-        h2 += head_taps(activate_lanes(d2, PRO_ACT) + residual(centre, x0 + 2u, pad), o, c);
-        h3 += head_taps(activate_lanes(d3, PRO_ACT) + residual(centre, x0 + 3u, pad), o, c);
+        let hw = head_weights(o, c);
+        h0 += head_taps(activate_lanes(d0, PRO_ACT) + residual(centre, x0, pad), hw);
+        h1 += head_taps(activate_lanes(d1, PRO_ACT) + residual(centre, x0 + 1u, pad), hw);
+        h2 += head_taps(activate_lanes(d2, PRO_ACT) + residual(centre, x0 + 2u, pad), hw);
+        h3 += head_taps(activate_lanes(d3, PRO_ACT) + residual(centre, x0 + 3u, pad), hw);
     }
     let at = (frame * 4u * p.in_h * p.in_w + 2u * y * 2u * p.in_w + 2u * x0) * p.cout + o;
     store_block(at, h0);
