@@ -44,8 +44,8 @@ struct Block { s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32> }
 struct Blocks { first: Block, second: Block }
 
 // Output channels [o0, o0 + BLOCK) of pixels px and px + 1 (the next in the frame, maybe on the
-// next row), before the epilogue: each weight loaded once for the two (the stem's weights are
-// 108 vec4 loads a pixel, its inputs 27).
+// next row, or past the frame: computed, never stored), before the epilogue: each weight loaded
+// once for the two (the stem's weights are 108 vec4 loads a pixel, its inputs 27).
 fn blocks(frame: u32, px: u32, o0: u32) -> Blocks {
     let base = p.in_h * p.in_w * CIN * frame;
     let oy = px / p.out_w;
@@ -71,8 +71,8 @@ fn blocks(frame: u32, px: u32, o0: u32) -> Blocks {
     return Blocks(first, second);
 }
 
-// Input channel c at output (oy, ox)'s window tap (ky, kx): 0 in the padding or past the
-// frame's last row (the load clamped into the input and its value dropped, no branch).
+// Input channel c at output (oy, ox)'s window tap (ky, kx): 0 in the padding (the load clamped
+// into the input and its value dropped, no branch).
 fn x_tap(base: u32, oy: u32, ox: u32, ky: u32, kx: u32, c: u32) -> f32 {
     let iy = window_tap(oy, ky, p.stride, p.pad_top, p.in_h);
     let ix = window_tap(ox, kx, p.stride, p.pad_left, p.in_w);

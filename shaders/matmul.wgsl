@@ -6,9 +6,9 @@
 // 16 at a time through workgroup memory where A is computed as it is loaded or its skip is
 // upsampled as loaded (a tile shares that work among the columns' threads). Edges are
 // zero-filled, so any m, n, k works. Where A is only read (DIRECT: plain or gated, a skip
-// added), each thread reads its rows and columns
-// itself, clamped into A and B: no tile, no barrier, no load branch (on SwiftShader 3x the tiled
-// path's speed on this network's 32- to 128-channel 1x1s, 1.7x on its 16-channel ones).
+// added), each thread reads its rows and columns itself, clamped into A and B: no tile, no
+// barrier, no load branch (on SwiftShader 3x the tiled path's speed on this network's 32- to
+// 128-channel 1x1s, 1.7x on its 16-channel ones).
 //
 // Fused around it (ops/matmul.rs):
 // - GATE_MODE 1: the gate is a buffer [frames, k]. 2 (pooled): every workgroup computes its
@@ -160,10 +160,9 @@ fn skip_taps(row: u32) -> SkipTaps {
     return SkipTaps((row / p.frame_rows) * p.plus_h * p.plus_w, ty, tx);
 }
 
-// Channel c of the skip at a row: plus[row, c] (PLUS_MODE 1), or the x2 bilinear sample of the
-// half-resolution plus at the row's taps (PLUS_MODE 2).
-fn skip(row: u32, t: SkipTaps, c: u32) -> f32 {
-    if (PLUS_MODE == 1u) { return plus[row * p.k + c]; }
+// Channel c of the upsampled skip (PLUS_MODE 2): the x2 bilinear sample of the half-resolution
+// plus at a row's taps.
+fn skip(t: SkipTaps, c: u32) -> f32 {
     let v00 = plus[(t.base + u32(t.ty.x) * p.plus_w + u32(t.tx.x)) * p.k + c];
     let v01 = plus[(t.base + u32(t.ty.x) * p.plus_w + u32(t.tx.y)) * p.k + c];
     let v10 = plus[(t.base + u32(t.ty.y) * p.plus_w + u32(t.tx.x)) * p.k + c];
@@ -244,7 +243,7 @@ fn a_element(row: u32, c: u32, t: SkipTaps) -> vec4<f32> {
     if (GATE_MODE == 1u) { v *= gate_lanes((row / p.frame_rows) * p.k + c); }
     if (GATE_MODE == 2u) { v *= gate_k_lanes(c); }
     if (PLUS_MODE == 1u) { v += plus_lanes(row * p.k + c); }
-    if (PLUS_MODE == 2u) { v.x += skip(row, t, c); }
+    if (PLUS_MODE == 2u) { v.x += skip(t, c); }
     return v;
 }
 

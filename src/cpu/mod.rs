@@ -260,7 +260,7 @@ fn eval<'a>(
             },
             Packed::Pointwise(pw),
         ) => {
-            // The GPU's fusions (passes::FUSIONS, PRODUCER_FUSIONS), which this engine leaves out:
+            // The GPU's fusions (passes::PRODUCER_FUSIONS), which this engine leaves out:
             // materialised here so any graph runs (tests feed them).
             let computed = prologue
                 .as_ref()
@@ -367,7 +367,7 @@ fn eval<'a>(
             },
             _,
         ) => {
-            // A fused depthwise (passes::FUSIONS, PRODUCER_FUSIONS) materialised, as for the 1x1s.
+            // A fused depthwise (passes::HEAD_FUSION) materialised, as for the 1x1s.
             let s = network.shape(*input);
             let computed = prologue.as_ref().map(|p| {
                 let mut y = vec![0.0; s.len()];

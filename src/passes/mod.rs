@@ -50,6 +50,7 @@ pub const SHARED: &[(&str, Pass)] = &[
 
 /// Then, on the GPU, fusions that fold a node into its reader's kernel: a dispatch fewer each,
 /// which a CPU, with no dispatch to save, does not pay for (the fast engine leaves them out).
+/// The head's ([`HEAD_FUSION`]) comes after these, and after [`PRODUCER_FUSIONS`] where they run.
 pub const FUSIONS: &[(&str, Pass)] = &[
     (
         "squeeze-excite gate into its 1x1's prologue",
@@ -59,7 +60,6 @@ pub const FUSIONS: &[(&str, Pass)] = &[
         "x2 upsampling into its readers' loads",
         upsample_into_loads::upsample_into_loads,
     ),
-    HEAD_FUSION,
 ];
 
 /// The last fusion: the last refinement into the head's loads (after any producer fusion,
@@ -87,7 +87,8 @@ pub const PRODUCER_FUSIONS: &[(&str, Pass)] = &[
 /// A list of passes: what [`optimize_with`] runs.
 pub type Passes<'a> = &'a [(&'static str, Pass)];
 
-/// `network` with every pass the GPU plan runs applied ([`SHARED`], then [`FUSIONS`]).
+/// `network` with every pass the GPU plan runs applied ([`SHARED`], [`FUSIONS`], then
+/// [`HEAD_FUSION`]).
 pub fn optimize(network: &Network) -> (Network, Vec<PassReport>) {
     optimize_for_gpu(network, false)
 }
@@ -99,8 +100,7 @@ pub fn optimize_for_gpu(network: &Network, fuse_producers: bool) -> (Network, Ve
     } else {
         &[]
     };
-    let before_head = FUSIONS.iter().filter(|f| f.0 != HEAD_FUSION.0);
-    let all: Vec<(&'static str, Pass)> = (SHARED.iter().chain(before_head).chain(producers))
+    let all: Vec<(&'static str, Pass)> = (SHARED.iter().chain(FUSIONS).chain(producers))
         .chain([&HEAD_FUSION])
         .copied()
         .collect();
