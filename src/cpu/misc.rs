@@ -8,26 +8,25 @@ use crate::network::{Activation, Epilogue, Layer};
 use crate::reference::bilinear_taps;
 use crate::tensor::Shape;
 
+/// Per-channel means of `x`'s pixels (summed in f64, as reference::global_avg_pool).
+fn means(x: &[f32], c: usize) -> Vec<f32> {
+    let mut sums = vec![0.0f64; c];
+    for px in x.chunks_exact(c) {
+        sums.iter_mut().zip(px).for_each(|(s, v)| *s += *v as f64);
+    }
+    let pixels = (x.len() / c) as f64;
+    sums.iter().map(|s| (s / pixels) as f32).collect()
+}
+
 /// Mean over pixels of `x + plus` (summed in f64, as the reference does), then the FC layers:
 /// relu between, sigmoid after the last. `out` gets the last layer's width.
 pub fn channel_gate(x: &[f32], plus: Option<&[f32]>, c: usize, layers: &[Layer], out: &mut [f32]) {
-    let mut sums = vec![0.0f64; c];
-    match plus {
-        Some(p) => {
-            for (px, pp) in x.chunks_exact(c).zip(p.chunks_exact(c)) {
-                for ((s, v), q) in sums.iter_mut().zip(px).zip(pp) {
-                    *s += (v + q) as f64;
-                }
-            }
-        }
-        None => {
-            for px in x.chunks_exact(c) {
-                sums.iter_mut().zip(px).for_each(|(s, v)| *s += *v as f64);
-            }
-        }
+    // mean(x + plus) = mean(x) + mean(plus): plus may be at half resolution (a folded x2
+    // upsampling, whose mean is its input's).
+    let mut v = means(x, c);
+    if let Some(p) = plus {
+        v.iter_mut().zip(means(p, c)).for_each(|(m, q)| *m += q);
     }
-    let pixels = (x.len() / c) as f64;
-    let mut v: Vec<f32> = sums.iter().map(|s| (s / pixels) as f32).collect();
     for (i, layer) in layers.iter().enumerate() {
         let act = if i + 1 == layers.len() {
             Activation::Sigmoid

@@ -13,7 +13,7 @@ mod par;
 
 use crate::error::Result;
 use crate::network::{
-    Epilogue, Gate, Network, Node, OUTPUT, Op, Prologue, Value, check_input, check_output,
+    Activation, Epilogue, Network, Node, OUTPUT, Op, Prologue, Value, check_input, check_output,
 };
 use crate::passes::{self, PassReport};
 use crate::tensor::{Shape, Tensor};
@@ -276,28 +276,29 @@ fn eval<'a>(
                 misc::resize(s, value(p.value), size, &mut up, Epilogue::default());
                 up
             });
-            let plus = match (&upsampled, plus) {
+            let skip = match (&upsampled, plus) {
                 (Some(up), _) => Some(up.as_slice()),
                 (None, p) => p.map(|p| value(p.value)),
             };
-            let pooled = match gate {
-                Some(Gate::Pooled {
-                    input,
-                    with_plus,
-                    layers,
-                }) => {
-                    let mut g = vec![0.0; c];
-                    let plus = plus.filter(|_| *with_plus);
-                    let pooled_c = network.shape(*input).channels;
-                    misc::channel_gate(value(*input), plus, pooled_c, layers, &mut g);
-                    Some(g)
+            // A projected skip is added to the product, not to the input.
+            let (plus, product_plus) = match plus.is_some_and(|p| p.projected) {
+                true => (None, skip),
+                false => (skip, None),
+            };
+            let pw = |a: &[f32], out: &mut [f32]| match product_plus {
+                None => pw.run(a, out, epilogue),
+                Some(skip) => {
+                    let product = Epilogue {
+                        act: Activation::Linear,
+                        add: Some(skip),
+                    };
+                    pw.run(a, out, product);
+                    for (i, v) in out.iter_mut().enumerate() {
+                        *v = epilogue.act.apply(*v) + epilogue.add.map_or(0.0, |add| add[i]);
+                    }
                 }
-                _ => None,
             };
-            let gate = match (&pooled, gate) {
-                (Some(g), _) => Some(g.as_slice()),
-                (None, g) => g.as_ref().map(|g| value(g.value())),
-            };
+            let gate = gate.map(value);
             if gate.is_some() || plus.is_some() {
                 // The scratch fits every gated input of this engine's graph; a fused one (in
                 // tests) may be larger.
@@ -310,9 +311,9 @@ fn eval<'a>(
                     }
                 };
                 matmul::gated(x, c, gate, plus, a);
-                pw.run(a, out, epilogue)
+                pw(a, out)
             } else {
-                pw.run(x, out, epilogue)
+                pw(x, out)
             }
         }
         (

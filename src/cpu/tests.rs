@@ -175,7 +175,7 @@ fn graph(shapes: &[Shape], node: Node) -> Network {
     Network { nodes }
 }
 
-use crate::network::{Activation, Epilogue, Gate, Plus, Prologue};
+use crate::network::{Activation, Epilogue, Plus, Prologue};
 use crate::tensor::Shape;
 
 /// Odd shapes (channels not a multiple of 8, padding on every side, single pixels) for every
@@ -262,7 +262,7 @@ fn odd_shapes() {
         let op = Op::Pointwise {
             input: Value(1),
             prologue: None,
-            gate: Some(Gate::Value(Value(2))),
+            gate: Some(Value(2)),
             plus: Some(Plus::of(Value(3))),
             layer: layer(cout * input.channels, cout, 30 + i as u64),
         };
@@ -290,55 +290,46 @@ fn odd_shapes() {
             },
         ));
     }
-    // The GPU's fusions (this engine materialises them): a gate pooled from the input plus an
-    // upsampled skip, and a one-layer gate pooled from another tensor.
-    for (i, &(half, cout)) in [(Shape::new(3, 2, 5), 4), (Shape::new(1, 1, 3), 2)]
+    // The GPU's fusions (this engine materialises them): a skip already through the weights,
+    // added upsampled to the product, under a gate; and a gate of a sum whose plus is at half
+    // resolution (an upsampling folded in).
+    for (i, &(half, c, cout)) in [(Shape::new(3, 2, 4), 5, 4), (Shape::new(1, 1, 2), 3, 2)]
         .iter()
         .enumerate()
     {
-        let input = Shape::new(2 * half.height, 2 * half.width, half.channels);
-        let c = half.channels;
+        let input = Shape::new(2 * half.height, 2 * half.width, c);
         let op = Op::Pointwise {
             input: Value(1),
             prologue: None,
-            gate: Some(Gate::Pooled {
-                input: Value(1),
-                with_plus: true,
-                layers: vec![layer(3 * c, 3, 60 + i as u64), layer(c * 3, c, 62)],
-            }),
+            gate: Some(Value(2)),
             plus: Some(Plus {
-                value: Value(2),
+                value: Value(3),
                 upsampled: true,
+                projected: true,
             }),
             layer: layer(cout * c, cout, 64 + i as u64),
         };
         let out = Shape::new(input.height, input.width, cout);
         cases.push(graph(
-            &[input, half],
+            &[input, Shape::new(1, 1, c), half],
             Node {
                 op,
                 epilogue: act_add(Activation::Relu, None),
                 shape: out,
             },
         ));
-        let other = Shape::new(2, 3, 6);
-        let op = Op::Pointwise {
+        let low = Shape::new(half.height, half.width, c);
+        let op = Op::ChannelGate {
             input: Value(1),
-            prologue: None,
-            gate: Some(Gate::Pooled {
-                input: Value(2),
-                with_plus: false,
-                layers: vec![layer(c * 6, c, 66 + i as u64)],
-            }),
-            plus: None,
-            layer: layer(cout * c, cout, 68 + i as u64),
+            plus: Some(Value(2)),
+            layers: vec![layer(c * 3, 3, 66 + i as u64), layer(3 * c, c, 67)],
         };
         cases.push(graph(
-            &[input, other],
+            &[input, low],
             Node {
                 op,
                 epilogue: Epilogue::default(),
-                shape: out,
+                shape: Shape::new(1, 1, c),
             },
         ));
     }
@@ -382,7 +373,7 @@ fn odd_shapes() {
                 layer: layer(cout * c, cout, 74 + i as u64),
                 act: Activation::Relu,
             }),
-            gate: Some(Gate::Value(Value(2))),
+            gate: Some(Value(2)),
             plus: None,
             layer: layer(2 * cout, 2, 76 + i as u64),
         };

@@ -2,7 +2,7 @@
 //! every tensor's shape checked against the data flowing in.
 
 use super::{
-    Activation, Epilogue, Gate, Layer, Network, Node, OUTPUT, Op, Value, same_padding, value_shape,
+    Activation, Epilogue, Layer, Network, Node, OUTPUT, Op, Value, same_padding, value_shape,
 };
 use crate::error::Result;
 use crate::tensor::Shape;
@@ -172,7 +172,7 @@ impl Builder<'_> {
             Op::Pointwise {
                 input: x,
                 prologue: None,
-                gate: gate.map(Gate::Value),
+                gate,
                 plus: None,
                 layer,
             },

@@ -132,10 +132,14 @@ impl Layer {
 /// A tensor added to a 1x1 convolution's input as it is loaded (a skip folded into the loads): the
 /// value itself, or, when `upsampled`, its bilinear x2 upsampling (half-pixel centres, as
 /// [`Op::Upsample2x`]), sampled from the low-resolution value so the upsampled one is never stored.
+/// When `projected`, the value has already been through the convolution's weights (the skip's
+/// projection, bias-free, at its own resolution: `passes::upsample_into_loads`), and is added to
+/// the product instead, before the bias and activation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plus {
     pub value: Value,
     pub upsampled: bool,
+    pub projected: bool,
 }
 
 impl Plus {
@@ -143,6 +147,7 @@ impl Plus {
         Plus {
             value,
             upsampled: false,
+            projected: false,
         }
     }
 }
@@ -192,43 +197,6 @@ pub struct DepthwiseInput {
     pub residual: bool,
 }
 
-/// Where a 1x1 convolution's per-channel input gate (a squeeze-excite gate) comes from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Gate {
-    /// A gate another node computed ([1, 1, c], an [`Op::ChannelGate`]).
-    Value(Value),
-    /// Computed in the convolution's own prologue, as [`Op::ChannelGate`] would: the mean over
-    /// pixels of `input` (plus the convolution's `plus` when `with_plus`), then the FC layers.
-    Pooled {
-        input: Value,
-        with_plus: bool,
-        layers: Vec<Layer>,
-    },
-}
-
-impl Gate {
-    /// The value the gate reads: the gate itself, or the tensor it pools.
-    pub fn value(&self) -> Value {
-        match self {
-            Gate::Value(v) | Gate::Pooled { input: v, .. } => *v,
-        }
-    }
-
-    /// The FC layers a pooled gate runs (none for a given gate).
-    pub fn layers(&self) -> &[Layer] {
-        match self {
-            Gate::Value(_) => &[],
-            Gate::Pooled { layers, .. } => layers,
-        }
-    }
-
-    fn value_mut(&mut self) -> &mut Value {
-        match self {
-            Gate::Value(v) | Gate::Pooled { input: v, .. } => v,
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// KxK convolution over all input channels, SAME padding (the stem).
@@ -239,12 +207,12 @@ pub enum Op {
     },
     /// 1x1 convolution, i.e. a matmul [pixels, in] x [in, out], of `x * gate + plus` where x is
     /// `input`, or `prologue(input)` when its producer is fused in: the optional per-channel
-    /// `gate` (a squeeze-excite gate) and `plus` (a skip of x's shape) are folded into the
-    /// matmul's loads.
+    /// `gate` (a squeeze-excite gate another node computed, [1, 1, c]) and `plus` (a skip of x's
+    /// shape, or see [`Plus`]) are folded into the matmul's loads.
     Pointwise {
         input: Value,
         prologue: Option<Prologue>,
-        gate: Option<Gate>,
+        gate: Option<Value>,
         plus: Option<Plus>,
         layer: Layer,
     },
@@ -254,8 +222,10 @@ pub enum Op {
         layer: Layer,
         stride: usize,
     },
-    /// Squeeze-excite gate: mean over pixels of `input + plus` (plus optional, same shape), then
-    /// the FC layers with relu between and a sigmoid after the last. Output [1, 1, c].
+    /// Squeeze-excite gate: mean over pixels of `input + plus` (plus optional, of input's channels:
+    /// mean(input) + mean(plus), so plus may be the half-resolution input of an x2 upsampling
+    /// whose mean it is), then the FC layers with relu between and a sigmoid after the last.
+    /// Output [1, 1, c].
     ChannelGate {
         input: Value,
         plus: Option<Value>,
@@ -278,21 +248,14 @@ pub enum Op {
 
 impl Op {
     /// The layers whose parameters this op reads, in order (none for the element-wise ops); a
-    /// 1x1 convolution's own layer comes first, then its prologue's, then its pooled gate's.
+    /// 1x1 convolution's own layer comes first, then its prologue's.
     pub fn layers(&self) -> Vec<&Layer> {
         match self {
             Op::Pointwise {
-                layer,
-                prologue,
-                gate,
-                ..
-            } => {
-                let gate = gate.as_ref().map_or(&[][..], Gate::layers);
-                std::iter::once(layer)
-                    .chain(prologue.as_ref().map(Prologue::layer))
-                    .chain(gate)
-                    .collect()
-            }
+                layer, prologue, ..
+            } => std::iter::once(layer)
+                .chain(prologue.as_ref().map(Prologue::layer))
+                .collect(),
             Op::TransposedConv2x2 {
                 layer, prologue, ..
             } => std::iter::once(layer)
@@ -316,7 +279,7 @@ impl Op {
             Op::Pointwise {
                 input, gate, plus, ..
             } => std::iter::once(input)
-                .chain(gate.as_mut().map(Gate::value_mut))
+                .chain(gate.as_mut())
                 .chain(plus.as_mut().map(|p| &mut p.value))
                 .collect(),
             Op::ScaleChannels { input, gate } => vec![input, gate],
@@ -335,7 +298,7 @@ impl Op {
             Op::Pointwise {
                 input, gate, plus, ..
             } => std::iter::once(*input)
-                .chain(gate.as_ref().map(Gate::value))
+                .chain(gate.as_ref().copied())
                 .chain(plus.map(|p| p.value))
                 .collect(),
             Op::ScaleChannels { input, gate } => vec![*input, *gate],
@@ -361,17 +324,11 @@ impl Node {
         let fc = |layers: &[Layer]| layers.iter().map(|l| l.weight.len() as u64).sum::<u64>();
         match &self.op {
             Op::Pointwise {
-                layer,
-                prologue,
-                gate,
-                ..
+                layer, prologue, ..
             } => {
-                let gate = gate.as_ref().map_or(0, |g| fc(g.layers()));
                 let pixels = self.shape.pixels() as u64;
                 let prologue = prologue.as_ref().map_or(0, |p| pixels * p.macs_per_pixel());
-                (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64
-                    + prologue
-                    + gate
+                (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64 + prologue
             }
             Op::Conv2d { layer, .. } | Op::Depthwise { layer, .. } => {
                 (self.shape.len() * (layer.weight.len() / layer.bias.len())) as u64
@@ -417,8 +374,7 @@ impl Node {
                     None => String::new(),
                 };
                 let gate = match gate {
-                    Some(Gate::Value(_)) => "+gate",
-                    Some(Gate::Pooled { .. }) => "+pooled gate",
+                    Some(_) => "+gate",
                     None => "",
                 };
                 let plus = match plus {

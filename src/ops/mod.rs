@@ -49,7 +49,7 @@ mod wgsl;
 
 pub use background::WeighBackground;
 pub use binding::Epilogue;
-pub use channel_gate::{ChannelGate, Fc};
+pub use channel_gate::{ChannelGate, Fc, GateInput};
 pub use compose::{Compose, ComposeParams};
 pub use conv2d::Conv2d;
 pub use depthwise::Depthwise;
@@ -57,7 +57,7 @@ pub use downsample::Downsample;
 pub use elementwise::Elementwise;
 pub use guided::Guided;
 pub use kernels::{KERNEL_COUNT, Kernels, kernel_source};
-pub use matmul::{ComputedA, ComputedOp, GateFc, Matmul, MatmulGate, MatmulPlus, PooledGate};
+pub use matmul::{ComputedA, ComputedOp, Matmul, MatmulPlus};
 pub use postprocess::MaskToLuma8;
 pub use preprocess::Preprocess;
 pub use resize::Resize;

@@ -2,7 +2,7 @@
 //! folded into the loads of the 1x1 convolution that reads it: the matmul reads
 //! `x * gate + skip` as it loads A, and the scaled tensor is never written.
 
-use crate::network::{Activation, Gate, Network, Op, Plus, Value};
+use crate::network::{Activation, Network, Op, Plus, Value};
 
 /// `pointwise(scale(x, g) + s)` -> `pointwise(x * g + s)` where the pointwise is the scale's only
 /// reader and has no gate or skip of its own.
@@ -15,7 +15,7 @@ pub fn fold_scale_into_pointwise(net: &mut Network) -> usize {
             input, gate, plus, ..
         } = &mut net.nodes[j].op
         {
-            (*input, *gate, *plus) = (x, Some(Gate::Value(g)), s.map(Plus::of));
+            (*input, *gate, *plus) = (x, Some(g), s.map(Plus::of));
         }
         true
     })

@@ -9,7 +9,6 @@
 mod arena;
 mod fold_scale;
 mod fold_sum;
-mod gate_into_reader;
 mod producer_into_loads;
 mod project_first;
 mod upsample_into_loads;
@@ -51,16 +50,10 @@ pub const SHARED: &[(&str, Pass)] = &[
 /// Then, on the GPU, fusions that fold a node into its reader's kernel: a dispatch fewer each,
 /// which a CPU, with no dispatch to save, does not pay for (the fast engine leaves them out).
 /// The head's ([`HEAD_FUSION`]) comes after these, and after [`PRODUCER_FUSIONS`] where they run.
-pub const FUSIONS: &[(&str, Pass)] = &[
-    (
-        "squeeze-excite gate into its 1x1's prologue",
-        gate_into_reader::gate_into_pointwise,
-    ),
-    (
-        "x2 upsampling into its readers' loads",
-        upsample_into_loads::upsample_into_loads,
-    ),
-];
+pub const FUSIONS: &[(&str, Pass)] = &[(
+    "x2 upsampling into its readers' loads",
+    upsample_into_loads::upsample_into_loads,
+)];
 
 /// The last fusion: the last refinement into the head's loads (after any producer fusion,
 /// which would otherwise find the head's input taken).
@@ -240,7 +233,7 @@ mod tests {
     fn all_passes_together_keep_the_output_and_cut_nodes_and_macs() {
         let original = network();
         // (producers fused too, nodes after): the GPU plan's graph, and the one to time.
-        for (fuse_producers, nodes) in [(false, 35), (true, 30)] {
+        for (fuse_producers, nodes) in [(false, 48), (true, 43)] {
             let (rewritten, reports) = optimize_for_gpu(&original, fuse_producers);
             for r in &reports {
                 println!(
@@ -251,7 +244,8 @@ mod tests {
             }
             assert_eq!(original.nodes.len(), 56);
             assert_eq!(rewritten.nodes.len(), nodes);
-            assert!(rewritten.macs() < original.macs() * 9 / 10);
+            // Each pass's own test checks its MACs exactly; together they cut them.
+            assert!(rewritten.macs() < original.macs());
             assert_same_output(&original, &rewritten, 1e-5);
             // Idempotent: a second run finds nothing more.
             let (again, reports) = optimize_for_gpu(&rewritten, fuse_producers);

@@ -6,7 +6,7 @@
 //! Likewise the head's input ([`DepthwiseInput`]): a transposed 2x2 reads each input pixel for
 //! one 2x2 block of outputs, so the depthwise is computed once per pixel there too.
 
-use crate::network::{DepthwiseInput, Gate, Network, Node, Op, Plus, Prologue, Value};
+use crate::network::{DepthwiseInput, Network, Node, Op, Plus, Prologue, Value};
 
 /// Output channels of one matmul column tile (ops::Matmul's TILE).
 const COLUMNS: usize = 32;
@@ -144,9 +144,8 @@ fn fits_reader(net: &Network, i: usize) -> Option<usize> {
     else {
         return None;
     };
-    let gate_reads_it = matches!(gate, Some(Gate::Pooled { input, .. }) if *input == v);
     (*input == v
-        && !gate_reads_it
+        && *gate != Some(v)
         && reader.epilogue.add != Some(v)
         && reader.shape.channels <= COLUMNS)
         .then_some(j)

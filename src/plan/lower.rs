@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Precision};
-use crate::network::{Gate, Layer, Network, Node, Op, Prologue, Value};
+use crate::network::{Layer, Network, Node, Op, Prologue, Value};
 use crate::ops::{self, Kernels, Sums};
 
 /// A layer's parameters on the GPU.
@@ -25,11 +25,8 @@ pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<Lay
     };
     match op {
         Op::Pointwise {
-            layer,
-            prologue,
-            gate,
-            ..
-        } => vec![upload(layer, &pointwise_params(layer, prologue, gate))],
+            layer, prologue, ..
+        } => vec![upload(layer, &pointwise_params(layer, prologue))],
         Op::Conv2d { layer, .. } => {
             let packed = ops::conv2d::pack_weight(&layer.weight, layer.bias.len());
             vec![upload(layer, &packed)]
@@ -40,8 +37,8 @@ pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<Lay
 
 /// A 1x1's parameters as the matmul reads them from one buffer, in [`pointwise_layout`]'s
 /// order: B (the weight transposed to [in, out]), then its prologue's weight ([K, K, c] for a
-/// depthwise, [in, out] for a 1x1) and bias, then its pooled gate's FC layers.
-fn pointwise_params(layer: &Layer, prologue: &Option<Prologue>, gate: &Option<Gate>) -> Vec<f32> {
+/// depthwise, [in, out] for a 1x1) and bias.
+fn pointwise_params(layer: &Layer, prologue: &Option<Prologue>) -> Vec<f32> {
     let mut packed = layer.weight_in_out();
     if let Some(p) = prologue {
         match p {
@@ -50,49 +47,26 @@ fn pointwise_params(layer: &Layer, prologue: &Option<Prologue>, gate: &Option<Ga
         }
         packed.extend(&p.layer().bias);
     }
-    let fc = gate.as_ref().map_or(&[][..], Gate::layers);
-    ops::GateFc::pack(&packed, &fc.iter().collect::<Vec<_>>()).0
+    packed
 }
 
-/// Where [`pointwise_params`] puts the prologue's (weight, bias) and the pooled gate's layers,
-/// from the layers' sizes alone (binding needs the offsets, not the packed parameters).
-fn pointwise_layout(
-    layer: &Layer,
-    prologue: &Option<Prologue>,
-    gate: &Option<Gate>,
-) -> (Option<(usize, usize)>, Option<ops::GateFc>) {
+/// Where [`pointwise_params`] puts the prologue's (weight, bias), from the layers' sizes alone
+/// (binding needs the offsets, not the packed parameters).
+fn prologue_offsets(layer: &Layer, prologue: &Option<Prologue>) -> Option<(usize, usize)> {
     let b_len = layer.weight.len();
-    let prologue_at = prologue
+    prologue
         .as_ref()
-        .map(|p| (b_len, b_len + p.layer().weight.len()));
-    let fc_at = prologue.as_ref().map_or(b_len, |p| {
-        b_len + p.layer().weight.len() + p.layer().bias.len()
-    });
-    let fc = match gate {
-        Some(Gate::Pooled { layers, .. }) => Some(ops::GateFc::layout(
-            fc_at,
-            &layers.iter().collect::<Vec<_>>(),
-        )),
-        _ => None,
-    };
-    (prologue_at, fc)
+        .map(|p| (b_len, b_len + p.layer().weight.len()))
 }
 
-/// Which values a pooled gate reads the sums of (their producers write them after the value).
+/// Which values a gate reads the sums of (their producers write them after the value): every
+/// value a channel gate pools whose producer can leave sums.
 pub(super) fn pooled_values(network: &Network) -> Vec<bool> {
     let mut pooled = vec![false; network.nodes.len() + 1];
     for node in &network.nodes {
-        if let Op::Pointwise {
-            gate: Some(Gate::Pooled {
-                input, with_plus, ..
-            }),
-            plus,
-            ..
-        } = &node.op
-        {
-            pooled[input.0] = true;
-            if let (true, Some(p)) = (with_plus, plus) {
-                pooled[p.value.0] = true;
+        if let Op::ChannelGate { input, plus, .. } = &node.op {
+            for v in std::iter::once(input).chain(plus) {
+                pooled[v.0] |= sums_of(network, *v).is_ok();
             }
         }
     }
@@ -132,16 +106,16 @@ pub(super) fn bytes_moved(network: &Network, precision: Precision) -> u64 {
         .iter()
         .map(|node| {
             let mut read: Vec<Value> = node.reads().collect();
-            // A pooled gate reads its tensor's sums only.
+            // A channel gate reads the sums alone where the producer leaves them.
             let mut sums = 0;
-            if let Op::Pointwise {
-                input,
-                gate: Some(Gate::Pooled { input: pooled, .. }),
-                ..
-            } = &node.op
-            {
-                read.retain(|v| v != pooled || v == input);
-                sums = sums_of(network, *pooled).map_or(0, |s| s.len() as u64 * 4);
+            if let Op::ChannelGate { .. } = &node.op {
+                read.retain(|v| match sums_of(network, *v) {
+                    Ok(s) => {
+                        sums += s.len() as u64 * 4;
+                        false
+                    }
+                    Err(_) => true,
+                });
             }
             read.sort_unstable();
             read.dedup();
@@ -228,58 +202,58 @@ pub(super) fn bind_node<'a>(
         Op::Pointwise {
             input,
             prologue,
-            gate: g,
+            gate,
             plus,
             layer,
         } => {
             let s = network.shape(*input);
-            let (prologue_at, fc) = pointwise_layout(layer, prologue, g);
-            let computed = prologue.as_ref().zip(prologue_at).map(|(p, (w, b))| {
-                let op = match p {
-                    Prologue::Depthwise { layer, stride, .. } => ops::ComputedOp::Depthwise {
-                        input: s,
-                        kernel: layer.kernel,
-                        stride: *stride,
-                    },
-                    Prologue::Pointwise { .. } => ops::ComputedOp::Pointwise {
-                        channels: s.channels,
-                    },
-                };
-                ops::ComputedA {
-                    op,
-                    act: p.act(),
-                    weight_offset: w,
-                    bias_offset: b,
-                }
-            });
+            let computed = prologue
+                .as_ref()
+                .zip(prologue_offsets(layer, prologue))
+                .map(|(p, (w, b))| {
+                    let op = match p {
+                        Prologue::Depthwise { layer, stride, .. } => ops::ComputedOp::Depthwise {
+                            input: s,
+                            kernel: layer.kernel,
+                            stride: *stride,
+                        },
+                        Prologue::Pointwise { .. } => ops::ComputedOp::Pointwise {
+                            channels: s.channels,
+                        },
+                    };
+                    ops::ComputedA {
+                        op,
+                        act: p.act(),
+                        weight_offset: w,
+                        bias_offset: b,
+                    }
+                });
             // The matmul's k: the channels of the 1x1's input as loaded.
             let k = prologue
                 .as_ref()
                 .map_or(s.channels, |p| p.layer().bias.len());
-            let gate = match g {
-                None => None,
-                Some(Gate::Value(g)) => Some(ops::MatmulGate::Buffer(buffer(*g))),
-                Some(Gate::Pooled {
-                    input: pooled,
-                    with_plus,
-                    ..
-                }) => Some(ops::MatmulGate::Pooled(ops::PooledGate {
-                    source: buffer(*pooled),
-                    source_sums: sums_of(network, *pooled)?,
-                    plus_sums: match (with_plus, plus) {
-                        (true, Some(p)) => Some(sums_of(network, p.value)?),
-                        _ => None,
-                    },
-                    fc: fc.expect("a pooled gate's layers are packed"),
-                })),
-            };
-            let plus = plus.map(|p| ops::MatmulPlus {
-                buffer: buffer(p.value),
-                half: p.upsampled.then(|| {
-                    let low = network.shape(p.value);
-                    (low.height, low.width)
+            let gate = gate.map(buffer);
+            // The matmul upsamples a skip already through its B (added to the product) only.
+            let plus = match plus {
+                Some(p) if p.upsampled != p.projected => {
+                    return Err(Error::InvalidInput(format!(
+                        "node {}: a skip {} the 1x1's input, which the GPU's matmul does not take",
+                        node.label(),
+                        if p.upsampled {
+                            "upsampled into"
+                        } else {
+                            "projected, not upsampled, into"
+                        }
+                    )));
+                }
+                p => p.map(|p| ops::MatmulPlus {
+                    buffer: buffer(p.value),
+                    half: p.upsampled.then(|| {
+                        let low = network.shape(p.value);
+                        (low.height, low.width)
+                    }),
                 }),
-            });
+            };
             ops::Matmul {
                 bias: Some(&layers[0].bias),
                 gate,
@@ -330,10 +304,15 @@ pub(super) fn bind_node<'a>(
                     out: h.bias.len(),
                 })
                 .collect();
+            let sums = pooled_values(network);
+            let pooled = |v: Value| ops::GateInput {
+                buffer: buffer(v),
+                shape: network.shape(v),
+                sums: sums[v.0].then(|| sums_of(network, v).ok()).flatten(),
+            };
             ops::ChannelGate {
-                input: buffer(*input),
-                plus: plus.map(buffer),
-                input_shape: network.shape(*input),
+                input: pooled(*input),
+                plus: plus.map(pooled),
                 layers: &fcs,
                 out,
                 frames,

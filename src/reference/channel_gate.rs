@@ -25,7 +25,24 @@ pub fn global_avg_pool(x: &Tensor) -> Tensor {
 
 /// The gate for `x`'s channels: pool, then `layers` (relu between, sigmoid after the last).
 pub fn channel_gate(x: &Tensor, layers: &[Layer]) -> Tensor {
-    let mut x = global_avg_pool(x);
+    gate_of_means(global_avg_pool(x), layers)
+}
+
+/// The gate of `x + plus` where `plus` has `x`'s channels at any resolution: the mean of the
+/// sum, mean(x) + mean(plus), which is also the gate of `x + up(plus)` for a half-resolution
+/// `plus` (every pixel of a x2 bilinear upsampling's input carries the same weight).
+pub fn channel_gate_of_sum(x: &Tensor, plus: &Tensor, layers: &[Layer]) -> Tensor {
+    let mut means = global_avg_pool(x);
+    let plus = global_avg_pool(plus);
+    means
+        .data
+        .iter_mut()
+        .zip(&plus.data)
+        .for_each(|(m, p)| *m += p);
+    gate_of_means(means, layers)
+}
+
+fn gate_of_means(mut x: Tensor, layers: &[Layer]) -> Tensor {
     for (i, layer) in layers.iter().enumerate() {
         x = pointwise_conv(&x, &layer.weight, &layer.bias);
         let act = if i + 1 == layers.len() { sigmoid } else { relu };

@@ -16,7 +16,7 @@ mod resize;
 pub mod smoothing;
 mod softmax;
 
-pub use channel_gate::{channel_gate, global_avg_pool};
+pub use channel_gate::{channel_gate, channel_gate_of_sum, global_avg_pool};
 pub use conv::{conv2d, depthwise_conv2d, transposed_conv2x2};
 pub use elementwise::{add, hard_swish, map, mul_channels, relu, sigmoid};
 pub use matmul::{matmul, pointwise_conv};
@@ -25,7 +25,7 @@ pub use resize::{bilinear_taps, resize_bilinear};
 pub use softmax::softmax;
 
 use crate::error::Result;
-use crate::network::{DepthwiseInput, Gate, Network, Node, Op, Prologue, Value, check_input};
+use crate::network::{DepthwiseInput, Network, Node, Op, Prologue, Value, check_input};
 use crate::tensor::Tensor;
 
 /// The network on the CPU reference. `input` is the 256x256x3 image in [0, 1]; returns the
@@ -71,7 +71,9 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
                     map(&pw, |x| act.apply(x))
                 }
             };
-            // The skip as loaded: the value itself, or its x2 upsampling.
+            // The skip as loaded: the value itself, or its x2 upsampling; added to the input,
+            // or where projected to the product.
+            let projected = plus.is_some_and(|p| p.projected);
             let plus = plus.map(|p| {
                 let s = v(&p.value).shape;
                 match p.upsampled {
@@ -79,24 +81,14 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
                     false => v(&p.value).clone(),
                 }
             });
-            let gate = gate.as_ref().map(|g| match g {
-                Gate::Value(g) => v(g).clone(),
-                Gate::Pooled {
-                    input,
-                    with_plus,
-                    layers,
-                } => match (with_plus, &plus) {
-                    (true, Some(p)) => channel_gate(&add(v(input), p), layers),
-                    _ => channel_gate(v(input), layers),
-                },
-            });
             let x = match gate {
-                Some(g) => mul_channels(&x, &g),
+                Some(g) => mul_channels(&x, v(g)),
                 None => x,
             };
-            match plus {
-                Some(p) => pointwise_conv(&add(&x, &p), &layer.weight, &layer.bias),
-                None => pointwise_conv(&x, &layer.weight, &layer.bias),
+            match (plus, projected) {
+                (Some(p), true) => add(&pointwise_conv(&x, &layer.weight, &layer.bias), &p),
+                (Some(p), false) => pointwise_conv(&add(&x, &p), &layer.weight, &layer.bias),
+                (None, _) => pointwise_conv(&x, &layer.weight, &layer.bias),
             }
         }
         Op::Depthwise {
@@ -109,7 +101,7 @@ pub fn eval_node(node: &Node, values: &[Tensor]) -> Tensor {
             plus,
             layers,
         } => match plus {
-            Some(p) => channel_gate(&add(v(input), v(p)), layers),
+            Some(p) => channel_gate_of_sum(v(input), v(p), layers),
             None => channel_gate(v(input), layers),
         },
         Op::ScaleChannels { input, gate } => mul_channels(v(input), v(gate)),

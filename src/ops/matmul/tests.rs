@@ -1,4 +1,4 @@
-//! The matmul kernel against the CPU reference: every gate mode, tile and shape.
+//! The matmul kernel against the CPU reference: every mode, tile and shape.
 
 use super::*;
 use crate::network::Activation;
@@ -74,7 +74,7 @@ fn fused_gate_skip_bias_activation_and_add() {
         let out = gpu.storage("out", m * n);
         let op = Matmul {
             bias: Some(&bufs[2]),
-            gate: Some(MatmulGate::Buffer(&bufs[3])),
+            gate: Some(&bufs[3]),
             plus: Some(MatmulPlus {
                 buffer: &bufs[5],
                 half: None,
@@ -97,39 +97,19 @@ fn fused_gate_skip_bias_activation_and_add() {
     }
 }
 
-/// A layer of random parameters, `outs` x `ins`.
-fn fc_layer(ins: usize, outs: usize, seed: u64) -> Layer {
-    Layer {
-        name: format!("fc{seed}"),
-        weight: random(outs * ins, seed),
-        bias: random(outs, seed + 1),
-        kernel: 1,
-    }
-}
-
-/// The fusions around the product against the CPU twins run one by one (reference::resize_bilinear,
-/// channel_gate, mul_channels, add, matmul): a two-layer gate pooled from A plus a skip
-/// upsampled on the fly, a one-layer gate pooled from another tensor, and C's sums, on odd
-/// channel counts and two frames; with and without subgroups where the adapter has them.
+/// The fusions around the product against the CPU twins run one by one (mul_channels, matmul,
+/// reference::resize_bilinear, add): a gate per frame, a skip already through B added upsampled
+/// from half resolution, C's sums, on odd channel counts and two frames.
 #[test]
-fn pooled_gate_upsampled_skip_and_sums_match_cpu() {
-    for (gpu, kernels) in gpus() {
-        pooled_gate_cases(gpu, kernels);
-    }
-}
-
-fn pooled_gate_cases(gpu: &Gpu, kernels: &Kernels) {
+fn gate_upsampled_product_skip_and_sums_match_cpu() {
     use crate::tensor::{Shape, Tensor};
-    // (half-resolution frame, k, n): rows per frame 4 * h * w, a multiple of 32.
-    for (case, &(half, k, n, two_layers)) in [
-        ((2, 4), 5, 7, true),
-        ((4, 4), 3, 37, false),
-        ((4, 8), 24, 16, true),
-        // 64 row tiles a frame: 4 to a workgroup (row_tiles), 16 workgroups.
-        ((16, 32), 8, 20, true),
-        // The FC widths of the network's widest gate, 128 -> 32 -> 128, more inputs than a
-        // subgroup has lanes.
-        ((2, 4), 128, 24, true),
+    let Some((gpu, kernels)) = gpu() else { return };
+    // (half-resolution frame, k, n): full frames 2h x 2w, 2w a multiple of 32.
+    for (case, &(half, k, n)) in [
+        ((2, 16), 5, 7),
+        ((3, 16), 3, 37),
+        ((4, 32), 24, 16),
+        ((16, 64), 16, 16),
     ]
     .iter()
     .enumerate()
@@ -142,82 +122,40 @@ fn pooled_gate_cases(gpu: &Gpu, kernels: &Kernels) {
         let m = frames * rows;
         let a: Vec<Tensor> = (0..frames as u64).map(|f| tensor(full, seed + f)).collect();
         let low: Vec<Tensor> = (0..frames as u64)
-            .map(|f| tensor(Shape::new(h, w, k), seed + 5 + f))
+            .map(|f| tensor(Shape::new(h, w, n), seed + 5 + f))
             .collect();
-        let other: Vec<Tensor> = (0..frames as u64)
-            .map(|f| tensor(Shape::new(3, 5, 6), seed + 7 + f))
+        // Gates are sigmoid outputs: in (0, 1).
+        let gates: Vec<Tensor> = (0..frames as u64)
+            .map(|f| {
+                let g = tensor(Shape::new(1, 1, k), seed + 7 + f);
+                reference::map(&g, reference::sigmoid)
+            })
             .collect();
-        let layers = match two_layers {
-            true => {
-                let hidden = (k / 4).max(3);
-                vec![
-                    fc_layer(k, hidden, seed + 20),
-                    fc_layer(hidden, k, seed + 22),
-                ]
-            }
-            false => vec![fc_layer(6, k, seed + 24)],
-        };
         let (b, bias, add) = (
             random(k * n, seed + 30),
             random(n, seed + 31),
             random(m * n, seed + 32),
         );
-        // CPU: the skip upsampled, the gate, then the product.
         let mut expected = Vec::new();
         for f in 0..frames {
-            let up = reference::resize_bilinear(&low[f], 2 * h, 2 * w);
-            let gate = match two_layers {
-                true => reference::channel_gate(&reference::add(&a[f], &up), &layers),
-                false => reference::channel_gate(&other[f], &layers),
-            };
-            let x = reference::add(&reference::mul_channels(&a[f], &gate), &up);
+            let x = reference::mul_channels(&a[f], &gates[f]);
             let c = reference::matmul(&x.data, &b, rows, k, n);
+            let up = reference::resize_bilinear(&low[f], 2 * h, 2 * w);
             expected.extend(
-                c.iter()
-                    .enumerate()
-                    .map(|(i, v)| reference::relu(v + bias[i % n]) + add[f * rows * n + i]),
+                c.iter().zip(&up.data).enumerate().map(|(i, (v, u))| {
+                    reference::relu(v + bias[i % n] + u) + add[f * rows * n + i]
+                }),
             );
         }
-        // GPU: each pooled tensor followed by its sums, as its producer leaves them.
-        let with_sums = |t: &[Tensor], sums: Sums| {
-            let mut data = concat(t);
-            data.extend(sums.of(&concat(t), frames));
-            data
-        };
-        let a_sums = Matmul::sums(rows, k);
-        let low_sums = crate::ops::Depthwise::sums(Shape::new(h, w, k));
-        let other_sums = crate::ops::Conv2d::sums(Shape::new(3, 5, 6));
-        let (packed, fc) = GateFc::pack(&b, &layers.iter().collect::<Vec<_>>());
-        let [ga, glow, gother, gb, gbias, gadd] = upload_all(
+        let [ga, glow, gg, gb, gbias, gadd] = upload_all(
             gpu,
-            [
-                &with_sums(&a, a_sums),
-                &with_sums(&low, low_sums),
-                &with_sums(&other, other_sums),
-                &packed,
-                &bias,
-                &add,
-            ],
+            [&concat(&a), &concat(&low), &concat(&gates), &b, &bias, &add],
         );
-        let pooled = match two_layers {
-            true => PooledGate {
-                source: &ga,
-                source_sums: a_sums,
-                plus_sums: Some(low_sums),
-                fc,
-            },
-            false => PooledGate {
-                source: &gother,
-                source_sums: other_sums,
-                plus_sums: None,
-                fc,
-            },
-        };
         let out_sums = Matmul::sums(rows, n);
         let out = gpu.storage("out", m * n + frames * out_sums.len());
         let op = Matmul {
             bias: Some(&gbias),
-            gate: Some(MatmulGate::Pooled(pooled)),
+            gate: Some(&gg),
             plus: Some(MatmulPlus {
                 buffer: &glow,
                 half: Some(half),
@@ -239,6 +177,22 @@ fn pooled_gate_cases(gpu: &Gpu, kernels: &Kernels) {
             &what,
         );
     }
+}
+
+#[test]
+fn an_upsampled_skip_needs_rows_of_whole_tiles() {
+    let Some((gpu, kernels)) = gpu() else { return };
+    let buf = gpu.storage("any", 1 << 16);
+    // Frames 12 pixels wide: a row tile would straddle image rows.
+    let op = Matmul {
+        plus: Some(MatmulPlus {
+            buffer: &buf,
+            half: Some((4, 6)),
+        }),
+        ..Matmul::new(&buf, &buf, &buf, 96, 4, 4)
+    };
+    let err = op.bind(gpu, kernels).unwrap_err();
+    assert!(err.to_string().contains("a multiple of 32"), "{err}");
 }
 
 /// A computed as the depthwise of `a` (odd sizes, strides 1 and 2, its add as plus, two
@@ -330,7 +284,7 @@ fn pointwise_computed_a_matches_cpu() {
         let [gx, gb, gg] = upload_all(gpu, [&x, &packed, &gate]);
         let out = gpu.storage("out", m * n);
         let op = Matmul {
-            gate: Some(MatmulGate::Buffer(&gg)),
+            gate: Some(&gg),
             computed: Some(ComputedA {
                 op: ComputedOp::Pointwise { channels: c },
                 act: Activation::Relu,
@@ -373,20 +327,6 @@ fn tiles_fit_the_network_s_widths() {
     ] {
         assert_eq!(columns_per_thread(n), cols, "n = {n}");
     }
-}
-
-#[test]
-fn a_pooled_gate_leaves_each_frame_its_workgroups() {
-    // (rows a frame, row tiles a workgroup): the network's pooled gates at 128x128 down to
-    // 16x16, and a frame whose tiles a power of two does not divide.
-    for (rows, tiles) in [(16384, 32), (4096, 8), (1024, 2), (256, 1), (34 * 32, 2)] {
-        assert_eq!(row_tiles(2, rows), tiles, "{rows} rows");
-    }
-    assert_eq!(
-        row_tiles(1, 16384),
-        1,
-        "only a pooled gate repeats work per workgroup"
-    );
 }
 
 #[test]
