@@ -2,12 +2,12 @@
 // where each frame of frame_rows rows has its own gate (k values), and plus is added to A or,
 // upsampled, to the product (PLUS_MODE).
 // The pointwise (1x1) convolutions are this with m = pixels, k = in channels, n = out channels.
-// Tiles: a 8x8 workgroup computes a 32 x (8 * COLS) block of C, each thread a 4 x COLS micro-tile
-// strided by 8 so that neighbouring threads touch neighbouring columns (coalesced loads, stores). K advances
-// 16 at a time through workgroup memory where A is computed as it is loaded (a tile shares that
-// work among the columns' threads). Edges are zero-filled, so any m, n, k works. Where A is only
-// read (DIRECT: plain or gated, a skip added), each thread reads its rows and columns itself,
-// clamped into A and B: no tile, no
+// Tiles: a 8x8 workgroup computes a 32 x (8 * COLS) block of C, each thread 4 consecutive rows
+// by COLS columns strided by 8, so that neighbouring threads touch neighbouring columns
+// (coalesced loads, stores). K advances 16 at a time through workgroup memory where A is
+// computed as it is loaded (a tile shares that work among the columns' threads). Edges are
+// zero-filled, so any m, n, k works. Where A is only read (DIRECT: plain or gated, a skip
+// added), each thread reads its rows and columns itself, clamped into A and B: no tile, no
 // barrier, no load branch (on SwiftShader 3x the tiled path's speed on this network's 32- to
 // 128-channel 1x1s, 1.7x on its 16-channel ones).
 //
@@ -24,8 +24,9 @@
 //   ([frames, in_h, in_w, k], SAME padding, weights [K, K, k]; C's rows are the pixels of
 //   `width`-wide frames), a depthwise-separable convolution whose add comes in as plus; 2 a 1x1
 //   of `a` ([m, in_c], weights [in_c, k]), two 1x1s back to back.
-// - POOL: after C, the per-channel sums of each 32-row tile of C (ops/sums.rs), for a gate
-//   pooled downstream.
+// - POOL: after C, the per-channel sums of each thread's 4 rows of C (ops/sums.rs), for a gate
+//   pooled downstream: written by the thread itself, no workgroup reduction and no barrier
+//   (SwiftShader, the browsers' software WebGPU, ran a direct 1x1 1-2 ms slower with one).
 
 // The modes are pipeline constants (ops/matmul.rs sets them per dispatch): no mode is a runtime
 // branch, and the depthwise window's loops unroll.
@@ -73,15 +74,13 @@ const THREADS: u32 = 64u;
 // A row of TILE_K + 1: a stride of 17 words puts the rows a column step reads in different banks.
 var<workgroup> a_tile: array<array<f32, TILE_K + 1u>, TILE>;
 var<workgroup> b_tile: array<array<f32, TILE>, TILE_K>;
-var<workgroup> column_sums: array<array<f32, TILE>, 8>;
 
 // Part: epilogue (shaders/parts/).
 
-// Where the thread's 4 rows from `row` (strided by 8) sample the half-resolution skip
-// (PLUS_MODE 2), as reference::resize_bilinear: each row's four taps' pixels and the weights
-// across and down. A frame's width is a multiple of TILE (checked on the host), so a row tile
-// is 32 pixels of one image row: the 4 rows share their taps down, and only the first row's
-// pixel is divided out.
+// Where the thread's 4 rows from `row` sample the half-resolution skip (PLUS_MODE 2), as
+// reference::resize_bilinear: each row's four taps' pixels and the weights across and down. A
+// frame's width is a multiple of 4 (checked on the host), so the 4 rows are 4 pixels of one
+// image row: they share their taps down, and only the first row's pixel is divided out.
 struct SkipTaps { i00: vec4<u32>, i01: vec4<u32>, i10: vec4<u32>, i11: vec4<u32>,
                   wx: vec4<f32>, wy: f32 }
 
@@ -90,7 +89,7 @@ fn skip_taps(row0: u32) -> SkipTaps {
     let row = min(row0, p.m - 1u);
     let px = row % p.frame_rows;
     let ty = taps(px / p.width, p.plus_h, 2u * p.plus_h);
-    let x = vec4<f32>(f32(px % p.width)) + vec4<f32>(0.0, 8.0, 16.0, 24.0);
+    let x = vec4<f32>(f32(px % p.width)) + vec4<f32>(0.0, 1.0, 2.0, 3.0);
     // taps() across, for the 4 columns at once.
     let in_w = f32(p.plus_w);
     let src = max((x + 0.5) * 0.5 - 0.5, vec4<f32>());
@@ -215,16 +214,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let col0 = wg.x * TILE_N;
     if (!DIRECT) {
-        finish_tile(wg.y, col0, lid, li, tiled(wg.y * TILE, col0, lid, li));
+        finish_tile(wg.y, col0, lid, tiled(wg.y * TILE, col0, lid, li));
         return;
     }
     let pair = direct(2u * wg.y * TILE, col0, lid);
-    finish_tile(2u * wg.y, col0, lid, li, pair.first);
-    finish_tile(2u * wg.y + 1u, col0, lid, li, pair.second);
+    finish_tile(2u * wg.y, col0, lid, pair.first);
+    finish_tile(2u * wg.y + 1u, col0, lid, pair.second);
 }
 
-// A row tile's share of one thread: column j of its micro-tile in c_j, its 4 rows (strided by
-// 8) as the vector's lanes. Vector arithmetic and no private array indexed in a loop (software
+// A row tile's share of one thread: column j of its micro-tile in c_j, its 4 rows as the
+// vector's lanes. Vector arithmetic and no private array indexed in a loop (software
 // rasterizers keep such an array in memory); COLS is a pipeline constant, so the unused
 // columns' branches fold away.
 struct Acc { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
@@ -237,10 +236,10 @@ struct Pair { first: Acc, second: Acc }
 // column and never stored, and no load branches (the bounds checks of a_element and b_element
 // took 40% of SwiftShader's time on these layers).
 fn direct(row0: u32, col0: u32, lid: vec3<u32>) -> Pair {
-    let strides = vec4<u32>(0u, 8u, 16u, 24u);
-    let cols = min(col0 + lid.x + strides, vec4<u32>(p.n - 1u));
-    let rows = min(row0 + lid.y + strides, vec4<u32>(p.m - 1u));
-    let next = min(row0 + TILE + lid.y + strides, vec4<u32>(p.m - 1u));
+    let cols = min(col0 + lid.x + vec4<u32>(0u, 8u, 16u, 24u), vec4<u32>(p.n - 1u));
+    let mine = 4u * lid.y + vec4<u32>(0u, 1u, 2u, 3u);
+    let rows = min(row0 + mine, vec4<u32>(p.m - 1u));
+    let next = min(row0 + TILE + mine, vec4<u32>(p.m - 1u));
     let at = rows * p.k;
     let at_next = next * p.k;
     let gates = (rows / p.frame_rows) * p.k;
@@ -288,8 +287,9 @@ fn tiled(row0: u32, col0: u32, lid: vec3<u32>, li: u32) -> Acc {
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TILE_K; kk++) {
-            let av = vec4<f32>(a_tile[lid.y][kk], a_tile[lid.y + 8u][kk],
-                               a_tile[lid.y + 16u][kk], a_tile[lid.y + 24u][kk]);
+            let r = 4u * lid.y;
+            let av = vec4<f32>(a_tile[r][kk], a_tile[r + 1u][kk], a_tile[r + 2u][kk],
+                               a_tile[r + 3u][kk]);
             var w = vec4<f32>(b_tile[kk][lid.x], 0.0, 0.0, 0.0);
             if (COLS > 1u) { w.y = b_tile[kk][lid.x + 8u]; }
             if (COLS > 2u) { w.z = b_tile[kk][lid.x + 16u]; }
@@ -302,10 +302,9 @@ fn tiled(row0: u32, col0: u32, lid: vec3<u32>, li: u32) -> Acc {
 }
 
 // Stores the thread's share of row tile `tile` (rows [32 tile, 32 tile + 32), columns from
-// col0) through the epilogue, and where POOL the tile's per-column sums after C.
-fn finish_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32, acc: Acc) {
-    let row0 = tile * TILE;
-    let row = row0 + lid.y;
+// col0) through the epilogue, and where POOL its rows' per-column sums after C.
+fn finish_tile(tile: u32, col0: u32, lid: vec3<u32>, acc: Acc) {
+    let row = tile * TILE + 4u * lid.y;
     let col = col0 + lid.x;
     var c = acc;
     if (PLUS_MODE == 2u) {
@@ -321,21 +320,17 @@ fn finish_tile(tile: u32, col0: u32, lid: vec3<u32>, li: u32, acc: Acc) {
     if (COLS > 1u) { sums.y = store_column(row, col + 8u, c.c1); }
     if (COLS > 2u) { sums.z = store_column(row, col + 16u, c.c2); }
     if (COLS > 3u) { sums.w = store_column(row, col + 24u, c.c3); }
-    if (POOL) {
-        for (var j = 0u; j < COLS; j++) { column_sums[lid.y][lid.x + 8u * j] = sums[j]; }
-        workgroupBarrier();
-        let c = col0 + li;
-        if (li < TILE_N && c < p.n && row0 < p.m) {
-            var total = 0.0;
-            for (var y = 0u; y < 8u; y++) { total += column_sums[y][li]; }
-            out[p.m * p.n + tile * p.n + c] = total;
-        }
-        // The next tile writes column_sums again (DIRECT has no barrier before that).
-        if (DIRECT) { workgroupBarrier(); }
+    // Group row / 4 of C's sums (a frame's rows a multiple of TILE: checked on the host).
+    if (POOL && row < p.m) {
+        let at = p.m * p.n + (row / 4u) * p.n;
+        if (col < p.n) { out[at + col] = sums.x; }
+        if (COLS > 1u && col + 8u < p.n) { out[at + col + 8u] = sums.y; }
+        if (COLS > 2u && col + 16u < p.n) { out[at + col + 16u] = sums.z; }
+        if (COLS > 3u && col + 24u < p.n) { out[at + col + 24u] = sums.w; }
     }
 }
 
-// Stores column `col` of the thread's 4 rows from `row` (strided by 8) through the epilogue,
+// Stores column `col` of the thread's 4 rows from `row` through the epilogue,
 // those inside C; returns the sum of what was stored. One call per accumulator, not a loop over
 // an array of them: software rasterizers keep a private array indexed in a loop in memory.
 fn store_column(row: u32, col: u32, acc: vec4<f32>) -> f32 {
@@ -344,8 +339,8 @@ fn store_column(row: u32, col: u32, acc: vec4<f32>) -> f32 {
     if (HAS_BIAS) { v += f32(bias[col]); }
     var total = 0.0;
     if (row < p.m) { total += store(row * p.n + col, v.x); }
-    if (row + 8u < p.m) { total += store((row + 8u) * p.n + col, v.y); }
-    if (row + 16u < p.m) { total += store((row + 16u) * p.n + col, v.z); }
-    if (row + 24u < p.m) { total += store((row + 24u) * p.n + col, v.w); }
+    if (row + 1u < p.m) { total += store((row + 1u) * p.n + col, v.y); }
+    if (row + 2u < p.m) { total += store((row + 2u) * p.n + col, v.z); }
+    if (row + 3u < p.m) { total += store((row + 3u) * p.n + col, v.w); }
     return total;
 }

@@ -1,10 +1,9 @@
 //! Per-channel sums a producer leaves in its output buffer, after the output, for a squeeze-excite
-//! gate that a later 1x1 convolution computes in its prologue (no pooling dispatch of its own).
-//! Each frame's pixels split into groups of `per_group` consecutive pixels (the last may be
-//! short); group g of frame f holds its sums at `frames * pixels * channels + (f * groups + g) *
-//! channels`. The producer picks the grouping its grid gives (the matmul: one group per row tile;
-//! the depthwise: whole rows; conv2d: short runs of pixels), each group one thread's or one
-//! workgroup's; the reader adds the groups up.
+//! gate (ops/channel_gate.rs) to read in place of the whole tensor. Each frame's pixels split
+//! into groups of `per_group` consecutive pixels (the last may be short); group g of frame f
+//! holds its sums at `frames * pixels * channels + (f * groups + g) * channels`. The producer
+//! picks the grouping its grid gives (the matmul: a thread's 4 rows; the depthwise: whole rows;
+//! conv2d: short runs of pixels), each group one thread's; the reader adds the groups up.
 
 use crate::tensor::Shape;
 

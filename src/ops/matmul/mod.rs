@@ -82,6 +82,9 @@ impl Modes {
 
 /// Output tile edge of one workgroup (see the kernel): also the rows per group of C's sums.
 const TILE: usize = 32;
+/// Consecutive rows of C a thread computes: also the rows per group of C's sums, and a row of
+/// an upsampled skip's frame holds whole groups of them.
+const THREAD_ROWS: usize = 4;
 /// Output columns per thread (1 to 4) for `n` columns (8 threads across, so a tile is 8 * cols
 /// wide): the widest tile that leaves at most an eighth of its columns idle. Wider tiles load
 /// each A tile fewer times; idle columns are threads computing zeros.
@@ -176,9 +179,9 @@ impl<'a> Matmul<'a> {
         }
     }
 
-    /// How C's sums are grouped when `pool`: one group per 32-row tile of a frame's rows.
+    /// How C's sums are grouped when `pool`: one group per thread's 4 rows of a frame.
     pub fn sums(rows_per_frame: usize, n: usize) -> Sums {
-        Sums::new(rows_per_frame, n, TILE)
+        Sums::new(rows_per_frame, n, THREAD_ROWS)
     }
 
     pub fn bind(&self, gpu: &Gpu, kernels: &Kernels) -> Result<Dispatch> {
@@ -190,15 +193,14 @@ impl<'a> Matmul<'a> {
             )));
         }
         let rows = m / self.frames;
-        let tiled = |what: &str| match rows.is_multiple_of(TILE) {
-            true => Ok(()),
-            false => Err(Error::InvalidInput(format!(
-                "matmul: {what} needs frames of a multiple of {TILE} rows, not {rows}"
-            ))),
-        };
-        let pool_len = match self.pool {
-            true => tiled("pooling").map(|()| Self::sums(rows, n).len())?,
-            false => 0,
+        let pool_len = match (self.pool, rows.is_multiple_of(THREAD_ROWS)) {
+            (false, _) => 0,
+            (true, true) => Self::sums(rows, n).len(),
+            (true, false) => {
+                return Err(Error::InvalidInput(format!(
+                    "matmul: pooling needs frames of a multiple of {THREAD_ROWS} rows, not {rows}"
+                )));
+            }
         };
         check_params(kernels, self.b, k * n, "matmul B")?;
         check(self.out, m * n + self.frames * pool_len, "matmul out")?;
@@ -235,10 +237,10 @@ impl<'a> Matmul<'a> {
                 buffer,
                 half: Some((h, w)),
             }) => {
-                if rows != 4 * h * w || !(2 * w).is_multiple_of(TILE) {
+                if rows != 4 * h * w || !(2 * w).is_multiple_of(THREAD_ROWS) {
                     return Err(Error::InvalidInput(format!(
                         "matmul: {rows} rows per frame are not a x2 upsampling of {h}x{w} \
-                         (its width a multiple of {TILE})"
+                         (its width a multiple of {THREAD_ROWS})"
                     )));
                 }
                 check(buffer, self.frames * h * w * n, "matmul plus")?;
