@@ -25,7 +25,7 @@ fn a_shader_that_does_not_compile_is_a_typed_error() {
         Kernel::from_source(
             gpu,
             "softmax",
-            silhouette::ops::kernel_source("softmax", silhouette::Precision::F32, false).unwrap(),
+            silhouette::ops::kernel_source("softmax", silhouette::Precision::F32).unwrap(),
         )
         .is_ok()
     );

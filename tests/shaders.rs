@@ -14,7 +14,7 @@ fn kernels() -> Vec<(String, String)> {
         .filter(|p| p.file_stem().unwrap() != "common")
         .map(|p| {
             let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let source = silhouette::ops::kernel_source(&stem, silhouette::Precision::F32, false)
+            let source = silhouette::ops::kernel_source(&stem, silhouette::Precision::F32)
                 .unwrap_or_else(|| panic!("{stem}: kernel registered in the engine"));
             // The engine compiles the file's code without comments and with fewer spaces
             // (build.rs): the same once comments and whitespace are gone from both.
@@ -121,8 +121,7 @@ impl Translation {
 #[test]
 fn every_f16_kernel_validates_and_translates() {
     for (name, _) in kernels() {
-        let source =
-            silhouette::ops::kernel_source(&name, silhouette::Precision::F16, false).unwrap();
+        let source = silhouette::ops::kernel_source(&name, silhouette::Precision::F16).unwrap();
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
         let info = Validator::new(ValidationFlags::all(), Capabilities::SHADER_FLOAT16)
@@ -137,40 +136,6 @@ fn every_f16_kernel_validates_and_translates() {
         };
         target.translate(&what, &module, &info);
     }
-}
-
-/// The subgroup variants (a device with SUBGROUP, natively): valid with naga's subgroup
-/// capability, and translatable to SPIR-V, MSL and HLSL, the backends where wgpu offers SUBGROUP.
-#[test]
-fn every_subgroup_kernel_validates_and_translates() {
-    let mut with_subgroups = Vec::new();
-    for (name, plain) in kernels() {
-        let source =
-            silhouette::ops::kernel_source(&name, silhouette::Precision::F32, true).unwrap();
-        if source == plain {
-            continue;
-        }
-        let module = naga::front::wgsl::parse_str(&source)
-            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source)));
-        let info = Validator::new(ValidationFlags::all(), Capabilities::SUBGROUP)
-            .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
-            .subgroup_operations(naga::valid::SubgroupOperationSet::all())
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{name} subgroups: {}", e.emit_to_string(&source)));
-        let (module, info) = with_default_constants(&name, &module, &info);
-        let target = Translation {
-            spv_version: (1, 3),
-            msl_version: (2, 2),
-            shader_model: hlsl::ShaderModel::V6_0,
-        };
-        target.translate(&format!("{name} subgroups"), &module, &info);
-        with_subgroups.push(name);
-    }
-    assert_eq!(
-        with_subgroups,
-        ["matmul"],
-        "the kernels with a subgroup variant"
-    );
 }
 
 #[test]

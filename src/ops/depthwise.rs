@@ -98,8 +98,7 @@ mod tests {
 
     #[test]
     fn the_blocking_is_the_kernels() {
-        let source =
-            crate::ops::kernel_source("depthwise", crate::gpu::Precision::F32, false).unwrap();
+        let source = crate::ops::kernel_source("depthwise", crate::gpu::Precision::F32).unwrap();
         assert!(source.contains(&format!("const PIXELS:u32={PIXELS}u;")));
         // Four sums, one a pixel.
         let sums: Vec<_> = (0..PIXELS).map(|i| format!("s{i}:vec4<f32>")).collect();

@@ -1,7 +1,7 @@
 //! The kernel set: every kernel's [`Shader`], declared once here, compiled together per device
 //! into [`Kernels`]. Each op file binds its own by name (`kernels.get(&MATMUL)`).
 
-use super::wgsl::{self, SUBGROUPS, Shader};
+use super::wgsl::{self, Shader};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Kernel, Precision};
 use std::collections::HashMap;
@@ -37,7 +37,7 @@ macro_rules! shaders {
 
 // Adding an op adds its line here (docs/ARCHITECTURE.md).
 shaders! {
-    MATMUL = "matmul" [EPILOGUE, SUBGROUPS],
+    MATMUL = "matmul" [EPILOGUE],
     CONV2D = "conv2d" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_PLAIN],
     DEPTHWISE = "depthwise" [WINDOW_PARAMS, LAYER_IO, EPILOGUE, WINDOW_PLAIN],
     TRANSPOSED_CONV = "transposed_conv" [LAYER_IO, EPILOGUE],
@@ -60,13 +60,12 @@ shaders! {
 /// How many shaders the engine compiles: one per file in shaders/ (common.wgsl aside).
 pub const KERNEL_COUNT: usize = SHADERS.len();
 
-/// The WGSL the engine compiles for kernel `name` (see [`wgsl::source`]), using subgroup
-/// operations where `subgroups` (a device with `SUBGROUP`).
-pub fn kernel_source(name: &str, precision: Precision, subgroups: bool) -> Option<String> {
+/// The WGSL the engine compiles for kernel `name` (see [`wgsl::source`]).
+pub fn kernel_source(name: &str, precision: Precision) -> Option<String> {
     SHADERS
         .iter()
         .find(|s| s.name == name)
-        .map(|s| wgsl::source(s, precision, subgroups))
+        .map(|s| wgsl::source(s, precision))
 }
 
 /// A kernel's pipeline-overridable constants for one use: (name, value) pairs, e.g. the
@@ -83,8 +82,6 @@ pub struct Kernels {
     modules: Vec<(&'static str, wgpu::ShaderModule)>,
     variants: Arc<Mutex<HashMap<(&'static str, Constants), Kernel>>>,
     pub precision: Precision,
-    /// Whether the kernels use subgroup operations ([`Gpu::supports_subgroups`]).
-    pub subgroups: bool,
     /// Wall time spent creating the pipelines.
     pub compile_time: Duration,
 }
@@ -110,12 +107,11 @@ impl Kernels {
             )));
         }
         let start = Instant::now();
-        let subgroups = gpu.supports_subgroups();
         // A kernel with constants gets no pipeline of its defaults: its uses compile variants.
         let compile = || {
             let (mut kernels, mut modules) = (Vec::new(), Vec::new());
             for s in SHADERS {
-                let source = wgsl::source(s, precision, subgroups);
+                let source = wgsl::source(s, precision);
                 if source.contains("\noverride ") {
                     modules.push((s.name, Kernel::module(gpu, s.name, source)));
                 } else {
@@ -130,7 +126,6 @@ impl Kernels {
             modules,
             variants: Default::default(),
             precision,
-            subgroups,
             compile_time: start.elapsed(),
         })
     }

@@ -3,7 +3,6 @@
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu};
 pub use crate::ops::test_gpu as gpu;
-pub use crate::ops::test_gpus as gpus;
 
 /// Deterministic values in [-1, 1) (xorshift; no rand dependency for tests).
 pub fn random(len: usize, seed: u64) -> Vec<f32> {

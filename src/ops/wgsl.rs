@@ -27,31 +27,9 @@ pub const WINDOW_WG: u32 = 64;
 /// Without comments (build.rs strips every kernel's source; shaders/ has the readable one).
 const COMMON: &str = include_str!(concat!(env!("OUT_DIR"), "/shaders/common.wgsl"));
 
-/// The part a kernel lists for the subgroup primitives (`Lanes`, `lanes_of`, `lanes_sum`):
-/// [`source`] puts in shaders/parts/subgroups.wgsl where the device has subgroups, else
-/// subgroups_fallback.wgsl, whose groups are single threads.
-pub(crate) const SUBGROUPS: &str = "subgroups.wgsl or subgroups_fallback.wgsl";
-const WITH_SUBGROUPS: &str =
-    include_str!(concat!(env!("OUT_DIR"), "/shaders/parts/subgroups.wgsl"));
-const WITHOUT_SUBGROUPS: &str = include_str!(concat!(
-    env!("OUT_DIR"),
-    "/shaders/parts/subgroups_fallback.wgsl"
-));
-
-/// The full source of `shader`: header, prelude, common.wgsl, its parts, its own file; with
-/// `subgroups`, its [`SUBGROUPS`] part uses subgroup operations.
-pub(crate) fn source(shader: &Shader, precision: Precision, subgroups: bool) -> String {
-    let parts: String = shader
-        .parts
-        .iter()
-        .map(|&p| match p {
-            SUBGROUPS if subgroups => format!("{WITH_SUBGROUPS}\n"),
-            SUBGROUPS => format!("{WITHOUT_SUBGROUPS}\n"),
-            p => format!("{p}\n"),
-        })
-        .collect();
-    // No `enable subgroups;`: wgpu's native compiler (naga 30) takes subgroup operations without
-    // it and rejects the directive; the browser build does not use subgroups.
+/// The full source of `shader`: header, prelude, common.wgsl, its parts, its own file.
+pub(crate) fn source(shader: &Shader, precision: Precision) -> String {
+    let parts: String = shader.parts.iter().map(|p| format!("{p}\n")).collect();
     format!(
         "{}{}{COMMON}\n{parts}{}",
         precision.wgsl_header(),

@@ -396,16 +396,14 @@ mod tests {
     }
 
     /// Every node of the network as MediaPipe wrote it and as the passes rewrite it (with the
-    /// producers fused into their 1x1s too), with and without subgroups where the adapter has
-    /// them.
+    /// producers fused into their 1x1s too).
     #[test]
     fn every_node_matches_the_cpu_reference() {
+        let Some((gpu, kernels)) = gpu() else { return };
         let (rewritten, _) = crate::passes::optimize(&network());
         let (fused, _) = crate::passes::optimize_for_gpu(&network(), true);
-        for (gpu, kernels) in gpus() {
-            for net in [network(), rewritten.clone(), fused.clone()] {
-                every_node_of(gpu, kernels, &net);
-            }
+        for net in [network(), rewritten, fused] {
+            every_node_of(gpu, kernels, &net);
         }
     }
 

@@ -32,8 +32,6 @@ pub const MAX_GPU_PIXELS: usize = 64 << 20;
 pub struct PlanStats {
     /// How the weights are stored.
     pub precision: Precision,
-    /// Whether the kernels use subgroup operations (the device has `SUBGROUP`, natively).
-    pub subgroups: bool,
     /// The most frames one batch runs with the dispatches of one frame.
     pub max_frames: usize,
     pub dispatches_per_frame: usize,
@@ -193,7 +191,6 @@ impl Plan {
             precision,
             max_frames,
             dispatches_per_frame: dispatches.len() + 1,
-            subgroups: kernels.subgroups,
             arena_buffers: arena.len(),
             arena_bytes: arena.iter().map(wgpu::Buffer::size).sum(),
             unshared_bytes: (0..values)
