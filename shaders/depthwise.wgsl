@@ -3,8 +3,9 @@
 // Plain: one thread computes PIXELS (4) neighbouring outputs of one row for LANES channels: 4
 // as a vec4 where the channel count is a multiple of 4 (TF.js's blocking: 4 columns by vec4
 // channels), else 1. Channels fastest (a warp reads consecutive channels of the same pixels:
-// coalesced). Each tap's weights are loaded once for the 4 outputs, each input where a tap
-// reads it: a window row kept in a private array, indexed in the loop, cost SwiftShader (the
+// coalesced). Each tap's weights are loaded once for the 4 outputs, and at stride 1 each input
+// once, held in four registers that slide along the row with the taps (at stride 2, where a tap
+// reads it): a window row kept in a private array, indexed in the loop, cost SwiftShader (the
 // browsers' software WebGPU) a third of these kernels' time, as it keeps such arrays in
 // memory. KERNEL, STRIDE and LANES are pipeline constants (ops/depthwise.rs), and the sums are
 // four vec4s.
@@ -55,12 +56,36 @@ fn outputs(frame: u32, oy: u32, ox0: u32, ch: u32) -> Outputs {
         let iy = window_tap(oy, ky, STRIDE, p.pad_top, p.in_h);
         if (iy < 0) { continue; }
         let row = base + u32(iy) * p.in_w * p.cin;
+        // Stride 1: the 4 outputs' taps slide along the row together, so each input is loaded
+        // once (K + 4 loads a row, not 4K: loads are most of SwiftShader's time).
+        var v0: vec4<f32>;
+        var v1: vec4<f32>;
+        var v2: vec4<f32>;
+        var v3: vec4<f32>;
+        if (STRIDE == 1u) {
+            v0 = x_at(row, ox0, 0u);
+            v1 = x_at(row, ox0 + 1u, 0u);
+            v2 = x_at(row, ox0 + 2u, 0u);
+            v3 = x_at(row, ox0 + 3u, 0u);
+        }
         for (var kx = 0u; kx < KERNEL; kx++) {
             let wt = w_lanes((ky * KERNEL + kx) * p.cin + ch);
-            s0 += x_at(row, ox0, kx) * wt;
-            s1 += x_at(row, ox0 + 1u, kx) * wt;
-            s2 += x_at(row, ox0 + 2u, kx) * wt;
-            s3 += x_at(row, ox0 + 3u, kx) * wt;
+            if (STRIDE != 1u) {
+                v0 = x_at(row, ox0, kx);
+                v1 = x_at(row, ox0 + 1u, kx);
+                v2 = x_at(row, ox0 + 2u, kx);
+                v3 = x_at(row, ox0 + 3u, kx);
+            }
+            s0 += v0 * wt;
+            s1 += v1 * wt;
+            s2 += v2 * wt;
+            s3 += v3 * wt;
+            if (STRIDE == 1u) {
+                v0 = v1;
+                v1 = v2;
+                v2 = v3;
+                v3 = x_at(row, ox0 + 4u, kx);
+            }
         }
     }
     return Outputs(s0, s1, s2, s3);

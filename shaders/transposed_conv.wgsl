@@ -115,12 +115,22 @@ fn computed(i: u32) {
             let iy = window_tap(y, ky, 1u, pad, p.in_h);
             if (iy < 0) { continue; }
             let row = base + u32(iy) * p.in_w * p.cin + c;
+            // The 4 pixels' taps slide along the row together: each input loaded once (K + 4
+            // loads a row, not 4K), as depthwise.wgsl at stride 1.
+            var v0 = x_at(row, x0, 0u, pad);
+            var v1 = x_at(row, x0 + 1u, 0u, pad);
+            var v2 = x_at(row, x0 + 2u, 0u, pad);
+            var v3 = x_at(row, x0 + 3u, 0u, pad);
             for (var kx = 0u; kx < DW_KERNEL; kx++) {
                 let wt = dw_w_lanes((ky * DW_KERNEL + kx) * p.cin + c);
-                d0 += x_at(row, x0, kx, pad) * wt;
-                d1 += x_at(row, x0 + 1u, kx, pad) * wt;
-                d2 += x_at(row, x0 + 2u, kx, pad) * wt;
-                d3 += x_at(row, x0 + 3u, kx, pad) * wt;
+                d0 += v0 * wt;
+                d1 += v1 * wt;
+                d2 += v2 * wt;
+                d3 += v3 * wt;
+                v0 = v1;
+                v1 = v2;
+                v2 = v3;
+                v3 = x_at(row, x0 + 4u, kx, pad);
             }
         }
         // The pixels themselves where RESIDUAL (their window's centre tap).
