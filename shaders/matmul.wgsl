@@ -2,9 +2,9 @@
 // where each frame of frame_rows rows has its own gate (k values), and plus is added to A or,
 // upsampled, to the product (PLUS_MODE).
 // The pointwise (1x1) convolutions are this with m = pixels, k = in channels, n = out channels.
-// Tiles: a 8x8 workgroup computes a 32 x (8 * COLS) block of C, each thread 4 consecutive rows
-// by COLS columns strided by 8, so that neighbouring threads touch neighbouring columns
-// (coalesced loads, stores). K advances 16 at a time through workgroup memory where A is
+// Tiles: a 64-thread workgroup computes a TILE_M x TILE_N block of C (32 x 8 * COLS), each thread
+// 4 consecutive rows by COLS columns strided by TX (8; 4 for a narrow direct layer), so that
+// neighbouring threads touch neighbouring columns (coalesced loads, stores). K advances 16 at a time through workgroup memory where A is
 // computed as it is loaded (a tile shares that work among the columns' threads). Edges are
 // zero-filled, so any m, n, k works. Where A is only read (DIRECT: plain or gated, a skip
 // added), each thread reads its rows and columns itself, clamped into A and B: no tile, no
@@ -43,9 +43,9 @@ override PRO_ACT: u32 = 0u;
 override DIRECT: bool = false;
 // The tiled path loads a computed A 4 channels at a time (k a multiple of 4): LANES.
 override QUADS: bool = false;
-// Every row tile lies inside one frame (frame_rows a multiple of TILE): a thread's rows share
-// their gate (GATE_MODE 1), one load a column, not four.
-override FRAME_TILES: bool = false;
+// A thread's 4 rows lie inside one frame (frame_rows a multiple of 4): they share their gate
+// (GATE_MODE 1), one load a column, not four.
+override FRAME_ROWS4: bool = false;
 
 struct Params {
     m: u32, n: u32, k: u32, frame_rows: u32,
@@ -64,10 +64,15 @@ struct Params {
 @group(0) @binding(7) var<storage, read> plus: array<f32>;
 
 const TILE: u32 = 32u;
-// Output columns per thread (1..4; ops/matmul.rs picks the fewest idle columns for n): a
-// workgroup's tile is TILE rows by TILE_N = 8 * COLS columns, so a 16-wide layer idles no thread.
+// Output columns per thread (1..4; ops/matmul.rs picks the fewest idle columns for n), strided
+// by TX, the threads across a workgroup: 8 (the tiled path's 8x8), or 4 where a DIRECT layer is
+// at most 16 wide, so each A value a thread loads serves 4 columns, not 2 (a 16-wide direct 1x1
+// loads A 8 times a column step for 32 outputs, not 16). A workgroup's tile is TILE_M = 4 * 64
+// / TX rows by TILE_N = TX * COLS columns.
 override COLS: u32 = 4u;
-override TILE_N: u32 = 8u * COLS;
+override TX: u32 = 8u;
+override TILE_N: u32 = TX * COLS;
+override TILE_M: u32 = 4u * (64u / TX);
 const TILE_K: u32 = 16u;
 const THREADS: u32 = 64u;
 
@@ -194,8 +199,8 @@ fn a_element(row: u32, c: u32) -> vec4<f32> {
 // in A (and plus), `gates` in the given gate.
 fn direct_a(at: vec4<u32>, gates: vec4<u32>) -> vec4<f32> {
     var v = vec4<f32>(a[at.x], a[at.y], a[at.z], a[at.w]);
-    if (GATE_MODE == 1u && FRAME_TILES) { v *= gate[gates.x]; }
-    if (GATE_MODE == 1u && !FRAME_TILES) {
+    if (GATE_MODE == 1u && FRAME_ROWS4) { v *= gate[gates.x]; }
+    if (GATE_MODE == 1u && !FRAME_ROWS4) {
         v *= vec4<f32>(gate[gates.x], gate[gates.y], gate[gates.z], gate[gates.w]);
     }
     if (PLUS_MODE == 1u) { v += vec4<f32>(plus[at.x], plus[at.y], plus[at.z], plus[at.w]); }
@@ -214,12 +219,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let col0 = wg.x * TILE_N;
     if (!DIRECT) {
-        finish_tile(wg.y, col0, lid, tiled(wg.y * TILE, col0, lid, li));
+        finish_tile(wg.y * TILE, col0, lid.xy, tiled(wg.y * TILE, col0, lid, li));
         return;
     }
-    let pair = direct(2u * wg.y * TILE, col0, lid);
-    finish_tile(2u * wg.y, col0, lid, pair.first);
-    finish_tile(2u * wg.y + 1u, col0, lid, pair.second);
+    // The thread's column and row group in a TX-wide workgroup.
+    let t = vec2<u32>(li % TX, li / TX);
+    let row0 = 2u * wg.y * TILE_M;
+    let pair = direct(row0, col0, t);
+    finish_tile(row0, col0, t, pair.first);
+    finish_tile(row0 + TILE_M, col0, t, pair.second);
 }
 
 // A row tile's share of one thread: column j of its micro-tile in c_j, its 4 rows as the
@@ -235,11 +243,11 @@ struct Pair { first: Acc, second: Acc }
 // and columns clamped into A and B: those past the edge are computed from the last row or
 // column and never stored, and no load branches (the bounds checks of a_element and b_element
 // took 40% of SwiftShader's time on these layers).
-fn direct(row0: u32, col0: u32, lid: vec3<u32>) -> Pair {
-    let cols = min(col0 + lid.x + vec4<u32>(0u, 8u, 16u, 24u), vec4<u32>(p.n - 1u));
-    let mine = 4u * lid.y + vec4<u32>(0u, 1u, 2u, 3u);
+fn direct(row0: u32, col0: u32, t: vec2<u32>) -> Pair {
+    let cols = min(col0 + t.x + TX * vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n - 1u));
+    let mine = 4u * t.y + vec4<u32>(0u, 1u, 2u, 3u);
     let rows = min(row0 + mine, vec4<u32>(p.m - 1u));
-    let next = min(row0 + TILE + mine, vec4<u32>(p.m - 1u));
+    let next = min(row0 + TILE_M + mine, vec4<u32>(p.m - 1u));
     let at = rows * p.k;
     let at_next = next * p.k;
     let gates = (rows / p.frame_rows) * p.k;
@@ -301,32 +309,33 @@ fn tiled(row0: u32, col0: u32, lid: vec3<u32>, li: u32) -> Acc {
     return acc;
 }
 
-// Stores the thread's share of row tile `tile` (rows [32 tile, 32 tile + 32), columns from
-// col0) through the epilogue, and where POOL its rows' per-column sums after C.
-fn finish_tile(tile: u32, col0: u32, lid: vec3<u32>, acc: Acc) {
-    let row = tile * TILE + 4u * lid.y;
-    let col = col0 + lid.x;
+// Stores the thread's share of the row tile from row0 (thread t: its column t.x and row group
+// t.y, columns from col0) through the epilogue, and where POOL its rows' per-column sums after
+// C.
+fn finish_tile(row0: u32, col0: u32, t: vec2<u32>, acc: Acc) {
+    let row = row0 + 4u * t.y;
+    let col = col0 + t.x;
     var c = acc;
     if (PLUS_MODE == 2u) {
-        let t = skip_taps(row);
-        c.c0 += skip_rows(t, col);
-        if (COLS > 1u) { c.c1 += skip_rows(t, col + 8u); }
-        if (COLS > 2u) { c.c2 += skip_rows(t, col + 16u); }
-        if (COLS > 3u) { c.c3 += skip_rows(t, col + 24u); }
+        let taps = skip_taps(row);
+        c.c0 += skip_rows(taps, col);
+        if (COLS > 1u) { c.c1 += skip_rows(taps, col + TX); }
+        if (COLS > 2u) { c.c2 += skip_rows(taps, col + 2u * TX); }
+        if (COLS > 3u) { c.c3 += skip_rows(taps, col + 3u * TX); }
     }
     // Branches, not select(): select evaluates both sides, and a column past COLS is the next
     // tile's.
     var sums = vec4<f32>(store_column(row, col, c.c0), 0.0, 0.0, 0.0);
-    if (COLS > 1u) { sums.y = store_column(row, col + 8u, c.c1); }
-    if (COLS > 2u) { sums.z = store_column(row, col + 16u, c.c2); }
-    if (COLS > 3u) { sums.w = store_column(row, col + 24u, c.c3); }
-    // Group row / 4 of C's sums (a frame's rows a multiple of TILE: checked on the host).
+    if (COLS > 1u) { sums.y = store_column(row, col + TX, c.c1); }
+    if (COLS > 2u) { sums.z = store_column(row, col + 2u * TX, c.c2); }
+    if (COLS > 3u) { sums.w = store_column(row, col + 3u * TX, c.c3); }
+    // Group row / 4 of C's sums (a frame's rows a multiple of 4: checked on the host).
     if (POOL && row < p.m) {
         let at = p.m * p.n + (row / 4u) * p.n;
         if (col < p.n) { out[at + col] = sums.x; }
-        if (COLS > 1u && col + 8u < p.n) { out[at + col + 8u] = sums.y; }
-        if (COLS > 2u && col + 16u < p.n) { out[at + col + 16u] = sums.z; }
-        if (COLS > 3u && col + 24u < p.n) { out[at + col + 24u] = sums.w; }
+        if (COLS > 1u && col + TX < p.n) { out[at + col + TX] = sums.y; }
+        if (COLS > 2u && col + 2u * TX < p.n) { out[at + col + 2u * TX] = sums.z; }
+        if (COLS > 3u && col + 3u * TX < p.n) { out[at + col + 3u * TX] = sums.w; }
     }
 }
 

@@ -51,14 +51,18 @@ struct Modes {
     direct: bool,
     /// The tiled path loads A 4 channels at a time.
     quads: bool,
-    /// Every row tile lies inside one frame.
-    frame_tiles: bool,
+    /// A thread's 4 rows lie inside one frame.
+    frame_rows4: bool,
+    /// Threads across a workgroup: 8, or 4 for a direct layer at most 16 wide.
+    tx: u32,
 }
 
 impl Modes {
-    /// Row tiles a workgroup computes: DIRECT takes two at once.
-    fn row_tiles(&self) -> usize {
-        if self.direct { 2 } else { 1 }
+    /// Rows of C a workgroup computes: 4 a thread, 64 / tx threads down, and DIRECT takes two
+    /// such tiles at once.
+    fn workgroup_rows(&self) -> usize {
+        let tile = THREAD_ROWS * (64 / self.tx as usize);
+        if self.direct { 2 * tile } else { tile }
     }
 
     fn constants(&self, epilogue: &Epilogue) -> super::kernels::Constants {
@@ -74,14 +78,13 @@ impl Modes {
             ("COLS", self.cols),
             ("DIRECT", self.direct as u32),
             ("QUADS", self.quads as u32),
-            ("FRAME_TILES", self.frame_tiles as u32),
+            ("FRAME_ROWS4", self.frame_rows4 as u32),
+            ("TX", self.tx),
         ]);
         constants
     }
 }
 
-/// Output tile edge of one workgroup (see the kernel): also the rows per group of C's sums.
-const TILE: usize = 32;
 /// Consecutive rows of C a thread computes: also the rows per group of C's sums, and a row of
 /// an upsampled skip's frame holds whole groups of them.
 const THREAD_ROWS: usize = 4;
@@ -260,12 +263,17 @@ impl<'a> Matmul<'a> {
         // An A that is only read (plain or gated, a skip added): no tile to share, and a
         // thread takes two row tiles at once (B's loads shared).
         modes.direct = modes.a == 0;
-        modes.frame_tiles = rows.is_multiple_of(TILE);
+        modes.frame_rows4 = rows.is_multiple_of(THREAD_ROWS);
+        // A narrow direct layer: 4 threads across, each 4 columns (fewer loads of A a column).
+        (modes.tx, modes.cols) = match modes.direct && n <= 16 {
+            true => (4, n.div_ceil(4) as u32),
+            false => (8, modes.cols),
+        };
         // Every channel count of this network is a multiple of 4 (odd ones load one at a time).
         modes.quads = !modes.direct && k.is_multiple_of(4);
         let workgroups = [
-            to_u32(n.div_ceil(8 * modes.cols as usize), "n tiles")?,
-            to_u32(m.div_ceil(TILE * modes.row_tiles()), "m tiles")?,
+            to_u32(n.div_ceil((modes.tx * modes.cols) as usize), "n tiles")?,
+            to_u32(m.div_ceil(modes.workgroup_rows()), "m tiles")?,
             1,
         ];
         Ok(kernels
