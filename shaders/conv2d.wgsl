@@ -56,28 +56,27 @@ fn blocks(frame: u32, px: u32, o0: u32) -> Blocks {
     var first = b;
     var second = b;
     for (var ky = 0u; ky < KERNEL; ky++) {
+        let iy = vec2<i32>(window_tap(oy, ky, p.stride, p.pad_top, p.in_h),
+                           window_tap(oy1, ky, p.stride, p.pad_top, p.in_h));
         for (var kx = 0u; kx < KERNEL; kx++) {
+            // The two pixels' taps, worked out once for their CIN channels.
+            let ix = vec2<i32>(window_tap(ox, kx, p.stride, p.pad_left, p.in_w),
+                               window_tap(ox1, kx, p.stride, p.pad_left, p.in_w));
+            let inside = iy >= vec2<i32>() & ix >= vec2<i32>();
+            let at = base + (vec2<u32>(max(iy, vec2<i32>())) * p.in_w
+                + vec2<u32>(max(ix, vec2<i32>()))) * CIN;
             for (var c = 0u; c < CIN; c++) {
                 let tap = (ky * KERNEL + kx) * CIN + c;
                 var w = Block(weights4(o0, tap, 0u), vec4<f32>(), vec4<f32>(), vec4<f32>());
                 if (BLOCK > 4u) { w.s1 = weights4(o0, tap, 1u); }
                 if (BLOCK > 8u) { w.s2 = weights4(o0, tap, 2u); }
                 if (BLOCK > 12u) { w.s3 = weights4(o0, tap, 3u); }
-                first = add_products(first, x_tap(base, oy, ox, ky, kx, c), w);
-                second = add_products(second, x_tap(base, oy1, ox1, ky, kx, c), w);
+                first = add_products(first, select(0.0, x[at.x + c], inside.x), w);
+                second = add_products(second, select(0.0, x[at.y + c], inside.y), w);
             }
         }
     }
     return Blocks(first, second);
-}
-
-// Input channel c at output (oy, ox)'s window tap (ky, kx): 0 in the padding (the load clamped
-// into the input and its value dropped, no branch).
-fn x_tap(base: u32, oy: u32, ox: u32, ky: u32, kx: u32, c: u32) -> f32 {
-    let iy = window_tap(oy, ky, p.stride, p.pad_top, p.in_h);
-    let ix = window_tap(ox, kx, p.stride, p.pad_left, p.in_w);
-    return select(0.0, x[base + (u32(max(iy, 0)) * p.in_w + u32(max(ix, 0))) * CIN + c],
-                  iy >= 0 && ix >= 0);
 }
 
 // acc + v * w, the quads past BLOCK left alone.
