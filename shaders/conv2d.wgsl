@@ -3,15 +3,16 @@
 // the 3x3 stride-2 stem (3 input channels), where the whole window fits in registers and a GEMM
 // formulation would not pay.
 //
-// One thread computes BLOCK output channels of one pixel (all 16 of the stem), so each input
-// of the window is loaded once, not once per output channel. The weights are packed at plan
+// One thread computes BLOCK output channels (all 16 of the stem) of PIXELS (4) neighbouring
+// pixels, so each input of the window is loaded once, not once per output channel, and each
+// weight once for the four pixels (SwiftShader, the browsers' software WebGPU: the stem 12.3-13.4
+// ms with 2 pixels a thread, 8.8 with 4; 11.0 with 4 pixels of 8 channels). The weights are packed at plan
 // build (ops/conv2d.rs `pack_weight`) as [group of BLOCK channels][tap][BLOCK rounded up to 4],
 // so 4 channels' weights are one vec4 load. BLOCK (a divisor of cout, at most 16: ops/conv2d.rs `CONV_BLOCK`),
 // GROUPS (cout / BLOCK) and CIN are pipeline constants (ops/conv2d.rs): the loops unroll, no
 // lane idles, and where one block covers cout (the stem) every weight index is the same for
 // every thread, which a compiler can see (one load for all lanes, not a gather per lane).
-// Pooling (POOL, for a squeeze-excite gate a later 1x1 computes in its prologue: the stem's
-// output is pooled): a thread computes the same block of channels for a group's run of pixels
+// Pooling (POOL, for a squeeze-excite gate pooled downstream: the stem's output is): a thread computes the same block of channels for a group's run of pixels
 // (ops/conv2d.rs `Conv2d::sums`) and writes their sums itself, no workgroup memory and no
 // barrier (SwiftShader: the stem 28 -> 19 ms against pooling in 64-thread workgroups).
 
@@ -41,42 +42,48 @@ fn bias4(o: u32) -> vec4<f32> {
 // written through one, once a group: write_block.)
 struct Block { s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32> }
 
-struct Blocks { first: Block, second: Block }
+// The blocks of PIXELS (4) neighbouring pixels.
+struct Blocks { b0: Block, b1: Block, b2: Block, b3: Block }
 
-// Output channels [o0, o0 + BLOCK) of pixels px and px + 1 (the next in the frame, maybe on the
+const PIXELS: u32 = 4u;
+
+// Row or column indices of 4 outputs' window tap k (window_tap for each): -1 in the padding.
+fn taps4(o: vec4<u32>, k: u32, pad: u32, size: u32) -> vec4<i32> {
+    let i = vec4<i32>(o * p.stride + k) - i32(pad);
+    return select(vec4<i32>(-1), i, i >= vec4<i32>() & i < vec4<i32>(i32(size)));
+}
+
+// Output channels [o0, o0 + BLOCK) of pixels px..px + 4 (the next in the frame, maybe on the
 // next row, or past the frame: computed, never stored), before the epilogue: each weight loaded
-// once for the two (the stem's weights are 108 vec4 loads a pixel, its inputs 27).
+// once for the four, each pixel's taps worked out once for their CIN channels.
 fn blocks(frame: u32, px: u32, o0: u32) -> Blocks {
     let base = p.in_h * p.in_w * CIN * frame;
-    let oy = px / p.out_w;
-    let ox = px % p.out_w;
-    let oy1 = (px + 1u) / p.out_w;
-    let ox1 = (px + 1u) % p.out_w;
+    let pixels = px + vec4<u32>(0u, 1u, 2u, 3u);
+    let oy = pixels / p.out_w;
+    let ox = pixels % p.out_w;
     let b = Block(bias4(o0), bias4(o0 + 4u), bias4(o0 + 8u), bias4(o0 + 12u));
-    var first = b;
-    var second = b;
+    var r = Blocks(b, b, b, b);
     for (var ky = 0u; ky < KERNEL; ky++) {
-        let iy = vec2<i32>(window_tap(oy, ky, p.stride, p.pad_top, p.in_h),
-                           window_tap(oy1, ky, p.stride, p.pad_top, p.in_h));
+        let iy = taps4(oy, ky, p.pad_top, p.in_h);
         for (var kx = 0u; kx < KERNEL; kx++) {
-            // The two pixels' taps, worked out once for their CIN channels.
-            let ix = vec2<i32>(window_tap(ox, kx, p.stride, p.pad_left, p.in_w),
-                               window_tap(ox1, kx, p.stride, p.pad_left, p.in_w));
-            let inside = iy >= vec2<i32>() & ix >= vec2<i32>();
-            let at = base + (vec2<u32>(max(iy, vec2<i32>())) * p.in_w
-                + vec2<u32>(max(ix, vec2<i32>()))) * CIN;
+            let ix = taps4(ox, kx, p.pad_left, p.in_w);
+            let inside = iy >= vec4<i32>() & ix >= vec4<i32>();
+            let at = base + (vec4<u32>(max(iy, vec4<i32>())) * p.in_w
+                + vec4<u32>(max(ix, vec4<i32>()))) * CIN;
             for (var c = 0u; c < CIN; c++) {
                 let tap = (ky * KERNEL + kx) * CIN + c;
                 var w = Block(weights4(o0, tap, 0u), vec4<f32>(), vec4<f32>(), vec4<f32>());
                 if (BLOCK > 4u) { w.s1 = weights4(o0, tap, 1u); }
                 if (BLOCK > 8u) { w.s2 = weights4(o0, tap, 2u); }
                 if (BLOCK > 12u) { w.s3 = weights4(o0, tap, 3u); }
-                first = add_products(first, select(0.0, x[at.x + c], inside.x), w);
-                second = add_products(second, select(0.0, x[at.y + c], inside.y), w);
+                r.b0 = add_products(r.b0, select(0.0, x[at.x + c], inside.x), w);
+                r.b1 = add_products(r.b1, select(0.0, x[at.y + c], inside.y), w);
+                r.b2 = add_products(r.b2, select(0.0, x[at.z + c], inside.z), w);
+                r.b3 = add_products(r.b3, select(0.0, x[at.w + c], inside.w), w);
             }
         }
     }
-    return Blocks(first, second);
+    return r;
 }
 
 // acc + v * w, the quads past BLOCK left alone.
@@ -112,20 +119,17 @@ fn write_block(at: u32, b: Block) {
     for (var o = 0u; o < BLOCK; o++) { out[at + o] = quads[o / 4u][o % 4u]; }
 }
 
-// Item i of p.items per frame. Plain: (frame, pair of pixels, block of BLOCK output channels).
-// Pooling: (frame, group of pixels, block), every pixel of the group two at a time, then the
+// Item i of p.items per frame. Plain: (frame, PIXELS pixels, block of BLOCK output channels).
+// Pooling: (frame, group of pixels, block), every pixel of the group PIXELS at a time, then the
 // group's sums of those channels after the frames' outputs.
 fn item(i: u32) {
     let o0 = (i % GROUPS) * BLOCK;
     let pixels = p.out_h * p.out_w;
-    let cout = GROUPS * BLOCK;
     if (!POOL) {
-        let pairs = (pixels + 1u) / 2u;
-        let px = 2u * ((i / GROUPS) % pairs);
-        let frame = i / (GROUPS * pairs);
-        let v = blocks(frame, px, o0);
-        store_block((frame * pixels + px) * cout + o0, v.first);
-        if (px + 1u < pixels) { store_block((frame * pixels + px + 1u) * cout + o0, v.second); }
+        let runs = (pixels + PIXELS - 1u) / PIXELS;
+        let px = PIXELS * ((i / GROUPS) % runs);
+        let frame = i / (GROUPS * runs);
+        store_blocks(frame, px, px + PIXELS, o0);
         return;
     }
     let group = (i / GROUPS) % p.pool_groups;
@@ -133,14 +137,26 @@ fn item(i: u32) {
     let first = group * p.pool_pixels;
     let end = min(first + p.pool_pixels, pixels);
     var sums = Block();
-    for (var px = first; px < end; px += 2u) {
-        let v = blocks(frame, px, o0);
-        sums = add_blocks(sums, store_block((frame * pixels + px) * cout + o0, v.first));
-        if (px + 1u < end) {
-            sums = add_blocks(sums, store_block((frame * pixels + px + 1u) * cout + o0, v.second));
-        }
+    for (var px = first; px < end; px += PIXELS) {
+        sums = add_blocks(sums, store_blocks(frame, px, end, o0));
     }
+    let cout = GROUPS * BLOCK;
     write_block(p.frames * pixels * cout + (frame * p.pool_groups + group) * cout + o0, sums);
+}
+
+// Computes and stores pixels px..px + 4 of the frame, those before `end` (and inside it);
+// returns the sum of what was stored.
+fn store_blocks(frame: u32, px: u32, end: u32, o0: u32) -> Block {
+    let pixels = p.out_h * p.out_w;
+    let last = min(end, pixels);
+    let cout = GROUPS * BLOCK;
+    let v = blocks(frame, px, o0);
+    let at = (frame * pixels + px) * cout + o0;
+    var total = store_block(at, v.b0);
+    if (px + 1u < last) { total = add_blocks(total, store_block(at + cout, v.b1)); }
+    if (px + 2u < last) { total = add_blocks(total, store_block(at + 2u * cout, v.b2)); }
+    if (px + 3u < last) { total = add_blocks(total, store_block(at + 3u * cout, v.b3)); }
+    return total;
 }
 
 fn add_blocks(a: Block, b: Block) -> Block {

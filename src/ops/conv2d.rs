@@ -52,6 +52,9 @@ pub(crate) struct WindowParams {
 
 /// The most output channels one thread of conv2d.wgsl computes (its `Block`: four vec4s).
 pub(crate) const CONV_BLOCK: usize = 16;
+/// Neighbouring pixels one thread of conv2d.wgsl computes at once (its `PIXELS`, its `Blocks`),
+/// each weight loaded once for them all.
+const PIXELS: usize = 4;
 /// Groups a pooling conv2d splits a frame's pixels into, at most: a thread computes a group's
 /// pixels one after another and writes their sums itself (no workgroup memory, no barrier). So
 /// many that the stem keeps 1024 threads, few enough that its reader adds them up quickly.
@@ -209,9 +212,9 @@ impl Conv2d<'_> {
             frames: self.frames,
             sums,
         };
-        // A thread per block of channels of two pixels, or of a group's pixels when pooling.
+        // A thread per block of channels of PIXELS pixels, or of a group's pixels when pooling.
         let blocks = self.out_channels / block;
-        let items = sums.map_or(out.pixels().div_ceil(2), |sums| sums.groups()) * blocks;
+        let items = sums.map_or(out.pixels().div_ceil(PIXELS), |sums| sums.groups()) * blocks;
         let (params, add, workgroups) = WindowParams::checked(
             gpu,
             (self.input, self.out),
@@ -250,6 +253,9 @@ mod tests {
             .map(|q| format!("s{q}:vec4<f32>"))
             .collect();
         assert!(source.contains(&format!("struct Block{{{}}}", quads.join(","))));
+        assert!(source.contains(&format!("const PIXELS:u32={PIXELS}u;")));
+        let blocks: Vec<_> = (0..PIXELS).map(|i| format!("b{i}:Block")).collect();
+        assert!(source.contains(&format!("struct Blocks{{{}}}", blocks.join(","))));
         assert_eq!(outs_per_thread(16), 16);
         assert_eq!(outs_per_thread(21), 7);
         assert_eq!(outs_per_thread(17), 1);
