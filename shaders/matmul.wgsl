@@ -2,9 +2,9 @@
 // where each frame of frame_rows rows has its own gate (k values), and plus is added to A or,
 // upsampled, to the product (PLUS_MODE).
 // The pointwise (1x1) convolutions are this with m = pixels, k = in channels, n = out channels.
-// Tiles: a 64-thread workgroup computes a TILE_M x TILE_N block of C (32 x 8 * COLS), each thread
-// 4 consecutive rows by COLS columns strided by TX (8; 4 for a narrow direct layer), so that
-// neighbouring threads touch neighbouring columns (coalesced loads, stores). K advances 16 at a time through workgroup memory where A is
+// Tiles: a 64-thread workgroup computes a TILE_M x TILE_N block of C, each thread 4 consecutive
+// rows by COLS columns strided by TX, so that neighbouring threads touch neighbouring columns
+// (coalesced loads, stores). K advances 16 at a time through workgroup memory where A is
 // computed as it is loaded (a tile shares that work among the columns' threads). Edges are
 // zero-filled, so any m, n, k works. Where A is only read (DIRECT: plain or gated, a skip
 // added), each thread reads its rows and columns itself, clamped into A and B: no tile, no
@@ -64,11 +64,11 @@ struct Params {
 @group(0) @binding(7) var<storage, read> plus: array<f32>;
 
 const TILE: u32 = 32u;
-// Output columns per thread (1..4; ops/matmul.rs picks the fewest idle columns for n), strided
-// by TX, the threads across a workgroup: 8 (the tiled path's 8x8), or 4 where a DIRECT layer is
-// at most 16 wide, so each A value a thread loads serves 4 columns, not 2 (a 16-wide direct 1x1
-// loads A 8 times a column step for 32 outputs, not 16). A workgroup's tile is TILE_M = 4 * 64
-// / TX rows by TILE_N = TX * COLS columns.
+// Output columns per thread, strided by TX, the threads across a workgroup (ops/matmul.rs picks
+// both): the tiled path 8 across (its tiles' 8x8) and 1..4 columns; DIRECT up to 8 columns and
+// 1 to 8 across, so each A value a thread loads serves as many columns as n allows (loads are
+// most of a direct 1x1's time on SwiftShader). A workgroup's tile is TILE_M = 4 * 64 / TX rows
+// by TILE_N = TX * COLS columns.
 override COLS: u32 = 4u;
 override TX: u32 = 8u;
 override TILE_N: u32 = TX * COLS;
@@ -230,11 +230,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     finish_tile(row0 + TILE_M, col0, t, pair.second);
 }
 
-// A row tile's share of one thread: column j of its micro-tile in c_j, its 4 rows as the
-// vector's lanes. Vector arithmetic and no private array indexed in a loop (software
+// A row tile's share of one thread: column j of its micro-tile (up to 8) in c_j, its 4 rows as
+// the vector's lanes. Vector arithmetic and no private array indexed in a loop (software
 // rasterizers keep such an array in memory); COLS is a pipeline constant, so the unused
 // columns' branches fold away.
-struct Acc { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
+struct Acc { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32>,
+             c4: vec4<f32>, c5: vec4<f32>, c6: vec4<f32>, c7: vec4<f32> }
 
 struct Pair { first: Acc, second: Acc }
 
@@ -245,6 +246,7 @@ struct Pair { first: Acc, second: Acc }
 // took 40% of SwiftShader's time on these layers).
 fn direct(row0: u32, col0: u32, t: vec2<u32>) -> Pair {
     let cols = min(col0 + t.x + TX * vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n - 1u));
+    let cols_hi = min(cols + 4u * TX, vec4<u32>(p.n - 1u));
     let mine = 4u * t.y + vec4<u32>(0u, 1u, 2u, 3u);
     let rows = min(row0 + mine, vec4<u32>(p.m - 1u));
     let next = min(row0 + TILE_M + mine, vec4<u32>(p.m - 1u));
@@ -260,19 +262,31 @@ fn direct(row0: u32, col0: u32, t: vec2<u32>) -> Pair {
         if (COLS > 1u) { w.y = f32(b[bv.y]); }
         if (COLS > 2u) { w.z = f32(b[bv.z]); }
         if (COLS > 3u) { w.w = f32(b[bv.w]); }
-        acc = add_products(acc, direct_a(at + kk, gates + kk), w);
-        acc_next = add_products(acc_next, direct_a(at_next + kk, gates_next + kk), w);
+        var w_hi = vec4<f32>();
+        if (COLS > 4u) {
+            let bh = kk * p.n + cols_hi;
+            w_hi.x = f32(b[bh.x]);
+            if (COLS > 5u) { w_hi.y = f32(b[bh.y]); }
+            if (COLS > 6u) { w_hi.z = f32(b[bh.z]); }
+            if (COLS > 7u) { w_hi.w = f32(b[bh.w]); }
+        }
+        acc = add_products(acc, direct_a(at + kk, gates + kk), w, w_hi);
+        acc_next = add_products(acc_next, direct_a(at_next + kk, gates_next + kk), w, w_hi);
     }
     return Pair(acc, acc_next);
 }
 
-// acc plus the products of 4 rows of A (av) with the COLS columns' weights w.
-fn add_products(acc: Acc, av: vec4<f32>, w: vec4<f32>) -> Acc {
+// acc plus the products of 4 rows of A (av) with the COLS columns' weights w (and w_hi).
+fn add_products(acc: Acc, av: vec4<f32>, w: vec4<f32>, w_hi: vec4<f32>) -> Acc {
     var r = acc;
     r.c0 += av * w.x;
     if (COLS > 1u) { r.c1 += av * w.y; }
     if (COLS > 2u) { r.c2 += av * w.z; }
     if (COLS > 3u) { r.c3 += av * w.w; }
+    if (COLS > 4u) { r.c4 += av * w_hi.x; }
+    if (COLS > 5u) { r.c5 += av * w_hi.y; }
+    if (COLS > 6u) { r.c6 += av * w_hi.z; }
+    if (COLS > 7u) { r.c7 += av * w_hi.w; }
     return r;
 }
 
@@ -302,7 +316,7 @@ fn tiled(row0: u32, col0: u32, lid: vec3<u32>, li: u32) -> Acc {
             if (COLS > 1u) { w.y = b_tile[kk][lid.x + 8u]; }
             if (COLS > 2u) { w.z = b_tile[kk][lid.x + 16u]; }
             if (COLS > 3u) { w.w = b_tile[kk][lid.x + 24u]; }
-            acc = add_products(acc, av, w);
+            acc = add_products(acc, av, w, vec4<f32>());
         }
         workgroupBarrier();
     }
@@ -310,33 +324,33 @@ fn tiled(row0: u32, col0: u32, lid: vec3<u32>, li: u32) -> Acc {
 }
 
 // Stores the thread's share of the row tile from row0 (thread t: its column t.x and row group
-// t.y, columns from col0) through the epilogue, and where POOL its rows' per-column sums after
-// C.
+// t.y, columns from col0 strided by TX) through the epilogue, and where POOL its rows'
+// per-column sums after C (group row / 4: a frame's rows a multiple of 4, checked on the host).
+// Branches, not select(): select evaluates both sides, and a column past COLS is the next
+// tile's.
 fn finish_tile(row0: u32, col0: u32, t: vec2<u32>, acc: Acc) {
     let row = row0 + 4u * t.y;
     let col = col0 + t.x;
-    var c = acc;
-    if (PLUS_MODE == 2u) {
-        let taps = skip_taps(row);
-        c.c0 += skip_rows(taps, col);
-        if (COLS > 1u) { c.c1 += skip_rows(taps, col + TX); }
-        if (COLS > 2u) { c.c2 += skip_rows(taps, col + 2u * TX); }
-        if (COLS > 3u) { c.c3 += skip_rows(taps, col + 3u * TX); }
-    }
-    // Branches, not select(): select evaluates both sides, and a column past COLS is the next
-    // tile's.
-    var sums = vec4<f32>(store_column(row, col, c.c0), 0.0, 0.0, 0.0);
-    if (COLS > 1u) { sums.y = store_column(row, col + TX, c.c1); }
-    if (COLS > 2u) { sums.z = store_column(row, col + 2u * TX, c.c2); }
-    if (COLS > 3u) { sums.w = store_column(row, col + 3u * TX, c.c3); }
-    // Group row / 4 of C's sums (a frame's rows a multiple of 4: checked on the host).
-    if (POOL && row < p.m) {
-        let at = p.m * p.n + (row / 4u) * p.n;
-        if (col < p.n) { out[at + col] = sums.x; }
-        if (COLS > 1u && col + TX < p.n) { out[at + col + TX] = sums.y; }
-        if (COLS > 2u && col + 2u * TX < p.n) { out[at + col + 2u * TX] = sums.z; }
-        if (COLS > 3u && col + 3u * TX < p.n) { out[at + col + 3u * TX] = sums.w; }
-    }
+    var taps: SkipTaps;
+    if (PLUS_MODE == 2u) { taps = skip_taps(row); }
+    let at = p.m * p.n + (row / 4u) * p.n;
+    finish_column(row, col, taps, acc.c0, at);
+    if (COLS > 1u) { finish_column(row, col + TX, taps, acc.c1, at); }
+    if (COLS > 2u) { finish_column(row, col + 2u * TX, taps, acc.c2, at); }
+    if (COLS > 3u) { finish_column(row, col + 3u * TX, taps, acc.c3, at); }
+    if (COLS > 4u) { finish_column(row, col + 4u * TX, taps, acc.c4, at); }
+    if (COLS > 5u) { finish_column(row, col + 5u * TX, taps, acc.c5, at); }
+    if (COLS > 6u) { finish_column(row, col + 6u * TX, taps, acc.c6, at); }
+    if (COLS > 7u) { finish_column(row, col + 7u * TX, taps, acc.c7, at); }
+}
+
+// Column col of the thread's 4 rows: plus the upsampled skip, stored, and where POOL their sum
+// stored at `at + col` (one call per accumulator: see store_column).
+fn finish_column(row: u32, col: u32, taps: SkipTaps, acc: vec4<f32>, at: u32) {
+    var v = acc;
+    if (PLUS_MODE == 2u) { v += skip_rows(taps, col); }
+    let sum = store_column(row, col, v);
+    if (POOL && row < p.m && col < p.n) { out[at + col] = sum; }
 }
 
 // Stores column `col` of the thread's 4 rows from `row` through the epilogue,

@@ -332,6 +332,24 @@ fn tiles_fit_the_network_s_widths() {
 }
 
 #[test]
+fn direct_tiles_fit_the_network_s_shapes() {
+    // (m, n, threads across, columns a thread): 8 columns where n allows and a workgroup's 512 /
+    // tx rows fit in m; 16x16x24 (256 rows) keeps 8 threads of 3 columns.
+    for (m, n, tx, cols) in [
+        (16384, 16, 2, 8),
+        (4096, 72, 1, 8),
+        (1024, 24, 1, 8),
+        (1024, 88, 1, 8),
+        (256, 32, 4, 8),
+        (256, 128, 8, 8),
+        (256, 24, 8, 3),
+        (100, 7, 4, 2),
+    ] {
+        assert_eq!(direct_columns(m, n), (tx, cols), "{m} x {n}");
+    }
+}
+
+#[test]
 fn undersized_buffer_is_a_typed_error() {
     let Some((gpu, kernels)) = gpu() else { return };
     let small = gpu.storage("small", 3);
