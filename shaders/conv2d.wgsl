@@ -50,7 +50,7 @@ const PIXELS: u32 = 4u;
 // Row or column indices of 4 outputs' window tap k (window_tap for each): -1 in the padding.
 fn taps4(o: vec4<u32>, k: u32, pad: u32, size: u32) -> vec4<i32> {
     let i = vec4<i32>(o * p.stride + k) - i32(pad);
-    return select(vec4<i32>(-1), i, i >= vec4<i32>() & i < vec4<i32>(i32(size)));
+    return select(vec4<i32>(-1), i, (i >= vec4<i32>()) & (i < vec4<i32>(i32(size))));
 }
 
 // Output channels [o0, o0 + BLOCK) of pixels px..px + 4 (the next in the frame, maybe on the
@@ -67,7 +67,7 @@ fn blocks(frame: u32, px: u32, o0: u32) -> Blocks {
         let iy = taps4(oy, ky, p.pad_top, p.in_h);
         for (var kx = 0u; kx < KERNEL; kx++) {
             let ix = taps4(ox, kx, p.pad_left, p.in_w);
-            let inside = iy >= vec4<i32>() & ix >= vec4<i32>();
+            let inside = (iy >= vec4<i32>()) & (ix >= vec4<i32>());
             let at = base + (vec4<u32>(max(iy, vec4<i32>())) * p.in_w
                 + vec4<u32>(max(ix, vec4<i32>()))) * CIN;
             for (var c = 0u; c < CIN; c++) {

@@ -64,6 +64,61 @@ fn no_store_inside_a_select() {
     }
 }
 
+/// WGSL needs parentheses where a comparison meets `&` or `|` (`a >= b & c`): naga takes it, the
+/// browsers' compiler (Tint) refuses the whole module (a conv2d did once, caught only by the
+/// browser race). Checked per parenthesised group, with type brackets (`vec4<i32>`) left out.
+#[test]
+fn comparisons_beside_bitwise_operators_are_parenthesised() {
+    for (name, source) in kernels() {
+        let code = without_type_brackets(&source)
+            .replace("&&", " ")
+            .replace("||", " ")
+            .replace("->", " ")
+            .replace("<<", " ")
+            .replace(">>", " ");
+        let mut groups = vec![String::new()];
+        for c in code.chars() {
+            match c {
+                '(' => groups.push(String::new()),
+                ')' | ';' | ',' | '{' | '}' => {
+                    let group = match c {
+                        ')' => groups.pop().unwrap_or_default(),
+                        _ => std::mem::take(groups.last_mut().expect("a group")),
+                    };
+                    let bitwise = group.contains('&') || group.contains('|');
+                    let compares = ['<', '>'].iter().any(|&op| group.contains(op))
+                        || ["==", "!="].iter().any(|op| group.contains(op));
+                    assert!(!(bitwise && compares), "{name}: ({group})");
+                    if groups.is_empty() {
+                        groups.push(String::new());
+                    }
+                }
+                c => groups.last_mut().expect("a group").push(c),
+            }
+        }
+    }
+}
+
+/// `source` with every type's angle brackets dropped (`vec4<i32>(x)` -> `vec4(x)`), so `<` and
+/// `>` are left as comparisons only.
+fn without_type_brackets(source: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for (i, c) in source.char_indices() {
+        let opens_type = c == '<'
+            && ["vec2", "vec3", "vec4", "array", "ptr", "atomic", "mat4x4"]
+                .iter()
+                .any(|t| source[..i].ends_with(t));
+        match c {
+            '<' if opens_type || depth > 0 => depth += 1,
+            '>' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The module with its pipeline-overridable constants at their defaults, as a pipeline gets it
 /// (the engine sets them per dispatch; every `override` has a default).
 fn with_default_constants<'a>(
