@@ -24,8 +24,9 @@ struct Params {
 @group(0) @binding(7) var<storage, read> plus: array<f32>;
 
 // Threads: SwiftShader (the browsers' software WebGPU) runs a workgroup with barriers as
-// coroutines, and 256 threads cost each gate ~1 ms of its 16x16 layers' time, 64 ~0.35 ms.
-const GATE_WG: u32 = 64u;
+// coroutines, one per 4 threads: a gate took ~1 ms with 256 threads, 0.3-0.5 ms with 64,
+// 0.13-0.33 ms with 16. Its work is a few thousand loads and multiply-adds.
+const GATE_WG: u32 = 16u;
 // Largest channel count a gate handles (checked on the host).
 const MAX_C: u32 = 1024u;
 
