@@ -35,7 +35,7 @@ pub(super) fn upload_layers(gpu: &Gpu, op: &Op, precision: Precision) -> Vec<Lay
     }
 }
 
-/// A 1x1's parameters as the matmul reads them from one buffer, in [`pointwise_layout`]'s
+/// A 1x1's parameters as the matmul reads them from one buffer, in [`prologue_offsets`]'s
 /// order: B (the weight transposed to [in, out]), then its prologue's weight ([K, K, c] for a
 /// depthwise, [in, out] for a 1x1) and bias.
 fn pointwise_params(layer: &Layer, prologue: &Option<Prologue>) -> Vec<f32> {
@@ -304,11 +304,12 @@ pub(super) fn bind_node<'a>(
                     out: h.bias.len(),
                 })
                 .collect();
-            let sums = pooled_values(network);
+            // A gate's tensors carry their sums wherever the producer can leave them
+            // ([`pooled_values`]).
             let pooled = |v: Value| ops::GateInput {
                 buffer: buffer(v),
                 shape: network.shape(v),
-                sums: sums[v.0].then(|| sums_of(network, v).ok()).flatten(),
+                sums: sums_of(network, v).ok(),
             };
             ops::ChannelGate {
                 input: pooled(*input),

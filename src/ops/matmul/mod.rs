@@ -53,7 +53,8 @@ struct Modes {
     quads: bool,
     /// A thread's 4 rows lie inside one frame.
     frame_rows4: bool,
-    /// Threads across a workgroup: 8, or 4 for a direct layer at most 16 wide.
+    /// Threads across a workgroup: 8 for the tiled path, 1 to 8 for a direct one
+    /// ([`direct_columns`]).
     tx: u32,
 }
 
