@@ -1,8 +1,7 @@
 //! The windowed convolutions, NHWC with channels innermost so every inner loop runs over
 //! contiguous channels in fixed chunks of 8 (one SIMD operation each; AVX2 where the CPU has it),
 //! split across cores by output rows, epilogue fused per block. References:
-//! [`reference::conv2d`](crate::reference::conv2d), [`reference::depthwise_conv2d`](crate::reference::depthwise_conv2d),
-//! [`reference::transposed_conv2x2`](crate::reference::transposed_conv2x2).
+//! [`reference::conv2d`](crate::reference::conv2d), [`reference::depthwise_conv2d`](crate::reference::depthwise_conv2d).
 
 use super::epilogue;
 use super::par::{self, LANES, lanes_unchecked, madd, simd_kernel};
@@ -470,55 +469,5 @@ pub fn depthwise(
 ) {
     window.by_rows(out, bias.len(), epilogue, |rows, y0| {
         depthwise_rows(window, x, weight, bias, rows, y0)
-    });
-}
-
-simd_kernel! {
-    /// Input rows `y0..` of a 2x2 stride-2 transposed convolution: each makes output rows 2y and
-    /// 2y + 1 of `rows` (weight [cout, 2, 2, cin]).
-    fn transposed_rows(input: Shape, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
-        let (cin, cout) = (input.channels, bias.len());
-        let row_len = 2 * input.width * cout;
-        for (r, pair) in rows.chunks_exact_mut(2 * row_len).enumerate() {
-            let line = &x[(y0 + r) * input.width * cin..][..input.width * cin];
-            for (ky, out_row) in pair.chunks_exact_mut(row_len).enumerate() {
-                for (xi, xs) in line.chunks_exact(cin).enumerate() {
-                    for kx in 0..2 {
-                        let px = &mut out_row[(2 * xi + kx) * cout..][..cout];
-                        for (o, v) in px.iter_mut().enumerate() {
-                            let ws = &weight[((o * 2 + ky) * 2 + kx) * cin..][..cin];
-                            let mut dot = [0.0f32; LANES];
-                            for (x8, w8) in xs.chunks_exact(LANES).zip(ws.chunks_exact(LANES)) {
-                                for i in 0..LANES {
-                                    dot[i] += x8[i] * w8[i];
-                                }
-                            }
-                            let tail = xs.len() / LANES * LANES;
-                            let rest: f32 = xs[tail..].iter().zip(&ws[tail..]).map(|(x, w)| x * w).sum();
-                            *v = bias[o] + dot.iter().sum::<f32>() + rest;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// 2x2 stride-2 transposed convolution, kernel not flipped: weight [cout, 2, 2, cin].
-pub fn transposed_conv2x2(
-    input: Shape,
-    x: &[f32],
-    weight: &[f32],
-    bias: &[f32],
-    out: &mut [f32],
-    epilogue: Epilogue<&[f32]>,
-) {
-    let rows_len = 2 * 2 * input.width * bias.len();
-    let block = par::rows_per_task(input.height, 1);
-    par::chunks(out, block * rows_len, |b, c| {
-        transposed_rows(input, x, weight, bias, c, b * block);
-        let start = b * block * rows_len;
-        let add = epilogue.add.map(|a| &a[start..start + c.len()]);
-        epilogue::apply(c, epilogue.act, add);
     });
 }

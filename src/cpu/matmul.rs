@@ -77,18 +77,25 @@ simd_kernel! {
     /// the operands, without packing them: 4 rows x 16 columns of C in registers at a time, each
     /// weight load shared by the 4 rows. With K this small (16-128) packing A costs about as
     /// much as the multiply.
-    fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
+    pub(super) fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
         let m = c.len() / n;
         assert!(a.len() >= m * k && w.len() >= k * n && c.len() == m * n);
+        if n == LANES {
+            // One column block: twice the rows, so 8 sums are in flight, not 4.
+            for r0 in (0..m).step_by(2 * ROWS) {
+                tile::<{ 2 * ROWS }, 1>(FMA, a, w, k, n, c, r0, (2 * ROWS).min(m - r0), 0);
+            }
+            return;
+        }
         for r0 in (0..m).step_by(ROWS) {
             let rows = ROWS.min(m - r0);
             let mut n0 = 0;
             while n0 < n {
                 if n - n0 >= 2 * LANES {
-                    tile::<2>(FMA, a, w, k, n, c, r0, rows, n0);
+                    tile::<ROWS, 2>(FMA, a, w, k, n, c, r0, rows, n0);
                     n0 += 2 * LANES;
                 } else {
-                    tile::<1>(FMA, a, w, k, n, c, r0, rows, n0);
+                    tile::<ROWS, 1>(FMA, a, w, k, n, c, r0, rows, n0);
                     n0 += LANES;
                 }
             }
@@ -96,11 +103,11 @@ simd_kernel! {
     }
 }
 
-/// Rows `r0..r0 + rows` (at most 4) x columns `n0..n0 + 8B` of C. Missing rows repeat the last
+/// Rows `r0..r0 + rows` (at most R) x columns `n0..n0 + 8B` of C. Missing rows repeat the last
 /// one (computed, not stored), so the loop has no branch.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // acc[row][block]: registers
-fn tile<const B: usize>(
+fn tile<const R: usize, const B: usize>(
     fma: bool,
     a: &[f32],
     w: &[f32],
@@ -111,14 +118,14 @@ fn tile<const B: usize>(
     rows: usize,
     n0: usize,
 ) {
-    let mut acc = [[[0.0f32; LANES]; B]; ROWS];
-    let a_rows: [usize; ROWS] = std::array::from_fn(|r| (r0 + r.min(rows - 1)) * k);
+    let mut acc = [[[0.0f32; LANES]; B]; R];
+    let a_rows: [usize; R] = std::array::from_fn(|r| (r0 + r.min(rows - 1)) * k);
     for kk in 0..k {
         // SAFETY: kk < k, n0 + 8B <= n and every row < m, all checked against the lengths in
         // `direct`.
         let ws: [[f32; LANES]; B] =
             std::array::from_fn(|b| unsafe { lanes_unchecked(w, kk * n + n0 + b * LANES) });
-        for r in 0..ROWS {
+        for r in 0..R {
             let v = unsafe { *a.get_unchecked(a_rows[r] + kk) };
             for b in 0..B {
                 for l in 0..LANES {

@@ -10,6 +10,7 @@ pub mod finish;
 mod matmul;
 mod misc;
 mod par;
+mod transposed;
 
 use crate::error::Result;
 use crate::network::{
@@ -21,6 +22,7 @@ use conv::{Conv2d, Window};
 use matmul::Pointwise;
 use std::sync::Mutex;
 use std::time::Duration;
+use transposed::Transposed;
 use web_time::Instant;
 
 /// The SIMD path and threads this machine gives the engine, e.g. "AVX2, 8 threads".
@@ -44,6 +46,7 @@ pub fn describe() -> String {
 enum Packed {
     Conv2d(Conv2d),
     Pointwise(Pointwise),
+    Transposed(Transposed),
     /// Used as the reference stores them (depthwise, transposed, gates) or none.
     AsIs,
 }
@@ -198,6 +201,9 @@ fn pack(node: &Node) -> Packed {
             Packed::Conv2d(Conv2d::pack(&layer.weight, &layer.bias, layer.kernel))
         }
         Op::Pointwise { layer, .. } => Packed::Pointwise(Pointwise::pack(layer)),
+        Op::TransposedConv2x2 { layer, .. } => {
+            Packed::Transposed(Transposed::pack(&layer.weight, &layer.bias))
+        }
         _ => Packed::AsIs,
     }
 }
@@ -362,11 +368,9 @@ fn eval<'a>(
         ),
         (
             Op::TransposedConv2x2 {
-                input,
-                prologue,
-                layer,
+                input, prologue, ..
             },
-            _,
+            Packed::Transposed(transposed),
         ) => {
             // A fused depthwise (passes::HEAD_FUSION) materialised, as for the 1x1s.
             let s = network.shape(*input);
@@ -390,9 +394,11 @@ fn eval<'a>(
                 y
             });
             let x = computed.as_deref().unwrap_or(value(*input));
-            conv::transposed_conv2x2(s, x, &layer.weight, &layer.bias, out, epilogue)
+            transposed.run(s, x, out, epilogue)
         }
-        (Op::Conv2d { .. } | Op::Pointwise { .. }, _) => unreachable!("packed at build"),
+        (Op::Conv2d { .. } | Op::Pointwise { .. } | Op::TransposedConv2x2 { .. }, _) => {
+            unreachable!("packed at build")
+        }
     }
 }
 

@@ -58,10 +58,10 @@ pub fn has_avx2() -> bool {
 /// aarch64, simd128 in a wasm build with it). Closures inside the body inherit the features; the
 /// body sees `FMA`, whether that version has fused multiply-adds (for [`madd`]).
 macro_rules! simd_kernel {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$doc])*
         #[allow(clippy::too_many_arguments)]
-        fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,fma")]

@@ -1,0 +1,82 @@
+//! The 2x2 stride-2 transposed convolution (the head: 128x128x16 to 256x256x1) as a GEMM: each
+//! input pixel times a [cin, 4 * cout] matrix gives its four output pixels, scattered after.
+//! Dot products of 16 channels per output, each ending in a horizontal sum, cost 7x more.
+//! Reference: [`reference::transposed_conv2x2`](crate::reference::transposed_conv2x2).
+
+use super::epilogue;
+use super::matmul::direct;
+use super::par::{self, LANES};
+use crate::network::Epilogue;
+use crate::tensor::Shape;
+
+/// Weights packed [cin, n]: column `(ky * 2 + kx) * cout + o`, zero beyond `4 * cout` up to
+/// `n`, a multiple of [`LANES`] (the GEMM's width).
+pub struct Transposed {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    n: usize,
+}
+
+impl Transposed {
+    /// From the reference's [cout, 2, 2, cin].
+    pub fn pack(weight: &[f32], bias: &[f32]) -> Transposed {
+        let cout = bias.len();
+        let cin = weight.len() / (4 * cout);
+        let n = (4 * cout).next_multiple_of(LANES);
+        let mut packed = vec![0.0; cin * n];
+        for o in 0..cout {
+            for tap in 0..4 {
+                for i in 0..cin {
+                    packed[i * n + tap * cout + o] = weight[(o * 4 + tap) * cin + i];
+                }
+            }
+        }
+        Transposed {
+            weight: packed,
+            bias: bias.to_vec(),
+            n,
+        }
+    }
+
+    /// `epilogue(transposed(x) + bias)` into `out` (2H x 2W x cout).
+    pub fn run(&self, input: Shape, x: &[f32], out: &mut [f32], epilogue: Epilogue<&[f32]>) {
+        let (cin, cout, width) = (input.channels, self.bias.len(), input.width);
+        let rows_len = 2 * 2 * width * cout;
+        let block = par::rows_per_task(input.height, 1);
+        par::chunks(out, block * rows_len, |b, c| {
+            let y0 = b * block;
+            let rows = c.len() / rows_len;
+            let a = &x[y0 * width * cin..(y0 + rows) * width * cin];
+            let mut product = vec![0.0; rows * width * self.n];
+            direct(a, &self.weight, cin, self.n, &mut product);
+            let bias = &self.bias;
+            for (r, pair) in c.chunks_exact_mut(rows_len).enumerate() {
+                let taps = &product[r * width * self.n..][..width * self.n];
+                for (ky, line) in pair.chunks_exact_mut(rows_len / 2).enumerate() {
+                    if cout == 1 {
+                        // The head: one channel, so each output pair is two numbers.
+                        for (two, p) in line.chunks_exact_mut(2).zip(taps.chunks_exact(self.n)) {
+                            two[0] = p[2 * ky] + bias[0];
+                            two[1] = p[2 * ky + 1] + bias[0];
+                        }
+                    } else {
+                        for (xi, p) in taps.chunks_exact(self.n).enumerate() {
+                            for kx in 0..2 {
+                                let px = &mut line[(2 * xi + kx) * cout..][..cout];
+                                let t = &p[(ky * 2 + kx) * cout..][..cout];
+                                px.iter_mut()
+                                    .zip(t)
+                                    .zip(bias)
+                                    .for_each(|((v, t), b)| *v = t + b);
+                            }
+                        }
+                    }
+                }
+                // While the two rows are in cache.
+                let at = (b * block + r) * rows_len;
+                let add = epilogue.add.map(|a| &a[at..at + rows_len]);
+                epilogue::apply(pair, epilogue.act, add);
+            }
+        });
+    }
+}
