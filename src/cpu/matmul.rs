@@ -3,9 +3,10 @@
 //! NEON, wasm simd128) beyond it; bias added in the fused epilogue per block.
 //! Reference: [`reference::pointwise_conv`](crate::reference::pointwise_conv).
 
-use super::epilogue;
 use super::par::{self, LANES, lanes_unchecked, madd, simd_kernel};
+use super::{epilogue, misc};
 use crate::network::{Epilogue, Layer};
+use crate::tensor::Shape;
 
 /// A pointwise layer's parameters, packed at build: `weight` is [cin, cout] row-major (the
 /// reference's [cout, cin] transposed, so the GEMM reads B row by row).
@@ -28,16 +29,48 @@ impl Pointwise {
 
     /// `out[p] = epilogue(x[p] . W + bias)` for `out.len() / cout` pixels of `x` (pixels x cin).
     pub fn run(&self, x: &[f32], out: &mut [f32], epilogue: Epilogue<&[f32]>) {
+        self.run_with(x, None, None, out, epilogue)
+    }
+
+    /// [`run`](Self::run) with `x` scaled by `gate` per input channel (folded into the weights:
+    /// `x[p] . diag(gate) W`, so x is read as it is, not copied scaled first) and a product to add
+    /// before the bias, upsampled x2 from a low-resolution tensor (a projected skip).
+    pub fn run_with(
+        &self,
+        x: &[f32],
+        gate: Option<&[f32]>,
+        up: Option<Upsampled>,
+        out: &mut [f32],
+        epilogue: Epilogue<&[f32]>,
+    ) {
         let (k, n) = (self.cin(), self.bias.len());
         let rows = out.len() / n;
         debug_assert_eq!(x.len(), rows * k);
-        let block = par::rows_per_task(rows, 64);
+        let scaled: Vec<f32>;
+        let weight = match gate {
+            None => &self.weight,
+            Some(g) => {
+                scaled = (self.weight.chunks_exact(n).zip(g))
+                    .flat_map(|(row, g)| row.iter().map(move |w| w * g))
+                    .collect();
+                &scaled
+            }
+        };
+        // Whole image rows per block where a skip is upsampled into it.
+        let (block, up) = match up {
+            None => (par::rows_per_task(rows, 64), None),
+            Some(up) => {
+                let width = 2 * up.low.width;
+                let block = par::rows_per_task(rows / width, 1) * width;
+                (block, Some((up, misc::column_taps(up.low.width, width))))
+            }
+        };
         par::chunks(out, block * n, |i, c| {
             let r0 = i * block;
             let m = c.len() / n;
             let a = &x[r0 * k..(r0 + m) * k];
             if n % LANES == 0 && k <= DIRECT_MAX_K {
-                direct(a, &self.weight, k, n, c);
+                direct(a, weight, k, n, c);
             } else {
                 // SAFETY: a is m x k, weight k x n, c m x n, all row-major and in bounds.
                 unsafe {
@@ -49,7 +82,7 @@ impl Pointwise {
                         a.as_ptr(),
                         k as isize,
                         1,
-                        self.weight.as_ptr(),
+                        weight.as_ptr(),
                         n as isize,
                         1,
                         0.0,
@@ -59,11 +92,22 @@ impl Pointwise {
                     );
                 }
             }
+            if let Some((up, columns)) = &up {
+                let (width, out_h) = (columns.len(), 2 * up.low.height);
+                misc::resize_rows(up.low, up.values, out_h, columns, c, r0 / width, true);
+            }
             let add = epilogue.add.map(|a| &a[r0 * n..(r0 + m) * n]);
             // The bias joins the epilogue's pass rather than prefilling C (a pass of its own).
             epilogue::with_bias(c, &self.bias, epilogue.act, add);
         });
     }
+}
+
+/// A low-resolution tensor a 1x1 adds to its product upsampled x2 (bilinear, half-pixel centres).
+#[derive(Clone, Copy)]
+pub struct Upsampled<'a> {
+    pub low: Shape,
+    pub values: &'a [f32],
 }
 
 /// Rows of A one step of [`direct`] multiplies together.

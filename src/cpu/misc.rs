@@ -8,14 +8,35 @@ use crate::network::{Activation, Epilogue, Layer};
 use crate::reference::bilinear_taps;
 use crate::tensor::Shape;
 
-/// Per-channel means of `x`'s pixels (summed in f64, as reference::global_avg_pool).
+/// Per-channel means of `x`'s pixels: f32 sums of a few values each, added up in f64 (as
+/// reference::global_avg_pool sums), split across cores.
 fn means(x: &[f32], c: usize) -> Vec<f32> {
-    let mut sums = vec![0.0f64; c];
-    for px in x.chunks_exact(c) {
-        sums.iter_mut().zip(px).for_each(|(s, v)| *s += *v as f64);
+    let pixels = x.len() / c;
+    let block = par::rows_per_task(pixels, 512) * c;
+    let sums = par::sum_chunks(x, block, c, |chunk, sums| partial_sums(chunk, c, sums));
+    sums.iter().map(|s| (s / pixels as f64) as f32).collect()
+}
+
+/// Values [`partial_sums`] adds in f32 at a time: whole pixels, at least this many.
+const SPAN: usize = 256;
+
+simd_kernel! {
+    /// Adds `x`'s per-channel sums (`c` channels) to `sums`: runs of whole pixels at least
+    /// [`SPAN`] long added element-wise in f32 (a loop over one pixel's 16 channels ran 4 wide),
+    /// every 16 runs folded into the f64 sums.
+    fn partial_sums(x: &[f32], c: usize, sums: &mut [f64]) {
+        let run = SPAN.div_ceil(c) * c;
+        let mut acc = vec![0.0f32; run];
+        for group in x.chunks(16 * run) {
+            acc.fill(0.0);
+            for part in group.chunks(run) {
+                acc.iter_mut().zip(part).for_each(|(a, v)| *a += v);
+            }
+            for px in acc.chunks_exact(c) {
+                sums.iter_mut().zip(px).for_each(|(s, a)| *s += *a as f64);
+            }
+        }
     }
-    let pixels = (x.len() / c) as f64;
-    sums.iter().map(|s| (s / pixels) as f32).collect()
 }
 
 /// Mean over pixels of `x + plus` (summed in f64, as the reference does), then the FC layers:
@@ -54,32 +75,41 @@ pub fn resize(
     epilogue: Epilogue<&[f32]>,
 ) {
     let row_len = out_w * input.channels;
-    // The column taps are the same for every row.
-    let columns: Vec<(usize, usize, f32)> = (0..out_w)
-        .map(|ox| bilinear_taps(ox, input.width, out_w))
-        .collect();
+    let columns = column_taps(input.width, out_w);
     let block = par::rows_per_task(out_h, 1);
     par::chunks(out, block * row_len, |b, chunk| {
-        resize_rows(input, x, out_h, &columns, chunk, b * block);
+        resize_rows(input, x, out_h, &columns, chunk, b * block, false);
         let start = b * block * row_len;
         let add = epilogue.add.map(|a| &a[start..start + chunk.len()]);
         epilogue::apply(chunk, epilogue.act, add);
     });
 }
 
+/// The taps of each output column of a bilinear resize (the same for every row).
+pub fn column_taps(input: usize, output: usize) -> Vec<(usize, usize, f32)> {
+    (0..output)
+        .map(|o| bilinear_taps(o, input, output))
+        .collect()
+}
+
 simd_kernel! {
-    /// Output rows `y0..` of a bilinear resize into `rows`, with the column taps precomputed.
-    fn resize_rows(input: Shape, x: &[f32], out_h: usize, columns: &[(usize, usize, f32)], rows: &mut [f32], y0: usize) {
+    /// Output rows `y0..` of a bilinear resize into `rows` (added to them where `add`), with the
+    /// column taps precomputed.
+    pub fn resize_rows(input: Shape, x: &[f32], out_h: usize, columns: &[(usize, usize, f32)], rows: &mut [f32], y0: usize, add: bool) {
         let c = input.channels;
         let at = |y: usize, xx: usize| &x[(y * input.width + xx) * c..][..c];
         for (r, row) in rows.chunks_exact_mut(columns.len() * c).enumerate() {
             let (y0, y1, fy) = bilinear_taps(y0 + r, input.height, out_h);
             for (px, &(x0, x1, fx)) in row.chunks_exact_mut(c).zip(columns) {
                 let (p00, p01, p10, p11) = (at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1));
-                for ch in 0..c {
+                let value = |ch: usize| {
                     let top = p00[ch] * (1.0 - fx) + p01[ch] * fx;
                     let bottom = p10[ch] * (1.0 - fx) + p11[ch] * fx;
-                    px[ch] = top * (1.0 - fy) + bottom * fy;
+                    top * (1.0 - fy) + bottom * fy
+                };
+                match add {
+                    true => (0..c).for_each(|ch| px[ch] += value(ch)),
+                    false => (0..c).for_each(|ch| px[ch] = value(ch)),
                 }
             }
         }

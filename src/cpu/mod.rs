@@ -72,18 +72,20 @@ struct State {
 
 impl Engine {
     pub fn new(network: &Network) -> Engine {
-        let (network, passes) = passes::optimize_with(network, passes::SHARED);
+        let all: Vec<_> = passes::SHARED
+            .iter()
+            .chain(passes::FUSIONS)
+            .copied()
+            .collect();
+        let (network, passes) = passes::optimize_with(network, &all);
         let (slot_of, capacities) = passes::arena_layout(&network);
         let packed = network.nodes.iter().map(pack).collect();
+        // The inputs a skip is added to before the 1x1 (none in this engine's graph: every skip
+        // is projected) are materialised in the scratch.
         let scratch_len = network
             .nodes
             .iter()
-            .filter(|n| {
-                matches!(
-                    n.op,
-                    Op::Pointwise { gate: Some(_), .. } | Op::Pointwise { plus: Some(_), .. }
-                )
-            })
+            .filter(|n| matches!(n.op, Op::Pointwise { plus: Some(p), .. } if !p.projected))
             .map(|n| network.shape(n.op.inputs()[0]).len())
             .max()
             .unwrap_or(0);
@@ -275,52 +277,51 @@ fn eval<'a>(
             let c = prologue
                 .as_ref()
                 .map_or(network.shape(*input).channels, |p| p.layer().bias.len());
-            let upsampled = plus.filter(|p| p.upsampled).map(|p| {
-                let s = network.shape(p.value);
+            let gate = gate.map(value);
+            let Some(plus) = plus else {
+                return pw.run_with(x, gate, None, out, epilogue);
+            };
+            if plus.projected && plus.upsampled {
+                // upsample_into_loads' skip: upsampled into the product block by block.
+                let low = network.shape(plus.value);
+                let up = matmul::Upsampled {
+                    low,
+                    values: value(plus.value),
+                };
+                return pw.run_with(x, gate, Some(up), out, epilogue);
+            }
+            let upsampled = plus.upsampled.then(|| {
+                let s = network.shape(plus.value);
                 let mut up = vec![0.0; 4 * s.len()];
                 let size = (2 * s.height, 2 * s.width);
-                misc::resize(s, value(p.value), size, &mut up, Epilogue::default());
+                misc::resize(s, value(plus.value), size, &mut up, Epilogue::default());
                 up
             });
-            let skip = match (&upsampled, plus) {
-                (Some(up), _) => Some(up.as_slice()),
-                (None, p) => p.map(|p| value(p.value)),
-            };
-            // A projected skip is added to the product, not to the input.
-            let (plus, product_plus) = match plus.is_some_and(|p| p.projected) {
-                true => (None, skip),
-                false => (skip, None),
-            };
-            let pw = |a: &[f32], out: &mut [f32]| match product_plus {
-                None => pw.run(a, out, epilogue),
-                Some(skip) => {
-                    let product = Epilogue {
-                        act: Activation::Linear,
-                        add: Some(skip),
-                    };
-                    pw.run(a, out, product);
-                    for (i, v) in out.iter_mut().enumerate() {
-                        *v = epilogue.act.apply(*v) + epilogue.add.map_or(0.0, |add| add[i]);
-                    }
+            let skip = upsampled.as_deref().unwrap_or(value(plus.value));
+            if plus.projected {
+                // Added to the product, before the bias and activation.
+                let product = Epilogue {
+                    act: Activation::Linear,
+                    add: Some(skip),
+                };
+                pw.run_with(x, gate, None, out, product);
+                for (i, v) in out.iter_mut().enumerate() {
+                    *v = epilogue.act.apply(*v) + epilogue.add.map_or(0.0, |add| add[i]);
+                }
+                return;
+            }
+            // Added to the input: the input materialised, gated, in the scratch (which fits
+            // every such input of this engine's graph; a fused one, in tests, may be larger).
+            let mut larger = Vec::new();
+            let a = match scratch.get_mut(..x.len()) {
+                Some(a) => a,
+                None => {
+                    larger.resize(x.len(), 0.0);
+                    &mut larger
                 }
             };
-            let gate = gate.map(value);
-            if gate.is_some() || plus.is_some() {
-                // The scratch fits every gated input of this engine's graph; a fused one (in
-                // tests) may be larger.
-                let mut larger = Vec::new();
-                let a = match scratch.get_mut(..x.len()) {
-                    Some(a) => a,
-                    None => {
-                        larger.resize(x.len(), 0.0);
-                        &mut larger
-                    }
-                };
-                matmul::gated(x, c, gate, plus, a);
-                pw(a, out)
-            } else {
-                pw(x, out)
-            }
+            matmul::gated(x, c, gate, Some(skip), a);
+            pw.run(a, out, epilogue)
         }
         (
             Op::Depthwise {

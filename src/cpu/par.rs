@@ -17,6 +17,36 @@ pub fn chunks(out: &mut [f32], chunk_len: usize, f: impl Fn(usize, &mut [f32]) +
         .for_each(|(i, c)| f(i, c));
 }
 
+/// The sum of `f`'s per-chunk `width`-long f64 vectors over `chunk_len`-long chunks of `x`, in
+/// parallel where threads exist (`f(chunk, sums)` adds its chunk's into `sums`).
+pub fn sum_chunks(
+    x: &[f32],
+    chunk_len: usize,
+    width: usize,
+    f: impl Fn(&[f32], &mut [f64]) + Sync + Send,
+) -> Vec<f64> {
+    let partial = |chunk: &[f32]| {
+        let mut sums = vec![0.0; width];
+        f(chunk, &mut sums);
+        sums
+    };
+    let add = |mut a: Vec<f64>, b: Vec<f64>| {
+        a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+        a
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        x.par_chunks(chunk_len.max(1))
+            .map(partial)
+            .reduce(|| vec![0.0; width], add)
+    }
+    #[cfg(target_arch = "wasm32")]
+    x.chunks(chunk_len.max(1))
+        .map(partial)
+        .fold(vec![0.0; width], add)
+}
+
 /// Runs `f` on one of the pool's threads (natively), so that the `chunks` calls inside it split
 /// work from there: the caller's thread then takes part in each layer, and the one hand-off
 /// (and wake-up) between the calling thread and the pool is paid once per frame, not per layer.
