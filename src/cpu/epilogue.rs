@@ -26,7 +26,11 @@ fn exp(x: f32) -> f32 {
 #[inline(always)]
 fn activate(act: Activation, v: f32) -> f32 {
     match act {
-        Activation::Sigmoid => 1.0 / (1.0 + exp(-v)),
+        // Clamped so the result stays a normal number: below -87 it was subnormal, and each
+        // subnormal quotient is a microcode assist on Intel cores (the head's sigmoid over a
+        // confident background ran 10x slower on a Xeon). sigmoid(-80) is 1.8e-35. A compare,
+        // not `max` (see Relu below); NaN passes through.
+        Activation::Sigmoid => 1.0 / (1.0 + exp(if v < -80.0 { 80.0 } else { -v })),
         // Not `v.max(0.0)`: IEEE maxNum has no wasm SIMD instruction, so in the browser it was
         // a call to libm's fmaxf per element (4% of a 720p frame). Equal to it but for the
         // sign of a zero.
