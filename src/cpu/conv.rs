@@ -306,51 +306,70 @@ fn one_by_one(
 }
 
 simd_kernel! {
-    /// Output rows `y0..` of a depthwise KxK convolution into `rows` (weight [k, k, c]). A full
-    /// run of pixels whose windows lie inside the input across is computed 8 channels x
-    /// [`PIXELS`] pixels at a time, each tap's weights loaded once for all of them.
+    /// Output rows `y0..` of a depthwise KxK convolution into `rows` (weight [k, k, c]). Runs of
+    /// [`PIXELS`] pixels whose windows lie inside the input across are computed 8 channels (16
+    /// with AVX-512) x [`PIXELS`] pixels at a time, each tap's weights loaded once for all of
+    /// them, their addresses stepped along the row (with 16 channels, working out each pixel's
+    /// window cost as much as its arithmetic); the other pixels one at a time.
     fn depthwise_rows(window: Window, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
         let Window { input, kernel: k, stride: s } = window;
         let c = input.channels;
-        each_run(&window, c, rows, y0, |pixels, sites| {
-            let site = &sites[0];
-            if sites.len() == PIXELS && site.kx.len() == k && c % LANES == 0 {
-                // Every load below lies inside the run's window: checked once here, not per
-                // tap (the checks cost more than the arithmetic).
-                let first = (site.iy0 + site.ky.start as isize) as usize * input.width + site.ix0 as usize;
-                let last = (site.iy0 + site.ky.end as isize - 1) as usize * input.width
-                    + site.ix0 as usize + (PIXELS - 1) * s + k;
-                assert!(last * c <= x.len() && k * k * c <= weight.len());
-                let step = s * c;
-                for c0 in (0..c).step_by(LANES) {
-                    let mut acc = [lanes(bias, c0); PIXELS];
-                    let mut at = first * c + c0;
-                    for ty in site.ky.clone() {
-                        for tx in 0..k {
-                            // SAFETY: inside the window checked above.
-                            let w = unsafe { lanes_unchecked(weight, (ty * k + tx) * c + c0) };
-                            for (p, acc) in acc.iter_mut().enumerate() {
-                                let xs = unsafe { lanes_unchecked(x, at + p * step + tx * c) };
-                                for l in 0..LANES {
-                                    acc[l] = madd(FMA, xs[l], w[l], acc[l]);
+        let (_, pt, ow, pl) = window.geometry();
+        let inside = interior(&window);
+        // Full runs inside, where the channels come in eights; the rest pixel by pixel.
+        let runs = match c % LANES {
+            0 => inside.start..inside.start + inside.len() / PIXELS * PIXELS,
+            _ => inside.start..inside.start,
+        };
+        let (line, step) = (input.width * c, s * c);
+        for (r, row) in rows.chunks_exact_mut(ow * c).enumerate() {
+            let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
+            if !ky.is_empty() && !runs.is_empty() {
+                let top = (iy0 + ky.start as isize) as usize;
+                // Every load below lies inside the input: checked once a row, not per tap.
+                let last = (top + ky.len() - 1) * input.width + (runs.end - 1) * s - pl + k;
+                assert!(last * c <= x.len() && k * k * c <= weight.len() && bias.len() == c);
+                for ox in runs.clone().step_by(PIXELS) {
+                    let first = (top * input.width + ox * s - pl) * c;
+                    let pixels = &mut row[ox * c..(ox + PIXELS) * c];
+                    #[cfg(target_arch = "x86_64")]
+                    if super::avx512::available() {
+                        // SAFETY: AVX-512F checked; the windows' bounds just above.
+                        unsafe {
+                            super::avx512::depthwise_run::<PIXELS>(x, weight, bias, pixels, first, ky.clone(), (k, c, line, step))
+                        };
+                        continue;
+                    }
+                    for c0 in (0..c).step_by(LANES) {
+                        let mut acc = [lanes(bias, c0); PIXELS];
+                        let mut at = first + c0;
+                        for ty in ky.clone() {
+                            for tx in 0..k {
+                                // SAFETY: inside the input, checked above.
+                                let w = unsafe { lanes_unchecked(weight, (ty * k + tx) * c + c0) };
+                                for (p, acc) in acc.iter_mut().enumerate() {
+                                    let xs = unsafe { lanes_unchecked(x, at + p * step + tx * c) };
+                                    for l in 0..LANES {
+                                        acc[l] = madd(FMA, xs[l], w[l], acc[l]);
+                                    }
                                 }
                             }
+                            at += line;
                         }
-                        at += input.width * c;
-                    }
-                    for (p, acc) in acc.iter().enumerate() {
-                        pixels[p * c + c0..p * c + c0 + LANES].copy_from_slice(acc);
+                        for (p, acc) in acc.iter().enumerate() {
+                            pixels[p * c + c0..p * c + c0 + LANES].copy_from_slice(acc);
+                        }
                     }
                 }
-                return;
             }
-            if c % LANES == 0 {
-                for (px, site) in pixels.chunks_exact_mut(c).zip(sites) {
-                    depthwise_pixel(FMA, &window, x, weight, bias, px, site);
+            for ox in (0..runs.start).chain(runs.end..ow) {
+                let (ix0, kx) = taps(ox, k, s, pl, input.width);
+                let site = Site { iy0, ky: ky.clone(), ix0, kx };
+                let px = &mut row[ox * c..(ox + 1) * c];
+                if c % LANES == 0 {
+                    depthwise_pixel(FMA, &window, x, weight, bias, px, &site);
+                    continue;
                 }
-                return;
-            }
-            for (px, site) in pixels.chunks_exact_mut(c).zip(sites) {
                 accumulate(
                     px,
                     bias,
@@ -365,7 +384,7 @@ simd_kernel! {
                     |ch, acc| site.each_tap(&window, |tap, at| *acc += x[at * c + ch] * weight[tap * c + ch]),
                 );
             }
-        });
+        }
     }
 }
 

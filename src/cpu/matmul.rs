@@ -113,9 +113,9 @@ pub struct Upsampled<'a> {
 /// `c = a . w` by [`direct`], 16 lanes wide where the CPU has AVX-512.
 pub(super) fn multiply(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if super::gemm512::available() {
+    if super::avx512::available() {
         // SAFETY: the CPU has AVX-512F (checked just above).
-        return unsafe { super::gemm512::direct(a, w, k, n, c) };
+        return unsafe { super::avx512::direct(a, w, k, n, c) };
     }
     direct(a, w, k, n, c)
 }

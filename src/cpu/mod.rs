@@ -8,7 +8,7 @@ mod conv;
 mod epilogue;
 pub mod finish;
 #[cfg(target_arch = "x86_64")]
-mod gemm512;
+mod avx512;
 mod matmul;
 mod misc;
 mod par;

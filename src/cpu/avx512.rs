@@ -1,8 +1,9 @@
-//! The 1x1's direct GEMM on AVX-512 (x86-64 CPUs that have it): [`matmul`](super::matmul)'s
-//! kernel with 16 columns a register, not 8: 1.3-2x faster at the network's shapes on a 2-core
-//! Xeon, one thread. The engine's other kernels stay 8 wide (compiled with AVX-512 enabled the
-//! compiler did not widen them: a frame no faster); this one does most of a frame's
-//! multiply-adds. The engine's tests run it wherever the CPU has AVX-512.
+//! The two kernels that do most of a frame's work, 16 lanes wide with AVX-512 (x86-64 CPUs that
+//! have it), not 8: the 1x1's direct GEMM ([`matmul`](super::matmul)'s, 1.3-2x faster at the
+//! network's shapes on a 2-core Xeon, one thread) and the depthwise convolution's run of pixels
+//! inside the input ([`conv`](super::conv)'s). The others stay 8 wide: compiled with AVX-512
+//! enabled, the compiler did not widen them (a frame no faster). The engine's tests run these
+//! wherever the CPU has AVX-512.
 
 use std::arch::x86_64::*;
 
@@ -48,6 +49,47 @@ pub unsafe fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
 }
 
 const FULL: __mmask16 = 0xFFFF;
+
+/// A depthwise run: `P` consecutive output pixels (`out`, `c` channels each) whose windows lie
+/// inside the input across. Window row `ty` of pixel `p` starts at element
+/// `first + (ty - ky.start) * line + p * step` of `x`; weights [k, k, c]. Each tap's weights
+/// are loaded once for the `P` pixels (as `conv::depthwise_rows`' 8-lane loop).
+///
+/// # Safety
+/// The CPU has AVX-512F; every window lies in `x`, `k * k * c <= weight.len()`,
+/// `c <= bias.len()`, `P * c <= out.len()`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn depthwise_run<const P: usize>(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    first: usize,
+    ky: std::ops::Range<usize>,
+    (k, c, line, step): (usize, usize, usize, usize),
+) {
+    let (x, weight, out) = (x.as_ptr(), weight.as_ptr(), out.as_mut_ptr());
+    for c0 in (0..c).step_by(16) {
+        let lanes = mask(c - c0);
+        // SAFETY (every access): in bounds by the caller's promise; lanes past c masked off.
+        let mut acc = [unsafe { _mm512_maskz_loadu_ps(lanes, bias.as_ptr().add(c0)) }; P];
+        let mut at = first + c0;
+        for ty in ky.clone() {
+            for tx in 0..k {
+                let w = unsafe { _mm512_maskz_loadu_ps(lanes, weight.add((ty * k + tx) * c + c0)) };
+                for (p, acc) in acc.iter_mut().enumerate() {
+                    let v = unsafe { _mm512_maskz_loadu_ps(lanes, x.add(at + p * step + tx * c)) };
+                    *acc = _mm512_fmadd_ps(v, w, *acc);
+                }
+            }
+            at += line;
+        }
+        for (p, acc) in acc.iter().enumerate() {
+            unsafe { _mm512_mask_storeu_ps(out.add(p * c + c0), lanes, *acc) };
+        }
+    }
+}
 
 /// The lanes of a register that `left` remaining columns fill.
 fn mask(left: usize) -> __mmask16 {
