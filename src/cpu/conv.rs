@@ -208,7 +208,9 @@ fn window_product<const B: usize>(
             for b in 0..B {
                 let w8 = lanes(w, b * LANES);
                 for p in 0..PIXELS {
-                    let v = inputs[p][j];
+                    // SAFETY: j < len, each input's length (its bounds check was a compare
+                    // per multiply-add block in the stem's inner loop).
+                    let v = unsafe { *inputs[p].get_unchecked(j) };
                     for l in 0..LANES {
                         acc[p][b][l] = madd(fma, v, w8[l], acc[p][b][l]);
                     }

@@ -41,6 +41,9 @@ fn activate(act: Activation, v: f32) -> f32 {
                 0.0
             }
         }
+        // Times 1/6, not divided by 6 (within an ulp): a division per element was a fifth of
+        // the epilogues' time on a Xeon.
+        Activation::HardSwish => v * (v + 3.0).clamp(0.0, 6.0) * (1.0 / 6.0),
         act => act.apply(v),
     }
 }
