@@ -5,6 +5,8 @@
 //! enabled, the compiler did not widen them (a frame no faster). The engine's tests run these
 //! wherever the CPU has AVX-512.
 
+use super::matmul::Finish;
+use crate::network::Activation;
 use std::arch::x86_64::*;
 
 /// Whether the CPU has AVX-512F (with the AVX2 and FMA the rest of the engine uses).
@@ -20,9 +22,20 @@ pub fn available() -> bool {
 /// # Safety
 /// The CPU has AVX-512F ([`available`]).
 #[target_feature(enable = "avx512f")]
-pub unsafe fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
+pub unsafe fn direct(
+    a: &[f32],
+    w: &[f32],
+    k: usize,
+    n: usize,
+    c: &mut [f32],
+    finish: Option<Finish>,
+) {
     let m = c.len() / n;
     assert!(n % 8 == 0 && a.len() >= m * k && w.len() >= k * n && c.len() == m * n);
+    if let Some(f) = finish {
+        assert!(f.bias.len() == n && f.add.is_none_or(|add| add.len() == c.len()));
+        assert!(f.act != Activation::Sigmoid, "the sigmoid is the epilogue's");
+    }
     let (a, w, c) = (a.as_ptr(), w.as_ptr(), c.as_mut_ptr());
     // SAFETY (every tile): rows < m, columns < n (the last 8 masked off where n0 + 16 > n),
     // checked against the lengths above.
@@ -30,7 +43,7 @@ pub unsafe fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
         for r0 in (0..m).step_by(8) {
             let rows = 8.min(m - r0);
             for n0 in (0..n).step_by(16) {
-                unsafe { tile::<8, 1>(a, w, k, n, c, r0, rows, n0, mask(n - n0)) };
+                unsafe { tile::<8, 1>(a, w, k, n, c, r0, rows, n0, mask(n - n0), finish) };
             }
         }
         return;
@@ -39,11 +52,11 @@ pub unsafe fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
         let rows = 4.min(m - r0);
         let mut n0 = 0;
         while n - n0 >= 32 {
-            unsafe { tile::<4, 2>(a, w, k, n, c, r0, rows, n0, FULL) };
+            unsafe { tile::<4, 2>(a, w, k, n, c, r0, rows, n0, FULL, finish) };
             n0 += 32;
         }
         for n0 in (n0..n).step_by(16) {
-            unsafe { tile::<4, 1>(a, w, k, n, c, r0, rows, n0, mask(n - n0)) };
+            unsafe { tile::<4, 1>(a, w, k, n, c, r0, rows, n0, mask(n - n0), finish) };
         }
     }
 }
@@ -97,7 +110,7 @@ fn mask(left: usize) -> __mmask16 {
 }
 
 /// Rows `r0..r0 + rows` (at most R; missing rows repeat the last, computed, not stored) x
-/// columns `n0..n0 + 16B` of C, the last register's lanes masked by `last`.
+/// columns `n0..n0 + 16B` of C, the last register's lanes masked by `last`, finished as stored.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)] // acc[row][block]: registers
 unsafe fn tile<const R: usize, const B: usize>(
@@ -110,6 +123,7 @@ unsafe fn tile<const R: usize, const B: usize>(
     rows: usize,
     n0: usize,
     last: __mmask16,
+    finish: Option<Finish>,
 ) {
     let mut acc = [[_mm512_setzero_ps(); B]; R];
     let mut a_rows = [a; R];
@@ -136,13 +150,35 @@ unsafe fn tile<const R: usize, const B: usize>(
     }
     for r in 0..rows {
         for b in 0..B {
-            let at = unsafe { c.add((r0 + r) * n + n0 + 16 * b) };
-            unsafe {
-                match b + 1 == B {
-                    true => _mm512_mask_storeu_ps(at, last, acc[r][b]),
-                    false => _mm512_storeu_ps(at, acc[r][b]),
-                }
+            let lanes = if b + 1 == B { last } else { FULL };
+            let at = (r0 + r) * n + n0 + 16 * b;
+            let mut v = acc[r][b];
+            if let Some(f) = finish {
+                v = unsafe { finished(v, f, n0 + 16 * b, at, lanes) };
             }
+            unsafe { _mm512_mask_storeu_ps(c.add(at), lanes, v) };
         }
+    }
+}
+
+/// `act(v + bias[column..]) + add[at..]`, as `epilogue::chunk` computes it (the same operations
+/// in the same order, so the same bits).
+#[target_feature(enable = "avx512f")]
+unsafe fn finished(v: __m512, f: Finish, column: usize, at: usize, lanes: __mmask16) -> __m512 {
+    // SAFETY: bias has n values, add C's (direct's asserts); lanes past n masked off.
+    let bias = unsafe { _mm512_maskz_loadu_ps(lanes, f.bias.as_ptr().add(column)) };
+    let v = _mm512_add_ps(v, bias);
+    let zero = _mm512_setzero_ps();
+    let v = match f.act {
+        Activation::Linear | Activation::Sigmoid => v,
+        Activation::Relu => _mm512_max_ps(v, zero),
+        Activation::HardSwish => {
+            let t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0)), zero), _mm512_set1_ps(6.0));
+            _mm512_mul_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(1.0 / 6.0))
+        }
+    };
+    match f.add {
+        None => v,
+        Some(add) => _mm512_add_ps(v, unsafe { _mm512_maskz_loadu_ps(lanes, add.as_ptr().add(at)) }),
     }
 }

@@ -5,7 +5,7 @@
 
 use super::par::{self, LANES, lanes_unchecked, madd, simd_kernel};
 use super::{epilogue, misc};
-use crate::network::{Epilogue, Layer};
+use crate::network::{Activation, Epilogue, Layer};
 use crate::tensor::Shape;
 
 /// A pointwise layer's parameters, packed at build: `weight` is [cin, cout] row-major (the
@@ -69,8 +69,18 @@ impl Pointwise {
             let r0 = i * block;
             let m = c.len() / n;
             let a = &x[r0 * k..(r0 + m) * k];
+            let add = epilogue.add.map(|a| &a[r0 * n..(r0 + m) * n]);
+            // The epilogue in the kernel's registers where it can (an upsampled skip must join
+            // the product before the bias; a sigmoid is left to the epilogue's pass).
+            let finish = (up.is_none() && epilogue.act != Activation::Sigmoid).then_some(Finish {
+                bias: &self.bias,
+                act: epilogue.act,
+                add,
+            });
             if n % LANES == 0 && k <= DIRECT_MAX_K {
-                multiply(a, weight, k, n, c);
+                if multiply(a, weight, k, n, c, finish) {
+                    return;
+                }
             } else {
                 // SAFETY: a is m x k, weight k x n, c m x n, all row-major and in bounds.
                 unsafe {
@@ -96,7 +106,6 @@ impl Pointwise {
                 let (width, out_h) = (columns.len(), 2 * up.low.height);
                 misc::resize_rows(up.low, up.values, out_h, columns, c, r0 / width, true);
             }
-            let add = epilogue.add.map(|a| &a[r0 * n..(r0 + m) * n]);
             // The bias joins the epilogue's pass rather than prefilling C (a pass of its own).
             epilogue::with_bias(c, &self.bias, epilogue.act, add);
         });
@@ -110,14 +119,35 @@ pub struct Upsampled<'a> {
     pub values: &'a [f32],
 }
 
-/// `c = a . w` by [`direct`], 16 lanes wide where the CPU has AVX-512.
-pub(super) fn multiply(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
+/// What a 1x1's kernel may apply as it stores C: `act(c + bias) + add` (`add`: C's own
+/// elements of the epilogue's tensor).
+#[derive(Clone, Copy)]
+pub struct Finish<'a> {
+    pub bias: &'a [f32],
+    pub act: Activation,
+    pub add: Option<&'a [f32]>,
+}
+
+/// `c = a . w` by [`direct`], 16 lanes wide where the CPU has AVX-512, which then also applies
+/// `finish` as it stores C (one pass over C fewer) and returns true; false when C still needs
+/// it.
+pub(super) fn multiply(
+    a: &[f32],
+    w: &[f32],
+    k: usize,
+    n: usize,
+    c: &mut [f32],
+    finish: Option<Finish>,
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     if super::avx512::available() {
         // SAFETY: the CPU has AVX-512F (checked just above).
-        return unsafe { super::avx512::direct(a, w, k, n, c) };
+        unsafe { super::avx512::direct(a, w, k, n, c, finish) };
+        return finish.is_some();
     }
-    direct(a, w, k, n, c)
+    let _ = finish;
+    direct(a, w, k, n, c);
+    false
 }
 
 /// Rows of A one step of [`direct`] multiplies together.

@@ -48,7 +48,7 @@ impl Transposed {
             let rows = c.len() / rows_len;
             let a = &x[y0 * width * cin..(y0 + rows) * width * cin];
             let mut product = vec![0.0; rows * width * self.n];
-            multiply(a, &self.weight, cin, self.n, &mut product);
+            multiply(a, &self.weight, cin, self.n, &mut product, None);
             let bias = &self.bias;
             for (r, pair) in c.chunks_exact_mut(rows_len).enumerate() {
                 let taps = &product[r * width * self.n..][..width * self.n];
