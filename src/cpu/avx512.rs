@@ -34,7 +34,10 @@ pub unsafe fn direct(
     assert!(n % 8 == 0 && a.len() >= m * k && w.len() >= k * n && c.len() == m * n);
     if let Some(f) = finish {
         assert!(f.bias.len() == n && f.add.is_none_or(|add| add.len() == c.len()));
-        assert!(f.act != Activation::Sigmoid, "the sigmoid is the epilogue's");
+        assert!(
+            f.act != Activation::Sigmoid,
+            "the sigmoid is the epilogue's"
+        );
     }
     let (a, w, c) = (a.as_ptr(), w.as_ptr(), c.as_mut_ptr());
     // SAFETY (every tile): rows < m, columns < n (the last 8 masked off where n0 + 16 > n),
@@ -173,12 +176,17 @@ unsafe fn finished(v: __m512, f: Finish, column: usize, at: usize, lanes: __mmas
         Activation::Linear | Activation::Sigmoid => v,
         Activation::Relu => _mm512_max_ps(v, zero),
         Activation::HardSwish => {
-            let t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0)), zero), _mm512_set1_ps(6.0));
+            let t = _mm512_min_ps(
+                _mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.0)), zero),
+                _mm512_set1_ps(6.0),
+            );
             _mm512_mul_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(1.0 / 6.0))
         }
     };
     match f.add {
         None => v,
-        Some(add) => _mm512_add_ps(v, unsafe { _mm512_maskz_loadu_ps(lanes, add.as_ptr().add(at)) }),
+        Some(add) => _mm512_add_ps(v, unsafe {
+            _mm512_maskz_loadu_ps(lanes, add.as_ptr().add(at))
+        }),
     }
 }

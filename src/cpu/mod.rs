@@ -4,11 +4,11 @@
 //! It is what `Backend::Cpu` runs; the plain reference in [`crate::reference`] stays the oracle it is
 //! tested against.
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod conv;
 mod epilogue;
 pub mod finish;
-#[cfg(target_arch = "x86_64")]
-mod avx512;
 mod matmul;
 mod misc;
 mod par;
@@ -30,7 +30,13 @@ use web_time::Instant;
 /// The SIMD path and threads this machine gives the engine, e.g. "AVX2, 8 threads".
 pub fn describe() -> String {
     #[cfg(target_arch = "x86_64")]
-    let simd = if par::has_avx2() { "AVX2+FMA" } else { "SSE2" };
+    let simd = if avx512::available() {
+        "AVX-512 (1x1s, depthwise), AVX2+FMA"
+    } else if par::has_avx2() {
+        "AVX2+FMA"
+    } else {
+        "SSE2"
+    };
     #[cfg(target_arch = "aarch64")]
     let simd = "NEON";
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
