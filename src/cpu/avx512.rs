@@ -1,7 +1,7 @@
 //! The two kernels that do most of a frame's work, 16 lanes wide with AVX-512 (x86-64 CPUs that
 //! have it), not 8: the 1x1's direct GEMM ([`matmul`](super::matmul)'s, 1.3-2x faster at the
-//! network's shapes on a 2-core Xeon, one thread) and the depthwise convolution's run of pixels
-//! inside the input ([`conv`](super::conv)'s). The others stay 8 wide: compiled with AVX-512
+//! network's shapes on a 2-core Xeon, one thread), the depthwise convolution's run of pixels
+//! inside the input and the stem's ([`conv`](super::conv)'s). The others stay 8 wide: compiled with AVX-512
 //! enabled, the compiler did not widen them (a frame no faster). The engine's tests run these
 //! wherever the CPU has AVX-512.
 
@@ -104,6 +104,59 @@ pub unsafe fn depthwise_run<const P: usize>(
         for (p, acc) in acc.iter().enumerate() {
             unsafe { _mm512_mask_storeu_ps(out.add(p * c + c0), lanes, *acc) };
         }
+    }
+}
+
+/// A KxK convolution's run with 16 outputs (the stem): `P` consecutive pixels whose windows lie
+/// inside the input across. Window row `ty` of pixel `p` is `len` consecutive inputs from
+/// `first + (ty - ky.start) * line + p * step`, meeting weight rows `ty * len..` (weights packed
+/// [k, k, cin, 16]). A row's even and odd inputs accumulate apart, so 2P sums are in flight,
+/// not P (one register holds a pixel's 16 outputs).
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn window_run<const P: usize>(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    first: usize,
+    ky: std::ops::Range<usize>,
+    (len, line, step): (usize, usize, usize),
+) {
+    assert!(!ky.is_empty() && len > 0 && bias.len() == 16 && out.len() >= P * 16);
+    assert!(first + (ky.len() - 1) * line + (P - 1) * step + len <= x.len());
+    assert!(ky.end * len * 16 <= weight.len());
+    let (x, weight) = (x.as_ptr(), weight.as_ptr());
+    // SAFETY (every access): inside the bounds asserted above.
+    let mut even = [unsafe { _mm512_loadu_ps(bias.as_ptr()) }; P];
+    let mut odd = [_mm512_setzero_ps(); P];
+    let mut at = first;
+    for ty in ky {
+        let w = unsafe { weight.add(ty * len * 16) };
+        let mut j = 0;
+        while j + 1 < len {
+            let w0 = unsafe { _mm512_loadu_ps(w.add(j * 16)) };
+            let w1 = unsafe { _mm512_loadu_ps(w.add(j * 16 + 16)) };
+            for p in 0..P {
+                let v = unsafe { x.add(at + p * step + j) };
+                even[p] = _mm512_fmadd_ps(_mm512_set1_ps(unsafe { *v }), w0, even[p]);
+                odd[p] = _mm512_fmadd_ps(_mm512_set1_ps(unsafe { *v.add(1) }), w1, odd[p]);
+            }
+            j += 2;
+        }
+        if j < len {
+            let w0 = unsafe { _mm512_loadu_ps(w.add(j * 16)) };
+            for p in 0..P {
+                let v = unsafe { *x.add(at + p * step + j) };
+                even[p] = _mm512_fmadd_ps(_mm512_set1_ps(v), w0, even[p]);
+            }
+        }
+        at += line;
+    }
+    for p in 0..P {
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(p * 16), _mm512_add_ps(even[p], odd[p])) };
     }
 }
 

@@ -245,6 +245,16 @@ simd_kernel! {
             }
             if sites.len() == PIXELS && site.kx.len() == k {
                 let row = k * cin;
+                #[cfg(target_arch = "x86_64")]
+                if cout == 16 && super::avx512::available() {
+                    let top = (site.iy0 + site.ky.start as isize) as usize;
+                    let first = (top * input.width + site.ix0 as usize) * cin;
+                    let shape = (row, input.width * cin, s * cin);
+                    // SAFETY: AVX-512F checked (the run checks its bounds).
+                    return unsafe {
+                        super::avx512::window_run::<PIXELS>(x, weight, bias, pixels, first, site.ky.clone(), shape)
+                    };
+                }
                 let starts = |ty: usize| {
                     let line = (site.iy0 + ty as isize) as usize * input.width + site.ix0 as usize;
                     std::array::from_fn(|p| (line + p * s) * cin)
