@@ -16,8 +16,8 @@ pub fn available() -> bool {
 
 /// `c = a . w` (a: m x k, w: k x n, c: m x n, row-major; n a multiple of 8), as
 /// `matmul::direct`: R rows x B registers of C accumulate over k, each weight load shared by
-/// the rows, each A value broadcast to the registers. 8 accumulators either way (4 rows x 32
-/// columns, or 8 rows x 16 where n is under 32), enough to keep both FMA units busy.
+/// the rows, each A value broadcast to the registers: 8 rows x 32 columns (16 accumulators of
+/// the 32 registers, each broadcast serving two), 8 x 16 where fewer columns are left.
 ///
 /// # Safety
 /// The CPU has AVX-512F ([`available`]).
@@ -51,15 +51,15 @@ pub unsafe fn direct(
         }
         return;
     }
-    for r0 in (0..m).step_by(4) {
-        let rows = 4.min(m - r0);
+    for r0 in (0..m).step_by(8) {
+        let rows = 8.min(m - r0);
         let mut n0 = 0;
         while n - n0 >= 32 {
-            unsafe { tile::<4, 2>(a, w, k, n, c, r0, rows, n0, FULL, finish) };
+            unsafe { tile::<8, 2>(a, w, k, n, c, r0, rows, n0, FULL, finish) };
             n0 += 32;
         }
         for n0 in (n0..n).step_by(16) {
-            unsafe { tile::<4, 1>(a, w, k, n, c, r0, rows, n0, mask(n - n0), finish) };
+            unsafe { tile::<8, 1>(a, w, k, n, c, r0, rows, n0, mask(n - n0), finish) };
         }
     }
 }
