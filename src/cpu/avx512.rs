@@ -31,7 +31,7 @@ pub unsafe fn direct(
     finish: Option<Finish>,
 ) {
     let m = c.len() / n;
-    assert!(n % 8 == 0 && a.len() >= m * k && w.len() >= k * n && c.len() == m * n);
+    assert!(n.is_multiple_of(8) && a.len() >= m * k && w.len() >= k * n && c.len() == m * n);
     if let Some(f) = finish {
         assert!(f.bias.len() == n && f.add.is_none_or(|add| add.len() == c.len()));
         assert!(
@@ -116,6 +116,7 @@ pub unsafe fn depthwise_run<const P: usize>(
 /// # Safety
 /// The CPU has AVX-512F.
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)] // even[p], odd[p]: registers, side by side
 pub unsafe fn window_run<const P: usize>(
     x: &[f32],
     weight: &[f32],

@@ -122,6 +122,7 @@ pub struct Upsampled<'a> {
 /// What a 1x1's kernel may apply as it stores C: `act(c + bias) + add` (`add`: C's own
 /// elements of the epilogue's tensor).
 #[derive(Clone, Copy)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // read by the AVX-512 kernel only
 pub struct Finish<'a> {
     pub bias: &'a [f32],
     pub act: Activation,
