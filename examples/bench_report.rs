@@ -127,9 +127,9 @@ fn main() -> silhouette::Result<()> {
     let t_fused = median(3, runs, || {
         fused.run_input(&input, &mut ours_fused).unwrap()
     });
-    // Each CPU engine alone: ONNX Runtime's workers spin for tens of ms after its runs (on a
-    // Xeon, whose `pause` is slow, they held a core through ours: 3.6 ms back to back, 2.4
-    // alone), so ours goes first and both start after a rest.
+    // Each CPU engine alone: ONNX Runtime's workers spin on after its runs (its default), and
+    // timed right after ORT's, ours read 3.6 ms on the 2-core Xeon where cpu_speed, alone, read
+    // 2.3-2.4 (2026-12-05). So ours goes first, and both start after a rest.
     let rest = || std::thread::sleep(Duration::from_millis(300));
     rest();
     let t_fast = median(3, runs, || engine.run(&input, &mut ours_fast).unwrap());
