@@ -161,6 +161,60 @@ pub unsafe fn window_run<const P: usize>(
     }
 }
 
+/// [`misc::resize_rows`](super::misc::resize_rows) 16 channels a register (its upsampled skips
+/// ran 4 lanes wide, the loop over 16 or 24 channels too short for the compiler's 8 x 4):
+/// output rows `y0..` of a bilinear resize of `x` (`input`) into `rows`, added where `add`,
+/// with the same operations in the same order.
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn resize_rows(
+    input: crate::tensor::Shape,
+    x: &[f32],
+    out_h: usize,
+    columns: &[(usize, usize, f32)],
+    rows: &mut [f32],
+    y0: usize,
+    add: bool,
+) {
+    let c = input.channels;
+    assert!(x.len() >= input.len() && columns.iter().all(|t| t.1 < input.width));
+    let one = _mm512_set1_ps(1.0);
+    for (r, row) in rows.chunks_exact_mut(columns.len() * c).enumerate() {
+        let (ya, yb, fy) = crate::reference::bilinear_taps(y0 + r, input.height, out_h);
+        let (fy, gy) = (_mm512_set1_ps(fy), _mm512_sub_ps(one, _mm512_set1_ps(fy)));
+        let (top, bottom) = (
+            x[ya * input.width * c..].as_ptr(),
+            x[yb * input.width * c..].as_ptr(),
+        );
+        for (px, &(x0, x1, fx)) in row.chunks_exact_mut(c).zip(columns) {
+            let (fx, gx) = (_mm512_set1_ps(fx), _mm512_sub_ps(one, _mm512_set1_ps(fx)));
+            for c0 in (0..c).step_by(16) {
+                let lanes = mask(c - c0);
+                // SAFETY: rows ya, yb and columns x0, x1 lie in x (asserted); lanes past c masked.
+                let load = |p: *const f32, i: usize| unsafe {
+                    _mm512_maskz_loadu_ps(lanes, p.add(i * c + c0))
+                };
+                let t = _mm512_add_ps(
+                    _mm512_mul_ps(load(top, x0), gx),
+                    _mm512_mul_ps(load(top, x1), fx),
+                );
+                let b = _mm512_add_ps(
+                    _mm512_mul_ps(load(bottom, x0), gx),
+                    _mm512_mul_ps(load(bottom, x1), fx),
+                );
+                let mut v = _mm512_add_ps(_mm512_mul_ps(t, gy), _mm512_mul_ps(b, fy));
+                let at = unsafe { px.as_mut_ptr().add(c0) };
+                if add {
+                    v = _mm512_add_ps(v, unsafe { _mm512_maskz_loadu_ps(lanes, at) });
+                }
+                unsafe { _mm512_mask_storeu_ps(at, lanes, v) };
+            }
+        }
+    }
+}
+
 /// The lanes of a register that `left` remaining columns fill.
 fn mask(left: usize) -> __mmask16 {
     if left >= 16 { FULL } else { (1 << left) - 1 }

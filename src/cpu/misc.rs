@@ -97,6 +97,11 @@ simd_kernel! {
     /// column taps precomputed.
     pub fn resize_rows(input: Shape, x: &[f32], out_h: usize, columns: &[(usize, usize, f32)], rows: &mut [f32], y0: usize, add: bool) {
         let c = input.channels;
+        #[cfg(target_arch = "x86_64")]
+        if super::avx512::available() {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { super::avx512::resize_rows(input, x, out_h, columns, rows, y0, add) };
+        }
         let at = |y: usize, xx: usize| &x[(y * input.width + xx) * c..][..c];
         for (r, row) in rows.chunks_exact_mut(columns.len() * c).enumerate() {
             let (y0, y1, fy) = bilinear_taps(y0 + r, input.height, out_h);
