@@ -1,7 +1,8 @@
-//! The two kernels that do most of a frame's work, 16 lanes wide with AVX-512 (x86-64 CPUs that
+//! The kernels that do most of a frame's work, 16 lanes wide with AVX-512 (x86-64 CPUs that
 //! have it), not 8: the 1x1's direct GEMM ([`matmul`](super::matmul)'s, 1.3-2x faster at the
 //! network's shapes on a 2-core Xeon, one thread), the depthwise convolution's run of pixels
-//! inside the input and the stem's ([`conv`](super::conv)'s). The others stay 8 wide: compiled with AVX-512
+//! inside the input and the stem's ([`conv`](super::conv)'s), the bilinear resize
+//! ([`misc`](super::misc)'s). The others stay 8 wide: compiled with AVX-512
 //! enabled, the compiler did not widen them (a frame no faster). The engine's tests run these
 //! wherever the CPU has AVX-512.
 
@@ -66,10 +67,12 @@ pub unsafe fn direct(
 
 const FULL: __mmask16 = 0xFFFF;
 
-/// A depthwise run: `P` consecutive output pixels (`out`, `c` channels each) whose windows lie
-/// inside the input across. Window row `ty` of pixel `p` starts at element
-/// `first + (ty - ky.start) * line + p * step` of `x`; weights [k, k, c]. Each tap's weights
-/// are loaded once for the `P` pixels (as `conv::depthwise_rows`' 8-lane loop).
+/// A depthwise run: `P` consecutive output pixels (`out`, `c` channels each) whose windows'
+/// taps `ky` x `kx` lie inside the input (an edge pixel: `P` = 1, the taps inside). Tap
+/// (`ty`, `tx`) of pixel `p` is at element
+/// `first + (ty - ky.start) * line + p * step + (tx - kx.start) * c` of `x`; weights [k, k, c].
+/// Each tap's weights are loaded once for the `P` pixels (as `conv::depthwise_rows`' 8-lane
+/// loop).
 ///
 /// # Safety
 /// The CPU has AVX-512F; every window lies in `x`, `k * k * c <= weight.len()`,
@@ -82,7 +85,7 @@ pub unsafe fn depthwise_run<const P: usize>(
     bias: &[f32],
     out: &mut [f32],
     first: usize,
-    ky: std::ops::Range<usize>,
+    (ky, kx): (std::ops::Range<usize>, std::ops::Range<usize>),
     (k, c, line, step): (usize, usize, usize, usize),
 ) {
     let (x, weight, out) = (x.as_ptr(), weight.as_ptr(), out.as_mut_ptr());
@@ -92,10 +95,11 @@ pub unsafe fn depthwise_run<const P: usize>(
         let mut acc = [unsafe { _mm512_maskz_loadu_ps(lanes, bias.as_ptr().add(c0)) }; P];
         let mut at = first + c0;
         for ty in ky.clone() {
-            for tx in 0..k {
+            for tx in kx.clone() {
                 let w = unsafe { _mm512_maskz_loadu_ps(lanes, weight.add((ty * k + tx) * c + c0)) };
+                let column = at + (tx - kx.start) * c;
                 for (p, acc) in acc.iter_mut().enumerate() {
-                    let v = unsafe { _mm512_maskz_loadu_ps(lanes, x.add(at + p * step + tx * c)) };
+                    let v = unsafe { _mm512_maskz_loadu_ps(lanes, x.add(column + p * step)) };
                     *acc = _mm512_fmadd_ps(v, w, *acc);
                 }
             }

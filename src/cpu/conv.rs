@@ -348,7 +348,7 @@ simd_kernel! {
                     if super::avx512::available() {
                         // SAFETY: AVX-512F checked; the windows' bounds just above.
                         unsafe {
-                            super::avx512::depthwise_run::<PIXELS>(x, weight, bias, pixels, first, ky.clone(), (k, c, line, step))
+                            super::avx512::depthwise_run::<PIXELS>(x, weight, bias, pixels, first, (ky.clone(), 0..k), (k, c, line, step))
                         };
                         continue;
                     }
@@ -378,6 +378,18 @@ simd_kernel! {
                 let (ix0, kx) = taps(ox, k, s, pl, input.width);
                 let site = Site { iy0, ky: ky.clone(), ix0, kx };
                 let px = &mut row[ox * c..(ox + 1) * c];
+                #[cfg(target_arch = "x86_64")]
+                if super::avx512::available() && !ky.is_empty() && !site.kx.is_empty() {
+                    let (top, left) = ((iy0 + ky.start as isize) as usize, (ix0 + site.kx.start as isize) as usize);
+                    let first = (top * input.width + left) * c;
+                    assert!(((top + ky.len() - 1) * input.width + left + site.kx.len()) * c <= x.len());
+                    assert!(k * k * c <= weight.len() && bias.len() == c);
+                    // SAFETY: AVX-512F checked; the window's bounds just above.
+                    unsafe {
+                        super::avx512::depthwise_run::<1>(x, weight, bias, px, first, (ky.clone(), site.kx.clone()), (k, c, line, step))
+                    };
+                    continue;
+                }
                 if c % LANES == 0 {
                     depthwise_pixel(FMA, &window, x, weight, bias, px, &site);
                     continue;

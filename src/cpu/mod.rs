@@ -31,7 +31,7 @@ use web_time::Instant;
 pub fn describe() -> String {
     #[cfg(target_arch = "x86_64")]
     let simd = if avx512::available() {
-        "AVX-512 (1x1s, depthwise, stem), AVX2+FMA"
+        "AVX-512 (1x1s, depthwise, stem, resize), AVX2+FMA"
     } else if par::has_avx2() {
         "AVX2+FMA"
     } else {
