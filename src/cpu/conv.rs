@@ -336,7 +336,10 @@ simd_kernel! {
         let (line, step) = (input.width * c, s * c);
         for (r, row) in rows.chunks_exact_mut(ow * c).enumerate() {
             let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
-            if !ky.is_empty() && !runs.is_empty() {
+            // A row whose windows miss the input (none with same padding) goes pixel by pixel,
+            // so every pixel is written.
+            let runs = if ky.is_empty() { 0..0 } else { runs.clone() };
+            if !runs.is_empty() {
                 let top = (iy0 + ky.start as isize) as usize;
                 // Every load below lies inside the input: checked once a row, not per tap.
                 let last = (top + ky.len() - 1) * input.width + (runs.end - 1) * s - pl + k;

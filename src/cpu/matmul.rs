@@ -227,9 +227,9 @@ fn tile<const R: usize, const B: usize>(
     }
 }
 
-/// `x * gate[c] + plus` into `into` (the matmul's A when a gate or skip was folded into it),
-/// split across cores by blocks of `c`-channel pixels.
-pub fn gated(x: &[f32], c: usize, gate: Option<&[f32]>, plus: Option<&[f32]>, into: &mut [f32]) {
+/// `x * gate[c] + plus` into `into` (the matmul's A where a skip is added to the input, not to
+/// the product), split across cores by blocks of `c`-channel pixels.
+pub fn gated(x: &[f32], c: usize, gate: Option<&[f32]>, plus: &[f32], into: &mut [f32]) {
     let block = par::rows_per_task(x.len() / c, 256) * c;
     par::chunks(into, block, |b, chunk| {
         let start = b * block;
@@ -239,9 +239,7 @@ pub fn gated(x: &[f32], c: usize, gate: Option<&[f32]>, plus: Option<&[f32]>, in
                 px.iter_mut().zip(g).for_each(|(v, g)| *v *= g);
             }
         }
-        if let Some(p) = plus {
-            let p = &p[start..start + chunk.len()];
-            chunk.iter_mut().zip(p).for_each(|(v, p)| *v += p);
-        }
+        let plus = &plus[start..start + chunk.len()];
+        chunk.iter_mut().zip(plus).for_each(|(v, p)| *v += p);
     });
 }

@@ -328,7 +328,7 @@ fn eval<'a>(
                     &mut larger
                 }
             };
-            matmul::gated(x, c, gate, Some(skip), a);
+            matmul::gated(x, c, gate, skip, a);
             pw.run(a, out, epilogue)
         }
         (
