@@ -68,30 +68,37 @@ pub unsafe fn direct(
 const FULL: __mmask16 = 0xFFFF;
 
 /// A depthwise run: `P` consecutive output pixels (`out`, `c` channels each) whose windows'
-/// taps `ky` x `kx` lie inside the input (an edge pixel: `P` = 1, the taps inside). Tap
-/// (`ty`, `tx`) of pixel `p` is at element
+/// taps `ky` x `kx` lie inside the input (an edge pixel: `P` = 1, the taps inside; none: the
+/// bias alone). Tap (`ty`, `tx`) of pixel `p` is at element
 /// `first + (ty - ky.start) * line + p * step + (tx - kx.start) * c` of `x`; weights [k, k, c].
-/// Each tap's weights are loaded once for the `P` pixels (as `conv::depthwise_rows`' 8-lane
-/// loop).
+/// Each tap's weights are loaded once for the `P` pixels; each pixel is stored finished,
+/// `act(sum) + add` (`add` aligned with `out`).
 ///
 /// # Safety
-/// The CPU has AVX-512F; every window lies in `x`, `k * k * c <= weight.len()`,
-/// `c <= bias.len()`, `P * c <= out.len()`.
+/// The CPU has AVX-512F (the bounds are checked here).
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn depthwise_run<const P: usize>(
     x: &[f32],
-    weight: &[f32],
-    bias: &[f32],
+    (weight, bias): (&[f32], &[f32]),
     out: &mut [f32],
+    (act, add): (Activation, Option<&[f32]>),
     first: usize,
     (ky, kx): (std::ops::Range<usize>, std::ops::Range<usize>),
     (k, c, line, step): (usize, usize, usize, usize),
 ) {
+    assert!(ky.end <= k && kx.end <= k && k * k * c <= weight.len() && c <= bias.len());
+    assert!(P * c <= out.len() && add.is_none_or(|a| a.len() >= P * c));
+    assert!(
+        ky.is_empty()
+            || kx.is_empty()
+            || first + (ky.len() - 1) * line + (P - 1) * step + kx.len() * c <= x.len()
+    );
     let (x, weight, out) = (x.as_ptr(), weight.as_ptr(), out.as_mut_ptr());
+    let add = add.map(<[f32]>::as_ptr);
     for c0 in (0..c).step_by(16) {
         let lanes = mask(c - c0);
-        // SAFETY (every access): in bounds by the caller's promise; lanes past c masked off.
+        // SAFETY (every access): in bounds (asserted above); lanes past c masked off.
         let mut acc = [unsafe { _mm512_maskz_loadu_ps(lanes, bias.as_ptr().add(c0)) }; P];
         let mut at = first + c0;
         for ty in ky.clone() {
@@ -106,7 +113,14 @@ pub unsafe fn depthwise_run<const P: usize>(
             at += line;
         }
         for (p, acc) in acc.iter().enumerate() {
-            unsafe { _mm512_mask_storeu_ps(out.add(p * c + c0), lanes, *acc) };
+            let at = p * c + c0;
+            let v = match add {
+                None => activated(*acc, act),
+                Some(a) => _mm512_add_ps(activated(*acc, act), unsafe {
+                    _mm512_maskz_loadu_ps(lanes, a.add(at))
+                }),
+            };
+            unsafe { _mm512_mask_storeu_ps(out.add(at), lanes, v) };
         }
     }
 }
@@ -282,9 +296,20 @@ unsafe fn tile<const R: usize, const B: usize>(
 unsafe fn finished(v: __m512, f: Finish, column: usize, at: usize, lanes: __mmask16) -> __m512 {
     // SAFETY: bias has n values, add C's (direct's asserts); lanes past n masked off.
     let bias = unsafe { _mm512_maskz_loadu_ps(lanes, f.bias.as_ptr().add(column)) };
-    let v = _mm512_add_ps(v, bias);
+    let v = activated(_mm512_add_ps(v, bias), f.act);
+    match f.add {
+        None => v,
+        Some(add) => _mm512_add_ps(v, unsafe {
+            _mm512_maskz_loadu_ps(lanes, add.as_ptr().add(at))
+        }),
+    }
+}
+
+/// `act(v)` as `epilogue::chunk` computes it, but the sigmoid (left to the epilogue).
+#[target_feature(enable = "avx512f")]
+fn activated(v: __m512, act: Activation) -> __m512 {
     let zero = _mm512_setzero_ps();
-    let v = match f.act {
+    match act {
         Activation::Linear | Activation::Sigmoid => v,
         Activation::Relu => _mm512_max_ps(v, zero),
         Activation::HardSwish => {
@@ -294,11 +319,5 @@ unsafe fn finished(v: __m512, f: Finish, column: usize, at: usize, lanes: __mmas
             );
             _mm512_mul_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(1.0 / 6.0))
         }
-    };
-    match f.add {
-        None => v,
-        Some(add) => _mm512_add_ps(v, unsafe {
-            _mm512_maskz_loadu_ps(lanes, add.as_ptr().add(at))
-        }),
     }
 }

@@ -41,23 +41,29 @@ impl Window {
         (oh, pt, ow, pl)
     }
 
-    /// Splits `out`'s rows (channels `cout`) into blocks across cores: `rows(block, first_row)`
-    /// fills each, then the epilogue runs on it.
+    /// Splits `out`'s rows (channels `cout`) into blocks across cores: `rows(block, first_row,
+    /// its epilogue)` fills each, and the epilogue runs on it unless `rows` returns true (it
+    /// finished its pixels as it stored them).
     fn by_rows(
         &self,
         out: &mut [f32],
         cout: usize,
         epilogue: Epilogue<&[f32]>,
-        rows: impl Fn(&mut [f32], usize) + Sync + Send,
+        rows: impl Fn(&mut [f32], usize, Epilogue<&[f32]>) -> bool + Sync + Send,
     ) {
         let (oh, _, ow, _) = self.geometry();
         let row_len = ow * cout;
         let block = par::rows_per_task(oh, 1);
         par::chunks(&mut out[..oh * row_len], block * row_len, |b, c| {
-            rows(c, b * block);
             let start = b * block * row_len;
             let add = epilogue.add.map(|a| &a[start..start + c.len()]);
-            epilogue::apply(c, epilogue.act, add);
+            let chunk_epilogue = Epilogue {
+                act: epilogue.act,
+                add,
+            };
+            if !rows(c, b * block, chunk_epilogue) {
+                epilogue::apply(c, epilogue.act, add);
+            }
         });
     }
 }
@@ -319,10 +325,10 @@ fn one_by_one(
 
 simd_kernel! {
     /// Output rows `y0..` of a depthwise KxK convolution into `rows` (weight [k, k, c]). Runs of
-    /// [`PIXELS`] pixels whose windows lie inside the input across are computed 8 channels (16
-    /// with AVX-512) x [`PIXELS`] pixels at a time, each tap's weights loaded once for all of
-    /// them, their addresses stepped along the row (with 16 channels, working out each pixel's
-    /// window cost as much as its arithmetic); the other pixels one at a time.
+    /// [`PIXELS`] pixels whose windows lie inside the input across are computed 8 channels x
+    /// [`PIXELS`] pixels at a time, each tap's weights loaded once for all of them, their
+    /// addresses stepped along the row (with 16 channels, working out each pixel's window cost
+    /// as much as its arithmetic); the other pixels one at a time.
     fn depthwise_rows(window: Window, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
         let Window { input, kernel: k, stride: s } = window;
         let c = input.channels;
@@ -347,14 +353,6 @@ simd_kernel! {
                 for ox in runs.clone().step_by(PIXELS) {
                     let first = (top * input.width + ox * s - pl) * c;
                     let pixels = &mut row[ox * c..(ox + PIXELS) * c];
-                    #[cfg(target_arch = "x86_64")]
-                    if super::avx512::available() {
-                        // SAFETY: AVX-512F checked; the windows' bounds just above.
-                        unsafe {
-                            super::avx512::depthwise_run::<PIXELS>(x, weight, bias, pixels, first, (ky.clone(), 0..k), (k, c, line, step))
-                        };
-                        continue;
-                    }
                     for c0 in (0..c).step_by(LANES) {
                         let mut acc = [lanes(bias, c0); PIXELS];
                         let mut at = first + c0;
@@ -381,18 +379,6 @@ simd_kernel! {
                 let (ix0, kx) = taps(ox, k, s, pl, input.width);
                 let site = Site { iy0, ky: ky.clone(), ix0, kx };
                 let px = &mut row[ox * c..(ox + 1) * c];
-                #[cfg(target_arch = "x86_64")]
-                if super::avx512::available() && !ky.is_empty() && !site.kx.is_empty() {
-                    let (top, left) = ((iy0 + ky.start as isize) as usize, (ix0 + site.kx.start as isize) as usize);
-                    let first = (top * input.width + left) * c;
-                    assert!(((top + ky.len() - 1) * input.width + left + site.kx.len()) * c <= x.len());
-                    assert!(k * k * c <= weight.len() && bias.len() == c);
-                    // SAFETY: AVX-512F checked; the window's bounds just above.
-                    unsafe {
-                        super::avx512::depthwise_run::<1>(x, weight, bias, px, first, (ky.clone(), site.kx.clone()), (k, c, line, step))
-                    };
-                    continue;
-                }
                 if c % LANES == 0 {
                     depthwise_pixel(FMA, &window, x, weight, bias, px, &site);
                     continue;
@@ -498,8 +484,9 @@ impl Conv2d {
     }
 
     pub fn run(&self, window: Window, x: &[f32], out: &mut [f32], epilogue: Epilogue<&[f32]>) {
-        window.by_rows(out, self.bias.len(), epilogue, |rows, y0| {
-            conv_rows(window, x, &self.weight, &self.bias, rows, y0)
+        window.by_rows(out, self.bias.len(), epilogue, |rows, y0, _| {
+            conv_rows(window, x, &self.weight, &self.bias, rows, y0);
+            false
         });
     }
 }
@@ -513,7 +500,67 @@ pub fn depthwise(
     out: &mut [f32],
     epilogue: Epilogue<&[f32]>,
 ) {
-    window.by_rows(out, bias.len(), epilogue, |rows, y0| {
-        depthwise_rows(window, x, weight, bias, rows, y0)
+    window.by_rows(out, bias.len(), epilogue, |rows, y0, _finish| {
+        #[cfg(target_arch = "x86_64")]
+        if super::avx512::available() && _finish.act != crate::network::Activation::Sigmoid {
+            depthwise_rows_avx512(window, x, (weight, bias), rows, y0, _finish);
+            return true;
+        }
+        depthwise_rows(window, x, weight, bias, rows, y0);
+        false
     });
+}
+
+/// [`depthwise_rows`] 16 channels a register (x86-64 CPUs with AVX-512F), each pixel stored
+/// finished (`epilogue.add` aligned with `rows`): runs of 8 pixels whose windows lie inside the
+/// input across (8 sums in flight per register of channels; with 4 the adds waited on each
+/// other), then 4, the rest one at a time with the taps inside the input.
+#[cfg(target_arch = "x86_64")]
+fn depthwise_rows_avx512(
+    window: Window,
+    x: &[f32],
+    parameters: (&[f32], &[f32]),
+    rows: &mut [f32],
+    y0: usize,
+    epilogue: Epilogue<&[f32]>,
+) {
+    use super::avx512::depthwise_run;
+    let Window {
+        input,
+        kernel: k,
+        stride: s,
+    } = window;
+    let c = input.channels;
+    let (_, pt, ow, pl) = window.geometry();
+    let inside = interior(&window);
+    let shape = (k, c, input.width * c, s * c);
+    for (r, row) in rows.chunks_exact_mut(ow * c).enumerate() {
+        let add = epilogue.add.map(|a| &a[r * ow * c..(r + 1) * ow * c]);
+        let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
+        let top = (iy0 + ky.start as isize) as usize;
+        let runs = if ky.is_empty() { 0..0 } else { inside.clone() };
+        let mut ox = 0;
+        while ox < ow {
+            let (ix0, kx) = taps(ox, k, s, pl, input.width);
+            let first = (top * input.width + (ix0 + kx.start as isize) as usize) * c;
+            let left = if runs.contains(&ox) { runs.end - ox } else { 1 };
+            let pixels = match left {
+                8.. => 8,
+                4..=7 => 4,
+                _ => 1,
+            };
+            let out = &mut row[ox * c..(ox + pixels) * c];
+            let finish = (epilogue.act, add.map(|a| &a[ox * c..(ox + pixels) * c]));
+            let taps = (ky.clone(), kx);
+            // SAFETY: AVX-512F checked by the caller (the run checks its bounds).
+            unsafe {
+                match pixels {
+                    8 => depthwise_run::<8>(x, parameters, out, finish, first, taps, shape),
+                    4 => depthwise_run::<4>(x, parameters, out, finish, first, taps, shape),
+                    _ => depthwise_run::<1>(x, parameters, out, finish, first, taps, shape),
+                }
+            }
+            ox += pixels;
+        }
+    }
 }
