@@ -125,35 +125,39 @@ pub unsafe fn depthwise_run<const P: usize>(
     }
 }
 
-/// A KxK convolution's run with 16 outputs (the stem): `P` consecutive pixels whose windows lie
-/// inside the input across. Window row `ty` of pixel `p` is `len` consecutive inputs from
-/// `first + (ty - ky.start) * line + p * step`, meeting weight rows `ty * len..` (weights packed
-/// [k, k, cin, 16]). A row's even and odd inputs accumulate apart, so 2P sums are in flight,
-/// not P (one register holds a pixel's 16 outputs).
+/// A KxK convolution's run with 16 outputs (the stem): `P` consecutive pixels whose window
+/// rows `ky` are `len` consecutive inputs each (the taps inside the input across: all of them,
+/// or an edge pixel's), window row `ty` of pixel `p` from `first + (ty - ky.start) * line +
+/// p * step`, meeting `len` weight rows from `ty * w_line` (weights [k, k, cin, 16], offset to
+/// the window's first tap). A row's even and odd inputs accumulate apart, so 2P sums are in
+/// flight, not P (one register holds a pixel's 16 outputs). Stored as `act(sum)`.
 ///
 /// # Safety
-/// The CPU has AVX-512F.
+/// The CPU has AVX-512F (the bounds are checked here).
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::needless_range_loop)] // even[p], odd[p]: registers, side by side
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)] // even[p], odd[p]: registers
 pub unsafe fn window_run<const P: usize>(
     x: &[f32],
-    weight: &[f32],
-    bias: &[f32],
+    (weight, bias): (&[f32], &[f32]),
     out: &mut [f32],
+    act: Activation,
     first: usize,
     ky: std::ops::Range<usize>,
     (len, line, step): (usize, usize, usize),
+    w_line: usize,
 ) {
-    assert!(!ky.is_empty() && len > 0 && bias.len() == 16 && out.len() >= P * 16);
-    assert!(first + (ky.len() - 1) * line + (P - 1) * step + len <= x.len());
-    assert!(ky.end * len * 16 <= weight.len());
+    assert!(bias.len() == 16 && out.len() >= P * 16);
+    if !ky.is_empty() && len > 0 {
+        assert!(first + (ky.len() - 1) * line + (P - 1) * step + len <= x.len());
+        assert!((ky.end - 1) * w_line + len * 16 <= weight.len());
+    }
     let (x, weight) = (x.as_ptr(), weight.as_ptr());
     // SAFETY (every access): inside the bounds asserted above.
     let mut even = [unsafe { _mm512_loadu_ps(bias.as_ptr()) }; P];
     let mut odd = [_mm512_setzero_ps(); P];
     let mut at = first;
     for ty in ky {
-        let w = unsafe { weight.add(ty * len * 16) };
+        let w = unsafe { weight.add(ty * w_line) };
         let mut j = 0;
         while j + 1 < len {
             let w0 = unsafe { _mm512_loadu_ps(w.add(j * 16)) };
@@ -175,7 +179,8 @@ pub unsafe fn window_run<const P: usize>(
         at += line;
     }
     for p in 0..P {
-        unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(p * 16), _mm512_add_ps(even[p], odd[p])) };
+        let v = activated(_mm512_add_ps(even[p], odd[p]), act);
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(p * 16), v) };
     }
 }
 

@@ -233,7 +233,7 @@ fn window_product<const B: usize>(
 
 simd_kernel! {
     /// Output rows `y0..` of a KxK convolution into `rows` (weight packed [k, k, cin, cout]).
-    /// With 8 or 16 outputs (the stem), [`PIXELS`] pixels at a time: straight from the input
+    /// With 8 or 16 outputs (the stem; with AVX-512, [`stem_rows_avx512`]), [`PIXELS`] pixels at a time: straight from the input
     /// where their windows lie inside it across, else from windows gathered with zero padding.
     /// Otherwise one pixel at a time.
     fn conv_rows(window: Window, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
@@ -251,16 +251,6 @@ simd_kernel! {
             }
             if sites.len() == PIXELS && site.kx.len() == k {
                 let row = k * cin;
-                #[cfg(target_arch = "x86_64")]
-                if cout == 16 && super::avx512::available() {
-                    let top = (site.iy0 + site.ky.start as isize) as usize;
-                    let first = (top * input.width + site.ix0 as usize) * cin;
-                    let shape = (row, input.width * cin, s * cin);
-                    // SAFETY: AVX-512F checked (the run checks its bounds).
-                    return unsafe {
-                        super::avx512::window_run::<PIXELS>(x, weight, bias, pixels, first, site.ky.clone(), shape)
-                    };
-                }
                 let starts = |ty: usize| {
                     let line = (site.iy0 + ty as isize) as usize * input.width + site.ix0 as usize;
                     std::array::from_fn(|p| (line + p * s) * cin)
@@ -484,10 +474,74 @@ impl Conv2d {
     }
 
     pub fn run(&self, window: Window, x: &[f32], out: &mut [f32], epilogue: Epilogue<&[f32]>) {
-        window.by_rows(out, self.bias.len(), epilogue, |rows, y0, _| {
-            conv_rows(window, x, &self.weight, &self.bias, rows, y0);
+        let (weight, bias) = (&self.weight[..], &self.bias[..]);
+        window.by_rows(out, bias.len(), epilogue, |rows, y0, _finish| {
+            #[cfg(target_arch = "x86_64")]
+            if bias.len() == 16 && _finish.add.is_none() && super::avx512::available() {
+                if _finish.act != crate::network::Activation::Sigmoid {
+                    stem_rows_avx512(window, x, (weight, bias), rows, y0, _finish.act);
+                    return true;
+                }
+            }
+            conv_rows(window, x, weight, bias, rows, y0);
             false
         });
+    }
+}
+
+/// [`conv_rows`] with 16 outputs (the stem) on x86-64 CPUs with AVX-512F, stored as
+/// `act(sum)`: runs of 8, then 4, pixels whose windows lie inside the input across, the rest
+/// one at a time with the taps inside (a row loop: working out each run's four window `Site`s
+/// cost a sixth of the stem).
+#[cfg(target_arch = "x86_64")]
+fn stem_rows_avx512(
+    window: Window,
+    x: &[f32],
+    parameters: (&[f32], &[f32]),
+    rows: &mut [f32],
+    y0: usize,
+    act: crate::network::Activation,
+) {
+    use super::avx512::window_run;
+    let Window {
+        input,
+        kernel: k,
+        stride: s,
+    } = window;
+    let cin = input.channels;
+    let (_, pt, ow, pl) = window.geometry();
+    let inside = interior(&window);
+    let w_line = k * cin * 16;
+    for (r, row) in rows.chunks_exact_mut(ow * 16).enumerate() {
+        let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
+        let top = (iy0 + ky.start as isize) as usize;
+        let runs = if ky.is_empty() { 0..0 } else { inside.clone() };
+        let mut ox = 0;
+        while ox < ow {
+            let (ix0, kx) = taps(ox, k, s, pl, input.width);
+            let first = (top * input.width + (ix0 + kx.start as isize) as usize) * cin;
+            let left = if runs.contains(&ox) { runs.end - ox } else { 1 };
+            let pixels = match left {
+                8.. => 8,
+                4..=7 => 4,
+                _ => 1,
+            };
+            let out = &mut row[ox * 16..(ox + pixels) * 16];
+            let shape = (kx.len() * cin, input.width * cin, s * cin);
+            // The weights from the window's first tap across.
+            let (weight, bias) = parameters;
+            let weights = (&weight[kx.start * cin * 16..], bias);
+            let ky = ky.clone();
+            // SAFETY: AVX-512F checked by the caller (the run checks its bounds).
+            unsafe {
+                match pixels {
+                    8 => window_run::<8>(x, weights, out, act, first, ky, shape, w_line),
+                    4 => window_run::<4>(x, weights, out, act, first, ky, shape, w_line),
+                    _ => window_run::<1>(x, weights, out, act, first, ky, shape, w_line),
+                }
+            }
+            ox += pixels;
+        }
     }
 }
 
