@@ -212,6 +212,36 @@ fn odd_shapes() {
             },
         ));
     }
+    // The stem's own AVX-512 rows (16 outputs, no add): runs of 8 and 4, edges on both sides.
+    for (i, &(input, stride)) in [
+        (Shape::new(11, 13, 3), 2),
+        (Shape::new(5, 40, 3), 2),
+        (Shape::new(4, 19, 3), 1),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut l = layer(16 * 9 * input.channels, 16, 60 + i as u64);
+        l.kernel = 3;
+        let out = Shape::new(
+            input.height.div_ceil(stride),
+            input.width.div_ceil(stride),
+            16,
+        );
+        let op = Op::Conv2d {
+            input: Value(1),
+            layer: l,
+            stride,
+        };
+        cases.push(graph(
+            &[input],
+            Node {
+                op,
+                epilogue: Epilogue::act(Activation::HardSwish),
+                shape: out,
+            },
+        ));
+    }
     for (i, &(input, k, stride)) in [
         (Shape::new(5, 5, 1), 5, 2),
         (Shape::new(7, 3, 6), 3, 2),
@@ -386,9 +416,15 @@ fn odd_shapes() {
             },
         ));
     }
-    for (i, &(input, cout)) in [(Shape::new(3, 5, 7), 2), (Shape::new(1, 1, 1), 1)]
-        .iter()
-        .enumerate()
+    // The head's own kernel (16 channels to 1): a row of 16 pixels and one left, a short row.
+    for (i, &(input, cout)) in [
+        (Shape::new(3, 5, 7), 2),
+        (Shape::new(1, 1, 1), 1),
+        (Shape::new(3, 17, 16), 1),
+        (Shape::new(2, 5, 16), 1),
+    ]
+    .iter()
+    .enumerate()
     {
         let out = Shape::new(2 * input.height, 2 * input.width, cout);
         let op = Op::TransposedConv2x2 {

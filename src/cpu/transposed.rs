@@ -1,6 +1,8 @@
 //! The 2x2 stride-2 transposed convolution (the head: 128x128x16 to 256x256x1) as a GEMM: each
 //! input pixel times a [cin, 4 * cout] matrix gives its four output pixels, scattered after
-//! (the 1x1s' kernel, so no horizontal sum per output, and 16 lanes wide with AVX-512).
+//! (the 1x1s' kernel, so no horizontal sum per output, and 16 lanes wide with AVX-512). With
+//! AVX-512, the network's head (16 channels to 1) has a kernel of its own
+//! ([`avx512::head_row`](super::avx512::head_row)).
 //! Reference: [`reference::transposed_conv2x2`](crate::reference::transposed_conv2x2).
 
 use super::epilogue;
@@ -43,6 +45,26 @@ impl Transposed {
         let (cin, cout, width) = (input.channels, self.bias.len(), input.width);
         let rows_len = 2 * 2 * width * cout;
         let block = par::rows_per_task(input.height, 1);
+        #[cfg(target_arch = "x86_64")]
+        if cin == 16 && cout == 1 && epilogue.add.is_none() && super::avx512::available() {
+            let row_len = width * cin;
+            return par::chunks(out, block * rows_len, |b, c| {
+                for (r, two) in c.chunks_exact_mut(rows_len).enumerate() {
+                    let row = &x[(b * block + r) * row_len..][..row_len];
+                    // SAFETY: AVX-512F checked (the row checks its bounds).
+                    unsafe {
+                        super::avx512::head_row(
+                            row,
+                            &self.weight,
+                            self.n,
+                            self.bias[0],
+                            epilogue.act,
+                            two,
+                        )
+                    };
+                }
+            });
+        }
         par::chunks(out, block * rows_len, |b, c| {
             let y0 = b * block;
             let rows = c.len() / rows_len;
