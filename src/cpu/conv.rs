@@ -570,7 +570,7 @@ pub fn depthwise(
 /// input across (8 sums in flight per register of channels; with 4 the adds waited on each
 /// other), then 4, the rest one at a time with the taps inside the input.
 #[cfg(target_arch = "x86_64")]
-fn depthwise_rows_avx512(
+pub(super) fn depthwise_rows_avx512(
     window: Window,
     x: &[f32],
     parameters: (&[f32], &[f32]),

@@ -83,6 +83,7 @@ impl Engine {
         let all: Vec<_> = passes::SHARED
             .iter()
             .chain(passes::FUSIONS)
+            .chain([&passes::HEAD_FUSION])
             .copied()
             .collect();
         let (network, passes) = passes::optimize_with(network, &all);
@@ -380,31 +381,13 @@ fn eval<'a>(
                 input, prologue, ..
             },
             Packed::Transposed(transposed),
-        ) => {
-            // A fused depthwise (passes::HEAD_FUSION) materialised, as for the 1x1s.
-            let s = network.shape(*input);
-            let computed = prologue.as_ref().map(|p| {
-                let mut y = vec![0.0; s.len()];
-                let window = Window {
-                    input: s,
-                    kernel: p.layer.kernel,
-                    stride: 1,
-                };
-                let add = p.residual.then(|| value(*input));
-                let (w, b) = (&p.layer.weight, &p.layer.bias);
-                conv::depthwise(
-                    window,
-                    value(*input),
-                    w,
-                    b,
-                    &mut y,
-                    Epilogue { act: p.act, add },
-                );
-                y
-            });
-            let x = computed.as_deref().unwrap_or(value(*input));
-            transposed.run(s, x, out, epilogue)
-        }
+        ) => transposed.run(
+            network.shape(*input),
+            value(*input),
+            prologue.as_ref(),
+            out,
+            epilogue,
+        ),
         (Op::Conv2d { .. } | Op::Pointwise { .. } | Op::TransposedConv2x2 { .. }, _) => {
             unreachable!("packed at build")
         }

@@ -5,10 +5,11 @@
 //! ([`avx512::head_row`](super::avx512::head_row)).
 //! Reference: [`reference::transposed_conv2x2`](crate::reference::transposed_conv2x2).
 
+use super::conv::{self, Window};
 use super::epilogue;
 use super::matmul::multiply;
 use super::par::{self, LANES};
-use crate::network::Epilogue;
+use crate::network::{Activation, DepthwiseInput, Epilogue};
 use crate::tensor::Shape;
 
 /// Weights packed [cin, n]: column `(ky * 2 + kx) * cout + o`, zero beyond `4 * cout` up to
@@ -40,31 +41,39 @@ impl Transposed {
         }
     }
 
-    /// `epilogue(transposed(x) + bias)` into `out` (2H x 2W x cout).
-    pub fn run(&self, input: Shape, x: &[f32], out: &mut [f32], epilogue: Epilogue<&[f32]>) {
+    /// `epilogue(transposed(prologue(x)) + bias)` into `out` (2H x 2W x cout), where
+    /// `prologue` is the last refinement fused into the head (`passes::HEAD_FUSION`): computed
+    /// row by row as the head's own kernel loads it, else in full first.
+    pub fn run(
+        &self,
+        input: Shape,
+        x: &[f32],
+        prologue: Option<&DepthwiseInput>,
+        out: &mut [f32],
+        epilogue: Epilogue<&[f32]>,
+    ) {
         let (cin, cout, width) = (input.channels, self.bias.len(), input.width);
-        let rows_len = 2 * 2 * width * cout;
-        let block = par::rows_per_task(input.height, 1);
         #[cfg(target_arch = "x86_64")]
         if cin == 16 && cout == 1 && epilogue.add.is_none() && super::avx512::available() {
-            let row_len = width * cin;
-            return par::chunks(out, block * rows_len, |b, c| {
-                for (r, two) in c.chunks_exact_mut(rows_len).enumerate() {
-                    let row = &x[(b * block + r) * row_len..][..row_len];
-                    // SAFETY: AVX-512F checked (the row checks its bounds).
-                    unsafe {
-                        super::avx512::head_row(
-                            row,
-                            &self.weight,
-                            self.n,
-                            self.bias[0],
-                            epilogue.act,
-                            two,
-                        )
-                    };
-                }
-            });
+            return self.head(input, x, prologue, out, epilogue.act);
         }
+        let computed = prologue.map(|p| {
+            let mut y = vec![0.0; input.len()];
+            let add = p.residual.then_some(x);
+            let (w, b) = (&p.layer.weight, &p.layer.bias);
+            conv::depthwise(
+                refinement(input, p),
+                x,
+                w,
+                b,
+                &mut y,
+                Epilogue { act: p.act, add },
+            );
+            y
+        });
+        let x = computed.as_deref().unwrap_or(x);
+        let rows_len = 2 * 2 * width * cout;
+        let block = par::rows_per_task(input.height, 1);
         par::chunks(out, block * rows_len, |b, c| {
             let y0 = b * block;
             let rows = c.len() / rows_len;
@@ -100,5 +109,56 @@ impl Transposed {
                 epilogue::apply(pair, epilogue.act, add);
             }
         });
+    }
+
+    /// The head's own kernel ([`avx512::head_row`](super::avx512::head_row)), one input row at a
+    /// time, the refinement's row computed just before it (its 128 x 128 x 16 output, 1 MB,
+    /// never written).
+    #[cfg(target_arch = "x86_64")]
+    fn head(
+        &self,
+        input: Shape,
+        x: &[f32],
+        prologue: Option<&DepthwiseInput>,
+        out: &mut [f32],
+        act: Activation,
+    ) {
+        let (row_len, block) = (input.width * 16, par::rows_per_task(input.height, 1));
+        par::chunks(out, block * 4 * input.width, |b, c| {
+            let mut refined = vec![0.0; if prologue.is_some() { row_len } else { 0 }];
+            for (r, two) in c.chunks_exact_mut(4 * input.width).enumerate() {
+                let y = b * block + r;
+                let mut row = &x[y * row_len..][..row_len];
+                if let Some(p) = prologue {
+                    let layer = (&p.layer.weight[..], &p.layer.bias[..]);
+                    let epilogue = Epilogue {
+                        act: p.act,
+                        add: p.residual.then_some(row),
+                    };
+                    conv::depthwise_rows_avx512(
+                        refinement(input, p),
+                        x,
+                        layer,
+                        &mut refined,
+                        y,
+                        epilogue,
+                    );
+                    row = &refined;
+                }
+                // SAFETY: AVX-512F checked by the caller (the row checks its bounds).
+                unsafe {
+                    super::avx512::head_row(row, &self.weight, self.n, self.bias[0], act, two)
+                };
+            }
+        });
+    }
+}
+
+/// The fused refinement's window: stride 1 over the head's input.
+fn refinement(input: Shape, p: &DepthwiseInput) -> Window {
+    Window {
+        input,
+        kernel: p.layer.kernel,
+        stride: 1,
     }
 }
