@@ -25,6 +25,18 @@ simd_kernel! {
     /// [`SPAN`] long added element-wise in f32 (a loop over one pixel's 16 channels ran 4 wide),
     /// every 16 runs folded into the f64 sums.
     fn partial_sums(x: &[f32], c: usize, sums: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if super::avx512::available() {
+            use super::avx512::channel_sums;
+            // SAFETY (each): the CPU has AVX-512F (checked just above).
+            match c {
+                16 => return unsafe { channel_sums::<1>(x, sums) },
+                32 => return unsafe { channel_sums::<2>(x, sums) },
+                96 => return unsafe { channel_sums::<6>(x, sums) },
+                128 => return unsafe { channel_sums::<8>(x, sums) },
+                _ => {}
+            }
+        }
         let run = SPAN.div_ceil(c) * c;
         let mut acc = vec![0.0f32; run];
         for group in x.chunks(16 * run) {

@@ -89,7 +89,11 @@ impl Engine {
         let (network, passes) = passes::optimize_with(network, &all);
         let (slot_of, capacities) = passes::arena_layout(&network);
         // A frame writes the last node straight into the caller's mask.
-        assert_eq!(network.output().0, network.nodes.len(), "the last node makes the mask");
+        assert_eq!(
+            network.output().0,
+            network.nodes.len(),
+            "the last node makes the mask"
+        );
         let packed = network.nodes.iter().map(pack).collect();
         // The inputs a skip is added to before the 1x1 (none in this engine's graph: every skip
         // is projected) are materialised in the scratch.

@@ -444,6 +444,9 @@ fn odd_shapes() {
     for (i, &(input, widths)) in [
         (Shape::new(5, 3, 7), &[3usize, 7][..]),
         (Shape::new(2, 2, 300), &[5][..]),
+        // Channels in registers of 16 (AVX-512), runs of 16 pixels and a short one.
+        (Shape::new(5, 7, 32), &[8, 32][..]),
+        (Shape::new(9, 9, 16), &[4, 16][..]),
     ]
     .iter()
     .enumerate()
