@@ -125,6 +125,58 @@ pub unsafe fn depthwise_run<const P: usize>(
     }
 }
 
+/// [`depthwise_run`] for `P` pixels whose windows lie inside the input across, `K` x `K` taps
+/// at stride `S` (`N` = (P - 1) S + K): each window row's `N` inputs are loaded once, into
+/// registers, for every tap that reads them (P K loads a row before: as many loads as
+/// multiply-adds, which the load ports could not keep up with). The same sums in the same order.
+///
+/// # Safety
+/// The CPU has AVX-512F (the bounds are checked here).
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)] // acc[p], v[p S + tx]: registers
+pub unsafe fn depthwise_inside<const P: usize, const K: usize, const S: usize, const N: usize>(
+    x: &[f32],
+    (weight, bias): (&[f32], &[f32]),
+    out: &mut [f32],
+    (act, add): (Activation, Option<&[f32]>),
+    first: usize,
+    ky: std::ops::Range<usize>,
+    (c, line): (usize, usize),
+) {
+    assert!(N == (P - 1) * S + K && ky.end <= K && K * K * c <= weight.len() && c <= bias.len());
+    assert!(P * c <= out.len() && add.is_none_or(|a| a.len() >= P * c));
+    assert!(ky.is_empty() || first + (ky.len() - 1) * line + N * c <= x.len());
+    let (x, weight, out) = (x.as_ptr(), weight.as_ptr(), out.as_mut_ptr());
+    let add = add.map(<[f32]>::as_ptr);
+    for c0 in (0..c).step_by(16) {
+        let lanes = mask(c - c0);
+        // SAFETY (every access): in bounds (asserted above); lanes past c masked off.
+        let mut acc = [unsafe { _mm512_maskz_loadu_ps(lanes, bias.as_ptr().add(c0)) }; P];
+        let mut at = first + c0;
+        for ty in ky.clone() {
+            let v: [__m512; N] =
+                std::array::from_fn(|j| unsafe { _mm512_maskz_loadu_ps(lanes, x.add(at + j * c)) });
+            for tx in 0..K {
+                let w = unsafe { _mm512_maskz_loadu_ps(lanes, weight.add((ty * K + tx) * c + c0)) };
+                for p in 0..P {
+                    acc[p] = _mm512_fmadd_ps(v[p * S + tx], w, acc[p]);
+                }
+            }
+            at += line;
+        }
+        for (p, acc) in acc.iter().enumerate() {
+            let at = p * c + c0;
+            let v = match add {
+                None => activated(*acc, act),
+                Some(a) => _mm512_add_ps(activated(*acc, act), unsafe {
+                    _mm512_maskz_loadu_ps(lanes, a.add(at))
+                }),
+            };
+            unsafe { _mm512_mask_storeu_ps(out.add(at), lanes, v) };
+        }
+    }
+}
+
 /// A KxK convolution's run with 16 outputs (the stem): `P` consecutive pixels whose window
 /// rows `ky` are `len` consecutive inputs each (the taps inside the input across: all of them,
 /// or an edge pixel's), window row `ty` of pixel `p` from `first + (ty - ky.start) * line +

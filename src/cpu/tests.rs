@@ -250,6 +250,9 @@ fn odd_shapes() {
         // Runs of inside pixels (the fast path) and the edges around them.
         (Shape::new(9, 14, 16), 3, 1),
         (Shape::new(13, 23, 8), 5, 2),
+        // Runs of 8 for the other two kernels (AVX-512's row-in-registers runs), 24 channels.
+        (Shape::new(5, 21, 16), 3, 2),
+        (Shape::new(6, 14, 24), 5, 1),
     ]
     .iter()
     .enumerate()

@@ -135,7 +135,7 @@ impl Transposed {
                         act: p.act,
                         add: p.residual.then_some(row),
                     };
-                    conv::depthwise_rows_avx512(
+                    conv::wide::depthwise_rows(
                         refinement(input, p),
                         x,
                         layer,

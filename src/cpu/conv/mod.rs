@@ -9,6 +9,9 @@ use crate::network::{Epilogue, same_padding};
 use crate::tensor::Shape;
 use std::ops::Range;
 
+#[cfg(target_arch = "x86_64")]
+pub(super) mod wide;
+
 /// A KxK window over an input.
 #[derive(Clone, Copy)]
 pub struct Window {
@@ -233,7 +236,7 @@ fn window_product<const B: usize>(
 
 simd_kernel! {
     /// Output rows `y0..` of a KxK convolution into `rows` (weight packed [k, k, cin, cout]).
-    /// With 8 or 16 outputs (the stem; with AVX-512, [`stem_rows_avx512`]), [`PIXELS`] pixels at a time: straight from the input
+    /// With 8 or 16 outputs (the stem; with AVX-512, [`wide::stem_rows`]), [`PIXELS`] pixels at a time: straight from the input
     /// where their windows lie inside it across, else from windows gathered with zero padding.
     /// Otherwise one pixel at a time.
     fn conv_rows(window: Window, x: &[f32], weight: &[f32], bias: &[f32], rows: &mut [f32], y0: usize) {
@@ -477,71 +480,17 @@ impl Conv2d {
         let (weight, bias) = (&self.weight[..], &self.bias[..]);
         window.by_rows(out, bias.len(), epilogue, |rows, y0, _finish| {
             #[cfg(target_arch = "x86_64")]
-            if bias.len() == 16 && _finish.add.is_none() && super::avx512::available() {
-                if _finish.act != crate::network::Activation::Sigmoid {
-                    stem_rows_avx512(window, x, (weight, bias), rows, y0, _finish.act);
-                    return true;
-                }
+            if bias.len() == 16
+                && _finish.add.is_none()
+                && _finish.act != crate::network::Activation::Sigmoid
+                && super::avx512::available()
+            {
+                wide::stem_rows(window, x, (weight, bias), rows, y0, _finish.act);
+                return true;
             }
             conv_rows(window, x, weight, bias, rows, y0);
             false
         });
-    }
-}
-
-/// [`conv_rows`] with 16 outputs (the stem) on x86-64 CPUs with AVX-512F, stored as
-/// `act(sum)`: runs of 8, then 4, pixels whose windows lie inside the input across, the rest
-/// one at a time with the taps inside (a row loop: working out each run's four window `Site`s
-/// cost a sixth of the stem).
-#[cfg(target_arch = "x86_64")]
-fn stem_rows_avx512(
-    window: Window,
-    x: &[f32],
-    parameters: (&[f32], &[f32]),
-    rows: &mut [f32],
-    y0: usize,
-    act: crate::network::Activation,
-) {
-    use super::avx512::window_run;
-    let Window {
-        input,
-        kernel: k,
-        stride: s,
-    } = window;
-    let cin = input.channels;
-    let (_, pt, ow, pl) = window.geometry();
-    let inside = interior(&window);
-    let w_line = k * cin * 16;
-    for (r, row) in rows.chunks_exact_mut(ow * 16).enumerate() {
-        let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
-        let top = (iy0 + ky.start as isize) as usize;
-        let runs = if ky.is_empty() { 0..0 } else { inside.clone() };
-        let mut ox = 0;
-        while ox < ow {
-            let (ix0, kx) = taps(ox, k, s, pl, input.width);
-            let first = (top * input.width + (ix0 + kx.start as isize) as usize) * cin;
-            let left = if runs.contains(&ox) { runs.end - ox } else { 1 };
-            let pixels = match left {
-                8.. => 8,
-                4..=7 => 4,
-                _ => 1,
-            };
-            let out = &mut row[ox * 16..(ox + pixels) * 16];
-            let shape = (kx.len() * cin, input.width * cin, s * cin);
-            // The weights from the window's first tap across.
-            let (weight, bias) = parameters;
-            let weights = (&weight[kx.start * cin * 16..], bias);
-            let ky = ky.clone();
-            // SAFETY: AVX-512F checked by the caller (the run checks its bounds).
-            unsafe {
-                match pixels {
-                    8 => window_run::<8>(x, weights, out, act, first, ky, shape, w_line),
-                    4 => window_run::<4>(x, weights, out, act, first, ky, shape, w_line),
-                    _ => window_run::<1>(x, weights, out, act, first, ky, shape, w_line),
-                }
-            }
-            ox += pixels;
-        }
     }
 }
 
@@ -557,64 +506,10 @@ pub fn depthwise(
     window.by_rows(out, bias.len(), epilogue, |rows, y0, _finish| {
         #[cfg(target_arch = "x86_64")]
         if super::avx512::available() && _finish.act != crate::network::Activation::Sigmoid {
-            depthwise_rows_avx512(window, x, (weight, bias), rows, y0, _finish);
+            wide::depthwise_rows(window, x, (weight, bias), rows, y0, _finish);
             return true;
         }
         depthwise_rows(window, x, weight, bias, rows, y0);
         false
     });
-}
-
-/// [`depthwise_rows`] 16 channels a register (x86-64 CPUs with AVX-512F), each pixel stored
-/// finished (`epilogue.add` aligned with `rows`): runs of 8 pixels whose windows lie inside the
-/// input across (8 sums in flight per register of channels; with 4 the adds waited on each
-/// other), then 4, the rest one at a time with the taps inside the input.
-#[cfg(target_arch = "x86_64")]
-pub(super) fn depthwise_rows_avx512(
-    window: Window,
-    x: &[f32],
-    parameters: (&[f32], &[f32]),
-    rows: &mut [f32],
-    y0: usize,
-    epilogue: Epilogue<&[f32]>,
-) {
-    use super::avx512::depthwise_run;
-    let Window {
-        input,
-        kernel: k,
-        stride: s,
-    } = window;
-    let c = input.channels;
-    let (_, pt, ow, pl) = window.geometry();
-    let inside = interior(&window);
-    let shape = (k, c, input.width * c, s * c);
-    for (r, row) in rows.chunks_exact_mut(ow * c).enumerate() {
-        let add = epilogue.add.map(|a| &a[r * ow * c..(r + 1) * ow * c]);
-        let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
-        let top = (iy0 + ky.start as isize) as usize;
-        let runs = if ky.is_empty() { 0..0 } else { inside.clone() };
-        let mut ox = 0;
-        while ox < ow {
-            let (ix0, kx) = taps(ox, k, s, pl, input.width);
-            let first = (top * input.width + (ix0 + kx.start as isize) as usize) * c;
-            let left = if runs.contains(&ox) { runs.end - ox } else { 1 };
-            let pixels = match left {
-                8.. => 8,
-                4..=7 => 4,
-                _ => 1,
-            };
-            let out = &mut row[ox * c..(ox + pixels) * c];
-            let finish = (epilogue.act, add.map(|a| &a[ox * c..(ox + pixels) * c]));
-            let taps = (ky.clone(), kx);
-            // SAFETY: AVX-512F checked by the caller (the run checks its bounds).
-            unsafe {
-                match pixels {
-                    8 => depthwise_run::<8>(x, parameters, out, finish, first, taps, shape),
-                    4 => depthwise_run::<4>(x, parameters, out, finish, first, taps, shape),
-                    _ => depthwise_run::<1>(x, parameters, out, finish, first, taps, shape),
-                }
-            }
-            ox += pixels;
-        }
-    }
 }
