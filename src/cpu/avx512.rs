@@ -18,7 +18,7 @@ pub fn available() -> bool {
 /// `c = a . w` (a: m x k, w: k x n, c: m x n, row-major; n a multiple of 8), as
 /// `matmul::direct`: R rows x B registers of C accumulate over k, each weight load shared by
 /// the rows, each A value broadcast to the registers: 8 rows x 32 columns (16 accumulators of
-/// the 32 registers, each broadcast serving two), 8 x 16 where fewer columns are left.
+/// the 32 registers, each broadcast serving two), 8 x 16 where 16 or fewer columns are left.
 ///
 /// # Safety
 /// The CPU has AVX-512F ([`available`]).
@@ -43,23 +43,17 @@ pub unsafe fn direct(
     let (a, w, c) = (a.as_ptr(), w.as_ptr(), c.as_mut_ptr());
     // SAFETY (every tile): rows < m, columns < n (the last 8 masked off where n0 + 16 > n),
     // checked against the lengths above.
-    if n < 32 {
-        for r0 in (0..m).step_by(8) {
-            let rows = 8.min(m - r0);
-            for n0 in (0..n).step_by(16) {
-                unsafe { tile::<8, 1>(a, w, k, n, c, r0, rows, n0, mask(n - n0), finish) };
-            }
-        }
-        return;
-    }
+    // Two registers wherever more than 16 columns are left, the second masked (24 columns:
+    // one broadcast of A per row serves both, where two 16-wide tiles took one each).
     for r0 in (0..m).step_by(8) {
         let rows = 8.min(m - r0);
         let mut n0 = 0;
-        while n - n0 >= 32 {
-            unsafe { tile::<8, 2>(a, w, k, n, c, r0, rows, n0, FULL, finish) };
+        while n0 + 16 < n {
+            let last = mask(n - n0 - 16);
+            unsafe { tile::<8, 2>(a, w, k, n, c, r0, rows, n0, last, finish) };
             n0 += 32;
         }
-        for n0 in (n0..n).step_by(16) {
+        if n0 < n {
             unsafe { tile::<8, 1>(a, w, k, n, c, r0, rows, n0, mask(n - n0), finish) };
         }
     }

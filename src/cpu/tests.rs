@@ -286,6 +286,8 @@ fn odd_shapes() {
         // deep for it (matrixmultiply).
         (Shape::new(3, 3, 5), 8),
         (Shape::new(5, 1, 130), 16),
+        // Two 16-wide registers, then two with the second masked (AVX-512).
+        (Shape::new(3, 3, 16), 56),
     ]
     .iter()
     .enumerate()
