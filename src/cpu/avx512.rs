@@ -119,37 +119,76 @@ pub unsafe fn depthwise_run<const P: usize>(
     }
 }
 
-/// [`depthwise_run`] for `P` pixels whose windows lie inside the input across, `K` x `K` taps
-/// at stride `S` (`N` = (P - 1) S + K): each window row's `N` inputs are loaded once, into
-/// registers, for every tap that reads them (P K loads a row before: as many loads as
-/// multiply-adds, which the load ports could not keep up with). The same sums in the same order.
+/// A depthwise run of `P` consecutive pixels of one output row, `K` x `K` taps at stride `S`
+/// (`N` = (P - 1) S + K), anywhere along the row: window rows `ky` start at element
+/// `top` of `x` (the row's column 0, channel 0) and their columns at `left` (negative, or
+/// reaching past `width`, in the padding, which reads as zero). Each window row's `N` inputs
+/// are loaded once, into registers, for every tap that reads them (P K loads a row before: as
+/// many loads as multiply-adds, more than the load ports keep up with), and the edge pixels run
+/// 8 at a time like the rest (one at a time, their single sum waited on each multiply-add).
+/// Taps in the same order as [`depthwise_run`]'s; a tap in the padding adds a zero product, so
+/// the same sums but for the sign of a zero.
 ///
 /// # Safety
 /// The CPU has AVX-512F (the bounds are checked here).
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::needless_range_loop)] // acc[p], v[p S + tx]: registers
-pub unsafe fn depthwise_inside<const P: usize, const K: usize, const S: usize, const N: usize>(
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)] // acc[p], v[..]: registers
+pub unsafe fn depthwise_span<const P: usize, const K: usize, const S: usize, const N: usize>(
     x: &[f32],
     (weight, bias): (&[f32], &[f32]),
     out: &mut [f32],
     (act, add): (Activation, Option<&[f32]>),
-    first: usize,
+    (top, left, width): (usize, isize, usize),
     ky: std::ops::Range<usize>,
     (c, line): (usize, usize),
 ) {
     assert!(N == (P - 1) * S + K && ky.end <= K && K * K * c <= weight.len() && c <= bias.len());
     assert!(P * c <= out.len() && add.is_none_or(|a| a.len() >= P * c));
-    assert!(ky.is_empty() || first + (ky.len() - 1) * line + N * c <= x.len());
+    assert!(ky.is_empty() || top + (ky.len() - 1) * line + width * c <= x.len());
+    // Compiled twice: the runs inside the input across load without a test per column.
+    let (p, a, at) = ((weight, bias), (act, add), (top, left, width));
+    match left < 0 || left + N as isize > width as isize {
+        false => unsafe { span::<P, K, S, N, false>(x, p, out, a, at, ky, (c, line)) },
+        true => unsafe { span::<P, K, S, N, true>(x, p, out, a, at, ky, (c, line)) },
+    }
+}
+
+/// [`depthwise_span`]'s body, testing each column against the input where `EDGE`.
+///
+/// # Safety
+/// As [`depthwise_span`], whose asserts hold.
+#[target_feature(enable = "avx512f")]
+#[inline]
+#[allow(clippy::needless_range_loop)] // acc[p], v[..]: registers
+unsafe fn span<const P: usize, const K: usize, const S: usize, const N: usize, const EDGE: bool>(
+    x: &[f32],
+    (weight, bias): (&[f32], &[f32]),
+    out: &mut [f32],
+    (act, add): (Activation, Option<&[f32]>),
+    (top, left, width): (usize, isize, usize),
+    ky: std::ops::Range<usize>,
+    (c, line): (usize, usize),
+) {
+    let inside: [bool; N] = match EDGE {
+        true => std::array::from_fn(|j| (0..width as isize).contains(&(left + j as isize))),
+        false => [true; N],
+    };
     let (x, weight, out) = (x.as_ptr(), weight.as_ptr(), out.as_mut_ptr());
     let add = add.map(<[f32]>::as_ptr);
     for c0 in (0..c).step_by(16) {
         let lanes = mask(c - c0);
-        // SAFETY (every access): in bounds (asserted above); lanes past c masked off.
+        // SAFETY (every access): in bounds (asserted above: columns outside 0..width are not
+        // loaded); lanes past c masked off.
         let mut acc = [unsafe { _mm512_maskz_loadu_ps(lanes, bias.as_ptr().add(c0)) }; P];
-        let mut at = first + c0;
+        let mut at = top + c0;
         for ty in ky.clone() {
-            let v: [__m512; N] =
-                std::array::from_fn(|j| unsafe { _mm512_maskz_loadu_ps(lanes, x.add(at + j * c)) });
+            let v: [__m512; N] = std::array::from_fn(|j| match !EDGE || inside[j] {
+                true => unsafe {
+                    let column = (left + j as isize) as usize;
+                    _mm512_maskz_loadu_ps(lanes, x.add(at + column * c))
+                },
+                false => _mm512_setzero_ps(),
+            });
             for tx in 0..K {
                 let w = unsafe { _mm512_maskz_loadu_ps(lanes, weight.add((ty * K + tx) * c + c0)) };
                 for p in 0..P {

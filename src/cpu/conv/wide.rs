@@ -4,7 +4,7 @@
 //! inside the input.
 
 use super::{Window, interior, taps};
-use crate::cpu::avx512::{depthwise_inside, depthwise_run, window_run};
+use crate::cpu::avx512::{depthwise_run, depthwise_span, window_run};
 use crate::network::{Activation, Epilogue};
 
 /// [`conv_rows`](super::conv_rows) with 16 outputs (the stem) on x86-64 CPUs with AVX-512F, stored as
@@ -80,48 +80,80 @@ pub fn depthwise_rows(
     } = window;
     let c = input.channels;
     let (_, pt, ow, pl) = window.geometry();
-    let inside = interior(&window);
-    let shape = (k, c, input.width * c, s * c);
+    let line = input.width * c;
     for (r, row) in rows.chunks_exact_mut(ow * c).enumerate() {
         let add = epilogue.add.map(|a| &a[r * ow * c..(r + 1) * ow * c]);
         let (iy0, ky) = taps(y0 + r, k, s, pt, input.height);
-        let top = (iy0 + ky.start as isize) as usize;
-        let runs = if ky.is_empty() { 0..0 } else { inside.clone() };
+        let top = (iy0 + ky.start as isize) as usize * line;
         let mut ox = 0;
         while ox < ow {
-            let (ix0, kx) = taps(ox, k, s, pl, input.width);
-            let first = (top * input.width + (ix0 + kx.start as isize) as usize) * c;
-            let left = if runs.contains(&ox) { runs.end - ox } else { 1 };
-            let pixels = match left {
+            let pixels = match ow - ox {
                 8.. => 8,
                 4..=7 => 4,
                 _ => 1,
             };
             let out = &mut row[ox * c..(ox + pixels) * c];
             let finish = (epilogue.act, add.map(|a| &a[ox * c..(ox + pixels) * c]));
-            let taps = (ky.clone(), kx);
-            let inside = (ky.clone(), (c, input.width * c));
-            // SAFETY: AVX-512F checked by the caller (the run checks its bounds).
-            unsafe {
-                match (pixels, k, s) {
-                    (8, 3, 1) => depthwise_inside::<8, 3, 1, 10>(
-                        x, parameters, out, finish, first, inside.0, inside.1,
-                    ),
-                    (8, 3, 2) => depthwise_inside::<8, 3, 2, 17>(
-                        x, parameters, out, finish, first, inside.0, inside.1,
-                    ),
-                    (8, 5, 1) => depthwise_inside::<8, 5, 1, 12>(
-                        x, parameters, out, finish, first, inside.0, inside.1,
-                    ),
-                    (8, 5, 2) => depthwise_inside::<8, 5, 2, 19>(
-                        x, parameters, out, finish, first, inside.0, inside.1,
-                    ),
-                    (8, ..) => depthwise_run::<8>(x, parameters, out, finish, first, taps, shape),
-                    (4, ..) => depthwise_run::<4>(x, parameters, out, finish, first, taps, shape),
-                    _ => depthwise_run::<1>(x, parameters, out, finish, first, taps, shape),
+            let span = (top, (ox * s) as isize - pl as isize, input.width);
+            let kernel = span_kernel(pixels, k, s).filter(|_| !ky.is_empty());
+            if let Some(run) = kernel {
+                // SAFETY: AVX-512F checked by the caller (the run checks its bounds).
+                unsafe { run(x, parameters, out, finish, span, ky.clone(), (c, line)) };
+            }
+            if kernel.is_none() {
+                // Other kernel sizes (or a window that misses the input): one pixel at a time,
+                // the taps inside the input.
+                for p in 0..pixels {
+                    let (ix0, kx) = taps(ox + p, k, s, pl, input.width);
+                    let first = top + (ix0 + kx.start as isize).max(0) as usize * c;
+                    let px = &mut out[p * c..(p + 1) * c];
+                    let finish = (finish.0, finish.1.map(|a| &a[p * c..(p + 1) * c]));
+                    let taps = (ky.clone(), kx);
+                    // SAFETY: AVX-512F checked by the caller (the run checks its bounds).
+                    unsafe {
+                        depthwise_run::<1>(
+                            x,
+                            parameters,
+                            px,
+                            finish,
+                            first,
+                            taps,
+                            (k, c, line, s * c),
+                        )
+                    };
                 }
             }
             ox += pixels;
         }
     }
+}
+
+/// [`depthwise_span`] as a function.
+type Span = unsafe fn(
+    &[f32],
+    (&[f32], &[f32]),
+    &mut [f32],
+    (Activation, Option<&[f32]>),
+    (usize, isize, usize),
+    std::ops::Range<usize>,
+    (usize, usize),
+);
+
+/// The register kernel for runs of `pixels` pixels with a `k` x `k` window at stride `s`: the
+/// network's (3x3 and 5x5, stride 1 or 2) have one.
+fn span_kernel(pixels: usize, k: usize, s: usize) -> Option<Span> {
+    Some(match (pixels, k, s) {
+        (8, 3, 1) => depthwise_span::<8, 3, 1, 10>,
+        (8, 3, 2) => depthwise_span::<8, 3, 2, 17>,
+        (8, 5, 1) => depthwise_span::<8, 5, 1, 12>,
+        (8, 5, 2) => depthwise_span::<8, 5, 2, 19>,
+        (4, 3, 1) => depthwise_span::<4, 3, 1, 6>,
+        (4, 3, 2) => depthwise_span::<4, 3, 2, 9>,
+        (4, 5, 1) => depthwise_span::<4, 5, 1, 8>,
+        (4, 5, 2) => depthwise_span::<4, 5, 2, 11>,
+        // One pixel: its window whatever the stride.
+        (1, 3, _) => depthwise_span::<1, 3, 1, 3>,
+        (1, 5, _) => depthwise_span::<1, 5, 1, 5>,
+        _ => return None,
+    })
 }
