@@ -46,13 +46,16 @@ impl Pointwise {
         let (k, n) = (self.cin(), self.bias.len());
         let rows = out.len() / n;
         debug_assert_eq!(x.len(), rows * k);
-        let scaled: Vec<f32>;
+        let mut scaled: Vec<f32>;
         let weight = match gate {
             None => &self.weight,
             Some(g) => {
-                scaled = (self.weight.chunks_exact(n).zip(g))
-                    .flat_map(|(row, g)| row.iter().map(move |w| w * g))
-                    .collect();
+                // A copy scaled row by row (a flat_map into a collect did not vectorise: 2% of
+                // a frame, serial, before the split across cores).
+                scaled = self.weight.clone();
+                for (row, g) in scaled.chunks_exact_mut(n).zip(g) {
+                    row.iter_mut().for_each(|w| *w *= g);
+                }
                 &scaled
             }
         };
