@@ -43,6 +43,10 @@ pub unsafe fn direct(
     let (a, w, c) = (a.as_ptr(), w.as_ptr(), c.as_mut_ptr());
     // SAFETY (every tile): rows < m, columns < n (the last 8 masked off where n0 + 16 > n),
     // checked against the lengths above.
+    if k == 16 && n == 16 {
+        // SAFETY: as below.
+        return unsafe { square16(a, w, m, c, finish) };
+    }
     // Two registers wherever more than 16 columns are left, the second masked (24 columns:
     // one broadcast of A per row serves both, where two 16-wide tiles took one each).
     for r0 in (0..m).step_by(8) {
@@ -541,6 +545,39 @@ unsafe fn tile<const R: usize, const B: usize>(
                 v = unsafe { finished(v, f, n0 + 16 * b, at, lanes) };
             }
             unsafe { _mm512_mask_storeu_ps(c.add(at), lanes, v) };
+        }
+    }
+}
+
+/// [`direct`] with 16 inputs and 16 outputs (the 64x64 and 128x128 layers): the 16 weight
+/// registers loaded once for all of C's rows, not once per 8 (loads, one per multiply-add,
+/// are what bound this shape); else as [`tile`]`::<8, 1>`.
+///
+/// # Safety
+/// As [`direct`], whose asserts hold.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)] // acc[row], ws[kk]: registers
+unsafe fn square16(a: *const f32, w: *const f32, m: usize, c: *mut f32, finish: Option<Finish>) {
+    // SAFETY (every access): w is 16 x 16, a m x 16, c m x 16 (direct's asserts).
+    let ws: [__m512; 16] = std::array::from_fn(|kk| unsafe { _mm512_loadu_ps(w.add(16 * kk)) });
+    for r0 in (0..m).step_by(8) {
+        let rows = 8.min(m - r0);
+        let a_rows: [*const f32; 8] =
+            std::array::from_fn(|r| unsafe { a.add((r0 + r.min(rows - 1)) * 16) });
+        let mut acc = [_mm512_setzero_ps(); 8];
+        for kk in 0..16 {
+            for r in 0..8 {
+                let v = _mm512_set1_ps(unsafe { *a_rows[r].add(kk) });
+                acc[r] = _mm512_fmadd_ps(v, ws[kk], acc[r]);
+            }
+        }
+        for r in 0..rows {
+            let at = (r0 + r) * 16;
+            let mut v = acc[r];
+            if let Some(f) = finish {
+                v = unsafe { finished(v, f, 0, at, FULL) };
+            }
+            unsafe { _mm512_storeu_ps(c.add(at), v) };
         }
     }
 }

@@ -286,8 +286,10 @@ fn odd_shapes() {
         // deep for it (matrixmultiply).
         (Shape::new(3, 3, 5), 8),
         (Shape::new(5, 1, 130), 16),
-        // Two 16-wide registers, then two with the second masked (AVX-512).
+        // Two 16-wide registers, then two with the second masked (AVX-512); 16 x 16 weights
+        // held in registers, 21 rows (a short last tile).
         (Shape::new(3, 3, 16), 56),
+        (Shape::new(3, 7, 16), 16),
     ]
     .iter()
     .enumerate()
