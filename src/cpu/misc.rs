@@ -51,9 +51,31 @@ simd_kernel! {
     }
 }
 
+/// A gate's fully connected layer, its weights [in, out] (so the outputs are summed side by
+/// side).
+pub struct GateLayer {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl GateLayer {
+    pub fn pack(layer: &Layer) -> GateLayer {
+        GateLayer {
+            weight: layer.weight_in_out(),
+            bias: layer.bias.clone(),
+        }
+    }
+}
+
 /// Mean over pixels of `x + plus` (summed in f64, as the reference does), then the FC layers:
 /// relu between, sigmoid after the last. `out` gets the last layer's width.
-pub fn channel_gate(x: &[f32], plus: Option<&[f32]>, c: usize, layers: &[Layer], out: &mut [f32]) {
+pub fn channel_gate(
+    x: &[f32],
+    plus: Option<&[f32]>,
+    c: usize,
+    layers: &[GateLayer],
+    out: &mut [f32],
+) {
     // mean(x + plus) = mean(x) + mean(plus): plus may be at half resolution (a folded x2
     // upsampling, whose mean is its input's).
     let mut v = means(x, c);
@@ -66,16 +88,22 @@ pub fn channel_gate(x: &[f32], plus: Option<&[f32]>, c: usize, layers: &[Layer],
         } else {
             Activation::Relu
         };
-        let k = v.len();
-        v = (0..layer.bias.len())
-            .map(|o| {
-                let w = &layer.weight[o * k..][..k];
-                let sum = w.iter().zip(&v).fold(layer.bias[o], |s, (w, x)| s + x * w);
-                act.apply(sum)
-            })
-            .collect();
+        let mut sums = layer.bias.clone();
+        fully_connected(&v, &layer.weight, &mut sums);
+        v = sums.into_iter().map(|s| act.apply(s)).collect();
     }
     out.copy_from_slice(&v);
+}
+
+simd_kernel! {
+    /// `sums += v . weight` (weight [v.len(), sums.len()]), each output's terms added in input
+    /// order as the reference's fold does, the outputs side by side (one output's fold at a
+    /// time waited on each add: the gates' layers were most of their time, serial).
+    fn fully_connected(v: &[f32], weight: &[f32], sums: &mut [f32]) {
+        for (x, row) in v.iter().zip(weight.chunks_exact(sums.len())) {
+            sums.iter_mut().zip(row).for_each(|(s, w)| *s += x * w);
+        }
+    }
 }
 
 /// Bilinear resize with half-pixel centres (any sizes; the network's x2 upsampling).

@@ -55,7 +55,9 @@ enum Packed {
     Conv2d(Conv2d),
     Pointwise(Pointwise),
     Transposed(Transposed),
-    /// Used as the reference stores them (depthwise, transposed, gates) or none.
+    /// A gate's layers, [in, out].
+    Gate(Vec<misc::GateLayer>),
+    /// Used as the reference stores them (depthwise) or none.
     AsIs,
 }
 
@@ -227,6 +229,9 @@ fn pack(node: &Node) -> Packed {
         Op::TransposedConv2x2 { layer, .. } => {
             Packed::Transposed(Transposed::pack(&layer.weight, &layer.bias))
         }
+        Op::ChannelGate { layers, .. } => {
+            Packed::Gate(layers.iter().map(misc::GateLayer::pack).collect())
+        }
         _ => Packed::AsIs,
     }
 }
@@ -366,14 +371,7 @@ fn eval<'a>(
                 epilogue,
             )
         }
-        (
-            Op::ChannelGate {
-                input,
-                plus,
-                layers,
-            },
-            _,
-        ) => {
+        (Op::ChannelGate { input, plus, .. }, Packed::Gate(layers)) => {
             let c = network.shape(*input).channels;
             misc::channel_gate(value(*input), plus.map(value), c, layers, out)
         }
@@ -400,7 +398,13 @@ fn eval<'a>(
             out,
             epilogue,
         ),
-        (Op::Conv2d { .. } | Op::Pointwise { .. } | Op::TransposedConv2x2 { .. }, _) => {
+        (
+            Op::Conv2d { .. }
+            | Op::Pointwise { .. }
+            | Op::TransposedConv2x2 { .. }
+            | Op::ChannelGate { .. },
+            _,
+        ) => {
             unreachable!("packed at build")
         }
     }
