@@ -9,7 +9,7 @@ use super::conv::{self, Window};
 use super::epilogue;
 use super::matmul::multiply;
 use super::par::{self, LANES};
-use crate::network::{Activation, DepthwiseInput, Epilogue};
+use crate::network::{DepthwiseInput, Epilogue};
 use crate::tensor::Shape;
 
 /// Weights packed [cin, n]: column `(ky * 2 + kx) * cout + o`, zero beyond `4 * cout` up to
@@ -121,7 +121,7 @@ impl Transposed {
         x: &[f32],
         prologue: Option<&DepthwiseInput>,
         out: &mut [f32],
-        act: Activation,
+        act: crate::network::Activation,
     ) {
         let (row_len, block) = (input.width * 16, par::rows_per_task(input.height, 1));
         par::chunks(out, block * 4 * input.width, |b, c| {
