@@ -82,10 +82,20 @@ struct State {
 
 impl Engine {
     pub fn new(network: &Network) -> Engine {
+        // The head's fusion only where the head has a kernel that computes the refinement row
+        // by row (AVX-512); elsewhere the refinement would be materialised outside the arena,
+        // an allocation per frame.
+        #[cfg(target_arch = "x86_64")]
+        let head: &[(&str, passes::Pass)] = match avx512::available() {
+            true => std::slice::from_ref(&passes::HEAD_FUSION),
+            false => &[],
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let head: &[(&str, passes::Pass)] = &[];
         let all: Vec<_> = passes::SHARED
             .iter()
             .chain(passes::FUSIONS)
-            .chain([&passes::HEAD_FUSION])
+            .chain(head)
             .copied()
             .collect();
         let (network, passes) = passes::optimize_with(network, &all);
