@@ -12,7 +12,8 @@ use std::arch::x86_64::*;
 
 /// Whether the CPU has AVX-512F (with the AVX2 and FMA the rest of the engine uses).
 pub fn available() -> bool {
-    super::par::has_avx2() && std::is_x86_feature_detected!("avx512f")
+    let forced_off = super::par::FORCE_AVX2.load(std::sync::atomic::Ordering::Relaxed);
+    !forced_off && super::par::has_avx2() && std::is_x86_feature_detected!("avx512f")
 }
 
 /// `c = a . w` (a: m x k, w: k x n, c: m x n, row-major; n a multiple of 8), as
@@ -428,7 +429,9 @@ fn finished_head(v: __m512, act: Activation) -> __m512 {
     // exp(-v), v below -80 taken as -80 (epilogue's `activate`), then clamped as its `exp`.
     let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, set(-80.0));
     let x = _mm512_mask_mov_ps(sub(_mm512_setzero_ps(), v), below, set(80.0));
-    let x = _mm512_min_ps(_mm512_max_ps(x, set(-87.0)), set(88.0));
+    // The bound first: max and min return their second operand when either is NaN, so a NaN
+    // passes through, as `f32::clamp` lets it.
+    let x = _mm512_min_ps(set(88.0), _mm512_max_ps(set(-87.0), x));
     const SHIFT: f32 = 12_582_912.0;
     let t = add(mul(x, set(std::f32::consts::LOG2_E)), set(SHIFT));
     let n = sub(t, set(SHIFT));

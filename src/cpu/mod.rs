@@ -100,10 +100,10 @@ impl Engine {
             .collect();
         let (network, passes) = passes::optimize_with(network, &all);
         let (slot_of, capacities) = passes::arena_layout(&network);
-        // A frame writes the last node straight into the caller's mask.
+        // A frame writes the last node straight into the caller's mask, which it must fill.
         assert_eq!(
-            network.output().0,
-            network.nodes.len(),
+            network.nodes.last().map(|n| n.shape.len()),
+            Some(OUTPUT.len()),
             "the last node makes the mask"
         );
         let packed = network.nodes.iter().map(pack).collect();

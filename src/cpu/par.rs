@@ -75,6 +75,10 @@ pub fn rows_per_task(rows: usize, min_rows: usize) -> usize {
 pub static FORCE_PORTABLE: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
+/// Set by tests to run the AVX2 path on a CPU that has AVX-512.
+#[cfg(target_arch = "x86_64")]
+pub static FORCE_AVX2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Whether the CPU has AVX2 and FMA (x86-64; detected once, cached by std).
 #[cfg(target_arch = "x86_64")]
 pub fn has_avx2() -> bool {

@@ -448,6 +448,39 @@ fn odd_shapes() {
             },
         ));
     }
+    // The head with its refinement fused (HEAD_FUSION), a row of 16 pixels and 5 more: with
+    // and without the residual, each activation the head's own kernel applies, and a sigmoid
+    // (the general way).
+    for (i, &(act, residual)) in [
+        (Activation::Relu, true),
+        (Activation::HardSwish, false),
+        (Activation::Linear, true),
+        (Activation::Sigmoid, true),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let input = Shape::new(3, 21, 16);
+        let mut refinement = layer(9 * 16, 16, 70 + i as u64);
+        refinement.kernel = 3;
+        let op = Op::TransposedConv2x2 {
+            input: Value(1),
+            prologue: Some(crate::network::DepthwiseInput {
+                layer: refinement,
+                act,
+                residual,
+            }),
+            layer: layer(4 * 16, 1, 75 + i as u64),
+        };
+        cases.push(graph(
+            &[input],
+            Node {
+                op,
+                epilogue: act_add(Activation::Sigmoid, None),
+                shape: Shape::new(6, 42, 1),
+            },
+        ));
+    }
     for (i, &(input, widths)) in [
         (Shape::new(5, 3, 7), &[3usize, 7][..]),
         (Shape::new(2, 2, 300), &[5][..]),
@@ -518,6 +551,21 @@ fn odd_shapes() {
 #[test]
 fn every_kernel_matches_the_reference_on_odd_shapes() {
     odd_shapes();
+}
+
+/// The AVX2 path (what a CPU without AVX-512 runs), on a machine that has AVX-512 (elsewhere
+/// the same as the test above).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_avx2_path_matches_the_reference_too() {
+    use std::sync::atomic::Ordering;
+    super::par::FORCE_AVX2.store(true, Ordering::Relaxed);
+    let result = std::panic::catch_unwind(|| {
+        odd_shapes();
+        every_node_of(&passes::optimize(&network()).0);
+    });
+    super::par::FORCE_AVX2.store(false, Ordering::Relaxed);
+    result.unwrap();
 }
 
 /// The portable path (what a CPU without AVX2 runs), on a machine that has AVX2.

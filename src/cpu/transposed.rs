@@ -54,7 +54,15 @@ impl Transposed {
     ) {
         let (cin, cout, width) = (input.channels, self.bias.len(), input.width);
         #[cfg(target_arch = "x86_64")]
-        if cin == 16 && cout == 1 && epilogue.add.is_none() && super::avx512::available() {
+        // (The kernel's activations leave a sigmoid to an epilogue pass: such a refinement goes
+        // the general way.)
+        let refinement_act = prologue.map(|p| p.act);
+        if cin == 16
+            && cout == 1
+            && epilogue.add.is_none()
+            && refinement_act != Some(crate::network::Activation::Sigmoid)
+            && super::avx512::available()
+        {
             return self.head(input, x, prologue, out, epilogue.act);
         }
         let computed = prologue.map(|p| {
