@@ -53,14 +53,13 @@ impl Transposed {
         epilogue: Epilogue<&[f32]>,
     ) {
         let (cin, cout, width) = (input.channels, self.bias.len(), input.width);
+        // The head's own kernel (its activations leave a sigmoid to an epilogue pass: a
+        // refinement with one goes the general way).
         #[cfg(target_arch = "x86_64")]
-        // (The kernel's activations leave a sigmoid to an epilogue pass: such a refinement goes
-        // the general way.)
-        let refinement_act = prologue.map(|p| p.act);
         if cin == 16
             && cout == 1
             && epilogue.add.is_none()
-            && refinement_act != Some(crate::network::Activation::Sigmoid)
+            && prologue.is_none_or(|p| p.act != crate::network::Activation::Sigmoid)
             && super::avx512::available()
         {
             return self.head(input, x, prologue, out, epilogue.act);
