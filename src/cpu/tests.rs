@@ -553,31 +553,31 @@ fn every_kernel_matches_the_reference_on_odd_shapes() {
     odd_shapes();
 }
 
-/// The AVX2 path (what a CPU without AVX-512 runs), on a machine that has AVX-512 (elsewhere
-/// the same as the test above).
+/// The odd shapes and every node of the rewritten network with `path` forced on (then off,
+/// even when they fail).
 #[cfg(target_arch = "x86_64")]
-#[test]
-fn the_avx2_path_matches_the_reference_too() {
+fn with_forced(path: &std::sync::atomic::AtomicBool) {
     use std::sync::atomic::Ordering;
-    super::par::FORCE_AVX2.store(true, Ordering::Relaxed);
+    path.store(true, Ordering::Relaxed);
     let result = std::panic::catch_unwind(|| {
         odd_shapes();
         every_node_of(&passes::optimize(&network()).0);
     });
-    super::par::FORCE_AVX2.store(false, Ordering::Relaxed);
+    path.store(false, Ordering::Relaxed);
     result.unwrap();
+}
+
+/// The AVX2 path (what a CPU without AVX-512 runs), on a machine that has AVX-512 (elsewhere
+/// the same as the test below).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_avx2_path_matches_the_reference_too() {
+    with_forced(&super::par::FORCE_AVX2);
 }
 
 /// The portable path (what a CPU without AVX2 runs), on a machine that has AVX2.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn the_portable_path_matches_the_reference_too() {
-    use std::sync::atomic::Ordering;
-    super::par::FORCE_PORTABLE.store(true, Ordering::Relaxed);
-    let result = std::panic::catch_unwind(|| {
-        odd_shapes();
-        every_node_of(&passes::optimize(&network()).0);
-    });
-    super::par::FORCE_PORTABLE.store(false, Ordering::Relaxed);
-    result.unwrap();
+    with_forced(&super::par::FORCE_PORTABLE);
 }
