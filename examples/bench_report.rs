@@ -149,6 +149,14 @@ fn main() -> silhouette::Result<()> {
         || engine.run(&input, &mut ours_fast).unwrap(),
         || drop(sleepy_ort.run(&nchw)),
     );
+    // Ours on the caller's thread alone (`cpu::Threads::One`), ORT spinning: its spinner no
+    // longer holds up half of each of our layers.
+    let one_thread = silhouette::cpu::Engine::with_threads(&network, silhouette::cpu::Threads::One);
+    let (single_fast, single_ort, single_ratio) = alternated(
+        turns,
+        || one_thread.run(&input, &mut ours_fast).unwrap(),
+        || drop(ort.run(&nchw)),
+    );
     let t_cpu = median(1, (runs / 6).max(3), || {
         drop(silhouette::reference::run(&network, &input).unwrap())
     });
@@ -258,6 +266,13 @@ fn main() -> silhouette::Result<()> {
         "The same with ORT's intra-op spinning off (`session.intra_op.allow_spinning = 0`): ours {}, ORT {} per frame; median ratio **{calm_ratio:.2}**.",
         ms(calm_fast),
         ms(calm_ort)
+    )
+    .unwrap();
+    writeln!(
+        r,
+        "Ours on the caller's thread alone (`cpu::Threads::One`), ORT spinning: ours {}, ORT {} per frame; median ratio **{single_ratio:.2}**.",
+        ms(single_fast),
+        ms(single_ort)
     )
     .unwrap();
 

@@ -24,6 +24,7 @@ use conv::{Conv2d, Window};
 use matmul::Pointwise;
 use std::sync::Mutex;
 use std::time::Duration;
+pub use par::Threads;
 use transposed::Transposed;
 use web_time::Instant;
 
@@ -72,6 +73,7 @@ pub struct Engine {
     idle: Mutex<Vec<State>>,
     capacities: Vec<usize>,
     scratch_len: usize,
+    threads: Threads,
 }
 
 /// Reused from frame to frame: the arena's slots and the matmul's gated input.
@@ -81,7 +83,12 @@ struct State {
 }
 
 impl Engine {
+    /// The engine with [`Threads::All`].
     pub fn new(network: &Network) -> Engine {
+        Engine::with_threads(network, Threads::All)
+    }
+
+    pub fn with_threads(network: &Network, threads: Threads) -> Engine {
         // The head's fusion only where the head has a kernel that computes the refinement row
         // by row (AVX-512); elsewhere the refinement would be materialised outside the arena,
         // an allocation per frame.
@@ -124,6 +131,7 @@ impl Engine {
             idle: Mutex::new(Vec::new()),
             capacities,
             scratch_len,
+            threads,
         };
         let first = engine.new_state();
         engine.put_back(first);
@@ -165,10 +173,15 @@ impl Engine {
     }
 
     /// The network on a normalised 256x256x3 input; probabilities into `out` (256*256).
-    /// Each frame uses every core; frames from several threads at once each take an arena.
+    /// A frame uses every core or the caller's thread as [`Threads`] says; frames from several
+    /// threads at once each take an arena.
     pub fn run(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
         let mut state = self.take();
-        let result = par::on_pool(|| self.frame(&mut state, input, out, |_, run| run()));
+        let frame = || self.frame(&mut state, input, out, |_, run| run());
+        let result = match self.threads {
+            Threads::All => par::on_pool(frame),
+            Threads::One => par::on_this_thread(frame),
+        };
         self.put_back(state);
         result
     }

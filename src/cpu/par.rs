@@ -5,13 +5,13 @@
 pub fn chunks(out: &mut [f32], chunk_len: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
     let chunk_len = chunk_len.max(1);
     #[cfg(not(target_arch = "wasm32"))]
-    {
+    if !on_one_thread() {
         use rayon::prelude::*;
-        out.par_chunks_mut(chunk_len)
+        return out
+            .par_chunks_mut(chunk_len)
             .enumerate()
             .for_each(|(i, c)| f(i, c));
     }
-    #[cfg(target_arch = "wasm32")]
     out.chunks_mut(chunk_len)
         .enumerate()
         .for_each(|(i, c)| f(i, c));
@@ -35,13 +35,13 @@ pub fn sum_chunks(
         a
     };
     #[cfg(not(target_arch = "wasm32"))]
-    {
+    if !on_one_thread() {
         use rayon::prelude::*;
-        x.par_chunks(chunk_len.max(1))
+        return x
+            .par_chunks(chunk_len.max(1))
             .map(partial)
-            .reduce(|| vec![0.0; width], add)
+            .reduce(|| vec![0.0; width], add);
     }
-    #[cfg(target_arch = "wasm32")]
     x.chunks(chunk_len.max(1))
         .map(partial)
         .fold(vec![0.0; width], add)
@@ -57,10 +57,71 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     f()
 }
 
+/// Threads a CPU frame runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Threads {
+    /// Each layer split across every thread of the pool (rayon's global pool:
+    /// `RAYON_NUM_THREADS` sets its size).
+    #[default]
+    All,
+    /// The calling thread alone: no other core is woken or waited for. For callers that must
+    /// not take other cores, or that run frames on several threads of their own. A frame splits
+    /// each layer and waits for its slowest part, so a core that another program holds (a
+    /// video encoder, another runtime's spinning workers) holds up every layer: then one
+    /// thread can be the faster (benches/RESULTS.md, 2026-12-06).
+    One,
+}
+
+impl std::str::FromStr for Threads {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> crate::error::Result<Self> {
+        match s {
+            "all" => Ok(Threads::All),
+            "one" => Ok(Threads::One),
+            other => Err(crate::error::Error::InvalidInput(format!(
+                "unknown threads {other:?} (all or one)"
+            ))),
+        }
+    }
+}
+
+/// Runs `f` on the calling thread with every split inside it done in turn there: no worker is
+/// woken, and none can be held up by another program on its core.
+pub fn on_this_thread<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        /// Clears the flag however `f` ends (a panic unwinds through it).
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                ONE_THREAD.set(self.0);
+            }
+        }
+        let _restore = Restore(ONE_THREAD.replace(true));
+        f()
+    }
+    #[cfg(target_arch = "wasm32")]
+    f()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+thread_local! {
+    /// Set while this thread runs a frame alone ([`on_this_thread`]).
+    static ONE_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn on_one_thread() -> bool {
+    ONE_THREAD.get()
+}
+
 /// Threads the work is split across.
 pub fn threads() -> usize {
     #[cfg(not(target_arch = "wasm32"))]
-    return rayon::current_num_threads();
+    return match on_one_thread() {
+        true => 1,
+        false => rayon::current_num_threads(),
+    };
     #[cfg(target_arch = "wasm32")]
     1
 }

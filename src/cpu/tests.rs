@@ -71,10 +71,15 @@ fn every_node_matches_the_reference_as_written_and_rewritten() {
 #[test]
 fn whole_frames_match_the_reference() {
     let net = network();
-    let engine = Engine::new(&net);
+    for threads in [Threads::All, Threads::One] {
+        whole_frames_on(&net, Engine::with_threads(&net, threads), &format!("{threads:?}"));
+    }
+}
+
+fn whole_frames_on(net: &Network, engine: Engine, what: &str) {
     let mut out = vec![0.0; OUTPUT.len()];
     for (k, input) in inputs().iter().enumerate() {
-        let want = reference::run(&net, input).unwrap();
+        let want = reference::run(net, input).unwrap();
         // Twice: the second frame reuses the arena.
         for _ in 0..2 {
             engine.run(input, &mut out).unwrap();
@@ -86,7 +91,7 @@ fn whole_frames_match_the_reference() {
             // Each kernel is within 1e-5 of its twin (above); through 49 layers, and the passes'
             // reordered arithmetic, the frame stays well inside what MediaPipe's own runtimes
             // differ by (the goldens allow 5e-4).
-            assert!(worst <= 5e-5, "input {k}: max |fast - reference| = {worst}");
+            assert!(worst <= 5e-5, "{what}, input {k}: max |fast - reference| = {worst}");
         }
     }
 }
@@ -141,6 +146,27 @@ fn frames_from_several_threads_at_once_match_one_at_a_time() {
             .recv_timeout(std::time::Duration::from_secs(300))
             .expect("a caller failed, or the callers deadlocked");
     }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn one_thread_frames_stay_on_the_calling_thread() {
+    let caller = std::thread::current().id();
+    let on_caller = |out: &mut [f32]| {
+        par::chunks(out, 1, |_, c| {
+            c[0] = f32::from(u8::from(std::thread::current().id() == caller))
+        })
+    };
+    let mut out = vec![0.0; 64];
+    par::on_this_thread(|| {
+        assert_eq!(par::threads(), 1);
+        on_caller(&mut out);
+    });
+    assert!(out.iter().all(|&v| v == 1.0), "a chunk ran on another thread");
+    // And the flag is this frame's alone: cleared after it, even when it panics.
+    let panicked = std::panic::catch_unwind(|| par::on_this_thread(|| panic!("in the frame")));
+    assert!(panicked.is_err());
+    assert_eq!(par::threads(), rayon::current_num_threads());
 }
 
 /// A layer of random parameters: weight `weight_len`, bias `out`.

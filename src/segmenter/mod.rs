@@ -79,6 +79,9 @@ pub struct Options {
     /// CPU engine stays. Ignored in a browser (no threads there: silhouette-web's
     /// `firstFramesOnCpu` does the same with a task).
     pub first_frames_on_cpu: bool,
+    /// Threads a frame on the CPU engine runs on: every core (the default) or the caller's
+    /// thread alone ([`cpu::Threads`]).
+    pub cpu_threads: cpu::Threads,
 }
 
 /// Segments people in images with MediaPipe's Selfie Segmentation network.
@@ -148,7 +151,7 @@ impl Segmenter {
         let network = Network::new(weights)?;
         #[cfg(not(target_arch = "wasm32"))]
         if options.first_frames_on_cpu && options.backend != Backend::Cpu {
-            let mut segmenter = Self::on_cpu(network, None);
+            let mut segmenter = Self::on_cpu(network, None, options.cpu_threads);
             let response = segmenter.response.clone();
             let warming = warming::Warming::start(weights, options, response)?;
             segmenter.warming = Some(Box::new(warming));
@@ -166,13 +169,13 @@ impl Segmenter {
         };
         match gpu {
             Ok(gpu) => Self::on_gpu(network, gpu, true, options).await,
-            Err(notice) => Ok(Self::on_cpu(network, notice)),
+            Err(notice) => Ok(Self::on_cpu(network, notice, options.cpu_threads)),
         }
     }
 
-    fn on_cpu(network: Network, notice: Option<String>) -> Segmenter {
+    fn on_cpu(network: Network, notice: Option<String>, threads: cpu::Threads) -> Segmenter {
         Segmenter {
-            engine: Engine::Cpu(Box::new(cpu::Engine::new(&network))),
+            engine: Engine::Cpu(Box::new(cpu::Engine::with_threads(&network, threads))),
             network,
             notice,
             response: Arc::default(),
