@@ -68,6 +68,7 @@ pub(crate) fn quiet_segmenter(
         max_batch,
         // Each run's photos on one engine (a GPU made meanwhile would end with the process).
         first_frames_on_cpu: false,
+        ..Options::default()
     };
     let segmenter = Segmenter::with_options(&weights, options)?;
     segmenter.set_response(response)?;

@@ -19,7 +19,9 @@ class Cutout:
 
     def __init__(self, out, backend):
         self.out = Path(out)
-        self.engine = silhouette.Segmenter(backend)
+        # One process per worker: each frame on its own thread, not split across the cores
+        # the other workers are using.
+        self.engine = silhouette.Segmenter(backend, threads="one")
 
     def __call__(self, batch):
         outputs = []

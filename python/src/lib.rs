@@ -43,12 +43,14 @@ struct Segmenter {
 #[pymethods]
 impl Segmenter {
     /// `backend`: "auto" (a hardware GPU if there is one, else the CPU), "cpu" or "gpu".
+    /// `threads`: on the CPU, "all" (each frame split across every core) or "one" (the calling
+    /// thread alone: for one process per core, as a pool of workers).
     #[new]
-    #[pyo3(signature = (backend = "auto"))]
-    fn new(py: Python<'_>, backend: &str) -> PyResult<Self> {
-        let backend = backend.parse::<Backend>().map_err(error)?;
+    #[pyo3(signature = (backend = "auto", threads = "all"))]
+    fn new(py: Python<'_>, backend: &str, threads: &str) -> PyResult<Self> {
         let options = Options {
-            backend,
+            backend: backend.parse::<Backend>().map_err(error)?,
+            cpu_threads: threads.parse::<cpu::Threads>().map_err(error)?,
             ..Options::default()
         };
         let made =

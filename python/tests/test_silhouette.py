@@ -106,6 +106,18 @@ def test_bad_input_raises_naming_the_file(tmp_path):
         silhouette.remove(Image.open(PHOTOS[0]), session=ENGINE, threshold=2)
     with pytest.raises(silhouette.SilhouetteError, match="backend"):
         silhouette.Segmenter("tpu")
+    with pytest.raises(silhouette.SilhouetteError, match="threads"):
+        silhouette.Segmenter("cpu", threads="two")
+
+
+def test_one_thread_gives_what_every_core_gives():
+    alone = silhouette.Segmenter("cpu", threads="one")
+    for photo in PHOTOS:
+        img = Image.open(photo)
+        a = np.asarray(silhouette.mask(img, session=alone), np.int16)
+        b = np.asarray(silhouette.mask(img, session=ENGINE), np.int16)
+        # A gate's channel means are summed in another order on one thread: a level at most.
+        assert np.abs(a - b).max() <= 1, photo.name
 
 
 def test_memory_stays_flat_over_a_thousand_calls():

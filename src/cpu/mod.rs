@@ -22,9 +22,9 @@ use crate::passes::{self, PassReport};
 use crate::tensor::{Shape, Tensor};
 use conv::{Conv2d, Window};
 use matmul::Pointwise;
+pub use par::Threads;
 use std::sync::Mutex;
 use std::time::Duration;
-pub use par::Threads;
 use transposed::Transposed;
 use web_time::Instant;
 

@@ -72,7 +72,11 @@ fn every_node_matches_the_reference_as_written_and_rewritten() {
 fn whole_frames_match_the_reference() {
     let net = network();
     for threads in [Threads::All, Threads::One] {
-        whole_frames_on(&net, Engine::with_threads(&net, threads), &format!("{threads:?}"));
+        whole_frames_on(
+            &net,
+            Engine::with_threads(&net, threads),
+            &format!("{threads:?}"),
+        );
     }
 }
 
@@ -91,7 +95,10 @@ fn whole_frames_on(net: &Network, engine: Engine, what: &str) {
             // Each kernel is within 1e-5 of its twin (above); through 49 layers, and the passes'
             // reordered arithmetic, the frame stays well inside what MediaPipe's own runtimes
             // differ by (the goldens allow 5e-4).
-            assert!(worst <= 5e-5, "{what}, input {k}: max |fast - reference| = {worst}");
+            assert!(
+                worst <= 5e-5,
+                "{what}, input {k}: max |fast - reference| = {worst}"
+            );
         }
     }
 }
@@ -162,7 +169,10 @@ fn one_thread_frames_stay_on_the_calling_thread() {
         assert_eq!(par::threads(), 1);
         on_caller(&mut out);
     });
-    assert!(out.iter().all(|&v| v == 1.0), "a chunk ran on another thread");
+    assert!(
+        out.iter().all(|&v| v == 1.0),
+        "a chunk ran on another thread"
+    );
     // And the flag is this frame's alone: cleared after it, even when it panics.
     let panicked = std::panic::catch_unwind(|| par::on_this_thread(|| panic!("in the frame")));
     assert!(panicked.is_err());
