@@ -187,6 +187,32 @@ fn the_gpu_backend_matches_the_cpu() {
     );
 }
 
+/// A frame on the streaming thread alone is the frame split across the cores (a gate's channel
+/// means are summed in another order: a level at most).
+#[test]
+fn one_cpu_thread_matches_every_core() {
+    init();
+    let description = |threads: &str| {
+        format!(
+            "videotestsrc num-buffers=2 pattern=smpte ! video/x-raw,format=RGBA,width=96,height=64 \
+             ! silhouette mode=cut backend=cpu cpu-threads={threads} ! appsink name=sink sync=false"
+        )
+    };
+    let all = run(&description("all"));
+    let one = run(&description("one"));
+    assert_eq!(all.len(), 2);
+    let worst = all
+        .iter()
+        .flatten()
+        .zip(one.iter().flatten())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max();
+    assert!(
+        worst.unwrap() <= 1,
+        "one thread's frames differ by {worst:?}"
+    );
+}
+
 #[test]
 fn a_missing_background_picture_is_an_error_naming_it() {
     init();

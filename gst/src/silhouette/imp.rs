@@ -56,6 +56,20 @@ pub enum Backend {
     Gpu,
 }
 
+#[derive(Debug, Default, Eq, PartialEq, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstSilhouetteCpuThreads")]
+pub enum CpuThreads {
+    #[default]
+    #[enum_value(name = "Each frame split across every core", nick = "all")]
+    All,
+    #[enum_value(
+        name = "Each frame on the streaming thread alone (cores busy with an encoder, or not ours to take)",
+        nick = "one"
+    )]
+    One,
+}
+
 #[derive(Clone, Debug)]
 struct Settings {
     mode: Mode,
@@ -64,6 +78,7 @@ struct Settings {
     background_color: u32,
     background_location: Option<String>,
     backend: Backend,
+    cpu_threads: CpuThreads,
     smoothing: bool,
     refine: bool,
     threshold: f32,
@@ -79,6 +94,7 @@ impl Default for Settings {
             background_color: 0x00b140,
             background_location: None,
             backend: Backend::Auto,
+            cpu_threads: CpuThreads::All,
             smoothing: true,
             refine: true,
             threshold: response.threshold,
@@ -146,6 +162,10 @@ impl ObjectImpl for Silhouette {
                     .blurb("Where the network runs")
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("cpu-threads", defaults.cpu_threads)
+                    .blurb("Threads a frame on the CPU engine runs on")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecBoolean::builder("smoothing")
                     .blurb("Smooth the mask over time where nothing moves")
                     .default_value(defaults.smoothing)
@@ -186,6 +206,7 @@ impl ObjectImpl for Silhouette {
                 settings.background_location = value.get().expect("type checked")
             }
             "backend" => settings.backend = value.get().expect("type checked"),
+            "cpu-threads" => settings.cpu_threads = value.get().expect("type checked"),
             "smoothing" => settings.smoothing = value.get().expect("type checked"),
             "refine" => settings.refine = value.get().expect("type checked"),
             "threshold" => settings.threshold = value.get().expect("type checked"),
@@ -202,6 +223,7 @@ impl ObjectImpl for Silhouette {
             "background-color" => settings.background_color.to_value(),
             "background-location" => settings.background_location.to_value(),
             "backend" => settings.backend.to_value(),
+            "cpu-threads" => settings.cpu_threads.to_value(),
             "smoothing" => settings.smoothing.to_value(),
             "refine" => settings.refine.to_value(),
             "threshold" => settings.threshold.to_value(),
@@ -271,6 +293,10 @@ impl BaseTransformImpl for Silhouette {
             },
             // A live source should not wait seconds for GPU pipelines; an explicit GPU does.
             first_frames_on_cpu: settings.backend == Backend::Auto,
+            cpu_threads: match settings.cpu_threads {
+                CpuThreads::All => cpu::Threads::All,
+                CpuThreads::One => cpu::Threads::One,
+            },
             ..Options::default()
         };
         let segmenter = Segmenter::with_options(&Weights::embedded().map_err(failed)?, options)
