@@ -9,6 +9,7 @@ mod avx512;
 mod conv;
 mod epilogue;
 pub mod finish;
+mod input;
 mod matmul;
 mod misc;
 mod par;
@@ -16,9 +17,11 @@ mod transposed;
 
 use crate::error::Result;
 use crate::network::{
-    Activation, Epilogue, Network, Node, OUTPUT, Op, Prologue, Value, check_input, check_output,
+    Activation, Epilogue, INPUT, Network, Node, OUTPUT, Op, Prologue, Value, check_input,
+    check_output,
 };
 use crate::passes::{self, PassReport};
+use crate::pixels::Pixels;
 use crate::tensor::{Shape, Tensor};
 use conv::{Conv2d, Window};
 use matmul::Pointwise;
@@ -76,10 +79,19 @@ pub struct Engine {
     threads: Threads,
 }
 
+/// What a frame starts from: the network's input, or pixels to resample into it.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Tensor(&'a [f32]),
+    Pixels(Pixels<'a>),
+}
+
 /// Reused from frame to frame: the arena's slots and the matmul's gated input.
 struct State {
     arena: Vec<Vec<f32>>,
     scratch: Vec<f32>,
+    /// A frame's pixels resampled (`run_pixels`).
+    input: Vec<f32>,
 }
 
 impl Engine {
@@ -142,6 +154,7 @@ impl Engine {
         State {
             arena: self.capacities.iter().map(|&len| vec![0.0; len]).collect(),
             scratch: vec![0.0; self.scratch_len],
+            input: vec![0.0; INPUT.len()],
         }
     }
 
@@ -176,12 +189,37 @@ impl Engine {
     /// A frame uses every core or the caller's thread as [`Threads`] says; frames from several
     /// threads at once each take an arena.
     pub fn run(&self, input: &Tensor, out: &mut [f32]) -> Result<()> {
+        check_input(input.shape)?;
+        self.run_on(Source::Tensor(&input.data), out)
+    }
+
+    /// The network on a frame's pixels of any size (resampled as
+    /// [`reference::pixels_input`](crate::reference::pixels_input) does, into a buffer reused
+    /// from frame to frame); probabilities into `out` (256*256).
+    pub fn run_pixels(&self, pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
+        self.run_on(Source::Pixels(pixels), out)
+    }
+
+    /// A frame on the threads [`Threads`] says.
+    fn run_on(&self, source: Source, out: &mut [f32]) -> Result<()> {
+        check_output(out.len(), 1)?;
         let mut state = self.take();
-        let frame = || self.frame(&mut state, input, out, |_, run| run());
+        let mut buffer = std::mem::take(&mut state.input);
+        let frame = || {
+            let input = match source {
+                Source::Tensor(data) => data,
+                Source::Pixels(pixels) => {
+                    input::resample(pixels, &mut buffer)?;
+                    &buffer
+                }
+            };
+            self.frame(&mut state, input, out, |_, run| run())
+        };
         let result = match self.threads {
             Threads::All => par::on_pool(frame),
             Threads::One => par::on_this_thread(frame),
         };
+        state.input = buffer;
         self.put_back(state);
         result
     }
@@ -192,7 +230,8 @@ impl Engine {
         let mut out = vec![0.0; OUTPUT.len()];
         let mut times = Vec::new();
         let mut state = self.take();
-        let result = self.frame(&mut state, input, &mut out, |node, run| {
+        check_input(input.shape)?;
+        let result = self.frame(&mut state, &input.data, &mut out, |node, run| {
             let mut runs: Vec<Duration> = (0..repeats.max(1))
                 .map(|_| {
                     let start = Instant::now();
@@ -212,13 +251,13 @@ impl Engine {
     fn frame(
         &self,
         state: &mut State,
-        input: &Tensor,
+        input: &[f32],
         out: &mut [f32],
         mut around: impl FnMut(&Node, &mut dyn FnMut()),
     ) -> Result<()> {
-        check_input(input.shape)?;
+        debug_assert_eq!(input.len(), INPUT.len());
         check_output(out.len(), 1)?;
-        let State { arena, scratch } = state;
+        let State { arena, scratch, .. } = state;
         // The frame is read where it is and the mask written where the caller wants it: copied
         // in and out of the arena, they cost 2-3% of a frame.
         let last = self.network.nodes.len() - 1;
@@ -227,7 +266,7 @@ impl Engine {
             // The output's slot is never one a live input is in (passes::arena_layout).
             let mut result = std::mem::take(&mut arena[slot]);
             let value = |v: Value| match v.0 {
-                0 => &input.data[..],
+                0 => input,
                 _ => &arena[self.slot_of[v.0]][..self.network.shape(v).len()],
             };
             let out = match i == last {

@@ -452,10 +452,7 @@ impl Segmenter {
             return Box::pin(gpu.pixels_into_async(pixels, out)).await;
         }
         match &self.engine {
-            Engine::Cpu(engine) => {
-                network::check_output(out.len(), 1)?;
-                engine.run(&reference::pixels_input(pixels)?, out)
-            }
+            Engine::Cpu(engine) => engine.run_pixels(pixels, out),
             Engine::Gpu { plan, owned, .. } => {
                 self.current_plan(plan, *owned)
                     .await?
