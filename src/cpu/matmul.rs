@@ -154,16 +154,18 @@ pub(super) fn multiply(
     false
 }
 
-/// Rows of A one step of [`direct`] multiplies together.
-const ROWS: usize = 4;
+/// Rows of A one step of [`direct`] multiplies together: 4 x 16 columns of C are 8 AVX2
+/// registers, 16 NEON ones; in wasm, 2 (8 simd128 values: V8 maps them onto x86-64's 16 vector
+/// registers, and with 16 values held a frame was 10% slower; 3 rows, 5-7% slower, in node).
+const ROWS: usize = if cfg!(target_arch = "wasm32") { 2 } else { 4 };
 /// The deepest K that [`direct`] takes (every 1x1 of the network: 16 to 128 inputs); deeper
 /// ones go to matrixmultiply, whose packing then pays for itself.
 const DIRECT_MAX_K: usize = 128;
 
 simd_kernel! {
     /// `c = a . w` (a: m x k, w: k x n, c: m x n, row-major; n a multiple of 8) straight from
-    /// the operands, without packing them: 4 rows x 16 columns of C in registers at a time, each
-    /// weight load shared by the 4 rows. With K this small (16-128) packing A costs about as
+    /// the operands, without packing them: [`ROWS`] rows x 16 columns of C in registers at a
+    /// time, each weight load shared by those rows. With K this small (16-128) packing A costs about as
     /// much as the multiply.
     fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
         let m = c.len() / n;
