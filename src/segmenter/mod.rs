@@ -17,12 +17,13 @@ use crate::error::{Error, Result};
 use crate::finish::Background;
 use crate::finish::Response;
 use crate::gpu::{Gpu, Precision};
+use crate::network::Network;
 #[cfg(not(target_arch = "wasm32"))]
-use crate::network::OUTPUT;
-use crate::network::{self, Network};
+use crate::network::{self, OUTPUT};
 use crate::ops::Kernels;
 use crate::pixels::Pixels;
 use crate::plan::{Plan, PlanStats};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::reference;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::tensor::Tensor;
