@@ -200,7 +200,7 @@ fn one_cpu_thread_matches_every_core() {
     };
     let all = run(&description("all"));
     let one = run(&description("one"));
-    assert_eq!(all.len(), 2);
+    assert_eq!((all.len(), one.len()), (2, 2));
     let worst = all
         .iter()
         .flatten()

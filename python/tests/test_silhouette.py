@@ -112,6 +112,7 @@ def test_bad_input_raises_naming_the_file(tmp_path):
 
 def test_one_thread_gives_what_every_core_gives():
     alone = silhouette.Segmenter("cpu", threads="one")
+    assert alone.device.endswith(", 1 thread"), alone.device
     for photo in PHOTOS:
         img = Image.open(photo)
         a = np.asarray(silhouette.mask(img, session=alone), np.int16)

@@ -11,11 +11,12 @@ use crate::network::INPUT;
 use crate::pixels::Pixels;
 use crate::reference::bilinear_taps;
 
-/// `pixels` into `out` (256x256x3, values in [0, 1]).
+/// `pixels` into `out` (256x256x3, values in [0, 1]); the errors of [`Pixels::size`].
 pub fn resample(pixels: Pixels<'_>, out: &mut [f32]) -> Result<()> {
     let (w, h) = pixels.size()?;
     match pixels {
-        Pixels::Rgb(image) => rows::<3>(image.as_raw(), w, h, out),
+        // An image's buffer may be longer than its pixels (`RgbImage::from_raw` allows it).
+        Pixels::Rgb(image) => rows::<3>(&image.as_raw()[..w * h * 3], w, h, out),
         Pixels::Rgba { bytes, .. } => rows::<4>(bytes, w, h, out),
     }
     Ok(())
@@ -97,6 +98,39 @@ mod tests {
             };
             resample(pixels, &mut out).unwrap();
             assert!(out == want, "{w}x{h} RGBA");
+        }
+    }
+
+    #[test]
+    fn an_image_buffer_longer_than_its_pixels_is_read_as_the_reference_reads_it() {
+        let mut raw: Vec<u8> = (0..5 * 3 * 3).map(|i| (i * 11) as u8).collect();
+        raw.extend([7; 10]);
+        let image = image::RgbImage::from_raw(5, 3, raw).unwrap();
+        let want = crate::reference::network_input(&image).unwrap().data;
+        let mut out = vec![0.0; INPUT.len()];
+        resample(Pixels::Rgb(&image), &mut out).unwrap();
+        assert!(out == want);
+    }
+
+    #[test]
+    fn bad_pixels_are_the_errors_the_reference_gives() {
+        let mut out = vec![0.0; INPUT.len()];
+        let rgba = |bytes: &'static [u8], width, height| Pixels::Rgba {
+            bytes,
+            width,
+            height,
+        };
+        for pixels in [
+            rgba(&[0; 12], 2, 2),
+            rgba(&[], 0, 4),
+            rgba(&[0; 16], usize::MAX, 2),
+            Pixels::Rgb(&image::RgbImage::new(0, 3)),
+        ] {
+            let want = crate::reference::pixels_input(pixels)
+                .unwrap_err()
+                .to_string();
+            let got = resample(pixels, &mut out).unwrap_err().to_string();
+            assert_eq!(got, want);
         }
     }
 }

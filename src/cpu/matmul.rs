@@ -74,8 +74,8 @@ impl Pointwise {
             let a = &x[r0 * k..(r0 + m) * k];
             let add = epilogue.add.map(|a| &a[r0 * n..(r0 + m) * n]);
             // The epilogue in the kernel's registers where it can (an upsampled skip must join
-            // the product before the bias; a sigmoid is left to the epilogue's pass).
-            let finish = (up.is_none() && epilogue.act != Activation::Sigmoid).then_some(Finish {
+            // the product before the bias).
+            let finish = up.is_none().then_some(Finish {
                 bias: &self.bias,
                 act: epilogue.act,
                 add,
@@ -171,7 +171,7 @@ simd_kernel! {
         let m = c.len() / n;
         assert!(a.len() >= m * k && w.len() >= k * n && c.len() == m * n);
         if n == LANES {
-            // One column block: twice the rows, so 8 sums are in flight, not 4.
+            // One column block: twice the rows, so as many sums are in flight as with two.
             for r0 in (0..m).step_by(2 * ROWS) {
                 tile::<{ 2 * ROWS }, 1>(FMA, a, w, k, n, c, r0, (2 * ROWS).min(m - r0), 0);
             }

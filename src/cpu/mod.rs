@@ -24,6 +24,7 @@ use crate::passes::{self, PassReport};
 use crate::pixels::Pixels;
 use crate::tensor::{Shape, Tensor};
 use conv::{Conv2d, Window};
+pub use input::resample as resample_input;
 use matmul::Pointwise;
 pub use par::Threads;
 use std::sync::Mutex;
@@ -51,7 +52,10 @@ pub fn describe() -> String {
         all(target_arch = "wasm32", target_feature = "simd128")
     )))]
     let simd = "portable";
-    format!("{simd}, {} threads", par::threads())
+    match par::threads() {
+        1 => format!("{simd}, 1 thread"),
+        n => format!("{simd}, {n} threads"),
+    }
 }
 
 /// A node's parameters in the layout its kernel reads.
@@ -154,7 +158,7 @@ impl Engine {
         State {
             arena: self.capacities.iter().map(|&len| vec![0.0; len]).collect(),
             scratch: vec![0.0; self.scratch_len],
-            input: vec![0.0; INPUT.len()],
+            input: Vec::new(),
         }
     }
 
@@ -180,6 +184,14 @@ impl Engine {
         &self.network
     }
 
+    /// [`describe`], with the threads this engine's frames run on.
+    pub fn describe(&self) -> String {
+        match self.threads {
+            Threads::All => describe(),
+            Threads::One => par::on_this_thread(describe),
+        }
+    }
+
     /// What each graph pass did.
     pub fn passes(&self) -> &[PassReport] {
         &self.passes
@@ -201,7 +213,7 @@ impl Engine {
     }
 
     /// A frame on the threads [`Threads`] says.
-    fn run_on(&self, source: Source, out: &mut [f32]) -> Result<()> {
+    fn run_on(&self, source: Source<'_>, out: &mut [f32]) -> Result<()> {
         check_output(out.len(), 1)?;
         let mut state = self.take();
         let mut buffer = std::mem::take(&mut state.input);
@@ -209,11 +221,14 @@ impl Engine {
             let input = match source {
                 Source::Tensor(data) => data,
                 Source::Pixels(pixels) => {
+                    // Sized at the first frame of pixels: an engine run on tensors never is.
+                    buffer.resize(INPUT.len(), 0.0);
                     input::resample(pixels, &mut buffer)?;
                     &buffer
                 }
             };
-            self.frame(&mut state, input, out, |_, run| run())
+            self.frame(&mut state, input, out, |_, run| run());
+            Ok(())
         };
         let result = match self.threads {
             Threads::All => par::on_pool(frame),
@@ -227,23 +242,29 @@ impl Engine {
     /// Wall time of each node (median of `repeats` runs, each on the frame's own inputs),
     /// labelled: for benchmarks and profiles.
     pub fn time_nodes(&self, input: &Tensor, repeats: usize) -> Result<Vec<(String, Duration)>> {
+        check_input(input.shape)?;
         let mut out = vec![0.0; OUTPUT.len()];
         let mut times = Vec::new();
         let mut state = self.take();
-        check_input(input.shape)?;
-        let result = self.frame(&mut state, &input.data, &mut out, |node, run| {
-            let mut runs: Vec<Duration> = (0..repeats.max(1))
-                .map(|_| {
-                    let start = Instant::now();
-                    run();
-                    start.elapsed()
-                })
-                .collect();
-            runs.sort();
-            times.push((node.label(), runs[runs.len() / 2]));
-        });
+        let mut frame = || {
+            self.frame(&mut state, &input.data, &mut out, |node, run| {
+                let mut runs: Vec<Duration> = (0..repeats.max(1))
+                    .map(|_| {
+                        let start = Instant::now();
+                        run();
+                        start.elapsed()
+                    })
+                    .collect();
+                runs.sort();
+                times.push((node.label(), runs[runs.len() / 2]));
+            })
+        };
+        match self.threads {
+            Threads::All => frame(),
+            Threads::One => par::on_this_thread(frame),
+        }
         self.put_back(state);
-        result.map(|()| times)
+        Ok(times)
     }
 
     /// One frame: `around(node, run)` for each node in order, where `run` computes the node
@@ -254,9 +275,9 @@ impl Engine {
         input: &[f32],
         out: &mut [f32],
         mut around: impl FnMut(&Node, &mut dyn FnMut()),
-    ) -> Result<()> {
-        debug_assert_eq!(input.len(), INPUT.len());
-        check_output(out.len(), 1)?;
+    ) {
+        // Both checked by the callers.
+        debug_assert!(input.len() == INPUT.len() && out.len() == OUTPUT.len());
         let State { arena, scratch, .. } = state;
         // The frame is read where it is and the mask written where the caller wants it: copied
         // in and out of the arena, they cost 2-3% of a frame.
@@ -278,7 +299,6 @@ impl Engine {
             });
             arena[slot] = result;
         }
-        Ok(())
     }
 }
 

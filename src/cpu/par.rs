@@ -60,8 +60,8 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 /// Threads a CPU frame runs on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Threads {
-    /// Each layer split across every thread of the pool (rayon's global pool:
-    /// `RAYON_NUM_THREADS` sets its size).
+    /// Each layer split across every thread of rayon's pool: the global one (`RAYON_NUM_THREADS`
+    /// sets its size), or the one a caller's `ThreadPool::install` runs the frame in.
     #[default]
     All,
     /// The calling thread alone: no other core is woken or waited for. For callers that must
@@ -111,7 +111,7 @@ thread_local! {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn on_one_thread() -> bool {
+pub(super) fn on_one_thread() -> bool {
     ONE_THREAD.get()
 }
 

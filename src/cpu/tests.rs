@@ -176,7 +176,14 @@ fn one_thread_frames_stay_on_the_calling_thread() {
     // And the flag is this frame's alone: cleared after it, even when it panics.
     let panicked = std::panic::catch_unwind(|| par::on_this_thread(|| panic!("in the frame")));
     assert!(panicked.is_err());
-    assert_eq!(par::threads(), rayon::current_num_threads());
+    assert!(!par::on_one_thread());
+    // And an engine made to run so says it.
+    let engine = Engine::with_threads(&network(), Threads::One);
+    assert!(
+        engine.describe().ends_with(", 1 thread"),
+        "{}",
+        engine.describe()
+    );
 }
 
 /// A layer of random parameters: weight `weight_len`, bias `out`.

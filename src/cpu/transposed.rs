@@ -53,15 +53,9 @@ impl Transposed {
         epilogue: Epilogue<&[f32]>,
     ) {
         let (cin, cout, width) = (input.channels, self.bias.len(), input.width);
-        // The head's own kernel (its activations leave a sigmoid to an epilogue pass: a
-        // refinement with one goes the general way).
+        // The head's own kernel.
         #[cfg(target_arch = "x86_64")]
-        if cin == 16
-            && cout == 1
-            && epilogue.add.is_none()
-            && prologue.is_none_or(|p| p.act != crate::network::Activation::Sigmoid)
-            && super::avx512::available()
-        {
+        if cin == 16 && cout == 1 && epilogue.add.is_none() && super::avx512::available() {
             return self.head(input, x, prologue, out, epilogue.act);
         }
         let computed = prologue.map(|p| {

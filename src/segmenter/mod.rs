@@ -35,7 +35,8 @@ use std::sync::{Arc, Mutex};
 /// Where inference runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Backend {
-    /// The fast CPU engine ([`crate::cpu`]): SIMD, every core; tested against the plain
+    /// The fast CPU engine ([`crate::cpu`]): SIMD, every core (or the caller's thread:
+    /// [`Options::cpu_threads`]); tested against the plain
     /// reference in [`crate::reference`].
     Cpu,
     /// The WGSL engine on a wgpu adapter.
@@ -290,7 +291,7 @@ impl Segmenter {
             return gpu.device_description();
         }
         let description = match &self.engine {
-            Engine::Cpu(_) => format!("CPU: fast engine, {}", cpu::describe()),
+            Engine::Cpu(engine) => format!("CPU: fast engine, {}", engine.describe()),
             Engine::Gpu { plan, .. } => format!("GPU: {}", lock(plan).gpu().description()),
         };
         #[cfg(not(target_arch = "wasm32"))]

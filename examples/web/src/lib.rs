@@ -141,7 +141,7 @@ impl Silhouette {
         warming::backend_name(&self.state.segmenter()).into()
     }
 
-    /// The adapter, or the CPU engine (e.g. "CPU: fast engine, portable, 1 threads").
+    /// The adapter, or the CPU engine (e.g. "CPU: fast engine, wasm simd128, 1 thread").
     #[wasm_bindgen(getter)]
     pub fn device(&self) -> String {
         self.state.segmenter().device_description()

@@ -46,7 +46,7 @@ pub unsafe fn head_row(
                 *acc = _mm512_fmadd_ps(*v, wt, *acc);
             }
         }
-        let taps = taps.map(|v| finished_head(_mm512_add_ps(v, _mm512_set1_ps(bias)), act));
+        let taps = taps.map(|v| activated(_mm512_add_ps(v, _mm512_set1_ps(bias)), act));
         let (left, right) = (mask(2 * pixels), mask((2 * pixels).saturating_sub(16)));
         for ky in 0..2 {
             let (a, b) = (taps[2 * ky], taps[2 * ky + 1]);
@@ -92,42 +92,4 @@ fn transpose(r: [__m512; 16]) -> [__m512; 16] {
         columns[12 + e] = _mm512_shuffle_f32x4::<0xDD>(w, w2);
     }
     columns
-}
-
-/// `act(v)` with the sigmoid too, as `epilogue::chunk` computes it (its `exp`, the same
-/// operations in the same order).
-#[target_feature(enable = "avx512f")]
-fn finished_head(v: __m512, act: Activation) -> __m512 {
-    if act != Activation::Sigmoid {
-        return activated(v, act);
-    }
-    let set = _mm512_set1_ps;
-    let (mul, add, sub) = (_mm512_mul_ps, _mm512_add_ps, _mm512_sub_ps);
-    // exp(-v), v below -80 taken as -80 (epilogue's `activate`), then clamped as its `exp`.
-    let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, set(-80.0));
-    let x = _mm512_mask_mov_ps(sub(_mm512_setzero_ps(), v), below, set(80.0));
-    // The bound first: max and min return their second operand when either is NaN, so a NaN
-    // passes through, as `f32::clamp` lets it.
-    let x = _mm512_min_ps(set(88.0), _mm512_max_ps(set(-87.0), x));
-    const SHIFT: f32 = 12_582_912.0;
-    let t = add(mul(x, set(std::f32::consts::LOG2_E)), set(SHIFT));
-    let n = sub(t, set(SHIFT));
-    let r = add(
-        sub(x, mul(n, set(0.693_359_4))),
-        mul(n, set(2.121_944_4e-4)),
-    );
-    let mut p = set(1.987_569_1e-4);
-    for coefficient in [1.398_2e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
-        p = add(mul(p, r), set(coefficient));
-    }
-    let bits = _mm512_sub_epi32(
-        _mm512_castps_si512(t),
-        _mm512_set1_epi32(SHIFT.to_bits() as i32),
-    );
-    let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
-        bits,
-        _mm512_set1_epi32(127),
-    )));
-    let e = mul(add(add(mul(mul(p, r), r), r), set(1.0)), scale);
-    _mm512_div_ps(set(1.0), add(set(1.0), e))
 }

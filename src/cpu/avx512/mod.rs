@@ -31,12 +31,13 @@ pub(super) fn mask(left: usize) -> __mmask16 {
     if left >= 16 { FULL } else { (1 << left) - 1 }
 }
 
-/// `act(v)` as `epilogue::chunk` computes it, but the sigmoid (left to the epilogue).
+/// `act(v)` as `epilogue::chunk` computes it.
 #[target_feature(enable = "avx512f")]
 pub(super) fn activated(v: __m512, act: Activation) -> __m512 {
     let zero = _mm512_setzero_ps();
     match act {
-        Activation::Linear | Activation::Sigmoid => v,
+        Activation::Linear => v,
+        Activation::Sigmoid => sigmoid(v),
         Activation::Relu => _mm512_max_ps(v, zero),
         Activation::HardSwish => {
             let t = _mm512_min_ps(
@@ -46,6 +47,41 @@ pub(super) fn activated(v: __m512, act: Activation) -> __m512 {
             _mm512_mul_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(1.0 / 6.0))
         }
     }
+}
+
+/// The sigmoid as `epilogue::chunk` computes it (its `exp`, the same operations in the same
+/// order).
+#[target_feature(enable = "avx512f")]
+fn sigmoid(v: __m512) -> __m512 {
+    let set = _mm512_set1_ps;
+    let (mul, add, sub) = (_mm512_mul_ps, _mm512_add_ps, _mm512_sub_ps);
+    // exp(-v), v below -80 taken as -80 (epilogue's `activate`), then clamped as its `exp`.
+    let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, set(-80.0));
+    let x = _mm512_mask_mov_ps(sub(_mm512_setzero_ps(), v), below, set(80.0));
+    // The bound first: max and min return their second operand when either is NaN, so a NaN
+    // passes through, as `f32::clamp` lets it.
+    let x = _mm512_min_ps(set(88.0), _mm512_max_ps(set(-87.0), x));
+    const SHIFT: f32 = 12_582_912.0;
+    let t = add(mul(x, set(std::f32::consts::LOG2_E)), set(SHIFT));
+    let n = sub(t, set(SHIFT));
+    let r = add(
+        sub(x, mul(n, set(0.693_359_4))),
+        mul(n, set(2.121_944_4e-4)),
+    );
+    let mut p = set(1.987_569_1e-4);
+    for coefficient in [1.398_2e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+        p = add(mul(p, r), set(coefficient));
+    }
+    let bits = _mm512_sub_epi32(
+        _mm512_castps_si512(t),
+        _mm512_set1_epi32(SHIFT.to_bits() as i32),
+    );
+    let scale = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
+        bits,
+        _mm512_set1_epi32(127),
+    )));
+    let e = mul(add(add(mul(mul(p, r), r), r), set(1.0)), scale);
+    _mm512_div_ps(set(1.0), add(set(1.0), e))
 }
 
 /// `act(v) + add[..16]` (the add where given, its lanes masked by `lanes`), as

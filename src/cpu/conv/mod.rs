@@ -480,11 +480,7 @@ impl Conv2d {
         let (weight, bias) = (&self.weight[..], &self.bias[..]);
         window.by_rows(out, bias.len(), epilogue, |rows, y0, _finish| {
             #[cfg(target_arch = "x86_64")]
-            if bias.len() == 16
-                && _finish.add.is_none()
-                && _finish.act != crate::network::Activation::Sigmoid
-                && super::avx512::available()
-            {
+            if bias.len() == 16 && _finish.add.is_none() && super::avx512::available() {
                 wide::stem_rows(window, x, (weight, bias), rows, y0, _finish.act);
                 return true;
             }
@@ -505,7 +501,7 @@ pub fn depthwise(
 ) {
     window.by_rows(out, bias.len(), epilogue, |rows, y0, _finish| {
         #[cfg(target_arch = "x86_64")]
-        if super::avx512::available() && _finish.act != crate::network::Activation::Sigmoid {
+        if super::avx512::available() {
             wide::depthwise_rows(window, x, (weight, bias), rows, y0, _finish);
             return true;
         }
