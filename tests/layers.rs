@@ -28,6 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "finish",
             "network",
             "passes",
+            "pixels",
             "reference",
             "tensor",
         ],
