@@ -167,24 +167,24 @@ fn every_format_and_mode_runs_in_a_pipeline() {
 #[test]
 fn the_gpu_backend_matches_the_cpu() {
     init();
-    let description = |backend: &str| {
-        format!(
+    let worst = worst_difference("backend=cpu", "backend=gpu");
+    assert!(worst <= 2, "GPU frames differ from the CPU's by {worst}");
+}
+
+/// The largest difference between two frames of a cut-out of the test pattern with the
+/// element's `a` and `b` settings (each run must give both frames).
+fn worst_difference(a: &str, b: &str) -> u8 {
+    let frames = |settings: &str| {
+        let frames = run(&format!(
             "videotestsrc num-buffers=2 pattern=smpte ! video/x-raw,format=RGBA,width=96,height=64 \
-             ! silhouette mode=cut backend={backend} ! appsink name=sink sync=false"
-        )
+             ! silhouette mode=cut {settings} ! appsink name=sink sync=false"
+        ));
+        assert_eq!(frames.len(), 2, "{settings}");
+        frames
     };
-    let cpu = run(&description("cpu"));
-    let gpu = run(&description("gpu"));
-    let worst = cpu
-        .iter()
-        .flatten()
-        .zip(gpu.iter().flatten())
-        .map(|(a, b)| a.abs_diff(*b))
-        .max();
-    assert!(
-        worst.unwrap() <= 2,
-        "GPU frames differ from the CPU's by {worst:?}"
-    );
+    let (a, b) = (frames(a), frames(b));
+    let pairs = a.iter().flatten().zip(b.iter().flatten());
+    pairs.map(|(a, b)| a.abs_diff(*b)).max().unwrap()
 }
 
 /// A frame on the streaming thread alone is the frame split across the cores (a gate's channel
@@ -192,25 +192,8 @@ fn the_gpu_backend_matches_the_cpu() {
 #[test]
 fn one_cpu_thread_matches_every_core() {
     init();
-    let description = |threads: &str| {
-        format!(
-            "videotestsrc num-buffers=2 pattern=smpte ! video/x-raw,format=RGBA,width=96,height=64 \
-             ! silhouette mode=cut backend=cpu cpu-threads={threads} ! appsink name=sink sync=false"
-        )
-    };
-    let all = run(&description("all"));
-    let one = run(&description("one"));
-    assert_eq!((all.len(), one.len()), (2, 2));
-    let worst = all
-        .iter()
-        .flatten()
-        .zip(one.iter().flatten())
-        .map(|(a, b)| a.abs_diff(*b))
-        .max();
-    assert!(
-        worst.unwrap() <= 1,
-        "one thread's frames differ by {worst:?}"
-    );
+    let worst = worst_difference("backend=cpu cpu-threads=all", "backend=cpu cpu-threads=one");
+    assert!(worst <= 1, "one thread's frames differ by {worst}");
 }
 
 #[test]
