@@ -50,11 +50,30 @@ pub unsafe fn depthwise_run<const P: usize>(
             }
             at += line;
         }
-        for (p, acc) in acc.iter().enumerate() {
-            let at = p * c + c0;
-            let v = unsafe { act_add(*acc, act, add.map(|a| a.add(at)), lanes) };
-            unsafe { _mm512_mask_storeu_ps(out.add(at), lanes, v) };
-        }
+        // SAFETY: as above.
+        unsafe { store_pixels(&acc, (act, add), out, (c, c0), lanes) };
+    }
+}
+
+/// Each pixel's sums `acc[p]` (channels `c0..`, `lanes` of them) stored finished at
+/// `out + p * c + c0`, `act(sum) + add` (`add` aligned with `out`).
+///
+/// # Safety
+/// The CPU has AVX-512F; `out` (and `add`, where given) hold those lanes of every pixel.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn store_pixels(
+    acc: &[__m512],
+    (act, add): (Activation, Option<*const f32>),
+    out: *mut f32,
+    (c, c0): (usize, usize),
+    lanes: __mmask16,
+) {
+    for (p, acc) in acc.iter().enumerate() {
+        let at = p * c + c0;
+        // SAFETY: the caller's promise.
+        let v = unsafe { act_add(*acc, act, add.map(|a| a.add(at)), lanes) };
+        unsafe { _mm512_mask_storeu_ps(out.add(at), lanes, v) };
     }
 }
 
@@ -136,11 +155,8 @@ unsafe fn span<const P: usize, const K: usize, const S: usize, const N: usize, c
             }
             at += line;
         }
-        for (p, acc) in acc.iter().enumerate() {
-            let at = p * c + c0;
-            let v = unsafe { act_add(*acc, act, add.map(|a| a.add(at)), lanes) };
-            unsafe { _mm512_mask_storeu_ps(out.add(at), lanes, v) };
-        }
+        // SAFETY: as above.
+        unsafe { store_pixels(&acc, (act, add), out, (c, c0), lanes) };
     }
 }
 
