@@ -165,8 +165,8 @@ const DIRECT_MAX_K: usize = 128;
 simd_kernel! {
     /// `c = a . w` (a: m x k, w: k x n, c: m x n, row-major; n a multiple of 8) straight from
     /// the operands, without packing them: [`ROWS`] rows x 16 columns of C in registers at a
-    /// time, each weight load shared by those rows. With K this small (16-128) packing A costs about as
-    /// much as the multiply.
+    /// time, each weight load shared by those rows. With K this small (16-128) packing A costs
+    /// about as much as the multiply.
     fn direct(a: &[f32], w: &[f32], k: usize, n: usize, c: &mut [f32]) {
         let m = c.len() / n;
         assert!(a.len() >= m * k && w.len() >= k * n && c.len() == m * n);

@@ -186,9 +186,15 @@ impl Engine {
 
     /// [`describe`], with the threads this engine's frames run on.
     pub fn describe(&self) -> String {
+        self.on_threads(describe)
+    }
+
+    /// `f` where this engine's frames run: on rayon's pool (the caller's thread takes part in
+    /// every split, and the pool is woken once, not per layer) or on the caller's thread alone.
+    fn on_threads<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match self.threads {
-            Threads::All => describe(),
-            Threads::One => par::on_this_thread(describe),
+            Threads::All => par::on_pool(f),
+            Threads::One => par::on_this_thread(f),
         }
     }
 
@@ -230,23 +236,20 @@ impl Engine {
             self.frame(&mut state, input, out, |_, run| run());
             Ok(())
         };
-        let result = match self.threads {
-            Threads::All => par::on_pool(frame),
-            Threads::One => par::on_this_thread(frame),
-        };
+        let result = self.on_threads(frame);
         state.input = buffer;
         self.put_back(state);
         result
     }
 
-    /// Wall time of each node (median of `repeats` runs, each on the frame's own inputs),
-    /// labelled: for benchmarks and profiles.
+    /// Wall time of each node (median of `repeats` runs, each on the frame's own inputs, on the
+    /// threads a frame runs on), labelled: for benchmarks and profiles.
     pub fn time_nodes(&self, input: &Tensor, repeats: usize) -> Result<Vec<(String, Duration)>> {
         check_input(input.shape)?;
         let mut out = vec![0.0; OUTPUT.len()];
         let mut times = Vec::new();
         let mut state = self.take();
-        let mut frame = || {
+        self.on_threads(|| {
             self.frame(&mut state, &input.data, &mut out, |node, run| {
                 let mut runs: Vec<Duration> = (0..repeats.max(1))
                     .map(|_| {
@@ -258,11 +261,7 @@ impl Engine {
                 runs.sort();
                 times.push((node.label(), runs[runs.len() / 2]));
             })
-        };
-        match self.threads {
-            Threads::All => frame(),
-            Threads::One => par::on_this_thread(frame),
-        }
+        });
         self.put_back(state);
         Ok(times)
     }
